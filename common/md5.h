@@ -1,0 +1,31 @@
+/*
+ * common/md5.h: MD5 through OpenSSL's EVP API, with the digest method
+ * fetched once and one context kept per thread, so that hashing a short
+ * path costs no allocation. Used for ring placement (hash_path) and ETags.
+ */
+#ifndef KUMO_COMMON_MD5_H
+#define KUMO_COMMON_MD5_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MD5_LEN 16
+
+struct md5_piece {
+	const void *data;
+	size_t len;
+};
+
+/*
+ * Digest the concatenation of n pieces into out. Thread-safe (one context
+ * per thread). Returns 0, or -EIO if OpenSSL fails (logged).
+ */
+int md5_pieces(const struct md5_piece *pieces, int n, uint8_t out[MD5_LEN]);
+
+/* Digest one buffer; as md5_pieces. */
+int md5_buf(const void *data, size_t len, uint8_t out[MD5_LEN]);
+
+/* Write the 32 lowercase hex digits and a NUL of a digest into hex. */
+void md5_hex(const uint8_t digest[MD5_LEN], char hex[2 * MD5_LEN + 1]);
+
+#endif

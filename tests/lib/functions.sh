@@ -1,0 +1,70 @@
+# tests/lib/functions.sh: helpers for integration scripts. Source it first:
+#   . "$(dirname "$0")/../lib/functions.sh"
+# It sets -eu, makes $TMPDIR_TEST (removed at exit), and puts the built
+# binaries ($KUMO_BIN, default bin/) first on PATH.
+set -eu
+set -o pipefail
+
+TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TOP_DIR=$(cd "$TESTS_DIR/.." && pwd)
+KUMO_BIN=${KUMO_BIN:-$TOP_DIR/bin}
+export PATH="$KUMO_BIN:$PATH"
+# python3-swift and friends are Debian's; a python3 earlier on PATH may not
+# see them.
+PYTHON=/usr/bin/python3
+
+_cleanup_fns=()
+# cleanup_fn CMD...: run CMD at exit, last registered first.
+cleanup_fn() { _cleanup_fns+=("$*"); }
+_run_cleanup() {
+	local i rc=$?
+	for ((i = ${#_cleanup_fns[@]} - 1; i >= 0; i--)); do
+		eval "${_cleanup_fns[$i]}" || true
+	done
+	exit $rc
+}
+trap _run_cleanup EXIT
+
+TMPDIR_TEST=$(mktemp -d "${TMPDIR:-/tmp}/kumo-test.XXXXXX")
+cleanup_fn rm -rf "$TMPDIR_TEST"
+
+# fail MSG: print and exit non-zero.
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# requires CMD...: fail (not skip) when a tool the test needs is missing;
+# make test installs everything the tests use.
+requires() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || fail "required tool $c is missing"
+	done
+}
+
+# expect_exit CODE CMD...: run CMD, fail unless it exits with CODE. The
+# output is kept in $TMPDIR_TEST/out.
+expect_exit() {
+	local want=$1 rc=0
+	shift
+	"$@" >"$TMPDIR_TEST/out" 2>&1 || rc=$?
+	if [ "$rc" -ne "$want" ]; then
+		cat "$TMPDIR_TEST/out" >&2
+		fail "'$*' exited $rc, expected $want"
+	fi
+}
+
+# expect_output_has TEXT: the last expect_exit output contains TEXT.
+expect_output_has() {
+	grep -qF -- "$1" "$TMPDIR_TEST/out" ||
+		{ cat "$TMPDIR_TEST/out" >&2; fail "output lacks '$1'"; }
+}
+
+# pick_unused_port: print a TCP port free on 127.0.0.1.
+pick_unused_port() {
+	$PYTHON - <<'PY'
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()
+PY
+}
