@@ -9,7 +9,7 @@
 #include "common/gzip.h"
 
 int gzip_compress(const void *data, size_t len, const char *name,
-		  uint32_t mtime, struct buf *out)
+		  uint32_t mtime, int level, struct buf *out)
 {
 	z_stream zs;
 	gz_header hdr;
@@ -17,7 +17,7 @@ int gzip_compress(const void *data, size_t len, const char *name,
 
 	memset(&zs, 0, sizeof(zs));
 	memset(&hdr, 0, sizeof(hdr));
-	if (deflateInit2(&zs, 9, Z_DEFLATED, 15 + 16, 8,
+	if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8,
 			 Z_DEFAULT_STRATEGY) != Z_OK)
 		return -ENOMEM;
 	hdr.time = mtime;

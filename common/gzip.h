@@ -14,11 +14,11 @@
 #include "common/buf.h"
 
 /*
- * Compress len bytes into out (appended). name may be NULL (no FNAME
- * field). Returns 0, -ENOMEM, or -EIO if zlib fails.
+ * Compress len bytes at level (1..9) into out (appended). name may be
+ * NULL (no FNAME field). Returns 0, -ENOMEM, or -EIO if zlib fails.
  */
 int gzip_compress(const void *data, size_t len, const char *name,
-		  uint32_t mtime, struct buf *out);
+		  uint32_t mtime, int level, struct buf *out);
 
 /*
  * Decompress a whole gzip file into out (appended). Fails with -EINVAL on a

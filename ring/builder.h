@@ -135,6 +135,9 @@ double builder_dev_balance(const struct builder *b, int id);
 /* The worst |builder_dev_balance| over all devices. */
 double builder_balance(const struct builder *b);
 
+/* The bytes of the builder file, appended to out. 0 or -ENOMEM/-EIO. */
+int builder_serialize(const struct builder *b, struct buf *out);
+
 /* Load/save the builder file (gzip'd, see builderfile.c). 0 or -errno;
  * load logs what is wrong with a corrupt file and returns -EINVAL. */
 int builder_load(const char *path, struct builder **out);

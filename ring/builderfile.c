@@ -54,9 +54,9 @@ static json_t *devs_to_json(const struct builder *b)
 	return arr;
 }
 
-int builder_save(const struct builder *b, const char *path)
+int builder_serialize(const struct builder *b, struct buf *gz)
 {
-	struct buf raw = BUF_INIT, gz = BUF_INIT;
+	struct buf raw = BUF_INIT;
 	json_t *root = NULL, *rows;
 	char *js = NULL;
 	int i, rc = -ENOMEM;
@@ -98,15 +98,24 @@ int builder_save(const struct builder *b, const char *path)
 	if (b->last_part_moves &&
 	    buf_append(&raw, b->last_part_moves, b->nparts))
 		goto out;
-	rc = gzip_compress(raw.data, raw.len, NULL, 0, &gz);
-	if (!rc)
-		rc = fs_write_atomic(path, gz.data, gz.len, 0644);
+	/* level 1: the table is regular and this file is ours alone */
+	rc = gzip_compress(raw.data, raw.len, NULL, 0, 1, gz);
 out:
-	if (rc == -ENOMEM)
-		log_err("out of memory saving builder %s", path);
 	free(js);
 	json_decref(root);
 	buf_free(&raw);
+	return rc;
+}
+
+int builder_save(const struct builder *b, const char *path)
+{
+	struct buf gz = BUF_INIT;
+	int rc = builder_serialize(b, &gz);
+
+	if (rc)
+		log_err("cannot serialize builder for %s", path);
+	else
+		rc = fs_write_atomic(path, gz.data, gz.len, 0644);
 	buf_free(&gz);
 	return rc;
 }

@@ -182,10 +182,11 @@ static int gather_removed(struct rb *rb)
 	return 0;
 }
 
-/* How many of part's replicas (other than row skip) are under tier k. */
-static int replicas_in(const struct rb *rb, uint32_t part, int k, int skip)
+/* The devices holding part's replicas, row skip left out; returns how many. */
+static int part_devs(const struct rb *rb, uint32_t part, int skip,
+		     uint16_t *held)
 {
-	int lvl = rb->plan.t[k].level, r, n = 0;
+	int r, n = 0;
 
 	for (r = 0; r < rb->nrows; r++) {
 		uint16_t d;
@@ -193,23 +194,33 @@ static int replicas_in(const struct rb *rb, uint32_t part, int k, int skip)
 		if (r == skip || part >= rb->row_len[r])
 			continue;
 		d = rb->rows[r][part];
-		if (d != RING_NONE_DEV && rb->plan.dev_tier[d] >= 0 &&
-		    rb->plan.anc[d][lvl] == k)
-			n++;
+		if (d != RING_NONE_DEV && rb->plan.dev_tier[d] >= 0)
+			held[n++] = d;
 	}
 	return n;
+}
+
+/* How many of the n devices in held are under tier k. */
+static int count_under(const struct rb *rb, const uint16_t *held, int n,
+		       int k)
+{
+	int lvl = rb->plan.t[k].level, i, c = 0;
+
+	for (i = 0; i < n; i++)
+		c += rb->plan.anc[held[i]][lvl] == k;
+	return c;
 }
 
 /* Is the replica in row of part over the plan's max at some tier? */
 static int undispersed(const struct rb *rb, uint32_t part, int row)
 {
-	uint16_t d = rb->rows[row][part];
-	int lvl;
+	uint16_t held[MAX_ROWS], d = rb->rows[row][part];
+	int lvl, n = part_devs(rb, part, -1, held);
 
 	for (lvl = TIER_REGION; lvl <= TIER_DEV; lvl++) {
 		int k = rb->plan.anc[d][lvl];
 
-		if (replicas_in(rb, part, k, -1) > rb->plan.t[k].max)
+		if (count_under(rb, held, n, k) > rb->plan.t[k].max)
 			return 1;
 	}
 	return 0;
@@ -262,8 +273,11 @@ static int gather_dispersion(struct rb *rb)
  */
 static int fits(const struct rb *rb, uint32_t part, int skip, int k)
 {
+	uint16_t held[MAX_ROWS];
+	int n = part_devs(rb, part, skip, held);
+
 	for (; k > 0; k = rb->plan.t[k].parent)
-		if (replicas_in(rb, part, k, skip) + 1 > rb->plan.t[k].max)
+		if (count_under(rb, held, n, k) + 1 > rb->plan.t[k].max)
 			return 0;
 	return 1;
 }
@@ -333,7 +347,8 @@ out:
 static int choose_device(const struct rb *rb, uint32_t part, int row)
 {
 	const struct plan *pl = &rb->plan;
-	int k = 0;
+	uint16_t held[MAX_ROWS];
+	int k = 0, nheld = part_devs(rb, part, row, held);
 
 	while (pl->t[k].level < TIER_DEV) {
 		const struct tier *p = &pl->t[k];
@@ -350,19 +365,22 @@ static int choose_device(const struct rb *rb, uint32_t part, int row)
 
 			if (t->ndevs == 0)
 				continue;
-			have = replicas_in(rb, part, c, row);
+			have = count_under(rb, held, nheld, c);
 			if (have >= t->ndevs)
 				continue; /* every device has one already */
 			over_by = have + 1 - t->max;
 			if (over_by < 0)
 				over_by = 0;
 			def = t->want_parts - t->parts;
+			if (best >= 0 && (over_by > best_over ||
+					  (over_by == best_over &&
+					   def < best_def)))
+				continue;
+			/* equal candidates: a seeded coin, not the first */
 			tie = mix64(rb->seed ^ ((uint64_t)part << 20) ^
 				    (uint64_t)c);
 			if (best < 0 || over_by < best_over ||
-			    (over_by == best_over &&
-			     (def > best_def ||
-			      (def == best_def && tie < best_tie)))) {
+			    def > best_def || tie < best_tie) {
 				best = c;
 				best_over = over_by;
 				best_def = def;

@@ -83,10 +83,12 @@ void ring_put(struct ring *ring);
 
 /*
  * Serialize in Swift's format v1 (gzip, R1NG, version 1, JSON, rows in
- * little-endian) into out, appended. The same ring gives the same bytes,
- * equal to what python3-swift's RingData.save writes. 0 or -ENOMEM/-EIO.
+ * little-endian) into out, appended, for the file path (whose base name,
+ * less ".gz", the gzip header records). The same ring and path give the
+ * same bytes, equal to what python3-swift's RingData.save writes.
+ * 0 or -ENOMEM/-EIO.
  */
-int ring_serialize_v1(const struct ring *ring, const char *gz_name,
+int ring_serialize_v1(const struct ring *ring, const char *path,
 		      struct buf *out);
 
 /* Write ring to path atomically (tmp, fsync, rename). 0 or -errno. */

@@ -461,11 +461,20 @@ static int serialize_dev(struct buf *b, const struct ring_dev *d)
 	return rc ? -ENOMEM : 0;
 }
 
-int ring_serialize_v1(const struct ring *ring, const char *gz_name,
+int ring_serialize_v1(const struct ring *ring, const char *path,
 		      struct buf *out)
 {
 	struct buf raw = BUF_INIT, js = BUF_INIT;
+	const char *base = strrchr(path, '/');
+	char gz_name[256];
+	size_t n;
 	int r, rc = 0;
+
+	/* Python's GzipFile records the file name without ".gz" */
+	snprintf(gz_name, sizeof(gz_name), "%s", base ? base + 1 : path);
+	n = strlen(gz_name);
+	if (n > 3 && strcmp(gz_name + n - 3, ".gz") == 0)
+		gz_name[n - 3] = '\0';
 
 	rc |= buf_printf(&js, "{\"byteorder\": \"little\", \"devs\": [");
 	for (r = 0; r < ring->ndevs && !rc; r++) {
@@ -503,7 +512,8 @@ int ring_serialize_v1(const struct ring *ring, const char *gz_name,
 		rc = -ENOMEM;
 		goto out;
 	}
-	rc = gzip_compress(raw.data, raw.len, gz_name, RING_GZ_MTIME, out);
+	/* level 9, as Python's GzipFile: the bytes equal Swift's */
+	rc = gzip_compress(raw.data, raw.len, gz_name, RING_GZ_MTIME, 9, out);
 out:
 	buf_free(&raw);
 	buf_free(&js);
@@ -513,17 +523,9 @@ out:
 int ring_save(const struct ring *ring, const char *path)
 {
 	struct buf gz = BUF_INIT;
-	const char *base = strrchr(path, '/');
-	char name[256];
-	size_t n;
 	int rc;
 
-	/* Python's GzipFile records the file name without ".gz" */
-	snprintf(name, sizeof(name), "%s", base ? base + 1 : path);
-	n = strlen(name);
-	if (n > 3 && strcmp(name + n - 3, ".gz") == 0)
-		name[n - 3] = '\0';
-	rc = ring_serialize_v1(ring, name, &gz);
+	rc = ring_serialize_v1(ring, path, &gz);
 	if (!rc)
 		rc = fs_write_atomic(path, gz.data, gz.len, 0644);
 	else

@@ -339,25 +339,40 @@ static int backup_name(char *out, size_t len, const char *path, long ts)
 	return 0;
 }
 
+/* Write bytes to path's timestamped copy in backups/, then to path. */
+static int write_backed_up(const char *path, const struct buf *bytes,
+			   long ts)
+{
+	char bk[sizeof(backup_dir) + 64 + sizeof(ring_path)];
+
+	if (backup_name(bk, sizeof(bk), path, ts) ||
+	    fs_write_atomic(bk, bytes->data, bytes->len, 0644) ||
+	    fs_write_atomic(path, bytes->data, bytes->len, 0644))
+		return -1;
+	return 0;
+}
+
 /*
- * Save the builder, and the ring if given, each first as a timestamped
- * copy in backups/ (as swift-ring-builder does), then in place.
+ * Save the builder and/or the ring, each first as a timestamped copy in
+ * backups/ (as swift-ring-builder does), then in place.
  */
 static int save_all(const struct builder *b, const struct ring *ring)
 {
-	char bk[sizeof(backup_dir) + 64 + sizeof(ring_path)];
+	struct buf bytes = BUF_INIT;
 	long ts = (long)time(NULL);
+	int rc = EXIT_OK;
 
-	if (ring && (backup_name(bk, sizeof(bk), ring_path, ts) ||
-		     ring_save(ring, bk) || ring_save(ring, ring_path)))
-		goto fail;
-	if (b && (backup_name(bk, sizeof(bk), builder_path, ts) ||
-		  builder_save(b, bk) || builder_save(b, builder_path)))
-		goto fail;
-	return EXIT_OK;
-fail:
-	fprintf(stderr, "kumo-ring: could not save; see above\n");
-	return EXIT_ERROR;
+	if (ring && (ring_serialize_v1(ring, ring_path, &bytes) ||
+		     write_backed_up(ring_path, &bytes, ts)))
+		rc = EXIT_ERROR;
+	bytes.len = 0;
+	if (!rc && b && (builder_serialize(b, &bytes) ||
+			 write_backed_up(builder_path, &bytes, ts)))
+		rc = EXIT_ERROR;
+	if (rc)
+		fprintf(stderr, "kumo-ring: could not save; see above\n");
+	buf_free(&bytes);
+	return rc;
 }
 
 static int cmd_create(int argc, char **argv)
@@ -642,19 +657,13 @@ static const char *ring_file_state(const struct builder *b)
 	struct buf mine = BUF_INIT;
 	uint8_t *disk = NULL;
 	struct ring *ring;
-	const char *base = strrchr(ring_path, '/');
-	char name[4096];
-	size_t len = 0, n;
+	size_t len = 0;
 	const char *state = "is obsolete";
 
 	if (fs_read_file(ring_path, RING_MAX_FILE, &disk, &len))
 		return NULL;
-	snprintf(name, sizeof(name), "%s", base ? base + 1 : ring_path);
-	n = strlen(name);
-	if (n > 3 && !strcmp(name + n - 3, ".gz"))
-		name[n - 3] = '\0';
 	ring = builder_get_ring(b);
-	if (ring && !ring_serialize_v1(ring, name, &mine) &&
+	if (ring && !ring_serialize_v1(ring, ring_path, &mine) &&
 	    mine.len == len && !memcmp(mine.data, disk, len))
 		state = "is up-to-date";
 	ring_put(ring);
