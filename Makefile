@@ -52,6 +52,7 @@ UNIT_TESTS := $(BUILD)/tests/unit/test_ring $(BUILD)/tests/unit/test_builder \
 	$(BUILD)/tests/unit/test_common
 BENCHES := $(BUILD)/bench/ring_lookup
 
+.SECONDARY:
 .PHONY: all deps run test unit integration bench asan valgrind check-style \
 	clean help
 all: $(PROGS)

@@ -86,12 +86,17 @@ int plan_tree(struct plan *plan, const struct builder_dev *devs, int ndevs)
 	for (i = 0; i < n; i++)
 		cur[i] = 0;
 	for (lvl = TIER_REGION; lvl <= TIER_DEV; lvl++) {
+		int prev_parent = -1;
+
 		plan->level_start[lvl] = plan->ntiers;
 		for (i = 0; i < n; i++) {
 			const struct builder_dev *d = &devs[order[i]];
 			struct tier *t, *parent = &plan->t[cur[i]];
+			int new_parent = cur[i] != prev_parent;
 
-			if (i == 0 || cur[i] != cur[i - 1] ||
+			/* cur[i - 1] already names a tier of this level */
+			prev_parent = cur[i];
+			if (i == 0 || new_parent ||
 			    differs_at(d, &devs[order[i - 1]], lvl)) {
 				k = plan->ntiers++;
 				t = &plan->t[k];
