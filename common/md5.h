@@ -1,7 +1,6 @@
 /*
- * common/md5.h: MD5 through OpenSSL's EVP API, with the digest method
- * fetched once and one context kept per thread, so that hashing a short
- * path costs no allocation. Used for ring placement (hash_path) and ETags.
+ * common/md5.h: MD5 through OpenSSL, for ring placement (hash_path) and
+ * ETags. Thread-safe; no allocation.
  */
 #ifndef KUMO_COMMON_MD5_H
 #define KUMO_COMMON_MD5_H
@@ -17,8 +16,8 @@ struct md5_piece {
 };
 
 /*
- * Digest the concatenation of n pieces into out. Thread-safe (one context
- * per thread). Returns 0, or -EIO if OpenSSL fails (logged).
+ * Digest the concatenation of n pieces into out. Returns 0, or -EIO if
+ * OpenSSL fails (logged).
  */
 int md5_pieces(const struct md5_piece *pieces, int n, uint8_t out[MD5_LEN]);
 

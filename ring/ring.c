@@ -54,6 +54,7 @@ void ring_put(struct ring *ring)
 		free(ring->rows[r]);
 	free(ring->rows);
 	free(ring->row_len);
+	free(ring->by_part);
 	for (r = 0; r < ring->ndevs; r++)
 		ring_dev_free(ring->devs[r]);
 	free(ring->devs);
@@ -143,6 +144,17 @@ int ring_finish(struct ring *ring, const char *what)
 			assigned[id] = 1;
 		}
 	}
+	ring->by_part = malloc((size_t)ring->nparts * (size_t)ring->nrows * 2 +
+			       2);
+	if (!ring->by_part) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (r = 0; r < ring->nrows; r++)
+		for (p = 0; p < ring->nparts; p++)
+			ring->by_part[(size_t)p * ring->nrows + r] =
+				p < ring->row_len[r] ? ring->rows[r][p] :
+						       RING_NONE_DEV;
 	ring_index_tiers(ring);
 	ring->num_devs = ring->num_assigned_devs = 0;
 	for (i = 0; i < ring->ndevs; i++)
@@ -182,33 +194,39 @@ int ring_hash_path(const struct ring_hash_conf *conf, const char *account,
 		   const char *container, const char *object,
 		   uint8_t digest[16])
 {
-	struct md5_piece pc[7];
-	int n = 0;
+	const char *parts[3];
+	size_t total = 0;
+	struct md5_piece pc[9];
+	char stack[512];
+	int n = 0, np = 0, i;
 
 	if (object && *object && !(container && *container)) {
 		log_err("an object path needs a container");
 		return -EINVAL;
 	}
-	pc[n++] = (struct md5_piece){ conf->prefix, strlen(conf->prefix) };
-	pc[n++] = (struct md5_piece){ "/", 1 };
-	pc[n++] = (struct md5_piece){ account, strlen(account) };
+	parts[n++] = account;
 	if (container && *container) {
-		pc[n++] = (struct md5_piece){ "/", 1 };
-		pc[n++] = (struct md5_piece){ container, strlen(container) };
-		if (object && *object) {
-			pc[n++] = (struct md5_piece){ "/", 1 };
-			pc[n++] = (struct md5_piece){ object, strlen(object) };
-		}
+		parts[n++] = container;
+		if (object && *object)
+			parts[n++] = object;
 	}
-	/* the suffix rides in the last piece slot when the path is short */
-	{
-		struct md5_piece all[8];
-
-		memcpy(all, pc, sizeof(pc[0]) * (size_t)n);
-		all[n] = (struct md5_piece){ conf->suffix,
-					     strlen(conf->suffix) };
-		return md5_pieces(all, n + 1, digest);
+	/* prefix + "/" + "/".join(parts) + suffix, as Swift's hash_path */
+	pc[np++] = (struct md5_piece){ conf->prefix, strlen(conf->prefix) };
+	for (i = 0; i < n; i++) {
+		pc[np++] = (struct md5_piece){ "/", 1 };
+		pc[np++] = (struct md5_piece){ parts[i], strlen(parts[i]) };
 	}
+	pc[np++] = (struct md5_piece){ conf->suffix, strlen(conf->suffix) };
+	for (i = 0; i < np; i++)
+		total += pc[i].len;
+	if (total > sizeof(stack))
+		return md5_pieces(pc, np, digest);
+	/* one update of one buffer is cheaper than several small ones */
+	for (i = 0, total = 0; i < np; i++) {
+		memcpy(stack + total, pc[i].data, pc[i].len);
+		total += pc[i].len;
+	}
+	return md5_buf(stack, total, digest);
 }
 
 int64_t ring_get_part(const struct ring *ring,
@@ -226,19 +244,19 @@ int64_t ring_get_part(const struct ring *ring,
 int ring_get_part_nodes(const struct ring *ring, uint32_t part,
 			const struct ring_dev **out, int max)
 {
+	const uint16_t *ids = ring->by_part + (size_t)part * ring->nrows;
 	int r, i, n = 0;
 
+	if (part >= ring->nparts)
+		return 0;
 	for (r = 0; r < ring->nrows && n < max; r++) {
-		uint16_t id;
-
-		if (part >= ring->row_len[r])
+		if (ids[r] == RING_NONE_DEV)
 			continue;
-		id = ring->rows[r][part];
 		for (i = 0; i < n; i++)
-			if (out[i]->id == id)
+			if (out[i]->id == ids[r])
 				break;
 		if (i == n)
-			out[n++] = ring->devs[id];
+			out[n++] = ring->devs[ids[r]];
 	}
 	return n;
 }

@@ -50,6 +50,9 @@ struct ring {
 	int nrows;		/* rows of the table: ceil(replicas) */
 	uint32_t *row_len;	/* entries in each row (last may be short) */
 	uint16_t **rows;	/* rows[r][part] = device id */
+	uint16_t *by_part;	/* by_part[part * nrows + r]: the same table
+				 * partition-major, so that a lookup reads one
+				 * cache line; RING_NONE_DEV past a short row */
 	int ndevs;		/* length of devs, holes included */
 	struct ring_dev **devs;	/* devs[id], NULL for a removed device */
 	int version;		/* builder version, -1 if absent */
