@@ -39,7 +39,7 @@ static double now(void)
 
 int main(int argc, char **argv)
 {
-	struct ring_hash_conf conf = { "kumo-prefix", "kumo-suffix" };
+	struct ring_hash_conf conf = {"kumo-prefix", "kumo-suffix"};
 	const struct ring_dev *nodes[64];
 	struct ring *ring;
 	long i, n = argc > 2 ? atol(argv[2]) : 2000000;
@@ -63,7 +63,8 @@ int main(int argc, char **argv)
 	}
 	t1 = now();
 	printf("lookups (partition + primaries): %.0f/s on one core "
-	       "(%ld in %.3f s)\n", n / (t1 - t0), n, t1 - t0);
+	       "(%ld in %.3f s)\n",
+	       n / (t1 - t0), n, t1 - t0);
 	t0 = now();
 	for (i = 0; i < n / 10; i++) {
 		int64_t part;

@@ -14,7 +14,10 @@ struct buf {
 	size_t cap;
 };
 
-#define BUF_INIT { NULL, 0, 0 }
+#define BUF_INIT           \
+	{                  \
+		NULL, 0, 0 \
+	}
 
 /* Append len bytes. Returns 0 or -ENOMEM (the buffer is then unchanged). */
 int buf_append(struct buf *b, const void *data, size_t len);

@@ -73,8 +73,7 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
-int fs_write_atomic(const char *path, const void *data, size_t len,
-		    mode_t mode)
+int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
 	char *tmp = NULL, *dircopy = NULL;
 	int fd = -1, dfd = -1, rc;

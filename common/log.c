@@ -26,7 +26,7 @@ void log_init(const char *progname, enum log_level level)
 void log_line(enum log_level level, const char *file, const char *func,
 	      int line, const char *fmt, ...)
 {
-	static const char *names[] = { "ERR", "WARN", "INFO", "DEBUG" };
+	static const char *names[] = {"ERR", "WARN", "INFO", "DEBUG"};
 	int saved_errno = errno;
 	struct timeval tv;
 	struct tm tm;

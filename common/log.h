@@ -22,16 +22,16 @@ void log_line(enum log_level level, const char *file, const char *func,
 	      int line, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
-#define LOG_AT(lvl, ...)                                                      \
-	do {                                                                  \
-		if ((lvl) <= log_current_level)                               \
-			log_line((lvl), __FILE__, __func__, __LINE__,         \
-				 __VA_ARGS__);                                \
+#define LOG_AT(lvl, ...)                                              \
+	do {                                                          \
+		if ((lvl) <= log_current_level)                       \
+			log_line((lvl), __FILE__, __func__, __LINE__, \
+				 __VA_ARGS__);                        \
 	} while (0)
 
-#define log_err(...) LOG_AT(LOG_ERR, __VA_ARGS__)
-#define log_warn(...) LOG_AT(LOG_WARN, __VA_ARGS__)
-#define log_info(...) LOG_AT(LOG_INFO, __VA_ARGS__)
+#define log_err(...)   LOG_AT(LOG_ERR, __VA_ARGS__)
+#define log_warn(...)  LOG_AT(LOG_WARN, __VA_ARGS__)
+#define log_info(...)  LOG_AT(LOG_INFO, __VA_ARGS__)
 #define log_debug(...) LOG_AT(LOG_DEBUG, __VA_ARGS__)
 
 #endif

@@ -37,7 +37,7 @@ fail:
 
 int md5_buf(const void *data, size_t len, uint8_t out[MD5_LEN])
 {
-	struct md5_piece p = { data, len };
+	struct md5_piece p = {data, len};
 
 	return md5_pieces(&p, 1, out);
 }

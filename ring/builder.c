@@ -117,8 +117,8 @@ static int parse_address(char *s, char **ip, int *port, char **end)
 		p = q + 1;
 	} else {
 		*ip = p;
-		while (*p && (isalnum((unsigned char)*p) || *p == '.' ||
-			      *p == '-'))
+		while (*p &&
+		       (isalnum((unsigned char)*p) || *p == '.' || *p == '-'))
 			p++;
 	}
 	if (*p != ':')
@@ -218,8 +218,9 @@ int builder_add_dev(struct builder *b, const struct builder_dev *tmpl,
 		if (d->present && d->port == tmpl->port &&
 		    !strcmp(d->ip, tmpl->ip) &&
 		    !strcmp(d->device, tmpl->device))
-			return fail(err, errlen, "Device %d already uses %s:%d/%s.",
-				    d->id, d->ip, d->port, d->device);
+			return fail(err, errlen,
+				    "Device %d already uses %s:%d/%s.", d->id,
+				    d->ip, d->port, d->device);
 	}
 	for (id = 0; id < b->ndevs && b->devs[id].present; id++)
 		;
@@ -242,8 +243,8 @@ int builder_add_dev(struct builder *b, const struct builder_dev *tmpl,
 	d->replication_port = tmpl->replication_port;
 	d->weight = tmpl->weight;
 	d->ip = strdup(tmpl->ip);
-	d->replication_ip = strdup(tmpl->replication_ip ? tmpl->replication_ip
-							: tmpl->ip);
+	d->replication_ip =
+		strdup(tmpl->replication_ip ? tmpl->replication_ip : tmpl->ip);
 	d->device = strdup(tmpl->device);
 	d->meta = strdup(tmpl->meta ? tmpl->meta : "");
 	if (!d->ip || !d->replication_ip || !d->device || !d->meta) {

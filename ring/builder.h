@@ -21,10 +21,10 @@
 
 #include "ring/ring.h"
 
-#define BUILDER_MAX_BALANCE 999.99	/* shown for a weightless dev with parts */
+#define BUILDER_MAX_BALANCE 999.99 /* shown for a weightless dev with parts */
 
 struct builder_dev {
-	int present;		/* 0: a hole left by a removed device */
+	int present; /* 0: a hole left by a removed device */
 	int id;
 	int region;
 	int zone;
@@ -35,8 +35,8 @@ struct builder_dev {
 	char *device;
 	char *meta;
 	double weight;
-	int removing;		/* marked by remove, gone after rebalance */
-	uint32_t parts;		/* partition-replicas assigned now */
+	int removing;	/* marked by remove, gone after rebalance */
+	uint32_t parts; /* partition-replicas assigned now */
 };
 
 struct builder {
@@ -45,22 +45,22 @@ struct builder {
 	double replicas;
 	int min_part_hours;
 	double overload;
-	int version;		/* bumped on every change, as Swift's */
-	int ndevs;		/* length of devs, holes included */
+	int version; /* bumped on every change, as Swift's */
+	int ndevs;   /* length of devs, holes included */
 	struct builder_dev *devs;
-	int nrows;		/* 0 until the first rebalance */
+	int nrows; /* 0 until the first rebalance */
 	uint32_t *row_len;
-	uint16_t **rows;	/* rows[r][part] = device id */
-	uint8_t *last_part_moves;	/* hours since each part moved, <= 255 */
+	uint16_t **rows;	  /* rows[r][part] = device id */
+	uint8_t *last_part_moves; /* hours since each part moved, <= 255 */
 	int64_t last_part_moves_epoch;
-	double dispersion;	/* of the last rebalance; < 0 if never */
+	double dispersion; /* of the last rebalance; < 0 if never */
 	int devs_changed;
 };
 
 struct rebalance_result {
-	uint64_t changed;	/* partition-replicas that moved */
-	double balance;		/* worst device, percent off its weight */
-	double dispersion;	/* percent of replicas badly dispersed */
+	uint64_t changed;  /* partition-replicas that moved */
+	double balance;	   /* worst device, percent off its weight */
+	double dispersion; /* percent of replicas badly dispersed */
 	int removed_devs;
 };
 

@@ -22,7 +22,7 @@
 #include "ring/builder.h"
 #include "ring/internal.h"
 
-#define BUILDER_MAGIC "KUMOBLDR"
+#define BUILDER_MAGIC	 "KUMOBLDR"
 #define BUILDER_MAX_FILE (1u << 31)
 
 static json_t *devs_to_json(const struct builder *b)
@@ -40,12 +40,12 @@ static json_t *devs_to_json(const struct builder *b)
 		}
 		o = json_pack("{s:i, s:i, s:i, s:s, s:i, s:s, s:i, s:s, s:s, "
 			      "s:f, s:b}",
-			      "id", d->id, "region", d->region, "zone",
-			      d->zone, "ip", d->ip, "port", d->port,
-			      "replication_ip", d->replication_ip,
-			      "replication_port", d->replication_port,
-			      "device", d->device, "meta", d->meta, "weight",
-			      d->weight, "removing", d->removing);
+			      "id", d->id, "region", d->region, "zone", d->zone,
+			      "ip", d->ip, "port", d->port, "replication_ip",
+			      d->replication_ip, "replication_port",
+			      d->replication_port, "device", d->device, "meta",
+			      d->meta, "weight", d->weight, "removing",
+			      d->removing);
 		if (!o || json_array_append_new(arr, o)) {
 			json_decref(arr);
 			return NULL;
@@ -64,17 +64,15 @@ int builder_serialize(const struct builder *b, struct buf *gz)
 	rows = json_array();
 	for (i = 0; rows && i < b->nrows; i++)
 		json_array_append_new(rows, json_integer(b->row_len[i]));
-	root = json_pack("{s:i, s:f, s:i, s:f, s:i, s:o, s:o, s:I, s:b, "
-			 "s:f, s:b}",
-			 "part_power", b->part_power, "replicas", b->replicas,
-			 "min_part_hours", b->min_part_hours, "overload",
-			 b->overload, "version", b->version, "devs",
-			 devs_to_json(b), "row_len", rows,
-			 "last_part_moves_epoch",
-			 (json_int_t)b->last_part_moves_epoch,
-			 "has_last_part_moves", b->last_part_moves != NULL,
-			 "dispersion", b->dispersion, "devs_changed",
-			 b->devs_changed);
+	root = json_pack(
+		"{s:i, s:f, s:i, s:f, s:i, s:o, s:o, s:I, s:b, "
+		"s:f, s:b}",
+		"part_power", b->part_power, "replicas", b->replicas,
+		"min_part_hours", b->min_part_hours, "overload", b->overload,
+		"version", b->version, "devs", devs_to_json(b), "row_len", rows,
+		"last_part_moves_epoch", (json_int_t)b->last_part_moves_epoch,
+		"has_last_part_moves", b->last_part_moves != NULL, "dispersion",
+		b->dispersion, "devs_changed", b->devs_changed);
 	if (!root)
 		goto out;
 	js = json_dumps(root, JSON_SORT_KEYS | JSON_COMPACT |
@@ -129,8 +127,9 @@ static int load_dev(struct builder_dev *d, json_t *o, int index)
 		d->id = index;
 		return 0;
 	}
-	if (json_unpack(o, "{s:i, s:i, s:i, s:s, s:i, s:s, s:i, s:s, s:s, "
-			   "s:F, s?b}",
+	if (json_unpack(o,
+			"{s:i, s:i, s:i, s:s, s:i, s:s, s:i, s:s, s:s, "
+			"s:F, s?b}",
 			"id", &d->id, "region", &d->region, "zone", &d->zone,
 			"ip", &ip, "port", &d->port, "replication_ip", &rip,
 			"replication_port", &d->replication_port, "device",
@@ -239,7 +238,8 @@ static int parse_builder(struct builder *b, const uint8_t *u, size_t len,
 
 			if (d >= b->ndevs || !b->devs[d].present) {
 				log_err("%s: partition %u is on unknown "
-					"device %u", path, p, d);
+					"device %u",
+					path, p, d);
 				goto out;
 			}
 			b->rows[i][p] = d;
@@ -286,7 +286,8 @@ int builder_load(const char *path, struct builder **out)
 	rc = gzip_decompress(data, len, BUILDER_MAX_FILE, &u);
 	if (rc) {
 		log_err("%s: not a readable builder file (corrupt or "
-			"truncated gzip)", path);
+			"truncated gzip)",
+			path);
 		rc = rc == -ENOMEM ? rc : -EINVAL;
 		goto out;
 	}

@@ -34,24 +34,24 @@ enum { TIER_ROOT, TIER_REGION, TIER_ZONE, TIER_NODE, TIER_DEV, TIER_LEVELS };
  */
 struct tier {
 	int level;
-	int parent;		/* -1 for the root */
-	int child0, nchild;	/* children: tiers[child0 .. child0 + nchild) */
-	int dev;		/* level TIER_DEV: the device id */
-	int ndevs;		/* devices with weight below */
+	int parent;	    /* -1 for the root */
+	int child0, nchild; /* children: tiers[child0 .. child0 + nchild) */
+	int dev;	    /* level TIER_DEV: the device id */
+	int ndevs;	    /* devices with weight below */
 	double weight;
-	double weighted;	/* replicanths by weight alone */
-	double wanted;		/* replicanths for the widest dispersion */
-	double target;		/* between the two, as overload allows */
-	int max;		/* most replicas of one partition it may hold */
-	int64_t want_parts;	/* partition-replicas it should hold */
-	int64_t parts;		/* partition-replicas it holds (rebalance) */
+	double weighted;    /* replicanths by weight alone */
+	double wanted;	    /* replicanths for the widest dispersion */
+	double target;	    /* between the two, as overload allows */
+	int max;	    /* most replicas of one partition it may hold */
+	int64_t want_parts; /* partition-replicas it should hold */
+	int64_t parts;	    /* partition-replicas it holds (rebalance) */
 };
 
 struct plan {
 	int ntiers;
 	struct tier *t;
-	int *dev_tier;		/* device id -> its TIER_DEV tier, or -1 */
-	int (*anc)[TIER_LEVELS];	/* device id -> its tier at each level */
+	int *dev_tier;		 /* device id -> its TIER_DEV tier, or -1 */
+	int (*anc)[TIER_LEVELS]; /* device id -> its tier at each level */
 	int level_start[TIER_LEVELS + 1];
 };
 
@@ -70,8 +70,8 @@ int plan_tree(struct plan *plan, const struct builder_dev *devs, int ndevs);
  * partition-replicas over the tiers as integers. 0, -ENOMEM, or -EINVAL
  * with the reason in err.
  */
-int plan_build(struct plan *plan, const struct builder *b,
-	       uint64_t total_slots, char *err, size_t errlen);
+int plan_build(struct plan *plan, const struct builder *b, uint64_t total_slots,
+	       char *err, size_t errlen);
 void plan_free(struct plan *plan);
 
 /* stats.c */

@@ -59,7 +59,7 @@ static int differs_at(const struct builder_dev *a, const struct builder_dev *c,
 int plan_tree(struct plan *plan, const struct builder_dev *devs, int ndevs)
 {
 	int *order, n = 0, i, lvl, k, rc = 0;
-	int *cur;		/* per sorted device: its tier at this level */
+	int *cur; /* per sorted device: its tier at this level */
 
 	memset(plan, 0, sizeof(*plan));
 	order = malloc(sizeof(int) * ((size_t)ndevs + 1));
@@ -79,8 +79,7 @@ int plan_tree(struct plan *plan, const struct builder_dev *devs, int ndevs)
 	sort_devs = devs;
 	qsort(order, (size_t)n, sizeof(int), dev_order);
 
-	plan->t[0] = (struct tier){ .level = TIER_ROOT, .parent = -1,
-				    .dev = -1 };
+	plan->t[0] = (struct tier){.level = TIER_ROOT, .parent = -1, .dev = -1};
 	plan->level_start[0] = 0;
 	plan->ntiers = 1;
 	for (i = 0; i < n; i++)
@@ -100,9 +99,9 @@ int plan_tree(struct plan *plan, const struct builder_dev *devs, int ndevs)
 			    differs_at(d, &devs[order[i - 1]], lvl)) {
 				k = plan->ntiers++;
 				t = &plan->t[k];
-				*t = (struct tier){ .level = lvl,
-						    .parent = cur[i],
-						    .dev = -1 };
+				*t = (struct tier){.level = lvl,
+						   .parent = cur[i],
+						   .dev = -1};
 				if (parent->nchild++ == 0)
 					parent->child0 = k;
 			}
@@ -167,8 +166,8 @@ static void plan_weighted(struct plan *plan, double replicas)
 		}
 	}
 	for (k = 1; k < plan->ntiers; k++)
-		plan->t[k].weighted = plan->t[k].level == TIER_DEV ?
-					      plan->t[k].weighted : 0;
+		plan->t[k].weighted =
+			plan->t[k].level == TIER_DEV ? plan->t[k].weighted : 0;
 	plan->t[0].weighted = 0;
 	for (k = last - 1; k > 0; k--)
 		plan->t[plan->t[k].parent].weighted += plan->t[k].weighted;
@@ -289,8 +288,8 @@ static void plan_parts(struct plan *plan, int k, int64_t want)
 			   plan->t[p->child0 + i].want_parts);
 }
 
-int plan_build(struct plan *plan, const struct builder *b,
-	       uint64_t total_slots, char *err, size_t errlen)
+int plan_build(struct plan *plan, const struct builder *b, uint64_t total_slots,
+	       char *err, size_t errlen)
 {
 	double required = 0, overload;
 	int k, rc;

@@ -36,7 +36,7 @@
 #include "common/log.h"
 #include "ring/internal.h"
 
-#define MAX_ROWS 64
+#define MAX_ROWS       64
 #define BALANCE_ROUNDS 6
 
 struct rb {
@@ -45,8 +45,8 @@ struct rb {
 	int nrows;
 	uint32_t row_len[MAX_ROWS];
 	uint16_t *rows[MAX_ROWS];
-	uint8_t *moved;		/* parts moved in this rebalance */
-	uint64_t *gathered;	/* part << 8 | row, waiting for a device */
+	uint8_t *moved;	    /* parts moved in this rebalance */
+	uint64_t *gathered; /* part << 8 | row, waiting for a device */
 	size_t ngathered, capgathered;
 	uint64_t seed;
 };
@@ -150,8 +150,8 @@ static int resize_rows(struct rb *rb)
 		if (!rb->rows[r])
 			return -ENOMEM;
 		for (p = 0; p < rb->row_len[r]; p++) {
-			rb->rows[r][p] = p < have ? b->rows[r][p] :
-						    RING_NONE_DEV;
+			rb->rows[r][p] =
+				p < have ? b->rows[r][p] : RING_NONE_DEV;
 			if (rb->rows[r][p] == RING_NONE_DEV) {
 				int rc = gather(rb, p, r);
 
@@ -201,8 +201,7 @@ static int part_devs(const struct rb *rb, uint32_t part, int skip,
 }
 
 /* How many of the n devices in held are under tier k. */
-static int count_under(const struct rb *rb, const uint16_t *held, int n,
-		       int k)
+static int count_under(const struct rb *rb, const uint16_t *held, int n, int k)
 {
 	int lvl = rb->plan.t[k].level, i, c = 0;
 
@@ -372,15 +371,15 @@ static int choose_device(const struct rb *rb, uint32_t part, int row)
 			if (over_by < 0)
 				over_by = 0;
 			def = t->want_parts - t->parts;
-			if (best >= 0 && (over_by > best_over ||
-					  (over_by == best_over &&
-					   def < best_def)))
+			if (best >= 0 &&
+			    (over_by > best_over ||
+			     (over_by == best_over && def < best_def)))
 				continue;
 			/* equal candidates: a seeded coin, not the first */
 			tie = mix64(rb->seed ^ ((uint64_t)part << 20) ^
 				    (uint64_t)c);
-			if (best < 0 || over_by < best_over ||
-			    def > best_def || tie < best_tie) {
+			if (best < 0 || over_by < best_over || def > best_def ||
+			    tie < best_tie) {
 				best = c;
 				best_over = over_by;
 				best_def = def;
@@ -450,7 +449,7 @@ static uint64_t count_changes(const struct builder *b, const struct rb *rb)
 int builder_rebalance(struct builder *b, uint64_t seed,
 		      struct rebalance_result *res, char *err, size_t errlen)
 {
-	struct rb rb = { .b = b, .seed = mix64(seed) };
+	struct rb rb = {.b = b, .seed = mix64(seed)};
 	uint32_t *saved_parts = NULL;
 	uint64_t total;
 	struct ring *ring;
@@ -458,8 +457,10 @@ int builder_rebalance(struct builder *b, uint64_t seed,
 
 	memset(res, 0, sizeof(*res));
 	if (b->part_power > 24) {
-		snprintf(err, errlen, "part_power %d is more than this "
-			 "builder can assign (24)", b->part_power);
+		snprintf(err, errlen,
+			 "part_power %d is more than this "
+			 "builder can assign (24)",
+			 b->part_power);
 		return -EINVAL;
 	}
 	total = desired_lengths(b, rb.row_len, &rb.nrows);

@@ -126,8 +126,8 @@ int ring_finish(struct ring *ring, const char *what)
 		if (ring->row_len[r] > ring->nparts ||
 		    (r > 0 && ring->row_len[r] > ring->row_len[0])) {
 			log_err("%s: replica row %d has %u entries for %u "
-				"partitions", what, r, ring->row_len[r],
-				ring->nparts);
+				"partitions",
+				what, r, ring->row_len[r], ring->nparts);
 			rc = -EINVAL;
 			goto out;
 		}
@@ -144,8 +144,8 @@ int ring_finish(struct ring *ring, const char *what)
 			assigned[id] = 1;
 		}
 	}
-	ring->by_part = malloc((size_t)ring->nparts * (size_t)ring->nrows * 2 +
-			       2);
+	ring->by_part =
+		malloc((size_t)ring->nparts * (size_t)ring->nrows * 2 + 2);
 	if (!ring->by_part) {
 		rc = -ENOMEM;
 		goto out;
@@ -153,8 +153,8 @@ int ring_finish(struct ring *ring, const char *what)
 	for (r = 0; r < ring->nrows; r++)
 		for (p = 0; p < ring->nparts; p++)
 			ring->by_part[(size_t)p * ring->nrows + r] =
-				p < ring->row_len[r] ? ring->rows[r][p] :
-						       RING_NONE_DEV;
+				p < ring->row_len[r] ? ring->rows[r][p]
+						     : RING_NONE_DEV;
 	ring_index_tiers(ring);
 	ring->num_devs = ring->num_assigned_devs = 0;
 	for (i = 0; i < ring->ndevs; i++)
@@ -211,12 +211,12 @@ int ring_hash_path(const struct ring_hash_conf *conf, const char *account,
 			parts[n++] = object;
 	}
 	/* prefix + "/" + "/".join(parts) + suffix, as Swift's hash_path */
-	pc[np++] = (struct md5_piece){ conf->prefix, strlen(conf->prefix) };
+	pc[np++] = (struct md5_piece){conf->prefix, strlen(conf->prefix)};
 	for (i = 0; i < n; i++) {
-		pc[np++] = (struct md5_piece){ "/", 1 };
-		pc[np++] = (struct md5_piece){ parts[i], strlen(parts[i]) };
+		pc[np++] = (struct md5_piece){"/", 1};
+		pc[np++] = (struct md5_piece){parts[i], strlen(parts[i])};
 	}
-	pc[np++] = (struct md5_piece){ conf->suffix, strlen(conf->suffix) };
+	pc[np++] = (struct md5_piece){conf->suffix, strlen(conf->suffix)};
 	for (i = 0; i < np; i++)
 		total += pc[i].len;
 	if (total > sizeof(stack))
@@ -351,7 +351,7 @@ int ring_get_handoffs(const struct ring *ring, uint32_t part,
 		      const struct ring_dev **out, int max)
 {
 	const struct ring_dev *prim[64];
-	struct handoff_walk w = { .ring = ring, .out = out, .max = max };
+	struct handoff_walk w = {.ring = ring, .out = out, .max = max};
 	uint8_t digest[16];
 	char partstr[16];
 	uint32_t parts = ring->row_len[0], start, inc, hp, second;

@@ -21,9 +21,9 @@
 
 #include "common/buf.h"
 
-#define RING_NONE_DEV 0xffff	/* an unassigned slot in a builder table */
-#define RING_MAX_DEVS 65535	/* device ids are 16 bits in v1 rings */
-#define RING_MAX_FILE (1u << 30)	/* largest ring we agree to inflate */
+#define RING_NONE_DEV 0xffff	 /* an unassigned slot in a builder table */
+#define RING_MAX_DEVS 65535	 /* device ids are 16 bits in v1 rings */
+#define RING_MAX_FILE (1u << 30) /* largest ring we agree to inflate */
 
 struct ring_dev {
 	int id;
@@ -37,9 +37,9 @@ struct ring_dev {
 	char *meta;
 	double weight;
 	/* derived at load: dense indexes for the handoff walk */
-	int region_idx;		/* distinct region */
-	int zone_idx;		/* distinct (region, zone) */
-	int ip_idx;		/* distinct (region, zone, ip) */
+	int region_idx; /* distinct region */
+	int zone_idx;	/* distinct (region, zone) */
+	int ip_idx;	/* distinct (region, zone, ip) */
 };
 
 struct ring {
@@ -54,12 +54,12 @@ struct ring {
 				 * partition-major, so that a lookup reads one
 				 * cache line; RING_NONE_DEV past a short row */
 	int ndevs;		/* length of devs, holes included */
-	struct ring_dev **devs;	/* devs[id], NULL for a removed device */
+	struct ring_dev **devs; /* devs[id], NULL for a removed device */
 	int version;		/* builder version, -1 if absent */
 	int next_part_power;	/* -1 if absent */
 	/* counts over devices that hold at least one partition */
 	int num_regions, num_zones, num_ips, num_assigned_devs;
-	int num_devs;		/* devices present (not holes) */
+	int num_devs; /* devices present (not holes) */
 };
 
 /* A cluster's hash path prefix and suffix (swift.conf [swift-hash]). */

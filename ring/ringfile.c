@@ -93,8 +93,7 @@ static int parse_devs(struct ring *ring, json_t *devs, const char *what)
 		if (!d)
 			return -ENOMEM;
 		ring->devs[i] = d;
-		if (json_int_field(o, "id", -1, &d->id) ||
-		    d->id != (int)i ||
+		if (json_int_field(o, "id", -1, &d->id) || d->id != (int)i ||
 		    json_int_field(o, "region", 1, &d->region) ||
 		    json_int_field(o, "zone", -1, &d->zone) ||
 		    json_int_field(o, "port", -1, &d->port))
@@ -104,8 +103,8 @@ static int parse_devs(struct ring *ring, json_t *devs, const char *what)
 		d->meta = json_strdup_field(o, "meta", "");
 		if (!d->ip || !d->device || !d->meta)
 			goto bad;
-		d->replication_ip = json_strdup_field(o, "replication_ip",
-						      d->ip);
+		d->replication_ip =
+			json_strdup_field(o, "replication_ip", d->ip);
 		if (!d->replication_ip ||
 		    json_int_field(o, "replication_port", d->port,
 				   &d->replication_port))
@@ -116,7 +115,8 @@ static int parse_devs(struct ring *ring, json_t *devs, const char *what)
 	return 0;
 bad:
 	log_err("%s: device %zu is malformed (needs id equal to its index, "
-		"zone, ip, port, device)", what, i);
+		"zone, ip, port, device)",
+		what, i);
 	return -EINVAL;
 }
 
@@ -138,8 +138,8 @@ static int alloc_rows(struct ring *ring, int nrows)
 static int fill_rows(struct ring *ring, const uint8_t *p, uint64_t count,
 		     int width, int big, const char *what)
 {
-	uint64_t nrows64 = ring->nparts ? (count + ring->nparts - 1) /
-						  ring->nparts : 0;
+	uint64_t nrows64 =
+		ring->nparts ? (count + ring->nparts - 1) / ring->nparts : 0;
 	uint64_t k = 0;
 	int r, rc;
 
@@ -152,8 +152,9 @@ static int fill_rows(struct ring *ring, const uint8_t *p, uint64_t count,
 	if (rc)
 		return rc;
 	for (r = 0; r < ring->nrows; r++) {
-		uint32_t len = (uint32_t)(count - k < ring->nparts ?
-						  count - k : ring->nparts);
+		uint32_t len =
+			(uint32_t)(count - k < ring->nparts ? count - k
+							    : ring->nparts);
 		uint32_t i;
 
 		ring->row_len[r] = len;
@@ -166,8 +167,8 @@ static int fill_rows(struct ring *ring, const uint8_t *p, uint64_t count,
 			int b;
 
 			for (b = 0; b < width; b++)
-				id = big ? id << 8 | q[b] :
-					   id | (uint64_t)q[b] << (8 * b);
+				id = big ? id << 8 | q[b]
+					 : id | (uint64_t)q[b] << (8 * b);
 			if (id >= RING_MAX_DEVS) {
 				log_err("%s: device id %llu is out of range",
 					what, (unsigned long long)id);
@@ -241,9 +242,9 @@ static int parse_v1(struct ring *ring, const uint8_t *u, size_t len,
 	rc = -EINVAL;
 	avail = len - off;
 	/* every row but the last is whole; the last is whatever remains */
-	if (rows > 0 && (avail % 2 ||
-			 avail <= (uint64_t)(rows - 1) * ring->nparts * 2 ||
-			 avail > (uint64_t)rows * ring->nparts * 2)) {
+	if (rows > 0 &&
+	    (avail % 2 || avail <= (uint64_t)(rows - 1) * ring->nparts * 2 ||
+	     avail > (uint64_t)rows * ring->nparts * 2)) {
 		log_err("%s: the partition table holds %zu bytes, which does "
 			"not fit %d rows of %u partitions (truncated?)",
 			what, avail, rows, ring->nparts);
@@ -451,8 +452,10 @@ static int serialize_dev(struct buf *b, const struct ring_dev *d)
 	rc |= pyjson_string(b, d->ip);
 	rc |= buf_printf(b, ", \"meta\": ");
 	rc |= pyjson_string(b, d->meta);
-	rc |= buf_printf(b, ", \"port\": %d, \"region\": %d, "
-			    "\"replication_ip\": ", d->port, d->region);
+	rc |= buf_printf(b,
+			 ", \"port\": %d, \"region\": %d, "
+			 "\"replication_ip\": ",
+			 d->port, d->region);
 	rc |= pyjson_string(b, d->replication_ip);
 	rc |= buf_printf(b, ", \"replication_port\": %d, \"weight\": ",
 			 d->replication_port);

@@ -37,9 +37,9 @@
 #include "ring/builder.h"
 #include "ring/ring.h"
 
-#define EXIT_OK 0
+#define EXIT_OK	     0
 #define EXIT_WARNING 1
-#define EXIT_ERROR 2
+#define EXIT_ERROR   2
 
 static const char *builder_path;
 static char ring_path[4096];
@@ -93,8 +93,9 @@ static int parse_int(const char *s, long min, long max, int *out)
 
 static void print_dev_json(struct buf *o, const struct ring_dev *d)
 {
-	buf_printf(o, "{\"id\": %d, \"region\": %d, \"zone\": %d, \"ip\": ",
-		   d->id, d->region, d->zone);
+	buf_printf(o,
+		   "{\"id\": %d, \"region\": %d, \"zone\": %d, \"ip\": ", d->id,
+		   d->region, d->zone);
 	pyjson_string(o, d->ip);
 	buf_printf(o, ", \"port\": %d, \"device\": ", d->port);
 	pyjson_string(o, d->device);
@@ -129,8 +130,10 @@ static int get_nodes_one(const struct ring *ring,
 		}
 	}
 	if (!*acct || (obj && *obj && !(cont && *cont))) {
-		fprintf(stderr, "kumo-ring: bad path '%s': expected "
-				"account[/container[/object]]\n", path);
+		fprintf(stderr,
+			"kumo-ring: bad path '%s': expected "
+			"account[/container[/object]]\n",
+			path);
 		rc = EXIT_ERROR;
 		goto out;
 	}
@@ -175,11 +178,11 @@ static int get_nodes_one(const struct ring *ring,
 		buf_printf(&o, "\nPartition\t%u\nHash     \t%s\n\n", part, hex);
 		for (i = 0; i < np; i++)
 			buf_printf(&o, "Server:Port Device\t%s:%d %s\n",
-				   prim[i]->ip, prim[i]->port,
-				   prim[i]->device);
+				   prim[i]->ip, prim[i]->port, prim[i]->device);
 		for (i = 0; i < nh; i++)
-			buf_printf(&o, "Server:Port Device\t%s:%d %s\t "
-				       "[Handoff]\n",
+			buf_printf(&o,
+				   "Server:Port Device\t%s:%d %s\t "
+				   "[Handoff]\n",
 				   handoffs[i]->ip, handoffs[i]->port,
 				   handoffs[i]->device);
 		buf_printf(&o, "\n");
@@ -194,7 +197,7 @@ out:
 
 static int cmd_get_nodes(int argc, char **argv)
 {
-	struct ring_hash_conf conf = { "", "" };
+	struct ring_hash_conf conf = {"", ""};
 	const struct ring_dev **handoffs = NULL;
 	const char *ring_file = NULL;
 	struct ring *ring = NULL;
@@ -331,8 +334,8 @@ static int backup_name(char *out, size_t len, const char *path, long ts)
 	const char *base = strrchr(path, '/');
 
 	if (mkdir(backup_dir, 0755) == -1 && errno != EEXIST) {
-		fprintf(stderr, "kumo-ring: cannot create %s: %s\n",
-			backup_dir, strerror(errno));
+		fprintf(stderr, "kumo-ring: cannot create %s: %s\n", backup_dir,
+			strerror(errno));
 		return -1;
 	}
 	snprintf(out, len, "%s/%ld.%s", backup_dir, ts, base ? base + 1 : path);
@@ -340,8 +343,7 @@ static int backup_name(char *out, size_t len, const char *path, long ts)
 }
 
 /* Write bytes to path's timestamped copy in backups/, then to path. */
-static int write_backed_up(const char *path, const struct buf *bytes,
-			   long ts)
+static int write_backed_up(const char *path, const struct buf *bytes, long ts)
 {
 	char bk[sizeof(backup_dir) + 64 + sizeof(ring_path)];
 
@@ -366,8 +368,9 @@ static int save_all(const struct builder *b, const struct ring *ring)
 		     write_backed_up(ring_path, &bytes, ts)))
 		rc = EXIT_ERROR;
 	bytes.len = 0;
-	if (!rc && b && (builder_serialize(b, &bytes) ||
-			 write_backed_up(builder_path, &bytes, ts)))
+	if (!rc && b &&
+	    (builder_serialize(b, &bytes) ||
+	     write_backed_up(builder_path, &bytes, ts)))
 		rc = EXIT_ERROR;
 	if (rc)
 		fprintf(stderr, "kumo-ring: could not save; see above\n");
@@ -405,11 +408,10 @@ static int cmd_create(int argc, char **argv)
 	return rc;
 }
 
-static const char *fmt_dev(const struct builder_dev *d, char *out,
-			   size_t len)
+static const char *fmt_dev(const struct builder_dev *d, char *out, size_t len)
 {
-	snprintf(out, len, "d%dr%dz%d-%s:%d%s%s:%d/%s_\"%s\"", d->id,
-		 d->region, d->zone, d->ip, d->port, "R", d->replication_ip,
+	snprintf(out, len, "d%dr%dz%d-%s:%d%s%s:%d/%s_\"%s\"", d->id, d->region,
+		 d->zone, d->ip, d->port, "R", d->replication_ip,
 		 d->replication_port, d->device, d->meta);
 	return out;
 }
@@ -440,9 +442,11 @@ static int cmd_add(struct builder *b, int argc, char **argv)
 				snprintf(err, sizeof(err),
 					 "Invalid weight value: %s",
 					 argv[i + 1]);
-			fprintf(stderr, "kumo-ring: add: %s\n"
-					"The on-disk ring builder is "
-					"unchanged.\n", err);
+			fprintf(stderr,
+				"kumo-ring: add: %s\n"
+				"The on-disk ring builder is "
+				"unchanged.\n",
+				err);
 			free(scratch);
 			return EXIT_ERROR;
 		}
@@ -460,20 +464,22 @@ static int find_one(struct builder *b, const char *value)
 	int n = builder_search(b, value, ids, 2);
 
 	if (n < 0) {
-		fprintf(stderr, "kumo-ring: invalid search value: %s\n",
-			value);
+		fprintf(stderr, "kumo-ring: invalid search value: %s\n", value);
 		return -1;
 	}
 	if (n == 0) {
-		fprintf(stderr, "kumo-ring: Search value %s matched 0 "
-				"devices.\nThe on-disk ring builder is "
-				"unchanged.\n", value);
+		fprintf(stderr,
+			"kumo-ring: Search value %s matched 0 "
+			"devices.\nThe on-disk ring builder is "
+			"unchanged.\n",
+			value);
 		return -1;
 	}
 	if (n > 1) {
-		fprintf(stderr, "kumo-ring: Search value %s matched %d "
-				"devices; name one (e.g. d<id>).\n"
-				"The on-disk ring builder is unchanged.\n",
+		fprintf(stderr,
+			"kumo-ring: Search value %s matched %d "
+			"devices; name one (e.g. d<id>).\n"
+			"The on-disk ring builder is unchanged.\n",
 			value, n);
 		return -1;
 	}
@@ -494,8 +500,8 @@ static int cmd_remove(struct builder *b, int argc, char **argv)
 			return EXIT_ERROR;
 		builder_remove_dev(b, id);
 		printf("%s marked for removal and will be removed next "
-		       "rebalance.\n", fmt_dev(&b->devs[id], desc,
-					       sizeof(desc)));
+		       "rebalance.\n",
+		       fmt_dev(&b->devs[id], desc, sizeof(desc)));
 	}
 	return EXIT_OK;
 }
@@ -515,11 +521,13 @@ static int cmd_set_weight(struct builder *b, int argc, char **argv)
 			return EXIT_ERROR;
 		if (parse_double(argv[i + 1], &w) ||
 		    builder_set_weight(b, id, w)) {
-			fprintf(stderr, "kumo-ring: set_weight: invalid "
-					"weight %s: must be a number > 0 (use "
-					"remove to take a device out)\n"
-					"The on-disk ring builder is "
-					"unchanged.\n", argv[i + 1]);
+			fprintf(stderr,
+				"kumo-ring: set_weight: invalid "
+				"weight %s: must be a number > 0 (use "
+				"remove to take a device out)\n"
+				"The on-disk ring builder is "
+				"unchanged.\n",
+				argv[i + 1]);
 			return EXIT_ERROR;
 		}
 		printf("%s weight set to %s\n",
@@ -557,7 +565,8 @@ static int cmd_rebalance(struct builder *b, int argc, char **argv)
 		if (!strcmp(argv[i], "--force") || !strcmp(argv[i], "-f"))
 			force = 1;
 		else if ((!strcmp(argv[i], "--seed") ||
-			  !strcmp(argv[i], "-s")) && i + 1 < argc)
+			  !strcmp(argv[i], "-s")) &&
+			 i + 1 < argc)
 			seed = seed_from(argv[++i]), have_seed = 1;
 		else if (!strncmp(argv[i], "--seed=", 7))
 			seed = seed_from(argv[i] + 7), have_seed = 1;
@@ -566,8 +575,8 @@ static int cmd_rebalance(struct builder *b, int argc, char **argv)
 		else
 			return usage();
 	}
-	if (!have_seed && getrandom(&seed, sizeof(seed), 0) !=
-				  (ssize_t)sizeof(seed))
+	if (!have_seed &&
+	    getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
 		seed = (uint64_t)time(NULL);
 	devs_changed = b->devs_changed;
 	secs_left = builder_min_part_seconds_left(b);
@@ -596,8 +605,8 @@ static int cmd_rebalance(struct builder *b, int argc, char **argv)
 			printf("There is no need to do so at this time\n");
 		return EXIT_WARNING;
 	}
-	if (!force && !devs_changed &&
-	    fabs(last_balance - res.balance) < 1 && last_dispersion >= 0 &&
+	if (!force && !devs_changed && fabs(last_balance - res.balance) < 1 &&
+	    last_dispersion >= 0 &&
 	    fabs(last_dispersion - res.dispersion) < 1) {
 		printf("Cowardly refusing to save rebalance as it did not "
 		       "change at least 1%%.\n");
@@ -618,7 +627,8 @@ static int cmd_rebalance(struct builder *b, int argc, char **argv)
 	} else if (res.balance > 5 && res.balance / 100.0 > b->overload) {
 		printf("NOTE: Balance of %.02f indicates you should push this "
 		       "\n      ring, wait at least %d hours, and "
-		       "rebalance/repush.\n", res.balance, b->min_part_hours);
+		       "rebalance/repush.\n",
+		       res.balance, b->min_part_hours);
 		status = EXIT_WARNING;
 	}
 	ring = builder_get_ring(b);
@@ -699,14 +709,15 @@ static int cmd_show(struct builder *b)
 	}
 	printf("%s, build version %d\n", builder_path, b->version);
 	printf("%u partitions, %.6f replicas, %d regions, %d zones, %d "
-	       "devices, %.02f balance", b->nparts, b->replicas, regions,
-	       zones, ndev, b->nrows ? builder_balance(b) : 0.0);
+	       "devices, %.02f balance",
+	       b->nparts, b->replicas, regions, zones, ndev,
+	       b->nrows ? builder_balance(b) : 0.0);
 	if (b->dispersion >= 0)
 		printf(", %.02f dispersion", b->dispersion);
 	printf("\nThe minimum number of hours before a partition can be "
 	       "reassigned is %d (%" PRId64 ":%02" PRId64 ":%02" PRId64
-	       " remaining)\n", b->min_part_hours, left / 3600,
-	       left / 60 % 60, left % 60);
+	       " remaining)\n",
+	       b->min_part_hours, left / 3600, left / 60 % 60, left % 60);
 	printf("The overload factor is %0.2f%% (%.6f)\n", b->overload * 100,
 	       b->overload);
 	state = ring_file_state(b);
@@ -714,7 +725,8 @@ static int cmd_show(struct builder *b)
 		printf("Ring file %s %s\n", ring_path, state);
 	else
 		printf("Ring file %s not found, probably it hasn't been "
-		       "written yet\n", ring_path);
+		       "written yet\n",
+		       ring_path);
 	printf("Devices:   id region zone      ip address:port replication "
 	       "ip:port  name weight partitions balance flags meta\n");
 	for (i = 0; i < b->ndevs; i++) {
@@ -766,21 +778,27 @@ static int cmd_set_value(struct builder *b, const char *cmd, const char *v)
 
 	if (!strcmp(cmd, "set_replicas")) {
 		if (parse_double(v, &x) || builder_set_replicas(b, x)) {
-			fprintf(stderr, "kumo-ring: \"%s\" is not a valid "
-					"replica count (a number >= 1).\n", v);
+			fprintf(stderr,
+				"kumo-ring: \"%s\" is not a valid "
+				"replica count (a number >= 1).\n",
+				v);
 			return EXIT_ERROR;
 		}
 		printf("The replica count is now %.6f.\nThe change will take "
-		       "effect after the next rebalance.\n", b->replicas);
+		       "effect after the next rebalance.\n",
+		       b->replicas);
 	} else if (!strcmp(cmd, "set_min_part_hours")) {
 		if (parse_int(v, 0, 255, &h)) {
-			fprintf(stderr, "kumo-ring: min_part_hours must be "
-					"an integer in 0..255, not %s\n", v);
+			fprintf(stderr,
+				"kumo-ring: min_part_hours must be "
+				"an integer in 0..255, not %s\n",
+				v);
 			return EXIT_ERROR;
 		}
 		b->min_part_hours = h;
 		printf("The minimum number of hours before a partition can be "
-		       "reassigned is now set to %d\n", h);
+		       "reassigned is now set to %d\n",
+		       h);
 	} else {
 		size_t n = strlen(v);
 		char tmp[64];
@@ -789,8 +807,10 @@ static int cmd_set_value(struct builder *b, const char *cmd, const char *v)
 		if (n && tmp[n - 1] == '%')
 			tmp[n - 1] = '\0';
 		if (parse_double(tmp, &x) || x < 0) {
-			fprintf(stderr, "kumo-ring: %s is not a valid "
-					"overload (>= 0).\n", v);
+			fprintf(stderr,
+				"kumo-ring: %s is not a valid "
+				"overload (>= 0).\n",
+				v);
 			return EXIT_ERROR;
 		}
 		if (n && v[n - 1] == '%')
@@ -825,8 +845,10 @@ int main(int argc, char **argv)
 	if (cmd && !strcmp(cmd, "create"))
 		return cmd_create(argc, argv);
 	if (builder_load(builder_path, &b)) {
-		fprintf(stderr, "kumo-ring: cannot use builder file %s (see "
-				"above)\n", builder_path);
+		fprintf(stderr,
+			"kumo-ring: cannot use builder file %s (see "
+			"above)\n",
+			builder_path);
 		return EXIT_ERROR;
 	}
 	if (!cmd) {
@@ -841,13 +863,13 @@ int main(int argc, char **argv)
 		rc = cmd_set_weight(b, argc, argv);
 	else if ((!strcmp(cmd, "set_replicas") ||
 		  !strcmp(cmd, "set_min_part_hours") ||
-		  !strcmp(cmd, "set_overload")) && argc == 4)
+		  !strcmp(cmd, "set_overload")) &&
+		 argc == 4)
 		rc = cmd_set_value(b, cmd, argv[3]);
 	else if (!strcmp(cmd, "rebalance")) {
 		rc = cmd_rebalance(b, argc, argv);
 		goto out; /* saves for itself, only when it should */
-	} else if (!strcmp(cmd, "pretend_min_part_hours_passed") &&
-		   argc == 3) {
+	} else if (!strcmp(cmd, "pretend_min_part_hours_passed") && argc == 3) {
 		builder_pretend_min_part_hours_passed(b);
 		rc = EXIT_OK;
 	} else if (!strcmp(cmd, "write_ring") && argc == 3) {

@@ -79,10 +79,12 @@ double ring_dispersion(const struct ring *ring)
 
 		if (!d)
 			continue;
-		devs[i] = (struct builder_dev){ .present = 1, .id = i,
-						.region = d->region,
-						.zone = d->zone, .ip = d->ip,
-						.weight = 1 };
+		devs[i] = (struct builder_dev){.present = 1,
+					       .id = i,
+					       .region = d->region,
+					       .zone = d->zone,
+					       .ip = d->ip,
+					       .weight = 1};
 	}
 	if (plan_tree(&pl, devs, ring->ndevs))
 		goto out;
@@ -91,7 +93,7 @@ double ring_dispersion(const struct ring *ring)
 	if (!count)
 		goto out;
 	for (p = 0; p < ring->nparts; p++) {
-		int depth[TIER_LEVELS] = { 0 }, worst = 0;
+		int depth[TIER_LEVELS] = {0}, worst = 0;
 
 		for (r = 0; r < ring->nrows; r++) {
 			if (p >= ring->row_len[r])
@@ -124,9 +126,9 @@ double ring_dispersion(const struct ring *ring)
 				worst = depth[lvl];
 		at_risk += (uint64_t)worst;
 	}
-	result = ring->nparts && replicas > 0 ?
-			 100.0 * (double)at_risk / (ring->nparts * replicas) :
-			 0;
+	result = ring->nparts && replicas > 0
+			 ? 100.0 * (double)at_risk / (ring->nparts * replicas)
+			 : 0;
 out:
 	free(count);
 	plan_free(&pl);

@@ -76,7 +76,7 @@ Test(md5, rfc1321_vectors)
 {
 	uint8_t d[16];
 	char hex[33];
-	struct md5_piece pieces[2] = { { "message ", 8 }, { "digest", 6 } };
+	struct md5_piece pieces[2] = {{"message ", 8}, {"digest", 6}};
 
 	cr_assert_eq(md5_buf("", 0, d), 0);
 	md5_hex(d, hex);
@@ -97,14 +97,15 @@ Test(gzip, roundtrip_is_deterministic_and_detects_damage)
 	cr_assert_eq(gzip_compress(data, sizeof(data), "x.ring", 1, 9, &a), 0);
 	cr_assert_eq(gzip_compress(data, sizeof(data), "x.ring", 1, 9, &b), 0);
 	cr_assert_eq(a.len, b.len);
-	cr_expect_eq(memcmp(a.data, b.data, a.len), 0, "same input, same bytes");
+	cr_expect_eq(memcmp(a.data, b.data, a.len), 0,
+		     "same input, same bytes");
 	cr_assert_eq(gzip_decompress(a.data, a.len, 1 << 20, &out), 0);
 	cr_assert_eq(out.len, sizeof(data));
 	cr_expect_eq(memcmp(out.data, data, sizeof(data)), 0);
 
 	out.len = 0;
-	cr_expect_eq(gzip_decompress(a.data, a.len / 2, 1 << 20, &out),
-		     -EINVAL, "a truncated file is an error");
+	cr_expect_eq(gzip_decompress(a.data, a.len / 2, 1 << 20, &out), -EINVAL,
+		     "a truncated file is an error");
 	out.len = 0;
 	a.data[a.len - 6] ^= 0x55; /* inside the CRC32 */
 	cr_expect_eq(gzip_decompress(a.data, a.len, 1 << 20, &out), -EINVAL,

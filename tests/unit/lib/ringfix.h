@@ -15,7 +15,7 @@
 #include "ring/ring.h"
 
 struct fix_dev {
-	const char *add;	/* e.g. "r1z2-10.0.0.2:6200/sdb" */
+	const char *add; /* e.g. "r1z2-10.0.0.2:6200/sdb" */
 	double weight;
 };
 
@@ -29,16 +29,18 @@ static inline struct builder *fix_builder(int part_power, double replicas,
 	int i;
 
 	cr_assert_eq(builder_create(part_power, replicas, min_part_hours, &b,
-				    err, sizeof(err)), 0, "%s", err);
+				    err, sizeof(err)),
+		     0, "%s", err);
 	for (i = 0; devs[i].add; i++) {
 		struct builder_dev t;
 		char *scratch = malloc(strlen(devs[i].add) + 1);
 
 		cr_assert_eq(builder_parse_add(devs[i].add, &t, scratch, err,
-					       sizeof(err)), 0, "%s", err);
+					       sizeof(err)),
+			     0, "%s", err);
 		t.weight = devs[i].weight;
-		cr_assert_geq(builder_add_dev(b, &t, err, sizeof(err)), 0,
-			      "%s", err);
+		cr_assert_geq(builder_add_dev(b, &t, err, sizeof(err)), 0, "%s",
+			      err);
 		free(scratch);
 	}
 	return b;
@@ -60,8 +62,8 @@ static inline struct rebalance_result fix_rebalance(struct builder *b,
 static inline struct fix_dev *fix_zones(int regions, int zones, int nodes,
 					int per, double weight)
 {
-	struct fix_dev *d = calloc((size_t)(regions * zones * nodes * per) + 1,
-				   sizeof(*d));
+	struct fix_dev *d =
+		calloc((size_t)(regions * zones * nodes * per) + 1, sizeof(*d));
 	int r, z, n, k, i = 0;
 
 	for (r = 1; r <= regions; r++)
@@ -70,7 +72,8 @@ static inline struct fix_dev *fix_zones(int regions, int zones, int nodes,
 				for (k = 1; k <= per; k++) {
 					char *s = malloc(64);
 
-					snprintf(s, 64, "r%dz%d-10.%d.%d.%d:6200/d%d",
+					snprintf(s, 64,
+						 "r%dz%d-10.%d.%d.%d:6200/d%d",
 						 r, z, r, z, n, k);
 					d[i].add = s;
 					d[i++].weight = weight;

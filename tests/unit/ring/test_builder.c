@@ -37,9 +37,10 @@ static void check_spread(const struct builder *b, int zones)
 					      x->id);
 				if (zones >= b->nrows)
 					cr_assert(x->zone != y->zone ||
-						  x->region != y->region,
-						  "part %u twice in zone %d",
-						  p, x->zone);
+							  x->region !=
+								  y->region,
+						  "part %u twice in zone %d", p,
+						  x->zone);
 			}
 		}
 }
@@ -76,12 +77,13 @@ Test(builder, two_regions_balanced_and_dispersed)
 Test(builder, partitions_follow_weights)
 {
 	/* three zones of equal total weight, uneven devices inside */
-	struct fix_dev devs[] = {
-		{ "r1z1-10.0.1.1:6200/a", 100 }, { "r1z1-10.0.1.1:6200/b", 200 },
-		{ "r1z1-10.0.1.2:6200/c", 300 }, { "r1z2-10.0.2.1:6200/a", 300 },
-		{ "r1z2-10.0.2.1:6200/b", 300 }, { "r1z3-10.0.3.1:6200/a", 600 },
-		{ NULL, 0 }
-	};
+	struct fix_dev devs[] = {{"r1z1-10.0.1.1:6200/a", 100},
+				 {"r1z1-10.0.1.1:6200/b", 200},
+				 {"r1z1-10.0.1.2:6200/c", 300},
+				 {"r1z2-10.0.2.1:6200/a", 300},
+				 {"r1z2-10.0.2.1:6200/b", 300},
+				 {"r1z3-10.0.3.1:6200/a", 600},
+				 {NULL, 0}};
 	struct builder *b = fix_builder(12, 3, 1, devs);
 	struct rebalance_result res = fix_rebalance(b, 3);
 	double per_weight = (3.0 * 4096) / 1800;
@@ -90,8 +92,8 @@ Test(builder, partitions_follow_weights)
 	cr_expect_lt(res.balance, 1.0, "balance %.3f%%", res.balance);
 	for (i = 0; i < 6; i++)
 		cr_expect(fabs(b->devs[i].parts -
-			       b->devs[i].weight * per_weight) <= 1 +
-				  0.01 * b->devs[i].weight * per_weight,
+			       b->devs[i].weight * per_weight) <=
+				  1 + 0.01 * b->devs[i].weight * per_weight,
 			  "dev %d has %u parts for weight %.0f", i,
 			  b->devs[i].parts, b->devs[i].weight);
 	check_spread(b, 3);
@@ -103,12 +105,13 @@ Test(builder, overload_trades_balance_for_dispersion)
 	/* zone 3 weighs half the others: by weight alone it should hold
 	 * 0.6 replicas of each partition, so some partitions must put two
 	 * replicas in zone 1 or 2 -- unless overload lets zone 3 take one */
-	struct fix_dev devs[] = {
-		{ "r1z1-10.0.1.1:6200/a", 100 }, { "r1z1-10.0.1.2:6200/a", 100 },
-		{ "r1z2-10.0.2.1:6200/a", 100 }, { "r1z2-10.0.2.2:6200/a", 100 },
-		{ "r1z3-10.0.3.1:6200/a", 50 },	 { "r1z3-10.0.3.2:6200/a", 50 },
-		{ NULL, 0 }
-	};
+	struct fix_dev devs[] = {{"r1z1-10.0.1.1:6200/a", 100},
+				 {"r1z1-10.0.1.2:6200/a", 100},
+				 {"r1z2-10.0.2.1:6200/a", 100},
+				 {"r1z2-10.0.2.2:6200/a", 100},
+				 {"r1z3-10.0.3.1:6200/a", 50},
+				 {"r1z3-10.0.3.2:6200/a", 50},
+				 {NULL, 0}};
 	struct builder *b = fix_builder(10, 3, 0, devs);
 	struct rebalance_result res = fix_rebalance(b, 1);
 
@@ -162,7 +165,8 @@ Test(builder, min_part_hours_moves_one_replica_per_partition)
 	old = copy_rows(b);
 	/* a heavy new device in a new zone wants many partitions */
 	cr_assert_eq(builder_parse_add("r1z5-10.0.5.1:6200/d1", &t, scratch,
-				       err, sizeof(err)), 0);
+				       err, sizeof(err)),
+		     0);
 	t.weight = 400;
 	cr_assert_geq(builder_add_dev(b, &t, err, sizeof(err)), 0);
 	builder_pretend_min_part_hours_passed(b);
@@ -191,7 +195,8 @@ Test(builder, min_part_hours_moves_one_replica_per_partition)
 			if (old[r][p] != b->rows[r][p])
 				cr_assert_geq(recent[p], 24,
 					      "part %u moved twice within "
-					      "min_part_hours", p);
+					      "min_part_hours",
+					      p);
 	free_rows(old, 3);
 	builder_free(b);
 	fix_free_devs(devs);
@@ -208,7 +213,8 @@ Test(builder, adding_a_device_moves_near_the_minimum)
 
 	fix_rebalance(b, 1);
 	cr_assert_eq(builder_parse_add("r1z2-10.0.2.3:6200/d9", &t, scratch,
-				       err, sizeof(err)), 0);
+				       err, sizeof(err)),
+		     0);
 	t.weight = 100;
 	cr_assert_geq(builder_add_dev(b, &t, err, sizeof(err)), 0);
 	builder_pretend_min_part_hours_passed(b);
@@ -268,7 +274,8 @@ Test(builder, removed_device_is_drained_and_its_id_reused)
 			cr_assert_neq(b->rows[r][p], 4);
 	check_spread(b, 4);
 	cr_assert_eq(builder_parse_add("r1z2-10.0.9.9:6200/new", &t, scratch,
-				       err, sizeof(err)), 0);
+				       err, sizeof(err)),
+		     0);
 	t.weight = 100;
 	cr_expect_eq(builder_add_dev(b, &t, err, sizeof(err)), 4,
 		     "the lowest free id, as swift-ring-builder");
@@ -300,9 +307,9 @@ Test(builder, fractional_replicas)
 
 Test(builder, too_few_devices_is_an_error_and_changes_nothing)
 {
-	struct fix_dev devs[] = { { "z1-10.0.0.1:6200/a", 1 },
-				  { "z2-10.0.0.2:6200/a", 1 },
-				  { NULL, 0 } };
+	struct fix_dev devs[] = {{"z1-10.0.0.1:6200/a", 1},
+				 {"z2-10.0.0.2:6200/a", 1},
+				 {NULL, 0}};
 	struct builder *b = fix_builder(8, 3, 1, devs);
 	struct rebalance_result res;
 	char err[256] = "";
@@ -330,17 +337,22 @@ Test(builder, add_syntax_and_validation)
 	struct builder *b = NULL;
 	struct builder_dev t;
 	char err[256], scratch[128];
-	static const char *bad[] = { "1-10.0.0.1:6200/d", "z1-10.0.0.1/d",
-				     "z1-10.0.0.1:70000/d", "z1-10.0.0.1:6200",
-				     "z1-10.0.0.1:6200/", "z1:6200/d",
-				     "rz1-10.0.0.1:6200/d", "z1-10.0.0.1:6200/..",
-				     NULL };
+	static const char *bad[] = {"1-10.0.0.1:6200/d",
+				    "z1-10.0.0.1/d",
+				    "z1-10.0.0.1:70000/d",
+				    "z1-10.0.0.1:6200",
+				    "z1-10.0.0.1:6200/",
+				    "z1:6200/d",
+				    "rz1-10.0.0.1:6200/d",
+				    "z1-10.0.0.1:6200/..",
+				    NULL};
 	int i;
 
 	cr_assert_eq(builder_create(8, 3, 1, &b, err, sizeof(err)), 0);
 	cr_assert_eq(builder_parse_add("r2z3-10.1.2.3:6200R10.9.9.9:6300/sdb1"
-				       "_fast disk", &t, scratch, err,
-				       sizeof(err)), 0);
+				       "_fast disk",
+				       &t, scratch, err, sizeof(err)),
+		     0);
 	cr_expect_eq(t.region, 2);
 	cr_expect_eq(t.zone, 3);
 	cr_expect_str_eq(t.ip, "10.1.2.3");
@@ -350,16 +362,18 @@ Test(builder, add_syntax_and_validation)
 	cr_expect_str_eq(t.device, "sdb1");
 	cr_expect_str_eq(t.meta, "fast disk");
 	cr_assert_eq(builder_parse_add("z1-[::1]:6200/d", &t, scratch, err,
-				       sizeof(err)), 0);
+				       sizeof(err)),
+		     0);
 	cr_expect_str_eq(t.ip, "::1");
 	cr_expect_eq(t.region, 1, "region defaults to 1");
 	for (i = 0; bad[i]; i++)
 		cr_expect_eq(builder_parse_add(bad[i], &t, scratch, err,
-					       sizeof(err)), -EINVAL, "%s",
-			     bad[i]);
+					       sizeof(err)),
+			     -EINVAL, "%s", bad[i]);
 
 	cr_assert_eq(builder_parse_add("z1-10.0.0.1:6200/d", &t, scratch, err,
-				       sizeof(err)), 0);
+				       sizeof(err)),
+		     0);
 	t.weight = 0;
 	cr_expect_eq(builder_add_dev(b, &t, err, sizeof(err)), -EINVAL);
 	t.weight = -5;
@@ -418,8 +432,7 @@ Test(builder, file_roundtrip_and_corruption)
 	}
 	for (r = 0; r < 3; r++)
 		cr_expect_eq(memcmp(back->rows[r], b->rows[r], 2 << 9), 0);
-	cr_expect_eq(memcmp(back->last_part_moves, b->last_part_moves, 512),
-		     0);
+	cr_expect_eq(memcmp(back->last_part_moves, b->last_part_moves, 512), 0);
 	builder_free(back);
 	back = NULL;
 

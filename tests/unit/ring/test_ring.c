@@ -34,12 +34,13 @@ static struct ring *small_ring(double replicas)
 
 Test(ring, hash_path_is_md5_of_prefix_path_suffix)
 {
-	struct ring_hash_conf conf = { "pre", "suf" };
+	struct ring_hash_conf conf = {"pre", "suf"};
 	uint8_t got[16], want[16];
 	const char *s = "pre/AUTH_test/c/o/with/slashessuf";
 
-	cr_assert_eq(ring_hash_path(&conf, "AUTH_test", "c", "o/with/slashes",
-				    got), 0);
+	cr_assert_eq(
+		ring_hash_path(&conf, "AUTH_test", "c", "o/with/slashes", got),
+		0);
 	md5_buf(s, strlen(s), want);
 	cr_expect_eq(memcmp(got, want, 16), 0);
 
@@ -54,7 +55,7 @@ Test(ring, hash_path_is_md5_of_prefix_path_suffix)
 Test(ring, partition_is_top_bits_of_digest)
 {
 	struct ring *ring = small_ring(3);
-	uint8_t d[16] = { 0xab, 0xcd, 0xef, 0x12 };
+	uint8_t d[16] = {0xab, 0xcd, 0xef, 0x12};
 
 	cr_expect_eq(ring->part_power, 8);
 	cr_expect_eq(ring_part_of_digest(ring, d), 0xab);
@@ -70,7 +71,7 @@ Test(ring, primaries_are_distinct_and_handoffs_exclude_them)
 	for (part = 0; part < ring->nparts; part++) {
 		int np = ring_get_part_nodes(ring, part, prim, 8);
 		int nh = ring_get_handoffs(ring, part, hand, 64);
-		int seen[64] = { 0 }, i;
+		int seen[64] = {0}, i;
 
 		cr_assert_eq(np, 3);
 		cr_assert_eq(nh, ring->num_assigned_devs - 3,
@@ -97,8 +98,8 @@ Test(ring, primaries_are_distinct_and_handoffs_exclude_them)
 Test(ring, paths_spread_uniformly_over_partitions)
 {
 	struct ring *ring = small_ring(3);
-	struct ring_hash_conf conf = { "", "changeme" };
-	uint32_t counts[256] = { 0 };
+	struct ring_hash_conf conf = {"", "changeme"};
+	uint32_t counts[256] = {0};
 	int i, n = 256 * 400;
 	double chi2 = 0, expect = 400;
 	char obj[32];
@@ -134,7 +135,8 @@ Test(ring, serialize_parse_roundtrip_and_determinism)
 	cr_expect_eq(back->ndevs, ring->ndevs);
 	for (r = 0; r < ring->nrows; r++)
 		cr_expect_eq(memcmp(back->rows[r], ring->rows[r],
-				    ring->row_len[r] * 2), 0);
+				    ring->row_len[r] * 2),
+			     0);
 	for (r = 0; r < ring->ndevs; r++) {
 		cr_expect_str_eq(back->devs[r]->ip, ring->devs[r]->ip);
 		cr_expect_str_eq(back->devs[r]->device, ring->devs[r]->device);
@@ -192,8 +194,7 @@ Test(ring, corrupt_files_are_rejected)
 	expect_rejected(copy, raw.len, "unknown device id");
 
 	memcpy(copy, raw.data, raw.len);
-	jlen = (uint32_t)copy[6] << 24 | copy[7] << 16 | copy[8] << 8 |
-	       copy[9];
+	jlen = (uint32_t)copy[6] << 24 | copy[7] << 16 | copy[8] << 8 | copy[9];
 	json = (char *)copy + 10;
 	json[jlen / 2] = '{';
 	expect_rejected(copy, raw.len, "broken JSON");
@@ -212,7 +213,6 @@ Test(ring, load_missing_file_fails_cleanly)
 {
 	struct ring *ring = NULL;
 
-	cr_expect_eq(ring_load("/nonexistent/object.ring.gz", &ring),
-		     -ENOENT);
+	cr_expect_eq(ring_load("/nonexistent/object.ring.gz", &ring), -ENOENT);
 	cr_expect_null(ring);
 }
