@@ -112,7 +112,7 @@ asan:
 
 valgrind: all $(UNIT_TESTS)
 	$(Q)for t in $(UNIT_TESTS); do \
-		valgrind -q --error-exitcode=99 --leak-check=full \
+		valgrind -q --error-exitcode=99 --leak-check=full --trace-children=yes \
 		--errors-for-leak-kinds=definite $$t -j1 || exit 1; done
 
 check-style:

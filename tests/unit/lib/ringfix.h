@@ -70,9 +70,9 @@ static inline struct fix_dev *fix_zones(int regions, int zones, int nodes,
 		for (z = 1; z <= zones; z++)
 			for (n = 1; n <= nodes; n++)
 				for (k = 1; k <= per; k++) {
-					char *s = malloc(64);
+					char *s = malloc(96);
 
-					snprintf(s, 64,
+					snprintf(s, 96,
 						 "r%dz%d-10.%d.%d.%d:6200/d%d",
 						 r, z, r, z, n, k);
 					d[i].add = s;
