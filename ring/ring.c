@@ -105,6 +105,8 @@ static void ring_index_tiers(struct ring *ring)
 		if (d->ip_idx < 0)
 			d->ip_idx = ni++;
 	}
+	ring->dev_regions = nr;
+	ring->dev_zones = nz;
 }
 
 int ring_finish(struct ring *ring, const char *what)

@@ -60,6 +60,8 @@ struct ring {
 	/* counts over devices that hold at least one partition */
 	int num_regions, num_zones, num_ips, num_assigned_devs;
 	int num_devs; /* devices present (not holes) */
+	/* distinct regions and (region, zone)s over all present devices */
+	int dev_regions, dev_zones;
 };
 
 /* A cluster's hash path prefix and suffix (swift.conf [swift-hash]). */

@@ -276,35 +276,17 @@ out:
 static int cmd_ring_info(const char *path)
 {
 	struct ring *ring;
-	int i, regions = 0, zones = 0;
 
 	if (ring_load(path, &ring)) {
 		fprintf(stderr, "kumo-ring: cannot load ring %s\n", path);
 		return EXIT_ERROR;
 	}
-	for (i = 0; i < ring->ndevs; i++) {
-		const struct ring_dev *d = ring->devs[i];
-		int j, new_region = 1, new_zone = 1;
-
-		if (!d)
-			continue;
-		for (j = 0; j < i; j++) {
-			const struct ring_dev *e = ring->devs[j];
-
-			if (!e || e->region != d->region)
-				continue;
-			new_region = 0;
-			if (e->zone == d->zone)
-				new_zone = 0;
-		}
-		regions += new_region;
-		zones += new_zone;
-	}
 	printf("%s, build version %d\n", path, ring->version);
 	printf("%u partitions, %.6f replicas, %d regions, %d zones, "
 	       "%d devices, %.02f balance, %.02f dispersion\n",
-	       ring->nparts, ring_replica_count(ring), regions, zones,
-	       ring->num_devs, ring_balance(ring), ring_dispersion(ring));
+	       ring->nparts, ring_replica_count(ring), ring->dev_regions,
+	       ring->dev_zones, ring->num_devs, ring_balance(ring),
+	       ring_dispersion(ring));
 	ring_put(ring);
 	return EXIT_OK;
 }
@@ -684,34 +666,22 @@ static const char *ring_file_state(const struct builder *b)
 
 static int cmd_show(struct builder *b)
 {
-	int i, regions = 0, zones = 0, ndev = 0;
 	int64_t left = builder_min_part_seconds_left(b);
+	struct ring *ring = builder_get_ring(b);
 	const char *state;
+	int i;
 
-	for (i = 0; i < b->ndevs; i++) {
-		const struct builder_dev *d = &b->devs[i];
-		int j, nr = 1, nz = 1;
-
-		if (!d->present)
-			continue;
-		ndev++;
-		for (j = 0; j < i; j++) {
-			const struct builder_dev *e = &b->devs[j];
-
-			if (!e->present || e->region != d->region)
-				continue;
-			nr = 0;
-			if (e->zone == d->zone)
-				nz = 0;
-		}
-		regions += nr;
-		zones += nz;
+	if (!ring) {
+		fprintf(stderr, "kumo-ring: the builder's partition table is "
+				"inconsistent\n");
+		return EXIT_ERROR;
 	}
 	printf("%s, build version %d\n", builder_path, b->version);
 	printf("%u partitions, %.6f replicas, %d regions, %d zones, %d "
 	       "devices, %.02f balance",
-	       b->nparts, b->replicas, regions, zones, ndev,
-	       b->nrows ? builder_balance(b) : 0.0);
+	       b->nparts, b->replicas, ring->dev_regions, ring->dev_zones,
+	       ring->num_devs, b->nrows ? builder_balance(b) : 0.0);
+	ring_put(ring);
 	if (b->dispersion >= 0)
 		printf(", %.02f dispersion", b->dispersion);
 	printf("\nThe minimum number of hours before a partition can be "
