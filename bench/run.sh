@@ -7,6 +7,7 @@
 #     (kumo-ring RING.ring.gz), and the time ratio.
 # PART_POWER=N changes the part power (e.g. 16 for a quick look).
 set -euo pipefail
+export PATH="$KUMO_BIN:$PATH"
 pp=${PART_POWER:-20}
 dir=$(mktemp -d /tmp/kumo-bench.XXXXXX)
 trap 'rm -rf "$dir"' EXIT
@@ -19,7 +20,15 @@ for z in $(seq 1 10); do
 	done
 done
 
-secs() { local s e; s=$(date +%s.%N); "$@" >/dev/null; e=$(date +%s.%N); echo "$e - $s" | bc; }
+# secs CMD...: wall seconds CMD took (its exit status is ignored: rebalance
+# exits 1 for a mere warning).
+secs() {
+	local s e
+	s=$(date +%s.%N)
+	"$@" >/dev/null || true
+	e=$(date +%s.%N)
+	awk -v s="$s" -v e="$e" 'BEGIN { printf "%.2f", e - s }'
+}
 
 mkdir kumo swift
 (cd kumo && kumo-ring object.builder create "$pp" 3 1 >/dev/null &&
@@ -27,21 +36,21 @@ mkdir kumo swift
 (cd swift && swift-ring-builder object.builder create "$pp" 3 1 >/dev/null &&
 	swift-ring-builder object.builder add "${devs[@]}" >/dev/null)
 
+cp kumo/object.builder kumo/fresh.builder
 echo "== ring lookups"
 (cd kumo && kumo-ring object.builder rebalance --seed 1 >/dev/null)
 "$KUMO_BUILD/bench/ring_lookup" kumo/object.ring.gz 2000000
 
 echo "== rebalance: part_power $pp, 3 replicas, 100 devices in 10 zones"
-cp kumo/object.builder kumo/fresh.builder
 cd kumo && cp fresh.builder object.builder
 # `rebalance` exits 1 for a warning; only 2 is an error
-k=$(secs kumo-ring object.builder rebalance --seed 1 || true)
+k=$(secs kumo-ring object.builder rebalance --seed 1)
 cd ../swift
-s=$(secs swift-ring-builder object.builder rebalance 1 || true)
+s=$(secs swift-ring-builder object.builder rebalance 1)
 cd ..
 echo "kumo-ring:          ${k}s   $(kumo-ring kumo/object.ring.gz | tail -1)"
 echo "swift-ring-builder: ${s}s   $(kumo-ring swift/object.ring.gz | tail -1)"
-echo "ratio (swift / kumo time): $(echo "scale=1; $s / $k" | bc)x"
+echo "ratio (swift / kumo time): $(awk -v s="$s" -v k="$k" 'BEGIN { printf "%.1f", s / k }')x"
 
 echo "== adding one device (min_part_hours passed)"
 for t in kumo swift; do
@@ -51,12 +60,11 @@ for t in kumo swift; do
 		$tool object.builder pretend_min_part_hours_passed >/dev/null)
 done
 cd kumo
-k=$(secs kumo-ring object.builder rebalance --seed 2 || true)
-km=$(kumo-ring object.builder rebalance --seed 2 2>/dev/null | head -1 || true)
+k=$(secs kumo-ring object.builder rebalance --seed 2)
 cd ../swift
-s=$(secs swift-ring-builder object.builder rebalance 2 || true)
+s=$(secs swift-ring-builder object.builder rebalance 2)
 cd ..
-min=$(echo "3 * 2^$pp / 101" | bc)
+min=$(( (3 << pp) / 101 ))
 moved() { /usr/bin/python3 - "$1" "$2" <<'PY'
 import sys
 from swift.common.ring.ring import RingData
@@ -65,7 +73,6 @@ b = RingData.load(sys.argv[2])._replica2part2dev_id
 print(sum(x != y for ra, rb in zip(a, b) for x, y in zip(ra, rb)))
 PY
 }
-ls kumo/backups/*.object.ring.gz | head -1 > /dev/null
 kb=$(ls -t kumo/backups/*object.ring.gz | sed -n 2p)
 sb=$(ls -t swift/backups/*object.ring.gz | sed -n 2p)
 echo "theoretical minimum partition-replicas to move: $min"
