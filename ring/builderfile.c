@@ -248,7 +248,9 @@ static int parse_builder(struct builder *b, const uint8_t *u, size_t len,
 	}
 	if (has_moves) {
 		if (len - off != b->nparts) {
-			log_err("%s: truncated builder file", path);
+			log_err("%s: the partition move table has the wrong "
+				"length (%zu bytes for %u partitions)",
+				path, len - off, b->nparts);
 			goto out;
 		}
 		b->last_part_moves = malloc(b->nparts + 1);

@@ -18,10 +18,11 @@
  * share or nothing more can move.
  *
  * Invariants:
- *  1. a partition whose last move is younger than min_part_hours, or that
- *     already moved in this rebalance, is gathered only from a removed
- *     device; so at most one replica of a partition moves per rebalance
- *     unless devices were removed;
+ *  1. as in Swift, a partition placed or moved less than min_part_hours
+ *     ago is gathered only from a removed device, and a partition gathered
+ *     once in a rebalance is not gathered again in it; so, removals aside,
+ *     at most one replica of a partition moves per rebalance, and none
+ *     moves again within min_part_hours;
  *  2. no device holds two replicas of one partition while another device
  *     with room exists;
  *  3. the same builder, time and seed give the same table.
@@ -61,7 +62,7 @@ static uint64_t mix64(uint64_t x)
 
 static int can_move(const struct rb *rb, uint32_t part)
 {
-	return !rb->moved[part] &&
+	return rb->moved[part] != 1 &&
 	       rb->b->last_part_moves[part] >= rb->b->min_part_hours;
 }
 
@@ -157,7 +158,7 @@ static int resize_rows(struct rb *rb)
 
 				if (rc)
 					return rc;
-				rb->moved[p] = 0; /* new, not moved */
+				rb->moved[p] = 2; /* new: may still gather */
 			}
 		}
 	}

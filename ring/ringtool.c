@@ -42,6 +42,7 @@
 #define EXIT_ERROR   2
 
 static const char *builder_path;
+static int assume_yes; /* --yes: a search may name many devices */
 static char ring_path[4096];
 static char backup_dir[4096];
 
@@ -324,39 +325,36 @@ static int backup_name(char *out, size_t len, const char *path, long ts)
 	return 0;
 }
 
-/* Write bytes to path's timestamped copy in backups/, then to path. */
-static int write_backed_up(const char *path, const struct buf *bytes, long ts)
-{
-	char bk[sizeof(backup_dir) + 64 + sizeof(ring_path)];
-
-	if (backup_name(bk, sizeof(bk), path, ts) ||
-	    fs_write_atomic(bk, bytes->data, bytes->len, 0644) ||
-	    fs_write_atomic(path, bytes->data, bytes->len, 0644))
-		return -1;
-	return 0;
-}
-
 /*
- * Save the builder and/or the ring, each first as a timestamped copy in
- * backups/ (as swift-ring-builder does), then in place.
+ * Save the builder and/or the ring as swift-ring-builder does: first both
+ * timestamped copies in backups/, then the builder, then the ring, so that
+ * a failure never leaves a ring newer than its builder.
  */
 static int save_all(const struct builder *b, const struct ring *ring)
 {
-	struct buf bytes = BUF_INIT;
+	struct buf rbytes = BUF_INIT, bbytes = BUF_INIT;
+	char rbk[sizeof(backup_dir) + 64 + sizeof(ring_path)];
+	char bbk[sizeof(backup_dir) + 64 + sizeof(ring_path)];
 	long ts = (long)time(NULL);
-	int rc = EXIT_OK;
+	int rc = EXIT_ERROR;
 
-	if (ring && (ring_serialize_v1(ring, ring_path, &bytes) ||
-		     write_backed_up(ring_path, &bytes, ts)))
-		rc = EXIT_ERROR;
-	bytes.len = 0;
-	if (!rc && b &&
-	    (builder_serialize(b, &bytes) ||
-	     write_backed_up(builder_path, &bytes, ts)))
-		rc = EXIT_ERROR;
+	if ((ring && (ring_serialize_v1(ring, ring_path, &rbytes) ||
+		      backup_name(rbk, sizeof(rbk), ring_path, ts) ||
+		      fs_write_atomic(rbk, rbytes.data, rbytes.len, 0644))) ||
+	    (b && (builder_serialize(b, &bbytes) ||
+		   backup_name(bbk, sizeof(bbk), builder_path, ts) ||
+		   fs_write_atomic(bbk, bbytes.data, bbytes.len, 0644))))
+		goto out;
+	if (b && fs_write_atomic(builder_path, bbytes.data, bbytes.len, 0644))
+		goto out;
+	if (ring && fs_write_atomic(ring_path, rbytes.data, rbytes.len, 0644))
+		goto out;
+	rc = EXIT_OK;
+out:
 	if (rc)
 		fprintf(stderr, "kumo-ring: could not save; see above\n");
-	buf_free(&bytes);
+	buf_free(&rbytes);
+	buf_free(&bbytes);
 	return rc;
 }
 
@@ -390,17 +388,28 @@ static int cmd_create(int argc, char **argv)
 	return rc;
 }
 
+/* ip:port, with brackets around an IPv6 address as Swift shows it. */
+static const char *fmt_addr(const char *ip, int port, char *out, size_t len)
+{
+	snprintf(out, len, strchr(ip, ':') ? "[%s]:%d" : "%s:%d", ip, port);
+	return out;
+}
+
 static const char *fmt_dev(const struct builder_dev *d, char *out, size_t len)
 {
-	snprintf(out, len, "d%dr%dz%d-%s:%d%s%s:%d/%s_\"%s\"", d->id, d->region,
-		 d->zone, d->ip, d->port, "R", d->replication_ip,
-		 d->replication_port, d->device, d->meta);
+	char a[300], r[300];
+
+	snprintf(out, len, "d%dr%dz%d-%sR%s/%s_\"%s\"", d->id, d->region,
+		 d->zone, fmt_addr(d->ip, d->port, a, sizeof(a)),
+		 fmt_addr(d->replication_ip, d->replication_port, r, sizeof(r)),
+		 d->device, d->meta);
 	return out;
 }
 
 static int cmd_add(struct builder *b, int argc, char **argv)
 {
-	int i;
+	struct buf said = BUF_INIT;
+	int i, rc = EXIT_OK;
 
 	if (argc < 5 || (argc - 3) % 2) {
 		fprintf(stderr, "usage: kumo-ring <builder_file> add "
@@ -408,101 +417,112 @@ static int cmd_add(struct builder *b, int argc, char **argv)
 				"/<device>[_<meta>] <weight> [...]\n");
 		return EXIT_ERROR;
 	}
-	for (i = 3; i + 1 < argc; i += 2) {
+	for (i = 3; i + 1 < argc && rc == EXIT_OK; i += 2) {
 		struct builder_dev tmpl;
 		char *scratch = malloc(strlen(argv[i]) + 1);
-		char err[512];
-		int id;
+		char err[512] = "";
+		int id = -1;
 
 		if (!scratch)
 			return EXIT_ERROR;
 		if (builder_parse_add(argv[i], &tmpl, scratch, err,
-				      sizeof(err)) ||
-		    parse_double(argv[i + 1], &tmpl.weight) ||
-		    (id = builder_add_dev(b, &tmpl, err, sizeof(err))) < 0) {
-			if (!strchr(err, ' ') || !*err)
+				      sizeof(err)) == 0) {
+			if (parse_double(argv[i + 1], &tmpl.weight))
 				snprintf(err, sizeof(err),
 					 "Invalid weight value: %s",
 					 argv[i + 1]);
+			else
+				id = builder_add_dev(b, &tmpl, err,
+						     sizeof(err));
+		}
+		if (id < 0) {
 			fprintf(stderr,
 				"kumo-ring: add: %s\n"
 				"The on-disk ring builder is "
 				"unchanged.\n",
 				err);
-			free(scratch);
-			return EXIT_ERROR;
+			rc = EXIT_ERROR;
+		} else {
+			buf_printf(&said,
+				   "Device %s with %s weight got id %d\n",
+				   argv[i], argv[i + 1], id);
 		}
-		printf("Device %s with %s weight got id %d\n", argv[i],
-		       argv[i + 1], id);
 		free(scratch);
 	}
-	return EXIT_OK;
+	/* say what was added only once all of it is good, since only
+	 * then is anything saved */
+	if (rc == EXIT_OK && said.len)
+		fwrite(said.data, 1, said.len, stdout);
+	buf_free(&said);
+	return rc;
 }
 
-/* Resolve a search value to exactly one device, or report why not. */
-static int find_one(struct builder *b, const char *value)
+/*
+ * The devices a search value names, into ids (RING_MAX_DEVS long): one, or
+ * several when --yes was given (as swift-ring-builder's --yes). Returns
+ * the count, or -1 having said why not.
+ */
+static int find_devs(struct builder *b, const char *value, int *ids)
 {
-	int ids[2];
-	int n = builder_search(b, value, ids, 2);
+	int n = builder_search(b, value, ids, RING_MAX_DEVS);
 
 	if (n < 0) {
 		fprintf(stderr, "kumo-ring: invalid search value: %s\n", value);
 		return -1;
 	}
-	if (n == 0) {
+	if (n == 0)
 		fprintf(stderr,
 			"kumo-ring: Search value %s matched 0 "
-			"devices.\nThe on-disk ring builder is "
-			"unchanged.\n",
+			"devices.\n",
 			value);
-		return -1;
-	}
-	if (n > 1) {
+	else if (n > 1 && !assume_yes)
 		fprintf(stderr,
 			"kumo-ring: Search value %s matched %d "
-			"devices; name one (e.g. d<id>).\n"
-			"The on-disk ring builder is unchanged.\n",
+			"devices; name one (e.g. d<id>) or add --yes "
+			"to change them all.\n",
 			value, n);
-		return -1;
-	}
-	return ids[0];
+	else
+		return n;
+	fprintf(stderr, "The on-disk ring builder is unchanged.\n");
+	return -1;
 }
 
 static int cmd_remove(struct builder *b, int argc, char **argv)
 {
+	static int ids[RING_MAX_DEVS];
 	char desc[1024];
-	int i;
+	int i, k, n;
 
 	if (argc < 4)
 		return usage();
 	for (i = 3; i < argc; i++) {
-		int id = find_one(b, argv[i]);
-
-		if (id < 0)
+		n = find_devs(b, argv[i], ids);
+		if (n < 0)
 			return EXIT_ERROR;
-		builder_remove_dev(b, id);
-		printf("%s marked for removal and will be removed next "
-		       "rebalance.\n",
-		       fmt_dev(&b->devs[id], desc, sizeof(desc)));
+		for (k = 0; k < n; k++) {
+			builder_remove_dev(b, ids[k]);
+			printf("%s marked for removal and will be removed "
+			       "next rebalance.\n",
+			       fmt_dev(&b->devs[ids[k]], desc, sizeof(desc)));
+		}
 	}
 	return EXIT_OK;
 }
 
 static int cmd_set_weight(struct builder *b, int argc, char **argv)
 {
+	static int ids[RING_MAX_DEVS];
 	char desc[1024];
-	int i;
+	int i, k, n;
+	double w;
 
 	if (argc < 5 || (argc - 3) % 2)
 		return usage();
 	for (i = 3; i + 1 < argc; i += 2) {
-		double w;
-		int id = find_one(b, argv[i]);
-
-		if (id < 0)
+		n = find_devs(b, argv[i], ids);
+		if (n < 0)
 			return EXIT_ERROR;
-		if (parse_double(argv[i + 1], &w) ||
-		    builder_set_weight(b, id, w)) {
+		if (parse_double(argv[i + 1], &w) || !(w > 0)) {
 			fprintf(stderr,
 				"kumo-ring: set_weight: invalid "
 				"weight %s: must be a number > 0 (use "
@@ -512,8 +532,12 @@ static int cmd_set_weight(struct builder *b, int argc, char **argv)
 				argv[i + 1]);
 			return EXIT_ERROR;
 		}
-		printf("%s weight set to %s\n",
-		       fmt_dev(&b->devs[id], desc, sizeof(desc)), argv[i + 1]);
+		for (k = 0; k < n; k++) {
+			builder_set_weight(b, ids[k], w);
+			printf("%s weight set to %s\n",
+			       fmt_dev(&b->devs[ids[k]], desc, sizeof(desc)),
+			       argv[i + 1]);
+		}
 	}
 	return EXIT_OK;
 }
@@ -705,9 +729,9 @@ static int cmd_show(struct builder *b)
 
 		if (!d->present)
 			continue;
-		snprintf(ipport, sizeof(ipport), "%s:%d", d->ip, d->port);
-		snprintf(rip, sizeof(rip), "%s:%d", d->replication_ip,
-			 d->replication_port);
+		fmt_addr(d->ip, d->port, ipport, sizeof(ipport));
+		fmt_addr(d->replication_ip, d->replication_port, rip,
+			 sizeof(rip));
 		printf("%13d %6d %4d %20s %20s %5s %6.02f %10u %7.02f %5s %s\n",
 		       d->id, d->region, d->zone, ipport, rip, d->device,
 		       d->weight, d->parts,
@@ -799,13 +823,24 @@ int main(int argc, char **argv)
 	struct builder *b = NULL;
 	const char *cmd;
 	size_t n;
-	int rc;
+	int i, j, rc;
 
 	log_init("kumo-ring", LOG_WARN);
-	if (argc < 2)
-		return usage();
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage();
+		return argc < 2 || argv[1][0] == '-' ? EXIT_OK : EXIT_ERROR;
+	}
 	if (!strcmp(argv[1], "get-nodes"))
 		return cmd_get_nodes(argc, argv);
+	/* drop --yes wherever it is, as swift-ring-builder does */
+	for (i = 2, j = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--yes") || !strcmp(argv[i], "-y"))
+			assume_yes = 1;
+		else
+			argv[j++] = argv[i];
+	}
+	argc = j;
+	argv[argc] = NULL;
 	builder_path = argv[1];
 	n = strlen(builder_path);
 	if (argc == 2 && n > 8 && !strcmp(builder_path + n - 8, ".ring.gz"))
