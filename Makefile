@@ -17,7 +17,7 @@ BUILD ?= build
 BIN ?= bin
 SANITIZE ?=
 
-PKGS := openssl jansson zlib
+PKGS := openssl jansson zlib libmicrohttpd inih
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CRIT_CFLAGS := $(shell pkg-config --cflags criterion 2>/dev/null)
@@ -40,7 +40,8 @@ Q := @
 endif
 
 COMMON_SRCS := common/log.c common/buf.c common/md5.c common/fsutil.c \
-	common/gzip.c common/pyjson.c
+	common/gzip.c common/pyjson.c common/config.c common/http.c \
+	common/daemon.c common/timestamp.c
 RING_SRCS := ring/ring.c ring/ringfile.c ring/builder.c ring/builderfile.c \
 	ring/plan.c ring/rebalance.c ring/stats.c
 LIB_SRCS := $(COMMON_SRCS) $(RING_SRCS)

@@ -1,8 +1,10 @@
 /*
  * tests/unit/common/test_common.c: the shared helpers: Python-compatible
- * JSON output, gzip, MD5 and atomic file writes.
+ * JSON output, gzip, MD5, atomic file writes, timestamps, the config
+ * table and HTTP path splitting.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,10 +13,13 @@
 #include <criterion/criterion.h>
 
 #include "common/buf.h"
+#include "common/config.h"
 #include "common/fsutil.h"
 #include "common/gzip.h"
+#include "common/http.h"
 #include "common/md5.h"
 #include "common/pyjson.h"
+#include "common/timestamp.h"
 
 static char *float_repr(double v)
 {
@@ -142,4 +147,118 @@ Test(fsutil, atomic_write_replaces_whole_file)
 	cr_expect_eq(system(cmd), 0, "no temporary file is left behind");
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	system(cmd);
+}
+
+Test(timestamp, parse_format_compare_as_swift)
+{
+	struct ts a, b;
+	char n[TS_NORMAL_LEN + 1], in[TS_INTERNAL_LEN + 1], d[32];
+
+	cr_assert_eq(ts_parse("1700000000.12345", &a), 0);
+	cr_expect_str_eq(ts_normal(&a, n), "1700000000.12345");
+	cr_assert_eq(ts_parse("1700000000.123456", &b), 0);
+	cr_expect_str_eq(ts_normal(&b, n), "1700000000.12346", "rounded");
+	cr_assert_eq(ts_parse("12", &b), 0);
+	cr_expect_str_eq(ts_normal(&b, n), "0000000012.00000");
+	cr_assert_eq(ts_parse("1700000000.12345_000000000000000a", &b), 0);
+	cr_expect_eq(b.offset, 10);
+	cr_expect_str_eq(ts_internal(&b, in),
+			 "1700000000.12345_000000000000000a");
+	cr_expect_str_eq(ts_internal(&a, in), "1700000000.12345");
+	cr_expect_gt(ts_cmp(&b, &a), 0, "an offset orders equal times");
+	cr_expect_eq(ts_parse("-1", &b), -EINVAL);
+	cr_expect_eq(ts_parse("1e9", &b), -EINVAL);
+	cr_expect_eq(ts_parse("", &b), -EINVAL);
+	cr_expect_eq(ts_parse("99999999999999", &b), -EINVAL);
+	cr_expect_str_eq(ts_http_date(&a, d), "Tue, 14 Nov 2023 22:13:21 GMT",
+			 "rounded up to the second");
+}
+
+Test(timestamp, http_dates)
+{
+	int64_t s;
+
+	cr_assert_eq(ts_parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT", &s),
+		     0);
+	cr_expect_eq(s, 784111777);
+	cr_assert_eq(ts_parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT", &s),
+		     0);
+	cr_expect_eq(s, 784111777);
+	cr_assert_eq(ts_parse_http_date("Sun Nov  6 08:49:37 1994", &s), 0);
+	cr_expect_eq(s, 784111777);
+	cr_expect_eq(ts_parse_http_date("yesterday", &s), -EINVAL);
+}
+
+struct sample_cfg {
+	long long port;
+	int flag;
+	double ratio;
+	char name[CONF_STR_MAX];
+};
+
+static const struct conf_key sample_keys[] = {
+	{"app", "port", CONF_INT, 1, 65535, "6200",
+	 offsetof(struct sample_cfg, port), "port"},
+	{"app", "flag", CONF_BOOL, 0, 0, "false",
+	 offsetof(struct sample_cfg, flag), "a flag"},
+	{"app", "ratio", CONF_DOUBLE, 0, 1, "0.5",
+	 offsetof(struct sample_cfg, ratio), "a ratio"},
+	{"app", "name", CONF_STR, 0, 0, "x", offsetof(struct sample_cfg, name),
+	 "a name"},
+	{NULL, NULL, 0, 0, 0, NULL, 0, NULL},
+};
+
+static int load_text(const char *text, struct sample_cfg *cfg, char *err)
+{
+	char path[] = "/tmp/kumo-conf.XXXXXX";
+	int fd = mkstemp(path), rc;
+
+	cr_assert_neq(fd, -1);
+	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	rc = conf_load(path, sample_keys, cfg, err, 512);
+	unlink(path);
+	return rc;
+}
+
+Test(config, table_driven_ini)
+{
+	struct sample_cfg cfg;
+	char err[512];
+
+	cr_assert_eq(load_text("[app]\nport = 8080\nflag = yes\n"
+			       "[other]\nwhatever = 1\n",
+			       &cfg, err),
+		     0, "%s", err);
+	cr_expect_eq(cfg.port, 8080);
+	cr_expect_eq(cfg.flag, 1);
+	cr_expect_eq(cfg.ratio, 0.5, "defaults fill the rest");
+	cr_expect_str_eq(cfg.name, "x");
+	cr_expect_eq(load_text("[app]\nport = 70000\n", &cfg, err), -EINVAL);
+	cr_expect(strstr(err, "port") != NULL, "%s", err);
+	cr_expect_eq(load_text("[app]\nprot = 1\n", &cfg, err), -EINVAL);
+	cr_expect(strstr(err, "unknown key 'prot'") != NULL, "%s", err);
+	cr_expect_eq(load_text("[app]\nflag = maybe\n", &cfg, err), -EINVAL);
+	cr_expect_eq(conf_load("/nonexistent.conf", sample_keys, &cfg, err,
+			       sizeof(err)),
+		     -ENOENT);
+}
+
+Test(http, split_path_decodes_and_rejects_nul)
+{
+	char buf[256], *segs[5];
+
+	cr_assert_eq(http_split_path("/sda/12/AUTH_t/c/o/with%20space/x", buf,
+				     sizeof(buf), segs, 5),
+		     5);
+	cr_expect_str_eq(segs[0], "sda");
+	cr_expect_str_eq(segs[2], "AUTH_t");
+	cr_expect_str_eq(segs[4], "o/with space/x");
+	cr_expect_eq(http_split_path("/a/b", buf, sizeof(buf), segs, 5), 2);
+	cr_expect_eq(http_split_path("/a/%00", buf, sizeof(buf), segs, 5),
+		     -EINVAL);
+	cr_expect_eq(http_split_path("/a/%4", buf, sizeof(buf), segs, 5),
+		     -EINVAL);
+	cr_expect_eq(http_split_path("a/b", buf, sizeof(buf), segs, 5),
+		     -EINVAL);
 }

@@ -1,0 +1,545 @@
+/*
+ * common/http.c: the HTTP server layer over libmicrohttpd (see http.h).
+ *
+ * libmicrohttpd calls on_access several times per request: once with the
+ * headers, once per body chunk, once at the end of the body. It accepts a
+ * queued response only on the first and the last of these calls, so a
+ * reply made while the body is still arriving is held (pending) and queued
+ * at the end, the rest of the body being discarded meanwhile.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include <microhttpd.h>
+
+#include "common/http.h"
+#include "common/log.h"
+
+struct http_server {
+	struct MHD_Daemon *mhd;
+	struct http_server_opts opts;
+	int port;
+};
+
+struct out_header {
+	char *name;
+	char *value;
+};
+
+struct http_request {
+	struct http_server *srv;
+	struct MHD_Connection *conn;
+	const struct http_handler *h;
+	void *state;
+	char *method;
+	char *raw_path;
+	char txn[64];
+	struct out_header *hdrs;
+	int nhdrs;
+	struct MHD_Response *pending;
+	int status;
+	int replied;
+	int phase; /* 0 headers, 1 body, 2 end */
+	uint64_t bytes_out;
+	struct timespec start;
+	char **decoded; /* query values decoded on demand */
+	int ndecoded;
+};
+
+struct stream_ctx {
+	struct http_request *req;
+	ssize_t (*read)(void *ctx, uint64_t pos, char *buf, size_t max);
+	void (*done)(void *ctx);
+	void *ctx;
+};
+
+const char *http_method(const struct http_request *req)
+{
+	return req->method;
+}
+
+const char *http_raw_path(const struct http_request *req)
+{
+	return req->raw_path;
+}
+
+const char *http_txn(const struct http_request *req)
+{
+	return req->txn;
+}
+
+void *http_app(const struct http_request *req)
+{
+	return req->srv->opts.app;
+}
+
+void *http_state(const struct http_request *req)
+{
+	return req->state;
+}
+
+void http_set_state(struct http_request *req, void *state)
+{
+	req->state = state;
+}
+
+int http_replied(const struct http_request *req)
+{
+	return req->replied;
+}
+
+const char *http_header(const struct http_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+struct each_ctx {
+	void (*fn)(const char *, const char *, void *);
+	void *arg;
+};
+
+static enum MHD_Result each_cb(void *cls, enum MHD_ValueKind kind,
+			       const char *key, const char *value)
+{
+	struct each_ctx *e = cls;
+
+	(void)kind;
+	e->fn(key, value ? value : "", e->arg);
+	return MHD_YES;
+}
+
+void http_each_header(const struct http_request *req,
+		      void (*fn)(const char *name, const char *value,
+				 void *arg),
+		      void *arg)
+{
+	struct each_ctx e = {fn, arg};
+
+	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, each_cb, &e);
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Percent-decode src into dst (plus is a space when plus_space). */
+static int pct_decode(const char *src, size_t n, char *dst, int plus_space)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n; i++) {
+		if (src[i] == '%') {
+			int hi, lo;
+
+			if (i + 2 >= n)
+				return -EINVAL;
+			hi = hexval((unsigned char)src[i + 1]);
+			lo = hexval((unsigned char)src[i + 2]);
+			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+				return -EINVAL;
+			dst[o++] = (char)(hi << 4 | lo);
+			i += 2;
+		} else if (plus_space && src[i] == '+') {
+			dst[o++] = ' ';
+		} else {
+			dst[o++] = src[i];
+		}
+	}
+	dst[o] = '\0';
+	return (int)o;
+}
+
+const char *http_query(const struct http_request *req, const char *name)
+{
+	struct http_request *r = (struct http_request *)req;
+	const char *raw = MHD_lookup_connection_value(
+		req->conn, MHD_GET_ARGUMENT_KIND, name);
+	char *dec, **grown;
+
+	if (!raw)
+		return NULL;
+	dec = malloc(strlen(raw) + 1);
+	if (!dec)
+		return NULL;
+	if (pct_decode(raw, strlen(raw), dec, 1) < 0) {
+		free(dec);
+		return NULL;
+	}
+	grown = realloc(r->decoded, sizeof(*grown) * (size_t)(r->ndecoded + 1));
+	if (!grown) {
+		free(dec);
+		return NULL;
+	}
+	r->decoded = grown;
+	r->decoded[r->ndecoded++] = dec;
+	return dec;
+}
+
+int64_t http_content_length(const struct http_request *req)
+{
+	const char *v = http_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	char *end;
+	long long n;
+
+	if (!v)
+		return -1;
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (errno || end == v || *end || n < 0)
+		return -1;
+	return n;
+}
+
+int http_split_path(const char *raw, char *buf, size_t buflen, char **segs,
+		    int max)
+{
+	const char *p = raw;
+	size_t used = 0;
+	int n = 0;
+
+	if (*p != '/' || max <= 0)
+		return -EINVAL;
+	p++;
+	while (n < max) {
+		const char *end = n == max - 1 ? p + strlen(p) : strchr(p, '/');
+		size_t len;
+		int got;
+
+		if (!end)
+			end = p + strlen(p);
+		len = (size_t)(end - p);
+		if (used + len + 1 > buflen)
+			return -EINVAL;
+		got = pct_decode(p, len, buf + used, 0);
+		if (got < 0)
+			return -EINVAL;
+		segs[n++] = buf + used;
+		used += (size_t)got + 1;
+		if (!*end)
+			break;
+		p = end + 1;
+	}
+	return n;
+}
+
+void http_add_header(struct http_request *req, const char *name,
+		     const char *value)
+{
+	struct out_header *grown;
+
+	grown = realloc(req->hdrs, sizeof(*grown) * (size_t)(req->nhdrs + 1));
+	if (!grown)
+		return;
+	req->hdrs = grown;
+	grown[req->nhdrs].name = strdup(name);
+	grown[req->nhdrs].value = strdup(value);
+	if (grown[req->nhdrs].name && grown[req->nhdrs].value) {
+		req->nhdrs++;
+	} else {
+		free(grown[req->nhdrs].name);
+		free(grown[req->nhdrs].value);
+	}
+}
+
+void http_add_headerf(struct http_request *req, const char *name,
+		      const char *fmt, ...)
+{
+	char value[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(value, sizeof(value), fmt, ap);
+	va_end(ap);
+	http_add_header(req, name, value);
+}
+
+/* Attach the collected headers and queue now, or hold until the end. */
+static void finish_reply(struct http_request *req, int status,
+			 struct MHD_Response *resp)
+{
+	int i;
+
+	if (req->replied || !resp) {
+		if (resp)
+			MHD_destroy_response(resp);
+		return;
+	}
+	for (i = 0; i < req->nhdrs; i++)
+		MHD_add_response_header(resp, req->hdrs[i].name,
+					req->hdrs[i].value);
+	MHD_add_response_header(resp, "X-Trans-Id", req->txn);
+	MHD_add_response_header(resp, "X-Openstack-Request-Id", req->txn);
+	req->replied = 1;
+	req->status = status;
+	if (req->phase == 1) {
+		req->pending = resp;
+		return;
+	}
+	if (MHD_queue_response(req->conn, (unsigned)status, resp) != MHD_YES)
+		log_err("txn=%s could not queue a %d response", req->txn,
+			status);
+	MHD_destroy_response(resp);
+}
+
+void http_reply(struct http_request *req, int status, const void *body,
+		size_t len)
+{
+	struct MHD_Response *resp;
+
+	resp = MHD_create_response_from_buffer(len, (void *)body,
+					       MHD_RESPMEM_MUST_COPY);
+	if (strcmp(req->method, "HEAD") != 0)
+		req->bytes_out += len;
+	finish_reply(req, status, resp);
+}
+
+void http_reply_error(struct http_request *req, int status, const char *fmt,
+		      ...)
+{
+	char msg[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(msg, sizeof(msg) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n > sizeof(msg) - 2)
+		n = (int)sizeof(msg) - 2;
+	msg[n++] = '\n';
+	http_add_header(req, "Content-Type", "text/plain; charset=UTF-8");
+	http_reply(req, status, msg, (size_t)n);
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct stream_ctx *s = cls;
+	ssize_t n = s->read(s->ctx, pos, buf, max);
+
+	if (n > 0) {
+		s->req->bytes_out += (uint64_t)n;
+		return n;
+	}
+	return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM
+		      : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void stream_free(void *cls)
+{
+	struct stream_ctx *s = cls;
+
+	if (s->done)
+		s->done(s->ctx);
+	free(s);
+}
+
+void http_reply_stream(struct http_request *req, int status, int64_t size,
+		       ssize_t (*read)(void *ctx, uint64_t pos, char *buf,
+				       size_t max),
+		       void *ctx, void (*done)(void *ctx))
+{
+	struct stream_ctx *s = calloc(1, sizeof(*s));
+	struct MHD_Response *resp;
+
+	if (!s) {
+		if (done)
+			done(ctx);
+		http_reply_error(req, 500, "out of memory");
+		return;
+	}
+	*s = (struct stream_ctx){req, read, done, ctx};
+	resp = MHD_create_response_from_callback(
+		size < 0 ? MHD_SIZE_UNKNOWN : (uint64_t)size, 64 * 1024,
+		stream_read, s, stream_free);
+	if (!resp) {
+		stream_free(s);
+		http_reply_error(req, 500, "out of memory");
+		return;
+	}
+	finish_reply(req, status, resp);
+}
+
+static void make_txn(struct http_request *req)
+{
+	const char *given = http_header(req, "X-Trans-Id");
+	unsigned char rnd[11];
+	int i;
+
+	if (given && *given && strlen(given) < sizeof(req->txn)) {
+		snprintf(req->txn, sizeof(req->txn), "%s", given);
+		return;
+	}
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		memset(rnd, 0, sizeof(rnd));
+	strcpy(req->txn, "tx");
+	for (i = 0; i < 11; i++)
+		sprintf(req->txn + 2 + 2 * i, "%02x", rnd[i]);
+	sprintf(req->txn + 24, "-%010lx", (unsigned long)time(NULL));
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
+				 const char *url, const char *method,
+				 const char *version, const char *upload_data,
+				 size_t *upload_data_size, void **con_cls)
+{
+	struct http_server *srv = cls;
+	struct http_request *req = *con_cls;
+
+	(void)version;
+	if (!req) {
+		req = calloc(1, sizeof(*req));
+		if (!req)
+			return MHD_NO;
+		*con_cls = req;
+		req->srv = srv;
+		req->conn = conn;
+		clock_gettime(CLOCK_MONOTONIC, &req->start);
+		req->method = strdup(method);
+		req->raw_path = strdup(url);
+		if (!req->method || !req->raw_path)
+			return MHD_NO;
+		make_txn(req);
+		req->h = srv->opts.route(req);
+		if (req->h->on_headers)
+			req->h->on_headers(req);
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		req->phase = 1;
+		if (!req->replied && req->h->on_body)
+			req->h->on_body(req, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	req->phase = 2;
+	if (req->pending) {
+		MHD_queue_response(conn, (unsigned)req->status, req->pending);
+		MHD_destroy_response(req->pending);
+		req->pending = NULL;
+		return MHD_YES;
+	}
+	if (!req->replied && req->h->on_end)
+		req->h->on_end(req);
+	if (!req->replied)
+		http_reply_error(req, 500, "the server did not answer");
+	return MHD_YES;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct http_server *srv = cls;
+	struct http_request *req = *con_cls;
+	struct timespec now;
+	double secs;
+	int i;
+
+	(void)conn;
+	if (!req)
+		return;
+	if (req->h && req->h->on_close)
+		req->h->on_close(req,
+				 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	secs = (double)(now.tv_sec - req->start.tv_sec) +
+	       (now.tv_nsec - req->start.tv_nsec) / 1e9;
+	log_info("%s %s %s %d %llu %.4f txn=%s%s", srv->opts.log_name,
+		 req->method ? req->method : "-",
+		 req->raw_path ? req->raw_path : "-", req->status,
+		 (unsigned long long)req->bytes_out, secs, req->txn,
+		 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? ""
+							    : " (client gone)");
+	if (req->pending)
+		MHD_destroy_response(req->pending);
+	for (i = 0; i < req->nhdrs; i++) {
+		free(req->hdrs[i].name);
+		free(req->hdrs[i].value);
+	}
+	for (i = 0; i < req->ndecoded; i++)
+		free(req->decoded[i]);
+	free(req->decoded);
+	free(req->hdrs);
+	free(req->method);
+	free(req->raw_path);
+	free(req);
+	*con_cls = NULL;
+}
+
+/* Keep the URL as sent: handlers decode paths and queries themselves. */
+static size_t keep_escaped(void *cls, struct MHD_Connection *c, char *s)
+{
+	(void)cls;
+	(void)c;
+	return strlen(s);
+}
+
+int http_server_start(const struct http_server_opts *opts,
+		      struct http_server **out)
+{
+	struct http_server *srv = calloc(1, sizeof(*srv));
+	struct sockaddr_in sa;
+	const union MHD_DaemonInfo *info;
+
+	if (!srv)
+		return -ENOMEM;
+	srv->opts = *opts;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)opts->port);
+	if (inet_pton(AF_INET, opts->ip, &sa.sin_addr) != 1) {
+		log_err("bind_ip %s is not an IPv4 address", opts->ip);
+		free(srv);
+		return -EINVAL;
+	}
+	srv->mhd = MHD_start_daemon(
+		MHD_USE_THREAD_PER_CONNECTION |
+			MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
+		0, NULL, NULL, on_access, srv, MHD_OPTION_SOCK_ADDR, &sa,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+		MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		(size_t)(opts->max_header_bytes ? opts->max_header_bytes
+						: 64 * 1024),
+		MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned)(opts->timeout_s ? opts->timeout_s : 60),
+		MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
+	if (!srv->mhd) {
+		log_err("cannot listen on %s:%d", opts->ip, opts->port);
+		free(srv);
+		return -EADDRINUSE;
+	}
+	info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	srv->port = info ? info->port : opts->port;
+	*out = srv;
+	return 0;
+}
+
+int http_server_port(const struct http_server *srv)
+{
+	return srv->port;
+}
+
+void http_server_stop(struct http_server *srv)
+{
+	if (!srv)
+		return;
+	MHD_stop_daemon(srv->mhd);
+	free(srv);
+}
