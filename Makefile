@@ -17,7 +17,7 @@ BUILD ?= build
 BIN ?= bin
 SANITIZE ?=
 
-PKGS := openssl jansson zlib libmicrohttpd inih
+PKGS := openssl jansson zlib libmicrohttpd inih libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CRIT_CFLAGS := $(shell pkg-config --cflags criterion 2>/dev/null)
@@ -26,7 +26,7 @@ CRIT_LIBS := $(shell pkg-config --libs criterion 2>/dev/null)
 OPT ?= -O2
 CFLAGS := -std=gnu11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Werror -Wshadow \
 	-Wno-missing-field-initializers -I. -MMD -MP $(PKG_CFLAGS)
-LDLIBS := $(PKG_LIBS) -lm -lpthread
+LDLIBS := $(PKG_LIBS) -lleveldb -lm -lpthread
 ifneq ($(SANITIZE),)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
@@ -39,18 +39,26 @@ else
 Q := @
 endif
 
-COMMON_SRCS := common/log.c common/buf.c common/md5.c common/fsutil.c \
-	common/gzip.c common/pyjson.c common/config.c common/http.c \
-	common/daemon.c common/timestamp.c
-RING_SRCS := ring/ring.c ring/ringfile.c ring/builder.c ring/builderfile.c \
-	ring/plan.c ring/rebalance.c ring/stats.c
+# Sources by folder. common/ and ring/ make the library every program and
+# test links. Each part (objectd, containerd, ...) is built on its own: its
+# main.c is bin/kumo-<part>'s entry point, its other .c files are linked
+# into that program and into the unit tests of tests/unit/<part>/; so a
+# part never needs another part's internals, and one part's broken file
+# does not stop the others from building.
+COMMON_SRCS := $(sort $(wildcard common/*.c))
+RING_SRCS := $(filter-out ring/ringtool.c,$(sort $(wildcard ring/*.c)))
 LIB_SRCS := $(COMMON_SRCS) $(RING_SRCS)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libkumo.a
+PARTS := objectd containerd accountd proxy aio
+part_objs = $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(1)/main.c,$(sort $(wildcard $(1)/*.c))))
 
-PROGS := $(BIN)/kumo-ring
-UNIT_TESTS := $(BUILD)/tests/unit/test_ring $(BUILD)/tests/unit/test_builder \
-	$(BUILD)/tests/unit/test_common
+# bin/kumo-<part> for each part that has a main.c
+PART_PROGS := $(foreach p,$(PARTS),$(if $(wildcard $(p)/main.c),$(BIN)/kumo-$(p)))
+PROGS := $(BIN)/kumo-ring $(PART_PROGS)
+# one Criterion binary per tests/unit/<part>/test_<module>.c
+UNIT_SRCS := $(sort $(wildcard tests/unit/*/test_*.c))
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 BENCHES := $(BUILD)/bench/ring_lookup
 
 .SECONDARY:
@@ -75,11 +83,19 @@ $(BIN)/kumo-ring: $(BUILD)/ring/ringtool.o $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/ring/%.o $(LIB)
-	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CRIT_LIBS) $(LDLIBS)
+define part_rules
+$(BIN)/kumo-$(1): $(BUILD)/$(1)/main.o $(call part_objs,$(1)) $(LIB)
+	@mkdir -p $(BIN)
+	@$$(if $(Q),echo "  LINK    $$@")
+	$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 
-$(BUILD)/tests/unit/test_common: $(BUILD)/tests/unit/common/test_common.o $(LIB)
+$(BUILD)/tests/unit/$(1)/%: $(BUILD)/tests/unit/$(1)/%.o $(call part_objs,$(1)) $(LIB)
+	@$$(if $(Q),echo "  LINK    $$@")
+	$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(CRIT_LIBS) $$(LDLIBS)
+endef
+$(foreach p,$(PARTS),$(eval $(call part_rules,$(p))))
+
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CRIT_LIBS) $(LDLIBS)
 
