@@ -121,6 +121,7 @@ int ring_finish(struct ring *ring, const char *what)
 	}
 	ring->part_shift = 32 - ring->part_power;
 	ring->nparts = ring->part_power == 32 ? 0 : 1u << ring->part_power;
+
 	assigned = calloc((size_t)ring->ndevs + 1, 1);
 	if (!assigned)
 		return -ENOMEM;

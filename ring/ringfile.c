@@ -411,6 +411,11 @@ int ring_parse(const uint8_t *data, size_t len, const char *what,
 		log_err("%s: unknown ring format version %u", what, version);
 		rc = -EINVAL;
 	}
+	if (!rc && ring->nrows == 0) {
+		/* a builder's ring may be empty; a ring file must not be */
+		log_err("%s: the ring has no partition table", what);
+		rc = -EINVAL;
+	}
 	if (!rc)
 		rc = ring_finish(ring, what);
 	if (!rc) {

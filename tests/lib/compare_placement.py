@@ -35,6 +35,13 @@ def read_records(name):
     return out
 
 
+def show_path(path):
+    text = repr(path)
+    if len(text) > 100:
+        return '%s...%s (%d chars)' % (text[:60], text[-30:], len(path))
+    return text
+
+
 def short(node):
     if not isinstance(node, dict):
         return repr(node)
@@ -83,7 +90,8 @@ def record_diff(exp, act):
     if problems:
         return problems
     if act['path'] != exp['path']:
-        problems.append('path %r != %r' % (exp['path'], act['path']))
+        problems.append('path %s != %s' % (show_path(exp['path']),
+                                           show_path(act['path'])))
     if act['partition'] != exp['partition'] or \
             type(act['partition']) is not int:
         problems.append('partition expected %r, got %r'
@@ -124,19 +132,19 @@ def main():
 
     for (eline, e, _), (aline, a, aerr) in zip(exp, act):
         if aerr:
-            report('line %d (path %r): unparsable output: %s'
-                   % (aline, e['path'], aerr))
+            report('line %d (path %s): unparsable output: %s'
+                   % (aline, show_path(e['path']), aerr))
             continue
         problems = record_diff(e, a)
         if problems:
-            report('line %d path %r (partition %s):\n    %s'
-                   % (aline, e['path'], e['partition'],
+            report('line %d path %s (partition %s):\n    %s'
+                   % (aline, show_path(e['path']), e['partition'],
                       '\n    '.join(problems)))
     if len(exp) != len(act):
         report('expected %d records, got %d' % (len(exp), len(act)))
         if len(act) < len(exp):
-            sys.stderr.write('%s  first missing path: %r\n'
-                             % (label, exp[len(act)][1]['path']))
+            sys.stderr.write('%s  first missing path: %s\n'
+                             % (label, show_path(exp[len(act)][1]['path'])))
     if mismatches:
         sys.stderr.write('%s%d mismatching records of %d\n'
                          % (label, mismatches, len(exp)))

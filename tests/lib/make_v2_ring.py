@@ -8,8 +8,13 @@
 #     --dev-id-bytes 2|4|8     width of each assignment (default 2)
 #     --checksum METHOD        md5, sha1, sha256 (default) or sha512
 #     --order A,B,C            section order (metadata, devices, assignments)
+#     --level N                deflate level for the BLOBs (default 9, as
+#                              upstream; lower is much faster on big rings)
 #     --extra-section          add a third-party "acme/extra" section
 #     --bad-checksum SECTION   record a wrong checksum for SECTION (tests)
+#     --self-index             list the index itself as "swift/index" with
+#                              null end and checksum, as the format doc
+#                              allows (upstream's writer leaves it out)
 #
 # Layout written (uncompressed view; every BLOB starts after a Z_FULL_FLUSH):
 #   "R1NG" !H 2                                 (stored, deflate level 0)
@@ -65,16 +70,18 @@ class RingGzWriter:
     """gzip writer with Z_FULL_FLUSH flush points and switchable level,
     byte for byte what Swift's _RingGzWriter produces through GzipFile."""
 
-    def __init__(self, fp, name):
+    def __init__(self, fp, name, level=9):
         self.fp = fp
+        self.level = level
         fname = os.path.basename(name).encode('latin-1')
         if fname.endswith(b'.gz'):
             fname = fname[:-3]
-        # GzipFile header: FNAME flag, fixed mtime, XFL 2 (level 9), OS 255
+        # GzipFile header: FNAME flag, fixed mtime, XFL, OS 255
+        xfl = {9: b'\x02', 1: b'\x04'}.get(level, b'\x00')
         fp.write(b'\x1f\x8b\x08' + (b'\x08' if fname else b'\x00') +
-                 struct.pack('<L', GZIP_MTIME) + b'\x02\xff' +
+                 struct.pack('<L', GZIP_MTIME) + xfl + b'\xff' +
                  (fname + b'\x00' if fname else b''))
-        self.comp = self._compressor(9)
+        self.comp = self._compressor(level)
         self.crc = 0
         self.usize = 0
         self.flushed = True
@@ -129,7 +136,7 @@ class RingGzWriter:
 
 
 def write_v2(out_path, meta, rows, dev_id_bytes, method, order, extra,
-             bad_checksum):
+             bad_checksum, self_index, level=9):
     fmt = DEV_ID_FMT[dev_id_bytes]
     replica_count = 0
     if rows:
@@ -143,11 +150,11 @@ def write_v2(out_path, meta, rows, dev_id_bytes, method, order, extra,
     index = {}
 
     with open(out_path, 'wb') as fp:
-        w = RingGzWriter(fp, out_path)
+        w = RingGzWriter(fp, out_path, level)
         # magic, stored so that libmagic can see it
         w.set_level(0)
         w.write(struct.pack('!4sH', b'R1NG', 2))
-        w.set_level(9)
+        w.set_level(level)
 
         def section(name, emit):
             w.flush()
@@ -181,6 +188,8 @@ def write_v2(out_path, meta, rows, dev_id_bytes, method, order, extra,
 
         # the index, then the tail at level 0 (exactly 18 + 18 + 13 bytes)
         ustart, cstart = w.tell(), w.compressed_tell()
+        if self_index:
+            index['swift/index'] = [cstart, ustart, None, None, None, None]
         w.write_json(index)
         w.set_level(0)
         w.write_size(ustart)
@@ -210,6 +219,9 @@ def verify_v2(path, rows, dev_id_bytes, devs, expect_bad):
     n2, = struct.unpack_from(SIZE, whole, ustart)
     assert json.loads(whole[ustart + 8:ustart + 8 + n2]) == index
     for name, (cs, us, ce, ue, method, digest) in index.items():
+        if name == 'swift/index':
+            assert (cs, us) == (cstart, ustart)
+            continue
         # each section inflates independently from its compressed start
         d = zlib.decompressobj(-zlib.MAX_WBITS)
         part = d.decompress(raw[cs:ce])
@@ -234,8 +246,10 @@ def main():
     ap.add_argument('--checksum', default='sha256',
                     choices=['md5', 'sha1', 'sha256', 'sha512'])
     ap.add_argument('--order', default='metadata,devices,assignments')
+    ap.add_argument('--level', type=int, default=9, choices=range(1, 10))
     ap.add_argument('--extra-section', action='store_true')
     ap.add_argument('--bad-checksum', choices=sorted(SECTIONS))
+    ap.add_argument('--self-index', action='store_true')
     ap.add_argument('input')
     ap.add_argument('output')
     args = ap.parse_args()
@@ -245,7 +259,7 @@ def main():
     meta, rows = read_v1(args.input)
     bad = SECTIONS[args.bad_checksum] if args.bad_checksum else None
     write_v2(args.output, meta, rows, args.dev_id_bytes, args.checksum,
-             order, args.extra_section, bad)
+             order, args.extra_section, bad, args.self_index, args.level)
     verify_v2(args.output, rows, args.dev_id_bytes, meta['devs'], bad)
     return 0
 

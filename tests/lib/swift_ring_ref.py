@@ -145,23 +145,22 @@ UNICODE_BITS = ['\u00e9', '\u00fc', '\u00df', '\u03a9', '\u0434', '\u4e2d',
 JSON_BITS = ['"', '\\', '\t', '\x01', '\x1f', '\x7f', '\\u0041', '</']
 
 
+# (pool, cumulative weight) for "mixed" names: mostly ASCII, with UTF-8,
+# spaces, URL/shell-special and JSON-special characters mixed in
+_MIXED = ([(c, 0.6 / len(ASCII_CHARS)) for c in ASCII_CHARS] +
+          [(c, 0.15 / len(UNICODE_BITS)) for c in UNICODE_BITS] +
+          [(' ', 0.1)] +
+          [(c, 0.08 / len(ODD_CHARS)) for c in ODD_CHARS] +
+          [(c, 0.07 / len(JSON_BITS)) for c in JSON_BITS])
+MIXED_POOL = [c for c, _ in _MIXED]
+MIXED_CUM = list(itertools.accumulate(w for _, w in _MIXED))
+
+
 def rand_name(rng, lo=1, hi=24):
     n = rng.randint(lo, hi)
-    out = []
-    kind = rng.random()
-    for _ in range(n):
-        r = rng.random()
-        if kind < 0.45 or r < 0.6:
-            out.append(rng.choice(ASCII_CHARS))
-        elif r < 0.75:
-            out.append(rng.choice(UNICODE_BITS))
-        elif r < 0.85:
-            out.append(' ')
-        elif r < 0.93:
-            out.append(rng.choice(ODD_CHARS))
-        else:
-            out.append(rng.choice(JSON_BITS))
-    return ''.join(out)
+    if rng.random() < 0.4:
+        return ''.join(rng.choices(ASCII_CHARS, k=n))
+    return ''.join(rng.choices(MIXED_POOL, cum_weights=MIXED_CUM, k=n))
 
 
 def rand_account(rng):
@@ -255,24 +254,31 @@ def cmd_gen_paths(args):
             'AUTH_test/c/"quoted" \\back\\slash\t tab']
     # edge paths: partition 0 / last, or a handoff walk that wraps soon
     if args.edge:
-        near = max(4, min(64, parts // 64))
+        # a handoff walk visits every inc-th partition and usually finds
+        # all it needs within a few dozen steps
+        near = 8 * (parts // 65536 or 1)
         wanted_parts = {0, parts - 1}
         starts_near_end = set()
         for p in range(parts) if parts <= (1 << 18) else ():
             s = start_of(p)
             if s >= parts - near or s < 2:
                 starts_near_end.add(p)
+        targets = wanted_parts | starts_near_end
+        # md5 of prefix + "/" + "a/c/o" + suffix, the prefix hashed once
+        head = hashlib.md5(prefix + b'/')
+        stem = 'AUTH_edge%d/c%d/o-' % (rng.randint(0, 999), rng.randint(0, 9))
         found = 0
         tries = 0
-        while found < args.edge and tries < 400000:
+        while found < args.edge and targets and tries < 150000:
             tries += 1
-            a = 'AUTH_edge%d' % rng.randint(0, 999)
-            path = a + '/c%d/o-%d' % (rng.randint(0, 9), tries)
-            p = part_of(path)
-            if p in wanted_parts or p in starts_near_end:
+            path = stem + str(tries)
+            h = head.copy()
+            h.update(path.encode('ascii') + suffix)
+            p = int.from_bytes(h.digest()[:4], 'big') >> shift
+            if p in targets:
+                assert p == part_of(path)
                 out.append(path)
-                wanted_parts.discard(p)
-                starts_near_end.discard(p)
+                targets.discard(p)
                 found += 1
     while len(out) < args.count:
         out.append(rand_path(rng))
@@ -300,7 +306,7 @@ def main():
     p.add_argument('--suffix', default='')
     p.add_argument('--count', type=int, default=1000)
     p.add_argument('--seed', type=int, default=1)
-    p.add_argument('--edge', type=int, default=16)
+    p.add_argument('--edge', type=int, default=24)
     args = ap.parse_args()
     if args.cmd == 'gen-paths' and args.ring is None \
             and args.part_power is None:

@@ -209,6 +209,21 @@ Test(ring, corrupt_files_are_rejected)
 	ring_put(ring);
 }
 
+Test(ring, ring_without_a_table_is_rejected)
+{
+	struct fix_dev devs[] = { { "z1-10.0.0.1:6200/a", 1 }, { NULL, 0 } };
+	struct builder *b = fix_builder(4, 1, 1, devs);
+	struct ring *ring = builder_get_ring(b), *back = NULL;
+	struct buf gz = BUF_INIT;
+
+	cr_assert_not_null(ring, "a builder's ring may have no table yet");
+	cr_assert_eq(ring_serialize_v1(ring, "x.ring.gz", &gz), 0);
+	cr_expect_eq(ring_parse(gz.data, gz.len, "no table", &back), -EINVAL);
+	buf_free(&gz);
+	ring_put(ring);
+	builder_free(b);
+}
+
 Test(ring, load_missing_file_fails_cleanly)
 {
 	struct ring *ring = NULL;
