@@ -100,6 +100,10 @@ int daemon_main(const struct daemon_desc *d, int argc, char **argv)
 	/* multi-threaded from here: connections run in their own threads */
 	log_info("kumo-%s listening on %s:%d", d->name, opts.ip,
 		 http_server_port(srv));
+	if (d->serving && d->serving(app)) {
+		log_err("kumo-%s: background jobs failed to start", d->name);
+		goto stop;
+	}
 	if (pidfile) {
 		snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
 		if (fs_write_atomic(pidfile, pid, strlen(pid), 0644))

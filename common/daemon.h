@@ -33,6 +33,9 @@ struct daemon_desc {
 	void (*stop)(void *app);
 	/* --once WHAT: run one pass of a background job and exit (0/1). */
 	int (*once)(void *app, const char *what);
+	/* Optional, not called with --once: serving has begun; start the
+	 * background jobs (updaters) here. 0 or -errno (startup fails). */
+	int (*serving)(void *app);
 };
 
 int daemon_main(const struct daemon_desc *d, int argc, char **argv);

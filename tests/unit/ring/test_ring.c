@@ -211,7 +211,7 @@ Test(ring, corrupt_files_are_rejected)
 
 Test(ring, ring_without_a_table_is_rejected)
 {
-	struct fix_dev devs[] = { { "z1-10.0.0.1:6200/a", 1 }, { NULL, 0 } };
+	struct fix_dev devs[] = {{"z1-10.0.0.1:6200/a", 1}, {NULL, 0}};
 	struct builder *b = fix_builder(4, 1, 1, devs);
 	struct ring *ring = builder_get_ring(b), *back = NULL;
 	struct buf gz = BUF_INIT;

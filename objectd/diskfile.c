@@ -1,0 +1,773 @@
+/*
+ * objectd/diskfile.c: how an object lies on a device, as Swift's
+ * obj/diskfile.py does it, with the metadata kept inside the files rather
+ * than in xattrs (ext4 holds only ~4 KiB of them; Swift's limits need
+ * more).
+ *
+ * Layout: <dev>/objects/<part>/<suffix>/<hash>/ holds files named by the
+ * internal form of their timestamp: <ts>.data (an object), <ts>.ts (a
+ * tombstone), <ts>.meta (metadata of a POST). Every file has the same
+ * shape (integers big-endian):
+ *
+ *   body (body_len bytes; empty for .ts and .meta)
+ *   metadata block (meta_len bytes, see meta.c)
+ *   footer, 24 bytes: "KUMOOBJ1" | u64 body_len | u32 meta_len |
+ *                     u32 crc32(metadata block)
+ *
+ * so a body is streamed to disk before its ETag is known, and the
+ * metadata is written after it in the same file, durable with it. A file
+ * whose footer is missing, whose lengths do not add up to its size, or
+ * whose metadata fails its CRC is corrupt and gets quarantined; a body
+ * whose MD5 differs from the ETag is caught while it is read (server.c).
+ *
+ * The write state machine (df_writer_*, df_write_empty):
+ *
+ *   (none) --df_writer_open--> TMP: <dev>/tmp/tmpXXXXXX, open
+ *   TMP --df_writer_write*--> TMP (body appended, MD5 updated)
+ *   TMP --df_writer_commit: append metadata + footer, fsync(file)-->
+ *   SYNCED --mkdir -p (fsync parents of new dirs), rename to
+ *            <hash_dir>/<ts><ext>--> IN PLACE --fsync(hash_dir)--> DURABLE
+ *   DURABLE --df_cleanup--> older .data/.ts/.meta removed
+ *   TMP/SYNCED --df_writer_abort or any error--> (none): tmp unlinked
+ *
+ * Invariants:
+ *   1. A reader listing the hash dir sees only complete files: a file gets
+ *      its final name only after its footer is fsynced.
+ *   2. A request is acknowledged (201/204/202) only in DURABLE.
+ *   3. An upload that does not reach commit (truncated body, client gone,
+ *      ETag mismatch, disk full) leaves no file behind: on_close aborts.
+ *   4. The newest timestamp wins: the current state of an object is the
+ *      newest .data or .ts in its hash dir (a .ts wins a tie), plus the
+ *      newest .meta newer than that .data; everything else is obsolete
+ *      and removed by df_cleanup (which is idempotent, so racing writers
+ *      only ever remove older files).
+ *   5. User names reach the disk only through the MD5 hash; the name is
+ *      kept inside the metadata ('name') and checked on open.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <zlib.h>
+
+#include "common/log.h"
+#include "common/md5.h"
+#include "objectd/internal.h"
+
+#define FOOTER_MAGIC "KUMOOBJ1"
+#define FOOTER_LEN   24
+#define EMPTY_MD5    "d41d8cd98f00b204e9800998ecf8427e"
+
+enum df_kind { K_DATA, K_TS, K_META };
+
+struct df_file {
+	struct ts ts;
+	enum df_kind kind;
+	char name[64];
+};
+
+/* --- MD5 ----------------------------------------------------------------- */
+
+void *objd_md5_new(void)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	if (ctx && EVP_DigestInit_ex(ctx, EVP_md5(), NULL) != 1) {
+		EVP_MD_CTX_free(ctx);
+		ctx = NULL;
+	}
+	return ctx;
+}
+
+int objd_md5_update(void *ctx, const void *data, size_t len)
+{
+	return EVP_DigestUpdate(ctx, data, len) == 1 ? 0 : -EIO;
+}
+
+int objd_md5_final(void *ctx, char hex[33])
+{
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	int rc = EVP_DigestFinal_ex(ctx, d, &n) == 1 && n == 16 ? 0 : -EIO;
+
+	if (!rc)
+		md5_hex(d, hex);
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+void objd_md5_free(void *ctx)
+{
+	EVP_MD_CTX_free(ctx);
+}
+
+/* --- small file-system helpers ------------------------------------------ */
+
+static int fsync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = 0;
+
+	if (fd == -1)
+		return -errno;
+	if (fsync(fd) == -1)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+/*
+ * mkdir -p path, where the first base_len bytes name a directory that
+ * exists; each directory made is made durable by fsyncing its parent.
+ */
+int df_mkdirs(const char *path, size_t base_len)
+{
+	char buf[PATH_MAX];
+	size_t i, len = strlen(path);
+	int rc = 0;
+
+	if (len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, len + 1);
+	for (i = base_len + 1; i <= len && !rc; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		buf[i] = '\0';
+		if (mkdir(buf, 0755) == 0) {
+			char *slash = strrchr(buf, '/');
+
+			if (slash) {
+				*slash = '\0';
+				rc = fsync_dir(buf);
+				*slash = '/';
+			}
+		} else if (errno != EEXIST) {
+			rc = -errno;
+		}
+		if (i < len)
+			buf[i] = '/';
+	}
+	if (rc)
+		log_err("cannot make %s: %s", path, strerror(-rc));
+	return rc;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int pread_all(int fd, void *data, size_t len, uint64_t off)
+{
+	char *p = data;
+
+	while (len) {
+		ssize_t n = pread(fd, p, len, (off_t)off);
+
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EIO;
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* --- locating ------------------------------------------------------------ */
+
+int df_locate(const char *devices, const char *dev, const char *part,
+	      const struct ring_hash_conf *hash, const char *a, const char *c,
+	      const char *o, struct df_loc *loc)
+{
+	uint8_t digest[16];
+	struct stat st;
+	const char *p;
+	int n, rc;
+
+	for (p = part; *p; p++)
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+	n = snprintf(loc->dev_dir, sizeof(loc->dev_dir), "%s/%s", devices, dev);
+	if (n < 0 || (size_t)n >= sizeof(loc->dev_dir))
+		return -ENAMETOOLONG;
+	if (stat(loc->dev_dir, &st) == -1 || !S_ISDIR(st.st_mode))
+		return -ENODEV;
+	rc = ring_hash_path(hash, a, c, o, digest);
+	if (rc)
+		return rc;
+	md5_hex(digest, loc->hash);
+	n = snprintf(loc->hash_dir, sizeof(loc->hash_dir),
+		     "%s/objects/%s/%s/%s", loc->dev_dir, part, loc->hash + 29,
+		     loc->hash);
+	if (n < 0 || (size_t)n >= sizeof(loc->hash_dir))
+		return -ENAMETOOLONG;
+	n = snprintf(loc->name, sizeof(loc->name), "/%s/%s/%s", a, c, o);
+	if (n < 0 || (size_t)n >= sizeof(loc->name))
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* --- listing a hash dir -------------------------------------------------- */
+
+/* Newest first; at equal times .ts, then .meta, then .data (Swift sorts
+ * the names in reverse). */
+static int file_cmp(const void *pa, const void *pb)
+{
+	const struct df_file *a = pa, *b = pb;
+	static const int rank[] = {[K_TS] = 0, [K_META] = 1, [K_DATA] = 2};
+	int c = ts_cmp(&b->ts, &a->ts);
+
+	return c ? c : rank[a->kind] - rank[b->kind];
+}
+
+static int parse_name(const char *name, struct df_file *f)
+{
+	const char *dot = strrchr(name, '.');
+	char tsbuf[64];
+	size_t len;
+
+	if (!dot || (size_t)(dot - name) >= sizeof(tsbuf) ||
+	    strlen(name) >= sizeof(f->name))
+		return -EINVAL;
+	if (!strcmp(dot, ".data"))
+		f->kind = K_DATA;
+	else if (!strcmp(dot, ".ts"))
+		f->kind = K_TS;
+	else if (!strcmp(dot, ".meta"))
+		f->kind = K_META;
+	else
+		return -EINVAL;
+	len = (size_t)(dot - name);
+	memcpy(tsbuf, name, len);
+	tsbuf[len] = '\0';
+	if (ts_parse(tsbuf, &f->ts))
+		return -EINVAL;
+	strcpy(f->name, name);
+	return 0;
+}
+
+/* The known files of dir, sorted newest first, into *out (malloc'd). */
+static int list_files(const char *dir, struct df_file **out, int *count)
+{
+	struct df_file *files = NULL, *grown;
+	struct dirent *de;
+	int n = 0, cap = 0, rc = 0;
+	DIR *d = opendir(dir);
+
+	*out = NULL;
+	*count = 0;
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		struct df_file f;
+
+		if (parse_name(de->d_name, &f))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			grown = realloc(files, sizeof(*files) * (size_t)cap);
+			if (!grown) {
+				rc = -ENOMEM;
+				break;
+			}
+			files = grown;
+		}
+		files[n++] = f;
+	}
+	closedir(d);
+	if (rc) {
+		free(files);
+		return rc;
+	}
+	if (n)
+		qsort(files, (size_t)n, sizeof(*files), file_cmp);
+	*out = files;
+	*count = n;
+	return 0;
+}
+
+/*
+ * Pick the current files of a sorted list: *end is the index of the newest
+ * .data or .ts (-1 if none), *meta that of the newest .meta newer than a
+ * .data end (-1 if none).
+ */
+static void pick_current(const struct df_file *files, int n, int *end,
+			 int *meta)
+{
+	int i;
+
+	*end = -1;
+	*meta = -1;
+	for (i = 0; i < n; i++) {
+		if (files[i].kind == K_META) {
+			if (*meta < 0)
+				*meta = i;
+			continue;
+		}
+		*end = i;
+		break;
+	}
+	if (*end >= 0 && files[*end].kind == K_TS)
+		*meta = -1;
+}
+
+int df_cleanup(const char *hash_dir)
+{
+	struct df_file *files;
+	char path[PATH_MAX];
+	int n, i, end, meta, rc;
+
+	rc = list_files(hash_dir, &files, &n);
+	if (rc)
+		return rc;
+	pick_current(files, n, &end, &meta);
+	for (i = 0; end >= 0 && i < n; i++) {
+		if (i == end || i == meta)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", hash_dir, files[i].name);
+		if (unlink(path) == -1 && errno != ENOENT)
+			log_warn("cannot remove obsolete %s: %m", path);
+		else
+			log_debug("removed obsolete %s", path);
+	}
+	free(files);
+	return 0;
+}
+
+/* --- quarantine ---------------------------------------------------------- */
+
+int df_quarantine(const struct df_loc *loc, const char *why)
+{
+	char qdir[PATH_MAX], target[PATH_MAX + 64];
+	uint32_t rnd;
+	int rc;
+
+	snprintf(qdir, sizeof(qdir), "%s/quarantined/objects", loc->dev_dir);
+	rc = df_mkdirs(qdir, strlen(loc->dev_dir));
+	if (rc)
+		goto out;
+	snprintf(target, sizeof(target), "%s/%s", qdir, loc->hash);
+	if (rename(loc->hash_dir, target) == -1) {
+		if (errno != EEXIST && errno != ENOTEMPTY) {
+			rc = -errno;
+			goto out;
+		}
+		if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+			rnd = (uint32_t)getpid();
+		snprintf(target, sizeof(target), "%s/%s-%08" PRIx32, qdir,
+			 loc->hash, rnd);
+		if (rename(loc->hash_dir, target) == -1) {
+			rc = -errno;
+			goto out;
+		}
+	}
+	rc = fsync_dir(qdir);
+out:
+	if (rc)
+		log_err("cannot quarantine %s (%s): %s", loc->hash_dir, why,
+			strerror(-rc));
+	else
+		log_warn("quarantined %s to %s: %s", loc->hash_dir, target,
+			 why);
+	return rc;
+}
+
+/* --- reading ------------------------------------------------------------- */
+
+/*
+ * Read the footer and metadata of an open file of st_size bytes into m
+ * (empty) and *body_len. 0, -EILSEQ when the file is corrupt, -errno.
+ */
+static int read_meta(int fd, struct objmeta *m, uint64_t *body_len)
+{
+	uint8_t footer[FOOTER_LEN], *block = NULL;
+	uint64_t blen;
+	uint32_t mlen, crc;
+	struct stat st;
+	int rc;
+
+	if (fstat(fd, &st) == -1)
+		return -errno;
+	if ((uint64_t)st.st_size < FOOTER_LEN)
+		return -EILSEQ;
+	rc = pread_all(fd, footer, FOOTER_LEN,
+		       (uint64_t)st.st_size - FOOTER_LEN);
+	if (rc)
+		return rc;
+	blen = be64_read(footer + 8);
+	mlen = be32_read(footer + 16);
+	crc = be32_read(footer + 20);
+	if (memcmp(footer, FOOTER_MAGIC, 8) || mlen > OBJ_MAX_META_BLOCK ||
+	    blen > (uint64_t)st.st_size ||
+	    blen + mlen + FOOTER_LEN != (uint64_t)st.st_size)
+		return -EILSEQ;
+	block = malloc(mlen ? mlen : 1);
+	if (!block)
+		return -ENOMEM;
+	rc = pread_all(fd, block, mlen, blen);
+	if (!rc && (uint32_t)crc32(0L, block, mlen) != crc)
+		rc = -EILSEQ;
+	if (!rc && objmeta_decode(block, mlen, m))
+		rc = -EILSEQ;
+	free(block);
+	if (!rc)
+		*body_len = blen;
+	return rc;
+}
+
+static int read_meta_path(const char *path, struct objmeta *m,
+			  uint64_t *body_len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int rc;
+
+	if (fd == -1)
+		return -errno;
+	rc = read_meta(fd, m, body_len);
+	close(fd);
+	return rc;
+}
+
+/*
+ * Merge a .data's metadata with a .meta's as Swift's
+ * _construct_from_data_file: the .meta's items, then what only the .data
+ * may set (Content-Length, ETag, sysmeta, X-Static-Large-Object, name);
+ * Content-Type from the .meta only if it was set later than the .data.
+ */
+static int merge_meta(const struct objmeta *data, const struct objmeta *mf,
+		      const struct ts *data_ts, struct objmeta *out)
+{
+	const char *ctt = objmeta_get(mf, "Content-Type-Timestamp");
+	struct ts ct_ts;
+	int i, rc = 0, meta_ctype = 0;
+
+	if (ctt && !ts_parse(ctt, &ct_ts) && ts_cmp(&ct_ts, data_ts) > 0)
+		meta_ctype = 1;
+	for (i = 0; !rc && i < mf->n; i++) {
+		const char *nm = mf->items[i].name;
+
+		if (!strcasecmp(nm, "name"))
+			continue;
+		if (!meta_ctype && (!strcasecmp(nm, "Content-Type") ||
+				    !strcasecmp(nm, "Content-Type-Timestamp")))
+			continue;
+		rc = objmeta_set(out, nm, mf->items[i].value);
+	}
+	for (i = 0; !rc && i < data->n; i++) {
+		const char *nm = data->items[i].name;
+
+		if (!strcasecmp(nm, "Content-Length") ||
+		    !strcasecmp(nm, "ETag") || !strcasecmp(nm, "Deleted") ||
+		    !strcasecmp(nm, "name") ||
+		    !strcasecmp(nm, "X-Static-Large-Object") ||
+		    !strncasecmp(nm, "X-Object-Sysmeta-", 17) ||
+		    (!meta_ctype && !strcasecmp(nm, "Content-Type")))
+			rc = objmeta_set(out, nm, data->items[i].value);
+	}
+	return rc;
+}
+
+int df_open(const struct df_loc *loc, int64_t now_secs, struct df_obj *obj)
+{
+	struct objmeta dmeta = OBJMETA_INIT, mmeta = OBJMETA_INIT;
+	struct df_file *files = NULL;
+	char meta_path[PATH_MAX];
+	const char *v, *why = NULL;
+	uint64_t mbody;
+	int n, end, meta, rc;
+
+	memset(obj, 0, sizeof(*obj));
+	obj->fd = -1;
+	obj->state = DF_ABSENT;
+	rc = list_files(loc->hash_dir, &files, &n);
+	if (rc == -ENOENT || rc == -ENOTDIR) {
+		rc = 0;
+		goto out;
+	}
+	if (rc) {
+		log_err("cannot list %s: %s", loc->hash_dir, strerror(-rc));
+		goto out;
+	}
+	pick_current(files, n, &end, &meta);
+	if (end < 0)
+		goto out;
+	obj->data_ts = files[end].ts;
+	obj->meta_ts = files[end].ts;
+	if (files[end].kind == K_TS) {
+		obj->state = DF_DELETED;
+		goto out;
+	}
+	snprintf(obj->data_path, sizeof(obj->data_path), "%s/%s", loc->hash_dir,
+		 files[end].name);
+	obj->fd = open(obj->data_path, O_RDONLY | O_CLOEXEC);
+	if (obj->fd == -1) {
+		rc = errno == ENOENT ? 0 : -errno; /* raced with a cleanup */
+		if (rc)
+			log_err("cannot open %s: %m", obj->data_path);
+		goto out;
+	}
+	rc = read_meta(obj->fd, &dmeta, &obj->body_len);
+	if (rc == -EILSEQ) {
+		why = "bad footer or metadata";
+		goto corrupt;
+	}
+	if (rc)
+		goto out;
+	v = objmeta_get(&dmeta, "name");
+	if (!v || strcmp(v, loc->name)) {
+		log_err("%s holds %s, not %s", obj->data_path, v ? v : "?",
+			loc->name);
+		rc = -EEXIST;
+		goto out;
+	}
+	v = objmeta_get(&dmeta, "Content-Length");
+	if (!v || strtoull(v, NULL, 10) != obj->body_len) {
+		why = "body length differs from Content-Length";
+		goto corrupt;
+	}
+	v = objmeta_get(&dmeta, "ETag");
+	if (!v || (obj->body_len == 0 && strcmp(v, EMPTY_MD5))) {
+		why = "bad ETag";
+		goto corrupt;
+	}
+	if (meta >= 0) {
+		snprintf(meta_path, sizeof(meta_path), "%s/%s", loc->hash_dir,
+			 files[meta].name);
+		rc = read_meta_path(meta_path, &mmeta, &mbody);
+		if (rc == -EILSEQ || (!rc && mbody)) {
+			why = "bad .meta file";
+			goto corrupt;
+		}
+		if (rc == -ENOENT) {
+			rc = 0;
+		} else if (rc) {
+			goto out;
+		} else {
+			obj->meta_ts = files[meta].ts;
+			rc = merge_meta(&dmeta, &mmeta, &obj->data_ts,
+					&obj->meta);
+			if (rc)
+				goto out;
+		}
+	}
+	if (!obj->meta.n) {
+		obj->meta = dmeta;
+		dmeta = (struct objmeta)OBJMETA_INIT;
+	}
+	obj->state = DF_LIVE;
+	v = objmeta_get(&obj->meta, "X-Delete-At");
+	if (v && strtoll(v, NULL, 10) <= now_secs) {
+		obj->state = DF_EXPIRED;
+		close(obj->fd);
+		obj->fd = -1;
+	}
+	goto out;
+corrupt:
+	rc = 0;
+	df_quarantine(loc, why);
+	close(obj->fd);
+	obj->fd = -1;
+	objmeta_free(&obj->meta);
+	obj->state = DF_ABSENT;
+out:
+	objmeta_free(&dmeta);
+	objmeta_free(&mmeta);
+	free(files);
+	if (rc)
+		df_close(obj);
+	return rc;
+}
+
+void df_close(struct df_obj *obj)
+{
+	if (obj->fd >= 0)
+		close(obj->fd);
+	obj->fd = -1;
+	objmeta_free(&obj->meta);
+}
+
+int df_verify_body(int fd, uint64_t body_len, const char *etag)
+{
+	char buf[65536], hex[33];
+	void *md5 = objd_md5_new();
+	uint64_t off = 0;
+	int rc = md5 ? 0 : -ENOMEM;
+
+	while (!rc && off < body_len) {
+		size_t n = body_len - off < sizeof(buf) ? body_len - off
+							: sizeof(buf);
+
+		rc = pread_all(fd, buf, n, off);
+		if (!rc)
+			rc = objd_md5_update(md5, buf, n);
+		off += n;
+	}
+	if (md5 && !rc) {
+		rc = objd_md5_final(md5, hex);
+		md5 = NULL;
+		if (!rc && strcmp(hex, etag))
+			rc = -EILSEQ;
+	}
+	if (md5)
+		objd_md5_free(md5);
+	return rc;
+}
+
+/* --- writing ------------------------------------------------------------- */
+
+int df_writer_open(const struct df_loc *loc, struct df_writer *w)
+{
+	char tmpdir[DF_DEV_DIR_MAX + 8];
+	int rc, n;
+
+	memset(w, 0, sizeof(*w));
+	w->fd = -1;
+	snprintf(tmpdir, sizeof(tmpdir), "%s/tmp", loc->dev_dir);
+	rc = df_mkdirs(tmpdir, strlen(loc->dev_dir));
+	if (rc)
+		return rc;
+	n = snprintf(w->tmp_path, sizeof(w->tmp_path), "%s/tmpXXXXXX", tmpdir);
+	if (n < 0 || (size_t)n >= sizeof(w->tmp_path))
+		return -ENAMETOOLONG;
+	w->fd = mkostemp(w->tmp_path, O_CLOEXEC);
+	if (w->fd == -1) {
+		rc = -errno;
+		log_err("cannot make a temp file in %s: %m", tmpdir);
+		w->tmp_path[0] = '\0';
+		return rc;
+	}
+	w->md5 = objd_md5_new();
+	if (!w->md5) {
+		df_writer_abort(w);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int df_writer_write(struct df_writer *w, const void *data, size_t len)
+{
+	int rc = write_all(w->fd, data, len);
+
+	if (!rc && w->md5)
+		rc = objd_md5_update(w->md5, data, len);
+	if (rc)
+		log_err("cannot write %s: %s", w->tmp_path, strerror(-rc));
+	else
+		w->size += len;
+	return rc;
+}
+
+int df_writer_etag(struct df_writer *w, char hex[33])
+{
+	int rc = w->md5 ? objd_md5_final(w->md5, hex) : -EINVAL;
+
+	w->md5 = NULL;
+	return rc;
+}
+
+void df_writer_abort(struct df_writer *w)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	w->fd = -1;
+	if (w->tmp_path[0] && unlink(w->tmp_path) == -1 && errno != ENOENT)
+		log_warn("cannot remove %s: %m", w->tmp_path);
+	w->tmp_path[0] = '\0';
+	if (w->md5)
+		objd_md5_free(w->md5);
+	w->md5 = NULL;
+}
+
+int df_writer_commit(struct df_writer *w, const struct df_loc *loc,
+		     const struct ts *ts, const char *ext,
+		     const struct objmeta *meta)
+{
+	struct buf tail = BUF_INIT;
+	char final[PATH_MAX + 64], tsbuf[TS_INTERNAL_LEN + 1];
+	size_t mlen;
+	int rc;
+
+	rc = objmeta_encode(meta, &tail);
+	if (rc)
+		goto out;
+	mlen = tail.len;
+	if (mlen > OBJ_MAX_META_BLOCK) {
+		rc = -E2BIG;
+		goto out;
+	}
+	rc = buf_append(&tail, FOOTER_MAGIC, 8);
+	if (!rc)
+		rc = buf_put_be64(&tail, w->size);
+	if (!rc)
+		rc = buf_put_be32(&tail, (uint32_t)mlen);
+	if (!rc)
+		rc = buf_put_be32(&tail,
+				  (uint32_t)crc32(0L, tail.data, (uInt)mlen));
+	if (rc)
+		goto out;
+	rc = write_all(w->fd, tail.data, tail.len);
+	if (!rc && fsync(w->fd) == -1)
+		rc = -errno;
+	if (rc) {
+		log_err("cannot write %s: %s", w->tmp_path, strerror(-rc));
+		goto out;
+	}
+	rc = df_mkdirs(loc->hash_dir, strlen(loc->dev_dir));
+	if (rc)
+		goto out;
+	snprintf(final, sizeof(final), "%s/%s%s", loc->hash_dir,
+		 ts_internal(ts, tsbuf), ext);
+	if (rename(w->tmp_path, final) == -1) {
+		rc = -errno;
+		log_err("cannot rename %s to %s: %m", w->tmp_path, final);
+		goto out;
+	}
+	w->tmp_path[0] = '\0';
+	rc = fsync_dir(loc->hash_dir);
+	if (rc) {
+		log_err("cannot fsync %s: %s", loc->hash_dir, strerror(-rc));
+		goto out;
+	}
+	df_cleanup(loc->hash_dir);
+out:
+	buf_free(&tail);
+	df_writer_abort(w);
+	return rc;
+}
+
+int df_write_empty(const struct df_loc *loc, const struct ts *ts,
+		   const char *ext, const struct objmeta *meta)
+{
+	struct df_writer w;
+	int rc = df_writer_open(loc, &w);
+
+	if (rc)
+		return rc;
+	return df_writer_commit(&w, loc, ts, ext, meta);
+}

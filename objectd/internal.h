@@ -1,0 +1,295 @@
+/*
+ * objectd/internal.h: private declarations of the object server
+ * (bin/kumo-objectd), grouped by the file that defines them.
+ *
+ * The object server keeps Swift objects on local devices, one tree per
+ * device under `devices`:
+ *
+ *   <devices>/<dev>/objects/<part>/<suffix>/<hash>/<timestamp>.data|.ts|.meta
+ *   <devices>/<dev>/tmp/            uploads in progress
+ *   <devices>/<dev>/async_pending/  container updates still to send
+ *   <devices>/<dev>/quarantined/objects/<hash>/   corrupt objects
+ *
+ * where hash is the MD5 hex of prefix + "/a/c/o" + suffix (ring_hash_path)
+ * and suffix its last three hex digits, as Swift lays them out. The file
+ * format is described in diskfile.c.
+ */
+#ifndef KUMO_OBJECTD_INTERNAL_H
+#define KUMO_OBJECTD_INTERNAL_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/config.h"
+#include "common/http.h"
+#include "common/timestamp.h"
+#include "ring/ring.h"
+
+/* Swift's constraints (swift/common/constraints.py defaults). */
+#define OBJ_MAX_FILE_SIZE      5368709122LL
+#define OBJ_MAX_META_NAME      128
+#define OBJ_MAX_META_VALUE     256
+#define OBJ_MAX_META_COUNT     90
+#define OBJ_MAX_META_OVERALL   4096
+#define OBJ_MAX_HEADER_SIZE    8192
+#define OBJ_MAX_OBJECT_NAME    1024
+#define OBJ_MAX_CONTAINER_NAME 256
+#define OBJ_MAX_ACCOUNT_NAME   256
+/* Largest metadata block we agree to read back from a file. */
+#define OBJ_MAX_META_BLOCK (256 * 1024)
+
+/* [object-server] and [swift-hash], filled by conf_load (main.c). */
+struct objd_conf {
+	char hash_prefix[CONF_STR_MAX];
+	char hash_suffix[CONF_STR_MAX];
+	char bind_ip[CONF_STR_MAX];
+	long long bind_port;
+	char devices[CONF_STR_MAX];
+	char log_level[CONF_STR_MAX];
+	double conn_timeout;	    /* seconds, connecting to a container */
+	double node_timeout;	    /* seconds, a whole container update */
+	long long updater_interval; /* seconds between updater passes */
+	long long tmp_max_age;	    /* seconds before a tmp file is stale */
+};
+
+/* The server's state, shared by every connection thread (read-only but
+ * for the updater's own fields). */
+struct objd {
+	const struct objd_conf *cfg; /* owned by daemon_main */
+	struct ring_hash_conf hash;
+	/* updater.c */
+	pthread_t updater;
+	int updater_started;
+	pthread_mutex_t lock; /* guards stopping; held by a pass: pass_lock */
+	pthread_mutex_t pass_lock;
+	pthread_cond_t wake;
+	int stopping;
+};
+
+/* --- meta.c: object metadata, an ordered list of header-like pairs ------ */
+
+struct objmeta_item {
+	char *name;
+	char *value;
+};
+
+struct objmeta {
+	struct objmeta_item *items;
+	int n;
+	int cap;
+};
+
+#define OBJMETA_INIT       \
+	{                  \
+		NULL, 0, 0 \
+	}
+
+/* Set name (case-insensitive) to value, replacing an existing item in
+ * place or appending. Both strings are copied. 0 or -ENOMEM. */
+int objmeta_set(struct objmeta *m, const char *name, const char *value);
+/* The value of name (case-insensitive), or NULL. Owned by m. */
+const char *objmeta_get(const struct objmeta *m, const char *name);
+/* Remove name if present. */
+void objmeta_del(struct objmeta *m, const char *name);
+/* Free every item; m is empty and reusable afterwards. */
+void objmeta_free(struct objmeta *m);
+/* Append the binary encoding of m to out (see meta.c). 0 or -ENOMEM. */
+int objmeta_encode(const struct objmeta *m, struct buf *out);
+/* Decode len bytes into m (which must be empty). 0, -EINVAL for a
+ * malformed block, or -ENOMEM; m is left empty on error. */
+int objmeta_decode(const uint8_t *p, size_t len, struct objmeta *m);
+/* Python's str.title() of an ASCII header name, into out (same length). */
+void objmeta_title(const char *name, char *out, size_t outlen);
+/* 1 if name is object user metadata or sysmeta that a PUT stores:
+ * X-Object-Meta-*, X-Object-Sysmeta-*, X-Object-Transient-Sysmeta-*. */
+int objmeta_is_user_or_sys(const char *name);
+/* 1 for X-Object-Meta-* and X-Object-Transient-Sysmeta-* (what a POST
+ * replaces). */
+int objmeta_is_post_meta(const char *name);
+/* 1 for the other headers Swift's object server stores (allowed_headers:
+ * Content-Disposition, Content-Encoding, X-Delete-At, ...). */
+int objmeta_is_allowed_header(const char *name);
+/* 1 if s (len bytes) is valid UTF-8 without NUL (Swift's check_utf8). */
+int objmeta_utf8_ok(const char *s, size_t len);
+
+/* --- diskfile.c: the on-disk format ------------------------------------ */
+
+/* Path buffers: a device dir leaves room for what goes under it. */
+#define DF_DEV_DIR_MAX	3072
+#define DF_HASH_DIR_MAX 3584
+
+/* Where one object lives. */
+struct df_loc {
+	char dev_dir[DF_DEV_DIR_MAX];	/* <devices>/<dev> */
+	char hash_dir[DF_HASH_DIR_MAX]; /* .../objects/<part>/<sfx>/<hash> */
+	char hash[33];
+	char name[1 + OBJ_MAX_ACCOUNT_NAME + 1 + OBJ_MAX_CONTAINER_NAME + 1 +
+		  OBJ_MAX_OBJECT_NAME + 1]; /* "/a/c/o", as Swift's 'name' */
+};
+
+enum df_state {
+	DF_ABSENT,  /* nothing on disk (or quarantined just now) */
+	DF_DELETED, /* newest is a tombstone; ts is its time */
+	DF_EXPIRED, /* a .data whose X-Delete-At has passed; ts is its time */
+	DF_LIVE,    /* a .data, open in fd */
+};
+
+/* An object opened for reading (df_open). */
+struct df_obj {
+	enum df_state state;
+	struct ts data_ts;   /* the .data's or .ts's timestamp */
+	struct ts meta_ts;   /* the newest .meta's, or data_ts */
+	struct objmeta meta; /* merged metadata of .data and .meta */
+	int fd;		     /* the .data, or -1 */
+	uint64_t body_len;
+	char data_path[PATH_MAX];
+};
+
+/* An upload in progress into <dev>/tmp (df_writer_open). */
+struct df_writer {
+	int fd;
+	char tmp_path[PATH_MAX];
+	void *md5; /* EVP_MD_CTX */
+	uint64_t size;
+};
+
+/*
+ * Fill loc for /<dev>/<part>/a/c/o under devices. part must be decimal
+ * digits. Returns 0, -ENODEV when <devices>/<dev> is not a directory,
+ * -ENAMETOOLONG, or -EIO from the hash.
+ */
+int df_locate(const char *devices, const char *dev, const char *part,
+	      const struct ring_hash_conf *hash, const char *a, const char *c,
+	      const char *o, struct df_loc *loc);
+
+/*
+ * Look at loc's hash dir as of now_secs (for X-Delete-At) and open what is
+ * current. On 0, *obj is filled (state says what was found) and must be
+ * released with df_close. A corrupt file is quarantined and reported as
+ * DF_ABSENT. Returns 0 or -errno (an I/O error).
+ */
+int df_open(const struct df_loc *loc, int64_t now_secs, struct df_obj *obj);
+/* Release what df_open holds. */
+void df_close(struct df_obj *obj);
+
+/* Start an upload: a temp file in <dev>/tmp. 0 or -errno (logged). On
+ * error w needs no abort. */
+int df_writer_open(const struct df_loc *loc, struct df_writer *w);
+/* Append body bytes. 0 or -errno (logged; -ENOSPC when full). */
+int df_writer_write(struct df_writer *w, const void *data, size_t len);
+/* The MD5 hex of what was written so far; ends the digest (call once). */
+int df_writer_etag(struct df_writer *w, char hex[33]);
+/*
+ * Append meta and the footer, fsync, and rename the temp file to
+ * <hash_dir>/<ts><ext> (ext ".data", ".meta" or ".ts"), fsync the
+ * directories, then remove the files the new one makes obsolete. On 0 the
+ * file is durable and w is finished; on error the temp file is removed.
+ * Either way df_writer_abort is still safe to call.
+ */
+int df_writer_commit(struct df_writer *w, const struct df_loc *loc,
+		     const struct ts *ts, const char *ext,
+		     const struct objmeta *meta);
+/* Drop an unfinished upload: close and unlink the temp file. Idempotent. */
+void df_writer_abort(struct df_writer *w);
+
+/* Write a file without body (.ts or .meta) durably; as df_writer_commit. */
+int df_write_empty(const struct df_loc *loc, const struct ts *ts,
+		   const char *ext, const struct objmeta *meta);
+
+/* mkdir -p path, whose first base_len bytes name an existing directory;
+ * each directory made is made durable (its parent fsynced). 0 or -errno
+ * (logged). */
+int df_mkdirs(const char *path, size_t base_len);
+
+/* Remove the files of hash_dir made obsolete by newer ones (Swift's
+ * hash_cleanup_listdir). 0 or -errno of opendir. */
+int df_cleanup(const char *hash_dir);
+
+/* Move loc's hash dir to <dev>/quarantined/objects/<hash>[-N]. 0 or
+ * -errno (logged either way). */
+int df_quarantine(const struct df_loc *loc, const char *why);
+
+/*
+ * Read the body of a data file of body_len bytes and check its MD5
+ * against etag. 0 if equal, -EILSEQ if not, -errno on I/O errors.
+ * (For tests and the auditor.)
+ */
+int df_verify_body(int fd, uint64_t body_len, const char *etag);
+
+/* Incremental MD5 (EVP) for bodies: new returns NULL on failure; final
+ * writes the hex digest and frees the context; free drops it unfinished. */
+void *objd_md5_new(void);
+int objd_md5_update(void *ctx, const void *data, size_t len);
+int objd_md5_final(void *ctx, char hex[33]);
+void objd_md5_free(void *ctx);
+
+/* --- range.c: Range and conditional requests, as swob ------------------ */
+
+struct byte_range {
+	uint64_t start; /* first byte */
+	uint64_t end;	/* one past the last byte */
+};
+
+#define RANGE_MAX 50
+
+/*
+ * Parse a Range header for an entity of len bytes, as swob's Range and
+ * ranges_for_length. Returns the number of satisfiable ranges written to
+ * out (at most RANGE_MAX), 0 when none can be satisfied (416), or -1 when
+ * the header must be ignored (absent or syntactically invalid: 200).
+ */
+int range_parse(const char *hdr, uint64_t len, struct byte_range *out);
+
+/*
+ * The status a conditional GET/HEAD gets (swob's
+ * _get_conditional_response_status): 304, 412, or 0 to go on. etag may be
+ * NULL (no entity), last_modified < 0 when unknown; exists says whether
+ * there is an entity.
+ */
+int cond_status(const char *if_match, const char *if_none_match,
+		const char *if_modified_since, const char *if_unmodified_since,
+		const char *etag, int64_t last_modified, int exists);
+
+/* 1 if etag (bare hex) is in the If-Match/If-None-Match list hdr ("*"
+ * matches any). */
+int cond_etag_in(const char *hdr, const char *etag);
+
+/* --- server.c: routes and the HTTP verbs -------------------------------- */
+
+/* Route a request to its handler (never NULL). */
+const struct http_handler *objd_route(struct http_request *req);
+
+/* --- updater.c: container updates and async_pending --------------------- */
+
+/* One container update (one target). Strings are owned by the caller. */
+struct cont_update {
+	const char *op; /* "PUT" or "DELETE" */
+	const char *account, *container, *obj;
+	const struct objmeta *headers; /* X-Size, X-Timestamp, ... */
+};
+
+/*
+ * Send op to every container named by the request's X-Container-Host /
+ * X-Container-Device / X-Container-Partition at once (bounded by
+ * conn_timeout and node_timeout); for each target that does not answer 2xx,
+ * save a record under <dev_dir>/async_pending/ durably. Runs in the
+ * request's thread; returns when every target answered or was saved.
+ */
+void upd_container_update(struct objd *od, struct http_request *req,
+			  const char *dev_dir, const char *obj_hash,
+			  const struct cont_update *u);
+
+/* One updater pass over every device: send each async_pending record,
+ * remove the ones a container answered 2xx; also remove stale tmp
+ * files. Serialised with other passes. Returns the records left, or
+ * -errno. */
+int upd_run_once(struct objd *od);
+
+/* Start / stop the background updater thread (every updater_interval). */
+int upd_start(struct objd *od);
+void upd_stop(struct objd *od);
+
+#endif

@@ -1,0 +1,120 @@
+/*
+ * objectd/main.c: startup of bin/kumo-objectd, Swift's object server.
+ *
+ * Startup only: the configuration table, building the shared state, and
+ * handing over to daemon_main (common/daemon.c), which loads the config,
+ * serves HTTP through objd_route (server.c) and stops on SIGTERM. The
+ * updater thread (updater.c) starts once serving has begun; `--once
+ * update` runs one updater pass instead of serving.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "common/daemon.h"
+#include "common/log.h"
+#include "objectd/internal.h"
+
+#define OFF(field) offsetof(struct objd_conf, field)
+
+static const struct conf_key objd_conf_keys[] = {
+	{"swift-hash", "swift_hash_path_prefix", CONF_STR, 0, 0, "",
+	 OFF(hash_prefix), "secret prefix of every hashed path (swift.conf)"},
+	{"swift-hash", "swift_hash_path_suffix", CONF_STR, 0, 0, "changeme",
+	 OFF(hash_suffix), "secret suffix of every hashed path (swift.conf)"},
+	{"object-server", "bind_ip", CONF_STR, 0, 0, "127.0.0.1", OFF(bind_ip),
+	 "IPv4 address to listen on"},
+	{"object-server", "bind_port", CONF_INT, 0, 65535, "6200",
+	 OFF(bind_port), "TCP port to listen on"},
+	{"object-server", "devices", CONF_STR, 0, 0, "/srv/node", OFF(devices),
+	 "directory holding one directory per device"},
+	{"object-server", "log_level", CONF_STR, 0, 0, "info", OFF(log_level),
+	 "debug, info, warning or error"},
+	{"object-server", "conn_timeout", CONF_DOUBLE, 0.01, 60, "0.5",
+	 OFF(conn_timeout),
+	 "seconds to connect to a container server for an update"},
+	{"object-server", "node_timeout", CONF_DOUBLE, 0.01, 600, "3",
+	 OFF(node_timeout),
+	 "seconds a container update may take before it is saved for later"},
+	{"object-server", "updater_interval", CONF_INT, 1, 86400, "30",
+	 OFF(updater_interval),
+	 "seconds between passes of the updater over async_pending"},
+	{"object-server", "tmp_max_age", CONF_INT, 60, 604800, "86400",
+	 OFF(tmp_max_age),
+	 "seconds after which a leftover temp upload file is removed"},
+	{NULL},
+};
+
+static int objd_start(void *cfg, void **app)
+{
+	struct objd *od = calloc(1, sizeof(*od));
+	const struct objd_conf *c = cfg;
+
+	if (!od)
+		return -1;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
+		log_err("cannot initialise libcurl");
+		free(od);
+		return -1;
+	}
+	od->cfg = c;
+	od->hash.prefix = c->hash_prefix;
+	od->hash.suffix = c->hash_suffix;
+	pthread_mutex_init(&od->lock, NULL);
+	pthread_mutex_init(&od->pass_lock, NULL);
+	pthread_cond_init(&od->wake, NULL);
+	log_info("object server on devices %s", c->devices);
+	*app = od;
+	return 0;
+}
+
+/* Serving has begun (not with --once): start the updater thread. */
+static int objd_serving(void *app)
+{
+	return upd_start(app);
+}
+
+static void objd_stop(void *app)
+{
+	struct objd *od = app;
+
+	if (!od)
+		return;
+	upd_stop(od);
+	pthread_cond_destroy(&od->wake);
+	pthread_mutex_destroy(&od->pass_lock);
+	pthread_mutex_destroy(&od->lock);
+	free(od);
+	curl_global_cleanup();
+}
+
+static int objd_once(void *app, const char *what)
+{
+	if (!strcmp(what, "update"))
+		return upd_run_once(app) < 0 ? 1 : 0;
+	fprintf(stderr, "kumo-objectd: unknown --once job '%s' (try update)\n",
+		what);
+	return 2;
+}
+
+static const struct daemon_desc objd_desc = {
+	.name = "object-server",
+	.conf = objd_conf_keys,
+	.conf_size = sizeof(struct objd_conf),
+	.ip_offset = OFF(bind_ip),
+	.port_offset = OFF(bind_port),
+	.log_level_offset = OFF(log_level),
+	.start = objd_start,
+	.route = objd_route,
+	.stop = objd_stop,
+	.once = objd_once,
+	.serving = objd_serving,
+};
+
+int main(int argc, char **argv)
+{
+	return daemon_main(&objd_desc, argc, argv);
+}

@@ -1,0 +1,1112 @@
+/*
+ * objectd/server.c: the object server's HTTP verbs, as Swift's
+ * obj/server.py answers them: PUT, GET, HEAD, POST, DELETE on
+ * /<device>/<partition>/<account>/<container>/<object>, and /healthcheck.
+ *
+ * Dispatch goes through one table of {method, handler} (objd_route); each
+ * handler validates the path and headers in on_headers and answers there,
+ * except PUT, which streams the body into a df_writer (diskfile.c) from
+ * on_body and commits it in on_end. Replies go through http_reply*(); no
+ * handler touches a socket. Errors are mapped to HTTP statuses here and
+ * only here (status_of_errno).
+ *
+ * A GET of a whole object checks the body's MD5 while it streams: the
+ * check completes before the last chunk is handed out, and a mismatch
+ * quarantines the object and cuts the connection, so a client never gets
+ * a corrupt body whole (stream_read).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "objectd/internal.h"
+
+#define TICKS_PER_SEC 100000
+
+/* Per-request state of every object verb. */
+struct obj_req {
+	struct objd *od;
+	char *pathbuf;
+	const char *dev, *part, *a, *c, *o;
+	struct df_loc loc;
+	struct ts ts;
+	/* PUT */
+	struct df_writer w;
+	int writing;
+	int64_t clen; /* -1: chunked */
+	struct objmeta meta;
+};
+
+static int64_t ts_secs(const struct ts *t)
+{
+	return t->ticks / TICKS_PER_SEC;
+}
+
+static int status_of_errno(int rc)
+{
+	switch (rc) {
+	case -ENODEV:
+	case -ENOSPC:
+	case -EDQUOT:
+		return 507;
+	case -EEXIST:
+		return 403;
+	default:
+		return 500;
+	}
+}
+
+static void reply_errno(struct http_request *req, struct obj_req *r, int rc)
+{
+	int status = status_of_errno(rc);
+
+	if (status == 507)
+		http_reply_error(req, 507, "Insufficient Storage: %s", r->dev);
+	else if (status == 403)
+		http_reply_error(req, 403, "Forbidden: name collision");
+	else
+		http_reply_error(req, 500, "Internal Server Error: %s",
+				 strerror(-rc));
+}
+
+static void free_obj_req(struct obj_req *r)
+{
+	if (!r)
+		return;
+	if (r->writing)
+		df_writer_abort(&r->w);
+	objmeta_free(&r->meta);
+	free(r->pathbuf);
+	free(r);
+}
+
+static void obj_close(struct http_request *req, int completed)
+{
+	(void)completed;
+	free_obj_req(http_state(req));
+	http_set_state(req, NULL);
+}
+
+static int bad_fixed_segment(const char *s)
+{
+	return !*s || !strcmp(s, ".") || !strcmp(s, "..");
+}
+
+/*
+ * Split and check /<dev>/<part>/<a>/<c>/<o> (Swift's split_and_validate
+ * path and check_utf8, plus the name limits). On success the state is
+ * attached to req and returned; otherwise the request has been answered
+ * and NULL is returned.
+ */
+static struct obj_req *parse_request(struct http_request *req)
+{
+	const char *raw = http_raw_path(req);
+	size_t len = strlen(raw) + 1;
+	struct obj_req *r = calloc(1, sizeof(*r));
+	char *segs[5];
+	int n, i;
+
+	if (!r || !(r->pathbuf = malloc(len))) {
+		free(r);
+		http_reply_error(req, 500, "out of memory");
+		return NULL;
+	}
+	r->od = http_app(req);
+	r->w.fd = -1;
+	http_set_state(req, r);
+	n = http_split_path(raw, r->pathbuf, len, segs, 5);
+	if (n < 0) {
+		http_reply_error(req, 400, "Invalid path: %s", raw);
+		return NULL;
+	}
+	for (i = 0; i < n; i++)
+		if (*segs[i] && !objmeta_utf8_ok(segs[i], strlen(segs[i]))) {
+			http_reply_error(req, 412,
+					 "Invalid UTF8 or contains NULL");
+			return NULL;
+		}
+	if (n != 5) {
+		http_reply_error(req, 400, "Invalid path: %s", raw);
+		return NULL;
+	}
+	for (i = 0; i < 4; i++)
+		if (bad_fixed_segment(segs[i]) || strchr(segs[i], '/')) {
+			http_reply_error(req, 400, "Invalid path: %s", raw);
+			return NULL;
+		}
+	if (strspn(segs[1], "0123456789") != strlen(segs[1])) {
+		http_reply_error(req, 400, "Invalid partition: %s", segs[1]);
+		return NULL;
+	}
+	r->dev = segs[0];
+	r->part = segs[1];
+	r->a = segs[2];
+	r->c = segs[3];
+	r->o = segs[4];
+	if (strlen(r->a) > OBJ_MAX_ACCOUNT_NAME) {
+		http_reply_error(req, 400,
+				 "Account name length of %zu longer "
+				 "than %d",
+				 strlen(r->a), OBJ_MAX_ACCOUNT_NAME);
+		return NULL;
+	}
+	if (strlen(r->c) > OBJ_MAX_CONTAINER_NAME) {
+		http_reply_error(req, 400,
+				 "Container name length of %zu "
+				 "longer than %d",
+				 strlen(r->c), OBJ_MAX_CONTAINER_NAME);
+		return NULL;
+	}
+	if (strlen(r->o) > OBJ_MAX_OBJECT_NAME) {
+		http_reply_error(req, 400,
+				 "Object name length of %zu longer "
+				 "than %d",
+				 strlen(r->o), OBJ_MAX_OBJECT_NAME);
+		return NULL;
+	}
+	if (!*r->o) {
+		http_reply_error(req, 400, "Invalid path: %s", raw);
+		return NULL;
+	}
+	return r;
+}
+
+/* X-Timestamp into r->ts (Swift's valid_timestamp); when optional and
+ * absent, now. 0, or answered 400 and -EINVAL. */
+static int request_timestamp(struct http_request *req, struct obj_req *r,
+			     int required)
+{
+	const char *v = http_header(req, "X-Timestamp");
+
+	if (!v) {
+		if (!required) {
+			ts_now(&r->ts);
+			return 0;
+		}
+		http_reply_error(req, 400, "Missing X-Timestamp header");
+		return -EINVAL;
+	}
+	if (ts_parse(v, &r->ts)) {
+		http_reply_error(req, 400, "Invalid X-Timestamp header");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* df_locate with the errors answered. 0 or -errno (answered). */
+static int locate(struct http_request *req, struct obj_req *r)
+{
+	int rc = df_locate(r->od->cfg->devices, r->dev, r->part, &r->od->hash,
+			   r->a, r->c, r->o, &r->loc);
+
+	if (rc == -ENAMETOOLONG || rc == -EINVAL)
+		http_reply_error(req, 400, "Invalid path");
+	else if (rc)
+		reply_errno(req, r, rc);
+	return rc;
+}
+
+static void add_ts_header(struct http_request *req, const char *name,
+			  const struct ts *t)
+{
+	char buf[TS_INTERNAL_LEN + 1];
+
+	http_add_header(req, name, ts_internal(t, buf));
+}
+
+/* --- metadata checks (Swift's check_metadata) ---------------------------- */
+
+struct meta_check {
+	int count;
+	size_t size;
+	char err[256];
+};
+
+static void check_one_header(const char *name, const char *value, void *arg)
+{
+	struct meta_check *mc = arg;
+	const char *key;
+
+	if (mc->err[0])
+		return;
+	if (strlen(value) > OBJ_MAX_HEADER_SIZE) {
+		snprintf(mc->err, sizeof(mc->err),
+			 "Header value too long: %.*s", OBJ_MAX_META_NAME,
+			 name);
+		return;
+	}
+	if (strncasecmp(name, "X-Object-Meta-", 14))
+		return;
+	key = name + 14;
+	if (!*key) {
+		snprintf(mc->err, sizeof(mc->err),
+			 "Metadata name cannot be empty");
+		return;
+	}
+	mc->count++;
+	mc->size += strlen(key) + strlen(value);
+	if (strlen(key) > OBJ_MAX_META_NAME)
+		snprintf(mc->err, sizeof(mc->err),
+			 "Metadata name too long: %.160s", name);
+	else if (strlen(value) > OBJ_MAX_META_VALUE)
+		snprintf(mc->err, sizeof(mc->err),
+			 "Metadata value longer than %d: %.160s",
+			 OBJ_MAX_META_VALUE, name);
+	else if (mc->count > OBJ_MAX_META_COUNT)
+		snprintf(mc->err, sizeof(mc->err),
+			 "Too many metadata items; max %d", OBJ_MAX_META_COUNT);
+	else if (mc->size > OBJ_MAX_META_OVERALL)
+		snprintf(mc->err, sizeof(mc->err),
+			 "Total metadata too large; max %d",
+			 OBJ_MAX_META_OVERALL);
+}
+
+/* 0, or answered 400 and -EINVAL. */
+static int check_metadata(struct http_request *req)
+{
+	struct meta_check mc = {0};
+
+	http_each_header(req, check_one_header, &mc);
+	if (mc.err[0]) {
+		http_reply_error(req, 400, "%s", mc.err);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Copy the headers a write stores (user and system metadata, allowed
+ * headers) into a metadata list, names title-cased as Swift's. */
+struct copy_ctx {
+	struct objmeta *m;
+	int post; /* POST: user meta only, no sysmeta */
+	int rc;
+};
+
+static void copy_one_header(const char *name, const char *value, void *arg)
+{
+	struct copy_ctx *cc = arg;
+	char title[512];
+
+	if (cc->rc || strlen(name) >= sizeof(title))
+		return;
+	if (!(cc->post ? objmeta_is_post_meta(name)
+		       : objmeta_is_user_or_sys(name)) &&
+	    !objmeta_is_allowed_header(name))
+		return;
+	objmeta_title(name, title, sizeof(title));
+	cc->rc = objmeta_set(cc->m, title, value);
+}
+
+static int copy_headers(struct http_request *req, struct objmeta *m, int post)
+{
+	struct copy_ctx cc = {m, post, 0};
+
+	http_each_header(req, copy_one_header, &cc);
+	return cc.rc;
+}
+
+/* Swift's check_delete_headers; sets X-Delete-At in m. 0 or answered. */
+static int check_delete_headers(struct http_request *req, struct obj_req *r,
+				struct objmeta *m)
+{
+	const char *after = http_header(req, "X-Delete-After");
+	const char *at = http_header(req, "X-Delete-At");
+	double now = (double)r->ts.ticks / TICKS_PER_SEC;
+	char *end, buf[32];
+	int64_t v;
+
+	if (after) {
+		errno = 0;
+		v = strtoll(after, &end, 10);
+		if (errno || end == after || *end) {
+			http_reply_error(req, 400,
+					 "Non-integer X-Delete-After");
+			return -EINVAL;
+		}
+		/* normalize_delete_at_timestamp(now + after), truncated */
+		v += ts_secs(&r->ts);
+		if (v < 0)
+			v = 0;
+		if (v > 9999999999LL)
+			v = 9999999999LL;
+		if ((double)v <= now) {
+			http_reply_error(req, 400, "X-Delete-After in past");
+			return -EINVAL;
+		}
+		snprintf(buf, sizeof(buf), "%010" PRId64, v);
+		return objmeta_set(m, "X-Delete-At", buf) ? -ENOMEM : 0;
+	}
+	if (at) {
+		errno = 0;
+		v = strtoll(at, &end, 10);
+		if (errno || end == at || *end) {
+			http_reply_error(req, 400, "Non-integer X-Delete-At");
+			return -EINVAL;
+		}
+		if ((double)v <= now) {
+			http_reply_error(req, 400, "X-Delete-At in past");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* --- GET and HEAD -------------------------------------------------------- */
+
+/* A piece of a response body: literal bytes, or a span of the file. */
+struct seg {
+	char *lit;
+	uint64_t off, len;
+};
+
+struct stream {
+	int fd;
+	struct seg *segs;
+	int nsegs, cur;
+	uint64_t cur_base; /* body position where segs[cur] starts */
+	int verify;	   /* check the MD5 of a whole-body read */
+	void *md5;
+	uint64_t next; /* the position expected next */
+	uint64_t body_len;
+	char etag[33];
+	struct df_loc loc; /* for the quarantine */
+};
+
+static void stream_done(void *ctx)
+{
+	struct stream *s = ctx;
+	int i;
+
+	if (s->fd >= 0)
+		close(s->fd);
+	for (i = 0; i < s->nsegs; i++)
+		free(s->segs[i].lit);
+	free(s->segs);
+	if (s->md5)
+		objd_md5_free(s->md5);
+	free(s);
+}
+
+static ssize_t stream_read(void *ctx, uint64_t pos, char *buf, size_t max)
+{
+	struct stream *s = ctx;
+	struct seg *g;
+	uint64_t in;
+	size_t n;
+
+	if (pos != s->next && s->verify) {
+		/* not a straight read: nothing to check against */
+		s->verify = 0;
+	}
+	if (pos < s->cur_base) {
+		s->cur = 0;
+		s->cur_base = 0;
+	}
+	while (s->cur < s->nsegs && pos >= s->cur_base + s->segs[s->cur].len) {
+		s->cur_base += s->segs[s->cur].len;
+		s->cur++;
+	}
+	if (s->cur >= s->nsegs)
+		return 0;
+	g = &s->segs[s->cur];
+	in = pos - s->cur_base;
+	n = g->len - in < max ? (size_t)(g->len - in) : max;
+	if (g->lit) {
+		memcpy(buf, g->lit + in, n);
+	} else {
+		ssize_t got = pread(s->fd, buf, n, (off_t)(g->off + in));
+
+		if (got <= 0) {
+			log_err("cannot read %s: %s", s->loc.hash_dir,
+				got ? strerror(errno) : "short file");
+			return -1;
+		}
+		n = (size_t)got;
+	}
+	s->next = pos + n;
+	if (s->verify && s->md5) {
+		char hex[33];
+
+		objd_md5_update(s->md5, buf, n);
+		if (s->next == s->body_len) {
+			int rc = objd_md5_final(s->md5, hex);
+
+			s->md5 = NULL;
+			if (rc || strcmp(hex, s->etag)) {
+				log_err("%s: body MD5 %s, ETag %s",
+					s->loc.hash_dir, hex, s->etag);
+				df_quarantine(&s->loc, "body MD5 mismatch");
+				return -1;
+			}
+		}
+	}
+	return (ssize_t)n;
+}
+
+static int add_seg(struct stream *s, char *lit, uint64_t off, uint64_t len)
+{
+	struct seg *grown;
+
+	grown = realloc(s->segs, sizeof(*grown) * (size_t)(s->nsegs + 1));
+	if (!grown) {
+		free(lit);
+		return -ENOMEM;
+	}
+	s->segs = grown;
+	s->segs[s->nsegs++] = (struct seg){lit, off, len};
+	return 0;
+}
+
+static int add_lit(struct stream *s, uint64_t *total, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int add_lit(struct stream *s, uint64_t *total, const char *fmt, ...)
+{
+	char *lit;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&lit, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -ENOMEM;
+	*total += (uint64_t)n;
+	return add_seg(s, lit, 0, (uint64_t)n);
+}
+
+/* The headers of a found object (as obj/server.py's GET and HEAD). */
+static void add_object_headers(struct http_request *req,
+			       const struct df_obj *obj, int with_ctype)
+{
+	const char *v = objmeta_get(&obj->meta, "X-Timestamp");
+	char date[32], normal[TS_NORMAL_LEN + 1];
+	struct ts xts = obj->meta_ts;
+	int i;
+
+	if (v)
+		ts_parse(v, &xts);
+	if (with_ctype) {
+		v = objmeta_get(&obj->meta, "Content-Type");
+		http_add_header(req, "Content-Type",
+				v ? v : "application/octet-stream");
+	}
+	for (i = 0; i < obj->meta.n; i++) {
+		const char *nm = obj->meta.items[i].name;
+
+		if (objmeta_is_user_or_sys(nm) || objmeta_is_allowed_header(nm))
+			http_add_header(req, nm, obj->meta.items[i].value);
+	}
+	http_add_headerf(req, "ETag", "\"%s\"",
+			 objmeta_get(&obj->meta, "ETag"));
+	http_add_header(req, "Last-Modified", ts_http_date(&xts, date));
+	http_add_header(req, "X-Timestamp", ts_normal(&xts, normal));
+	add_ts_header(req, "X-Backend-Timestamp", &xts);
+	add_ts_header(req, "X-Backend-Data-Timestamp", &obj->data_ts);
+	add_ts_header(req, "X-Backend-Durable-Timestamp", &obj->data_ts);
+}
+
+static int64_t last_modified_of(const struct df_obj *obj)
+{
+	const char *v = objmeta_get(&obj->meta, "X-Timestamp");
+	struct ts xts = obj->meta_ts;
+
+	if (v)
+		ts_parse(v, &xts);
+	return (xts.ticks + TICKS_PER_SEC - 1) / TICKS_PER_SEC;
+}
+
+static void random_hex(char *out, size_t nbytes)
+{
+	static const char digits[] = "0123456789abcdef";
+	unsigned char rnd[32];
+	size_t i;
+
+	if (nbytes > sizeof(rnd))
+		nbytes = sizeof(rnd);
+	if (getrandom(rnd, nbytes, 0) != (ssize_t)nbytes)
+		memset(rnd, 0x5a, nbytes);
+	for (i = 0; i < nbytes; i++) {
+		out[2 * i] = digits[rnd[i] >> 4];
+		out[2 * i + 1] = digits[rnd[i] & 15];
+	}
+	out[2 * nbytes] = '\0';
+}
+
+/*
+ * Answer a GET (or HEAD) of a live object: whole (MD5-checked), one range
+ * (206), several (206 multipart/byteranges) or none satisfiable (416). The
+ * object's fd moves to the stream.
+ */
+static void serve_body(struct http_request *req, struct obj_req *r,
+		       struct df_obj *obj)
+{
+	struct byte_range ranges[RANGE_MAX];
+	const char *ctype = objmeta_get(&obj->meta, "Content-Type");
+	int head = !strcmp(http_method(req), "HEAD");
+	struct stream *s = calloc(1, sizeof(*s));
+	uint64_t total = 0, len = obj->body_len;
+	int n = -1, i, rc = 0, status = 200;
+
+	if (!s) {
+		http_reply_error(req, 500, "out of memory");
+		return;
+	}
+	if (!ctype)
+		ctype = "application/octet-stream";
+	s->fd = obj->fd;
+	obj->fd = -1;
+	s->body_len = len;
+	s->loc = r->loc;
+	snprintf(s->etag, sizeof(s->etag), "%s",
+		 objmeta_get(&obj->meta, "ETag"));
+	if (!head)
+		n = range_parse(http_header(req, "Range"), len, ranges);
+	if (n == 0) {
+		static const char body[] =
+			"<html><h1>Requested Range Not Satisfiable</h1>"
+			"<p>The Range requested is not available.</p></html>";
+
+		stream_done(s);
+		add_object_headers(req, obj, 0);
+		http_add_header(req, "Content-Type",
+				"text/html; charset=UTF-8");
+		http_add_headerf(req, "Content-Range", "bytes */%" PRIu64, len);
+		http_reply(req, 416, body, sizeof(body) - 1);
+		return;
+	}
+	if (n < 0) {
+		add_object_headers(req, obj, 1);
+		s->verify = 1;
+		s->md5 = objd_md5_new();
+		rc = add_seg(s, NULL, 0, len);
+		total = len;
+	} else if (n == 1) {
+		status = 206;
+		add_object_headers(req, obj, 1);
+		http_add_headerf(req, "Content-Range",
+				 "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64,
+				 ranges[0].start, ranges[0].end - 1, len);
+		rc = add_seg(s, NULL, ranges[0].start,
+			     ranges[0].end - ranges[0].start);
+		total = ranges[0].end - ranges[0].start;
+	} else {
+		char boundary[33];
+
+		status = 206;
+		random_hex(boundary, 16);
+		add_object_headers(req, obj, 0);
+		http_add_headerf(req, "Content-Type",
+				 "multipart/byteranges;boundary=%s", boundary);
+		for (i = 0; i < n && !rc; i++) {
+			rc = add_lit(s, &total,
+				     "--%s\r\nContent-Type: %s\r\n"
+				     "Content-Range: bytes %" PRIu64 "-%" PRIu64
+				     "/%" PRIu64 "\r\n\r\n",
+				     boundary, ctype, ranges[i].start,
+				     ranges[i].end - 1, len);
+			if (!rc)
+				rc = add_seg(s, NULL, ranges[i].start,
+					     ranges[i].end - ranges[i].start);
+			total += ranges[i].end - ranges[i].start;
+			if (!rc)
+				rc = add_lit(s, &total, "\r\n");
+		}
+		if (!rc)
+			rc = add_lit(s, &total, "--%s--", boundary);
+	}
+	if (rc) {
+		stream_done(s);
+		http_reply_error(req, 500, "out of memory");
+		return;
+	}
+	if (head)
+		total = len;
+	http_reply_stream(req, status, (int64_t)total, stream_read, s,
+			  stream_done);
+}
+
+static void get_headers(struct http_request *req)
+{
+	struct obj_req *r = parse_request(req);
+	struct df_obj obj;
+	int rc, cond;
+
+	if (!r || request_timestamp(req, r, 0) || locate(req, r))
+		return;
+	rc = df_open(&r->loc, ts_secs(&r->ts), &obj);
+	if (rc) {
+		reply_errno(req, r, rc);
+		return;
+	}
+	if (obj.state != DF_LIVE) {
+		if (obj.state != DF_ABSENT)
+			add_ts_header(req, "X-Backend-Timestamp", &obj.data_ts);
+		cond = cond_status(http_header(req, "If-Match"), NULL, NULL,
+				   NULL, NULL, -1, 0);
+		if (cond)
+			http_reply(req, cond, "", 0);
+		else
+			http_reply_error(req, 404, "Not Found");
+		df_close(&obj);
+		return;
+	}
+	cond = cond_status(
+		http_header(req, "If-Match"), http_header(req, "If-None-Match"),
+		http_header(req, "If-Modified-Since"),
+		http_header(req, "If-Unmodified-Since"),
+		objmeta_get(&obj.meta, "ETag"), last_modified_of(&obj), 1);
+	if (cond) {
+		add_object_headers(req, &obj, 1);
+		http_reply(req, cond, "", 0);
+	} else {
+		serve_body(req, r, &obj);
+	}
+	df_close(&obj);
+}
+
+/* --- PUT ----------------------------------------------------------------- */
+
+/* swob's message_length and check_object_creation up to the metadata.
+ * 0 or answered. */
+static int check_creation(struct http_request *req, struct obj_req *r)
+{
+	const char *te = http_header(req, "Transfer-Encoding");
+	const char *cl = http_header(req, "Content-Length");
+	const char *ct = http_header(req, "Content-Type");
+
+	r->clen = -1;
+	if (te && strcasecmp(te, "chunked")) {
+		http_reply_error(
+			req, 501,
+			"Unsupported Transfer-Coding header"
+			" value specified in Transfer-Encoding header");
+		return -EINVAL;
+	}
+	if (!te && cl) {
+		r->clen = http_content_length(req);
+		if (r->clen < 0) {
+			http_reply_error(req, 400,
+					 "Invalid Content-Length header value");
+			return -EINVAL;
+		}
+		if (r->clen > OBJ_MAX_FILE_SIZE) {
+			http_reply_error(req, 413,
+					 "Your request is too large.");
+			return -EFBIG;
+		}
+	}
+	if (!te && !cl) {
+		http_reply_error(req, 411, "Missing Content-Length header.");
+		return -EINVAL;
+	}
+	if (!ct) {
+		http_reply_error(req, 400, "No content type");
+		return -EINVAL;
+	}
+	if (!objmeta_utf8_ok(ct, strlen(ct))) {
+		http_reply_error(req, 400, "Invalid Content-Type");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void put_headers(struct http_request *req)
+{
+	struct obj_req *r = parse_request(req);
+	const char *inm;
+	char tsbuf[TS_INTERNAL_LEN + 1];
+	struct df_obj obj;
+	struct ts orig = {0, 0};
+	int rc, exists = 0;
+
+	if (!r || request_timestamp(req, r, 1) || check_creation(req, r) ||
+	    check_delete_headers(req, r, &r->meta) || check_metadata(req) ||
+	    locate(req, r))
+		return;
+	rc = df_open(&r->loc, ts_secs(&r->ts), &obj);
+	if (rc) {
+		reply_errno(req, r, rc);
+		return;
+	}
+	if (obj.state != DF_ABSENT)
+		orig = obj.data_ts;
+	exists = obj.state == DF_LIVE;
+	inm = http_header(req, "If-None-Match");
+	if (exists && inm &&
+	    cond_etag_in(inm, objmeta_get(&obj.meta, "ETag"))) {
+		df_close(&obj);
+		http_reply_error(req, 412, "Precondition Failed");
+		return;
+	}
+	df_close(&obj);
+	if (ts_cmp(&orig, &r->ts) >= 0) {
+		add_ts_header(req, "X-Backend-Timestamp", &orig);
+		http_reply_error(req, 409, "Conflict");
+		return;
+	}
+	rc = objmeta_set(&r->meta, "name", r->loc.name);
+	if (!rc)
+		rc = objmeta_set(&r->meta, "X-Timestamp",
+				 ts_internal(&r->ts, tsbuf));
+	if (!rc)
+		rc = objmeta_set(&r->meta, "Content-Type",
+				 http_header(req, "Content-Type"));
+	if (!rc)
+		rc = copy_headers(req, &r->meta, 0);
+	if (!rc)
+		rc = df_writer_open(&r->loc, &r->w);
+	if (rc) {
+		reply_errno(req, r, rc);
+		return;
+	}
+	r->writing = 1;
+}
+
+static void put_body(struct http_request *req, const char *data, size_t len)
+{
+	struct obj_req *r = http_state(req);
+	int rc;
+
+	if (!r || !r->writing)
+		return;
+	if (r->w.size + len > (uint64_t)OBJ_MAX_FILE_SIZE) {
+		df_writer_abort(&r->w);
+		r->writing = 0;
+		http_reply_error(req, 413, "Your request is too large.");
+		return;
+	}
+	rc = df_writer_write(&r->w, data, len);
+	if (rc) {
+		df_writer_abort(&r->w);
+		r->writing = 0;
+		reply_errno(req, r, rc);
+	}
+}
+
+/* The container update headers of an object write. */
+static int put_update_headers(const struct objmeta *meta, struct objmeta *u)
+{
+	int rc = objmeta_set(u, "X-Size", objmeta_get(meta, "Content-Length"));
+
+	if (!rc)
+		rc = objmeta_set(u, "X-Content-Type",
+				 objmeta_get(meta, "Content-Type"));
+	if (!rc)
+		rc = objmeta_set(u, "X-Timestamp",
+				 objmeta_get(meta, "X-Timestamp"));
+	if (!rc)
+		rc = objmeta_set(u, "X-Etag", objmeta_get(meta, "ETag"));
+	return rc;
+}
+
+static void put_end(struct http_request *req)
+{
+	struct obj_req *r = http_state(req);
+	struct objmeta uh = OBJMETA_INIT;
+	const char *want = http_header(req, "ETag");
+	char etag[33], size[32], given[64];
+	size_t wl;
+	int rc;
+
+	if (!r || !r->writing) {
+		http_reply_error(req, 500, "no upload in progress");
+		return;
+	}
+	if (r->clen >= 0 && r->w.size != (uint64_t)r->clen) {
+		http_reply_error(req, 499, "Client Disconnect");
+		return;
+	}
+	rc = df_writer_etag(&r->w, etag);
+	if (rc) {
+		reply_errno(req, r, rc);
+		return;
+	}
+	if (want && *want) {
+		wl = strlen(want);
+		if (wl >= 2 && want[0] == '"' && want[wl - 1] == '"') {
+			want++;
+			wl -= 2;
+		}
+		snprintf(given, sizeof(given), "%.*s", (int)wl, want);
+		if (wl != 32 || strcmp(given, etag)) {
+			http_reply_error(req, 422, "Unprocessable Entity");
+			return;
+		}
+	}
+	snprintf(size, sizeof(size), "%" PRIu64, r->w.size);
+	rc = objmeta_set(&r->meta, "Content-Length", size);
+	if (!rc)
+		rc = objmeta_set(&r->meta, "ETag", etag);
+	if (!rc)
+		rc = df_writer_commit(&r->w, &r->loc, &r->ts, ".data",
+				      &r->meta);
+	r->writing = 0;
+	if (rc) {
+		reply_errno(req, r, rc);
+		return;
+	}
+	if (!put_update_headers(&r->meta, &uh)) {
+		struct cont_update u = {"PUT", r->a, r->c, r->o, &uh};
+
+		upd_container_update(r->od, req, r->loc.dev_dir, r->loc.hash,
+				     &u);
+	}
+	objmeta_free(&uh);
+	http_add_headerf(req, "ETag", "\"%s\"", etag);
+	http_reply(req, 201, "", 0);
+}
+
+/* --- DELETE -------------------------------------------------------------- */
+
+static void delete_headers(struct http_request *req)
+{
+	struct obj_req *r = parse_request(req);
+	const char *ifda, *orig_da = NULL, *ctype = "";
+	struct objmeta m = OBJMETA_INIT;
+	char tsbuf[TS_INTERNAL_LEN + 1];
+	struct ts orig = {0, 0}, if_da, resp_ts;
+	struct df_obj obj;
+	int rc, status;
+
+	if (!r || request_timestamp(req, r, 1) || locate(req, r))
+		return;
+	ifda = http_header(req, "X-If-Delete-At");
+	if (ifda && ts_parse(ifda, &if_da)) {
+		http_reply_error(req, 400, "Bad X-If-Delete-At header value");
+		return;
+	}
+	rc = df_open(&r->loc, ts_secs(&r->ts), &obj);
+	if (rc) {
+		reply_errno(req, r, rc);
+		return;
+	}
+	status = 404;
+	if (obj.state != DF_ABSENT)
+		orig = obj.data_ts;
+	if (obj.state == DF_LIVE || obj.state == DF_EXPIRED) {
+		orig_da = objmeta_get(&obj.meta, "X-Delete-At");
+		ctype = objmeta_get(&obj.meta, "Content-Type");
+		if (!ctype)
+			ctype = "";
+	}
+	if (obj.state == DF_LIVE)
+		status = ts_cmp(&orig, &r->ts) < 0 ? 204 : 409;
+	if (ifda) {
+		struct ts da = {0, 0};
+
+		if (orig_da)
+			ts_parse(orig_da, &da);
+		if (obj.state == DF_ABSENT) {
+			http_reply_error(req, 404, "Not Found");
+			goto out;
+		}
+		if (ts_cmp(&orig, &r->ts) >= 0) {
+			http_reply_error(req, 409, "Conflict");
+			goto out;
+		}
+		if (ts_cmp(&da, &if_da)) {
+			http_reply_error(req, 412,
+					 "X-If-Delete-At and "
+					 "X-Delete-At do not match");
+			goto out;
+		}
+		status = 204;
+	}
+	resp_ts = ts_cmp(&orig, &r->ts) > 0 ? orig : r->ts;
+	if (ts_cmp(&orig, &r->ts) < 0) {
+		rc = objmeta_set(&m, "name", r->loc.name);
+		if (!rc)
+			rc = objmeta_set(&m, "X-Timestamp",
+					 ts_internal(&r->ts, tsbuf));
+		if (!rc)
+			rc = df_write_empty(&r->loc, &r->ts, ".ts", &m);
+		if (rc) {
+			reply_errno(req, r, rc);
+			goto out;
+		}
+		objmeta_free(&m);
+		if (!objmeta_set(&m, "X-Timestamp", tsbuf)) {
+			struct cont_update u = {"DELETE", r->a, r->c, r->o, &m};
+
+			upd_container_update(r->od, req, r->loc.dev_dir,
+					     r->loc.hash, &u);
+		}
+	}
+	add_ts_header(req, "X-Backend-Timestamp", &resp_ts);
+	http_add_header(req, "X-Backend-Content-Type", ctype);
+	if (status == 204)
+		http_reply(req, 204, "", 0);
+	else if (status == 409)
+		http_reply_error(req, 409, "Conflict");
+	else
+		http_reply_error(req, 404, "Not Found");
+out:
+	objmeta_free(&m);
+	df_close(&obj);
+}
+
+/* --- POST ---------------------------------------------------------------- */
+
+static void post_headers(struct http_request *req)
+{
+	struct obj_req *r = parse_request(req);
+	const char *da, *ct, *v;
+	struct objmeta m = OBJMETA_INIT, uh = OBJMETA_INIT;
+	char tsbuf[TS_INTERNAL_LEN + 1], dbuf[TS_INTERNAL_LEN + 1];
+	struct ts orig;
+	struct df_obj obj;
+	int rc;
+	long long dv;
+	char *end;
+
+	if (!r || request_timestamp(req, r, 1))
+		return;
+	da = http_header(req, "X-Delete-At");
+	if (da && *da) {
+		errno = 0;
+		dv = strtoll(da, &end, 10);
+		if (errno || *end) {
+			http_reply_error(req, 400, "Non-integer X-Delete-At");
+			return;
+		}
+		if (dv && (double)dv < (double)r->ts.ticks / TICKS_PER_SEC) {
+			http_reply_error(req, 400, "X-Delete-At in past");
+			return;
+		}
+	}
+	ct = http_header(req, "Content-Type");
+	if (ct && *ct && !objmeta_utf8_ok(ct, strlen(ct))) {
+		http_reply_error(req, 400, "Invalid Content-Type");
+		return;
+	}
+	if (check_metadata(req) || locate(req, r))
+		return;
+	rc = df_open(&r->loc, ts_secs(&r->ts), &obj);
+	if (rc) {
+		reply_errno(req, r, rc);
+		return;
+	}
+	if (obj.state != DF_LIVE) {
+		http_reply_error(req, 404, "Not Found");
+		goto out;
+	}
+	orig = obj.meta_ts;
+	v = objmeta_get(&obj.meta, "X-Timestamp");
+	if (v)
+		ts_parse(v, &orig);
+	if (ts_cmp(&orig, &r->ts) >= 0) {
+		add_ts_header(req, "X-Backend-Timestamp", &orig);
+		http_reply_error(req, 409, "Conflict");
+		goto out;
+	}
+	rc = objmeta_set(&m, "name", r->loc.name);
+	if (!rc)
+		rc = objmeta_set(&m, "X-Timestamp", ts_internal(&r->ts, tsbuf));
+	if (!rc)
+		rc = copy_headers(req, &m, 1);
+	if (!rc && ct && *ct) {
+		const char *ctt = http_header(req, "Content-Type-Timestamp");
+
+		rc = objmeta_set(&m, "Content-Type", ct);
+		if (!rc)
+			rc = objmeta_set(&m, "Content-Type-Timestamp",
+					 ctt ? ctt : tsbuf);
+	} else if (!rc && objmeta_get(&obj.meta, "Content-Type-Timestamp")) {
+		/* keep the content-type an earlier POST set */
+		rc = objmeta_set(&m, "Content-Type",
+				 objmeta_get(&obj.meta, "Content-Type"));
+		if (!rc)
+			rc = objmeta_set(&m, "Content-Type-Timestamp",
+					 objmeta_get(&obj.meta,
+						     "Content-Type-Timestamp"));
+	}
+	if (!rc)
+		rc = df_write_empty(&r->loc, &r->ts, ".meta", &m);
+	if (rc) {
+		reply_errno(req, r, rc);
+		goto out;
+	}
+	v = objmeta_get(&m, "Content-Type");
+	if (!v)
+		v = objmeta_get(&obj.meta, "Content-Type");
+	rc = objmeta_set(&uh, "X-Size",
+			 objmeta_get(&obj.meta, "Content-Length"));
+	if (!rc)
+		rc = objmeta_set(&uh, "X-Content-Type", v ? v : "");
+	if (!rc)
+		rc = objmeta_set(&uh, "X-Timestamp",
+				 ts_internal(&obj.data_ts, dbuf));
+	if (!rc)
+		rc = objmeta_set(
+			&uh, "X-Content-Type-Timestamp",
+			objmeta_get(&m, "Content-Type-Timestamp")
+				? objmeta_get(&m, "Content-Type-Timestamp")
+				: dbuf);
+	if (!rc)
+		rc = objmeta_set(&uh, "X-Meta-Timestamp", tsbuf);
+	if (!rc)
+		rc = objmeta_set(&uh, "X-Etag", objmeta_get(&obj.meta, "ETag"));
+	if (!rc) {
+		struct cont_update u = {"PUT", r->a, r->c, r->o, &uh};
+
+		upd_container_update(r->od, req, r->loc.dev_dir, r->loc.hash,
+				     &u);
+	}
+	http_add_header(req, "X-Backend-Content-Type", v ? v : "");
+	http_reply(req, 202, "", 0);
+out:
+	objmeta_free(&m);
+	objmeta_free(&uh);
+	df_close(&obj);
+}
+
+/* --- the rest ------------------------------------------------------------ */
+
+static void health_headers(struct http_request *req)
+{
+	http_add_header(req, "Content-Type", "text/plain");
+	http_reply(req, 200, "OK", 2);
+}
+
+static void not_allowed_headers(struct http_request *req)
+{
+	http_reply_error(req, 405, "Method Not Allowed");
+}
+
+static const struct http_handler h_get = {get_headers, NULL, NULL, obj_close};
+static const struct http_handler h_put = {put_headers, put_body, put_end,
+					  obj_close};
+static const struct http_handler h_delete = {delete_headers, NULL, NULL,
+					     obj_close};
+static const struct http_handler h_post = {post_headers, NULL, NULL, obj_close};
+static const struct http_handler h_health = {health_headers, NULL, NULL, NULL};
+static const struct http_handler h_405 = {not_allowed_headers, NULL, NULL,
+					  NULL};
+
+static const struct {
+	const char *method;
+	const struct http_handler *h;
+} routes[] = {
+	{"GET", &h_get},   {"HEAD", &h_get},	  {"PUT", &h_put},
+	{"POST", &h_post}, {"DELETE", &h_delete},
+};
+
+const struct http_handler *objd_route(struct http_request *req)
+{
+	size_t i;
+
+	if (!strcmp(http_raw_path(req), "/healthcheck"))
+		return &h_health;
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (!strcmp(http_method(req), routes[i].method))
+			return routes[i].h;
+	return &h_405;
+}

@@ -1,0 +1,574 @@
+/*
+ * objectd/updater.c: container updates, as Swift's object server and
+ * object updater send them.
+ *
+ * After a PUT, POST or DELETE is durable, the object server tells the
+ * container servers the proxy named (X-Container-Host, -Device,
+ * -Partition) with a backend PUT (X-Size, X-Content-Type, X-Timestamp,
+ * X-Etag) or DELETE (X-Timestamp) of /<cdev>/<cpart>/<a>/<c>/<o>, sent to
+ * all of them at once through libcurl's multi interface with short
+ * timeouts. A target that does not answer 2xx gets a record saved
+ * durably (fs_write_atomic) under
+ *
+ *   <dev>/async_pending/<hash[-3:]>/<hash>-<timestamp>-<target id>
+ *
+ * holding JSON {op, account, container, obj, headers, target: {host,
+ * device, partition}}. The updater (a thread every updater_interval
+ * seconds, or `kumo-objectd CONF --once update`) replays each record and
+ * removes it only once a container server answered 2xx.
+ *
+ *   (request done) --send--> 2xx: done | else: SAVED (fsynced record)
+ *   SAVED --updater pass: send--> 2xx: record unlinked | else: SAVED
+ *
+ * Container servers order updates by their timestamps, so replaying an
+ * old record after a newer update is harmless.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "common/fsutil.h"
+#include "common/log.h"
+#include "common/md5.h"
+#include "objectd/internal.h"
+
+#define MAX_TARGETS	 16
+#define MAX_RECORD_BYTES (1024 * 1024)
+
+struct target {
+	char host[256];
+	char device[256];
+	char partition[32];
+	CURL *easy;
+	struct curl_slist *hdrs;
+	char *url;
+	long status;
+	int ok;
+};
+
+/* Percent-encode s as Swift's quote(): unreserved characters and '/'
+ * stay. Appends to out. */
+static int quote_path(struct buf *out, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	int rc = 0;
+
+	for (; *s && !rc; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || strchr("-_.~/", ch))
+			rc = buf_append(out, s, 1);
+		else
+			rc = buf_printf(out, "%%%c%c", hex[ch >> 4],
+					hex[ch & 15]);
+	}
+	return rc;
+}
+
+/* http://host/dev/part/a/c/o, host "ip:port" (IPv6 ip bracketed). */
+static char *make_url(const struct target *t, const char *a, const char *c,
+		      const char *o)
+{
+	struct buf b = BUF_INIT;
+	const char *colon = strrchr(t->host, ':');
+	int rc, v6 = colon && memchr(t->host, ':', (size_t)(colon - t->host)) &&
+		     t->host[0] != '[';
+
+	if (v6)
+		rc = buf_printf(&b, "http://[%.*s]%s", (int)(colon - t->host),
+				t->host, colon);
+	else
+		rc = buf_printf(&b, "http://%s", t->host);
+	if (!rc)
+		rc = buf_append(&b, "/", 1);
+	if (!rc)
+		rc = quote_path(&b, t->device);
+	if (!rc)
+		rc = buf_printf(&b, "/%s/", t->partition);
+	if (!rc)
+		rc = quote_path(&b, a);
+	if (!rc)
+		rc = buf_append(&b, "/", 1);
+	if (!rc)
+		rc = quote_path(&b, c);
+	if (!rc)
+		rc = buf_append(&b, "/", 1);
+	if (!rc)
+		rc = quote_path(&b, o);
+	if (!rc)
+		rc = buf_append(&b, "", 1);
+	if (rc) {
+		buf_free(&b);
+		return NULL;
+	}
+	return (char *)b.data;
+}
+
+static size_t discard(char *p, size_t size, size_t n, void *arg)
+{
+	(void)p;
+	(void)arg;
+	return size * n;
+}
+
+/* Set up t's easy handle for the update. 0 or -ENOMEM. */
+static int prepare(struct objd *od, struct target *t,
+		   const struct cont_update *u, const char *txn)
+{
+	char line[1024];
+	int i;
+
+	t->url = make_url(t, u->account, u->container, u->obj);
+	t->easy = curl_easy_init();
+	if (!t->url || !t->easy)
+		return -ENOMEM;
+	for (i = 0; i < u->headers->n; i++) {
+		snprintf(line, sizeof(line), "%s: %s",
+			 u->headers->items[i].name, u->headers->items[i].value);
+		t->hdrs = curl_slist_append(t->hdrs, line);
+	}
+	if (txn) {
+		snprintf(line, sizeof(line), "X-Trans-Id: %s", txn);
+		t->hdrs = curl_slist_append(t->hdrs, line);
+	}
+	snprintf(line, sizeof(line), "User-Agent: object-server %d",
+		 (int)getpid());
+	t->hdrs = curl_slist_append(t->hdrs, line);
+	t->hdrs =
+		curl_slist_append(t->hdrs, "X-Backend-Storage-Policy-Index: 0");
+	t->hdrs = curl_slist_append(t->hdrs, "Expect:");
+	t->hdrs = curl_slist_append(t->hdrs, "Content-Type:");
+	if (!t->hdrs)
+		return -ENOMEM;
+	curl_easy_setopt(t->easy, CURLOPT_URL, t->url);
+	curl_easy_setopt(t->easy, CURLOPT_CUSTOMREQUEST, u->op);
+	if (!strcmp(u->op, "PUT")) {
+		curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(t->easy, CURLOPT_POSTFIELDSIZE, 0L);
+	} else {
+		curl_easy_setopt(t->easy, CURLOPT_NOBODY, 0L);
+	}
+	curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->hdrs);
+	curl_easy_setopt(t->easy, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(t->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT_MS,
+			 (long)(od->cfg->conn_timeout * 1000));
+	curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS,
+			 (long)(od->cfg->node_timeout * 1000));
+	return 0;
+}
+
+static void release(struct target *t)
+{
+	if (t->easy)
+		curl_easy_cleanup(t->easy);
+	curl_slist_free_all(t->hdrs);
+	free(t->url);
+	t->easy = NULL;
+	t->hdrs = NULL;
+	t->url = NULL;
+}
+
+/* Send u to the n targets at once; sets each ->ok (2xx). */
+static void send_all(struct objd *od, struct target *t, int n,
+		     const struct cont_update *u, const char *txn)
+{
+	CURLM *multi = curl_multi_init();
+	int i, running = 0;
+
+	for (i = 0; i < n; i++) {
+		t[i].ok = 0;
+		t[i].status = 0;
+		if (prepare(od, &t[i], u, txn) || !multi) {
+			log_err("out of memory preparing a container update");
+			continue;
+		}
+		curl_multi_add_handle(multi, t[i].easy);
+	}
+	if (multi) {
+		do {
+			if (curl_multi_perform(multi, &running) != CURLM_OK)
+				break;
+			if (running)
+				curl_multi_poll(multi, NULL, 0, 200, NULL);
+		} while (running);
+	}
+	for (i = 0; i < n; i++) {
+		if (!t[i].easy)
+			continue;
+		curl_easy_getinfo(t[i].easy, CURLINFO_RESPONSE_CODE,
+				  &t[i].status);
+		t[i].ok = t[i].status >= 200 && t[i].status < 300;
+		if (!t[i].ok)
+			log_warn("container update %s %s: %s%ld", u->op,
+				 t[i].url,
+				 t[i].status ? "status " : "no answer",
+				 t[i].status ? t[i].status : 0L);
+		if (multi)
+			curl_multi_remove_handle(multi, t[i].easy);
+		release(&t[i]);
+	}
+	if (multi)
+		curl_multi_cleanup(multi);
+}
+
+/* Split a comma-separated header into trimmed items. Returns the count. */
+static int split_list(const char *v, char out[][256], int max)
+{
+	int n = 0;
+
+	while (v && n < max) {
+		const char *comma = strchr(v, ',');
+		size_t len = comma ? (size_t)(comma - v) : strlen(v);
+
+		while (len && (*v == ' ' || *v == '\t')) {
+			v++;
+			len--;
+		}
+		while (len && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+			len--;
+		snprintf(out[n++], 256, "%.*s", (int)len, v);
+		v = comma ? comma + 1 : NULL;
+	}
+	return n;
+}
+
+/* Save one failed update durably. 0 or -errno (logged). */
+static int save_pending(const char *dev_dir, const char *obj_hash,
+			const struct cont_update *u, const struct target *t)
+{
+	json_t *rec = json_object(), *hdrs = json_object(),
+	       *tgt = json_object();
+	const char *ts = objmeta_get(u->headers, "X-Meta-Timestamp");
+	char dir[DF_DEV_DIR_MAX + 64], path[DF_DEV_DIR_MAX + 200];
+	char idsrc[600], idhex[33];
+	uint8_t id[16];
+	char *text = NULL;
+	int i, rc = -ENOMEM;
+
+	if (!ts)
+		ts = objmeta_get(u->headers, "X-Timestamp");
+	if (!rec || !hdrs || !tgt)
+		goto out;
+	for (i = 0; i < u->headers->n; i++)
+		json_object_set_new(hdrs, u->headers->items[i].name,
+				    json_string(u->headers->items[i].value));
+	json_object_set_new(tgt, "host", json_string(t->host));
+	json_object_set_new(tgt, "device", json_string(t->device));
+	json_object_set_new(tgt, "partition", json_string(t->partition));
+	json_object_set_new(rec, "op", json_string(u->op));
+	json_object_set_new(rec, "account", json_string(u->account));
+	json_object_set_new(rec, "container", json_string(u->container));
+	json_object_set_new(rec, "obj", json_string(u->obj));
+	json_object_set(rec, "headers", hdrs);
+	json_object_set(rec, "target", tgt);
+	text = json_dumps(rec, JSON_SORT_KEYS | JSON_COMPACT);
+	if (!text)
+		goto out;
+	if (snprintf(idsrc, sizeof(idsrc), "%s/%s/%s", t->host, t->device,
+		     t->partition) < 0)
+		goto out;
+	md5_buf(idsrc, strlen(idsrc), id);
+	md5_hex(id, idhex);
+	snprintf(dir, sizeof(dir), "%s/async_pending/%s", dev_dir,
+		 obj_hash + 29);
+	rc = df_mkdirs(dir, strlen(dev_dir));
+	if (rc)
+		goto out;
+	snprintf(path, sizeof(path), "%s/%s-%s-%.8s", dir, obj_hash,
+		 ts ? ts : "0", idhex);
+	rc = fs_write_atomic(path, text, strlen(text), 0644);
+	if (!rc)
+		log_info("saved container update for later: %s", path);
+out:
+	if (rc)
+		log_err("cannot save a container update of /%s/%s/%s: %s",
+			u->account, u->container, u->obj, strerror(-rc));
+	free(text);
+	json_decref(rec);
+	json_decref(hdrs);
+	json_decref(tgt);
+	return rc;
+}
+
+void upd_container_update(struct objd *od, struct http_request *req,
+			  const char *dev_dir, const char *obj_hash,
+			  const struct cont_update *u)
+{
+	struct target t[MAX_TARGETS];
+	const char *part = http_header(req, "X-Container-Partition");
+	char(*h)[256], (*d)[256];
+	int nh, nd, i;
+
+	if (!part || !*part || !http_header(req, "X-Container-Host"))
+		return;
+	h = calloc(MAX_TARGETS, 256);
+	d = calloc(MAX_TARGETS, 256);
+	if (!h || !d) {
+		log_err("out of memory for a container update");
+		goto out;
+	}
+	nh = split_list(http_header(req, "X-Container-Host"), h, MAX_TARGETS);
+	nd = split_list(http_header(req, "X-Container-Device"), d, MAX_TARGETS);
+	if (nh != nd) {
+		log_err("ERROR Container update failed: different numbers of "
+			"hosts and devices in request: \"%s\" vs \"%s\"",
+			http_header(req, "X-Container-Host"),
+			http_header(req, "X-Container-Device")
+				? http_header(req, "X-Container-Device")
+				: "");
+		goto out;
+	}
+	memset(t, 0, sizeof(t));
+	for (i = 0; i < nh; i++) {
+		snprintf(t[i].host, sizeof(t[i].host), "%s", h[i]);
+		snprintf(t[i].device, sizeof(t[i].device), "%s", d[i]);
+		snprintf(t[i].partition, sizeof(t[i].partition), "%s", part);
+	}
+	send_all(od, t, nh, u, http_txn(req));
+	for (i = 0; i < nh; i++)
+		if (!t[i].ok)
+			save_pending(dev_dir, obj_hash, u, &t[i]);
+out:
+	free(h);
+	free(d);
+}
+
+/* --- the updater --------------------------------------------------------- */
+
+/*
+ * Replay one record. Returns 1 if it is gone (sent, or unreadable and
+ * moved aside), 0 if it stays, -errno.
+ */
+static int replay(struct objd *od, const char *path)
+{
+	struct objmeta hdrs = OBJMETA_INIT;
+	struct target t;
+	json_t *rec = NULL, *jh, *tg, *v;
+	json_error_t jerr;
+	const char *key, *op, *a, *c, *o, *host, *dev, *part;
+	uint8_t *data = NULL;
+	size_t len;
+	int rc;
+
+	rc = fs_read_file(path, MAX_RECORD_BYTES, &data, &len);
+	if (rc == -ENOENT)
+		return 1;
+	if (rc) {
+		log_err("cannot read %s: %s", path, strerror(-rc));
+		return rc;
+	}
+	rec = json_loadb((const char *)data, len, 0, &jerr);
+	jh = json_object_get(rec, "headers");
+	tg = json_object_get(rec, "target");
+	op = json_string_value(json_object_get(rec, "op"));
+	a = json_string_value(json_object_get(rec, "account"));
+	c = json_string_value(json_object_get(rec, "container"));
+	o = json_string_value(json_object_get(rec, "obj"));
+	host = json_string_value(json_object_get(tg, "host"));
+	dev = json_string_value(json_object_get(tg, "device"));
+	part = json_string_value(json_object_get(tg, "partition"));
+	if (!rec || !json_is_object(jh) || !op || !a || !c || !o || !host ||
+	    !dev || !part || (strcmp(op, "PUT") && strcmp(op, "DELETE"))) {
+		log_err("%s is not an update record; removed", path);
+		unlink(path);
+		rc = 1;
+		goto out;
+	}
+	json_object_foreach(jh, key, v)
+	{
+		if (json_is_string(v) &&
+		    objmeta_set(&hdrs, key, json_string_value(v))) {
+			rc = -ENOMEM;
+			goto out;
+		}
+	}
+	memset(&t, 0, sizeof(t));
+	snprintf(t.host, sizeof(t.host), "%s", host);
+	snprintf(t.device, sizeof(t.device), "%s", dev);
+	snprintf(t.partition, sizeof(t.partition), "%s", part);
+	{
+		struct cont_update u = {op, a, c, o, &hdrs};
+
+		send_all(od, &t, 1, &u, NULL);
+	}
+	rc = 0;
+	if (t.ok) {
+		if (unlink(path) == -1 && errno != ENOENT) {
+			rc = -errno;
+			log_err("cannot remove %s: %m", path);
+		} else {
+			log_info("sent container update %s", path);
+			rc = 1;
+		}
+	}
+out:
+	objmeta_free(&hdrs);
+	json_decref(rec);
+	free(data);
+	return rc;
+}
+
+/* Remove temp files older than max_age seconds from dir. */
+static void clean_tmp(const char *dir, long long max_age)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	DIR *d = opendir(dir);
+	time_t now = time(NULL);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >=
+		    (int)sizeof(path))
+			continue;
+		if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+		    now - st.st_mtime > max_age && unlink(path) == 0)
+			log_info("removed stale temp file %s", path);
+	}
+	closedir(d);
+}
+
+/* One device's async_pending. Returns the records left, or -errno. */
+static int pass_device(struct objd *od, const char *dev_dir)
+{
+	char top[PATH_MAX], sub[PATH_MAX + 300], rec[PATH_MAX + 600];
+	struct dirent *de, *fe;
+	DIR *d, *sd;
+	int left = 0, rc;
+
+	if (snprintf(top, sizeof(top), "%s/tmp", dev_dir) < (int)sizeof(top))
+		clean_tmp(top, od->cfg->tmp_max_age);
+	if (snprintf(top, sizeof(top), "%s/async_pending", dev_dir) >=
+	    (int)sizeof(top))
+		return -ENAMETOOLONG;
+	d = opendir(top);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (snprintf(sub, sizeof(sub), "%s/%s", top, de->d_name) >=
+		    (int)sizeof(sub))
+			continue;
+		sd = opendir(sub);
+		if (!sd)
+			continue;
+		while ((fe = readdir(sd))) {
+			if (fe->d_name[0] == '.' || strstr(fe->d_name, ".tmp"))
+				continue;
+			if (snprintf(rec, sizeof(rec), "%s/%s", sub,
+				     fe->d_name) >= (int)sizeof(rec))
+				continue;
+			rc = replay(od, rec);
+			if (rc <= 0)
+				left++;
+		}
+		closedir(sd);
+		rmdir(sub); /* only succeeds when empty */
+	}
+	closedir(d);
+	return left;
+}
+
+int upd_run_once(struct objd *od)
+{
+	char dev_dir[PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int left = 0, rc = 0, n;
+
+	pthread_mutex_lock(&od->pass_lock);
+	d = opendir(od->cfg->devices);
+	if (!d) {
+		rc = -errno;
+		log_err("cannot list devices %s: %m", od->cfg->devices);
+		goto out;
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (snprintf(dev_dir, sizeof(dev_dir), "%s/%s",
+			     od->cfg->devices,
+			     de->d_name) >= (int)sizeof(dev_dir) ||
+		    stat(dev_dir, &st) == -1 || !S_ISDIR(st.st_mode))
+			continue;
+		n = pass_device(od, dev_dir);
+		if (n > 0)
+			left += n;
+	}
+	closedir(d);
+	rc = left;
+	log_info("updater pass done: %d update(s) still pending", left);
+out:
+	pthread_mutex_unlock(&od->pass_lock);
+	return rc;
+}
+
+static void *updater_main(void *arg)
+{
+	struct objd *od = arg;
+	struct timespec until;
+
+	pthread_mutex_lock(&od->lock);
+	while (!od->stopping) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += od->cfg->updater_interval;
+		while (!od->stopping &&
+		       pthread_cond_timedwait(&od->wake, &od->lock, &until) !=
+			       ETIMEDOUT)
+			;
+		if (od->stopping)
+			break;
+		pthread_mutex_unlock(&od->lock);
+		upd_run_once(od);
+		pthread_mutex_lock(&od->lock);
+	}
+	pthread_mutex_unlock(&od->lock);
+	return NULL;
+}
+
+int upd_start(struct objd *od)
+{
+	sigset_t all, old;
+	int rc;
+
+	od->stopping = 0;
+	/* signals belong to daemon_main's sigwait, not to this thread */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = -pthread_create(&od->updater, NULL, updater_main, od);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc)
+		log_err("cannot start the updater thread: %s", strerror(-rc));
+	else
+		od->updater_started = 1;
+	return rc;
+}
+
+void upd_stop(struct objd *od)
+{
+	if (!od->updater_started)
+		return;
+	pthread_mutex_lock(&od->lock);
+	od->stopping = 1;
+	pthread_cond_signal(&od->wake);
+	pthread_mutex_unlock(&od->lock);
+	pthread_join(od->updater, NULL);
+	od->updater_started = 0;
+}

@@ -1,0 +1,388 @@
+/*
+ * tests/unit/objectd/test_diskfile.c: the object server's on-disk format
+ * (objectd/diskfile.c, objectd/meta.c): metadata encoding, writing and
+ * reading objects, tombstones and .meta files in timestamp order,
+ * cleanup of obsolete files, expiry, and quarantine of corrupt files.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "common/md5.h"
+#include "objectd/internal.h"
+
+static char root[256];
+static const struct ring_hash_conf hconf = {"", "kumotest"};
+
+static void setup(void)
+{
+	char dev[300];
+
+	snprintf(root, sizeof(root), "/tmp/kumo-df.XXXXXX");
+	cr_assert_not_null(mkdtemp(root));
+	snprintf(dev, sizeof(dev), "%s/d1", root);
+	cr_assert_eq(mkdir(dev, 0755), 0);
+}
+
+static void teardown(void)
+{
+	char cmd[300];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	cr_assert_eq(system(cmd), 0);
+}
+
+static int count_files(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+static struct ts mkts(int64_t secs)
+{
+	struct ts t = {secs * 100000, 0};
+
+	return t;
+}
+
+/* Write a .data of body with Content-Type ctype at time secs. */
+static void put(const struct df_loc *loc, int64_t secs, const char *body,
+		const char *ctype)
+{
+	struct objmeta m = OBJMETA_INIT;
+	struct df_writer w;
+	struct ts t = mkts(secs);
+	char etag[33], tsb[TS_INTERNAL_LEN + 1], len[32];
+
+	cr_assert_eq(df_writer_open(loc, &w), 0);
+	cr_assert_eq(df_writer_write(&w, body, strlen(body)), 0);
+	cr_assert_eq(df_writer_etag(&w, etag), 0);
+	snprintf(len, sizeof(len), "%zu", strlen(body));
+	objmeta_set(&m, "name", loc->name);
+	objmeta_set(&m, "X-Timestamp", ts_internal(&t, tsb));
+	objmeta_set(&m, "Content-Type", ctype);
+	objmeta_set(&m, "Content-Length", len);
+	objmeta_set(&m, "ETag", etag);
+	objmeta_set(&m, "X-Object-Meta-Color", "blue");
+	objmeta_set(&m, "X-Object-Sysmeta-Kumo", "sys");
+	cr_assert_eq(df_writer_commit(&w, loc, &t, ".data", &m), 0);
+	df_writer_abort(&w); /* safe after commit */
+	objmeta_free(&m);
+}
+
+static void write_empty(const struct df_loc *loc, int64_t secs, const char *ext,
+			const char *k, const char *v)
+{
+	struct objmeta m = OBJMETA_INIT;
+	struct ts t = mkts(secs);
+	char tsb[TS_INTERNAL_LEN + 1];
+
+	objmeta_set(&m, "name", loc->name);
+	objmeta_set(&m, "X-Timestamp", ts_internal(&t, tsb));
+	if (k)
+		objmeta_set(&m, k, v);
+	cr_assert_eq(df_write_empty(loc, &t, ext, &m), 0);
+	objmeta_free(&m);
+}
+
+static void locate(struct df_loc *loc, const char *o)
+{
+	cr_assert_eq(df_locate(root, "d1", "7", &hconf, "a", "c", o, loc), 0);
+}
+
+TestSuite(meta);
+
+Test(meta, roundtrip_and_limits)
+{
+	struct objmeta m = OBJMETA_INIT, back = OBJMETA_INIT;
+	struct buf b = BUF_INIT;
+	char name[64], value[257];
+	int i;
+
+	memset(value, 'v', 256);
+	value[256] = '\0';
+	/* Swift's limits: 90 items of 256 bytes do not fit ext4 xattrs */
+	for (i = 0; i < 90; i++) {
+		snprintf(name, sizeof(name), "X-Object-Meta-K%02d", i);
+		cr_assert_eq(objmeta_set(&m, name, value), 0);
+	}
+	cr_assert_eq(objmeta_set(&m, "x-object-meta-k00", "replaced"), 0);
+	cr_assert_eq(m.n, 90);
+	cr_assert_str_eq(objmeta_get(&m, "X-OBJECT-META-K00"), "replaced");
+	cr_assert_eq(objmeta_encode(&m, &b), 0);
+	cr_assert_gt(b.len, 20000);
+	cr_assert_eq(objmeta_decode(b.data, b.len, &back), 0);
+	cr_assert_eq(back.n, 90);
+	for (i = 0; i < 90; i++) {
+		cr_assert_str_eq(back.items[i].name, m.items[i].name);
+		cr_assert_str_eq(back.items[i].value, m.items[i].value);
+	}
+	objmeta_free(&back);
+	/* truncated or padded blocks are refused */
+	cr_assert_eq(objmeta_decode(b.data, b.len - 1, &back), -EINVAL);
+	cr_assert_eq(back.n, 0);
+	cr_assert_eq(objmeta_decode(b.data, 3, &back), -EINVAL);
+	objmeta_del(&m, "X-Object-Meta-K05");
+	cr_assert_null(objmeta_get(&m, "X-Object-Meta-K05"));
+	cr_assert_eq(m.n, 89);
+	buf_free(&b);
+	objmeta_free(&m);
+}
+
+Test(meta, title_and_utf8)
+{
+	char out[64];
+
+	objmeta_title("x-object-meta-foo_bar9x", out, sizeof(out));
+	cr_assert_str_eq(out, "X-Object-Meta-Foo_Bar9X");
+	objmeta_title("CONTENT-TYPE", out, sizeof(out));
+	cr_assert_str_eq(out, "Content-Type");
+	cr_assert(objmeta_utf8_ok("caf\xc3\xa9", 5));
+	cr_assert(objmeta_utf8_ok("\xf0\x9f\x98\x80", 4));
+	cr_assert(!objmeta_utf8_ok("\xff", 1));
+	cr_assert(!objmeta_utf8_ok("\xc3", 1));
+	cr_assert(!objmeta_utf8_ok("\xc0\xaf", 2));	/* overlong */
+	cr_assert(!objmeta_utf8_ok("\xed\xa0\x80", 3)); /* surrogate */
+	cr_assert(!objmeta_utf8_ok("", 0));
+	cr_assert(objmeta_is_user_or_sys("x-object-sysmeta-a"));
+	cr_assert(!objmeta_is_post_meta("X-Object-Sysmeta-A"));
+	cr_assert(objmeta_is_allowed_header("content-disposition"));
+	cr_assert(!objmeta_is_allowed_header("Content-Type"));
+}
+
+TestSuite(diskfile, .init = setup, .fini = teardown);
+
+Test(diskfile, locate_layout)
+{
+	struct df_loc loc;
+	uint8_t digest[16];
+	char hex[33], want[512];
+
+	cr_assert_eq(df_locate(root, "nodev", "7", &hconf, "a", "c", "o", &loc),
+		     -ENODEV);
+	cr_assert_eq(df_locate(root, "d1", "7x", &hconf, "a", "c", "o", &loc),
+		     -EINVAL);
+	locate(&loc, "o");
+	/* md5("/a/c/okumotest"), as Swift's hash_path */
+	md5_buf("/a/c/okumotest", 14, digest);
+	md5_hex(digest, hex);
+	cr_assert_str_eq(loc.hash, hex);
+	snprintf(want, sizeof(want), "%s/d1/objects/7/%s/%s", root, hex + 29,
+		 hex);
+	cr_assert_str_eq(loc.hash_dir, want);
+	cr_assert_str_eq(loc.name, "/a/c/o");
+}
+
+Test(diskfile, write_read_verify)
+{
+	struct df_loc loc;
+	struct df_obj obj;
+	char buf[512];
+
+	locate(&loc, "o");
+	put(&loc, 1000, "hello world", "text/plain");
+	cr_assert_eq(df_open(&loc, 2000, &obj), 0);
+	cr_assert_eq(obj.state, DF_LIVE);
+	cr_assert_eq(obj.body_len, 11);
+	cr_assert_str_eq(objmeta_get(&obj.meta, "ETag"),
+			 "5eb63bbbe01eeed093cb22bb8f5acdc3");
+	cr_assert_str_eq(objmeta_get(&obj.meta, "Content-Type"), "text/plain");
+	cr_assert_str_eq(objmeta_get(&obj.meta, "X-Object-Meta-Color"), "blue");
+	cr_assert_eq(pread(obj.fd, buf, 11, 0), 11);
+	cr_assert_eq(memcmp(buf, "hello world", 11), 0);
+	cr_assert_eq(df_verify_body(obj.fd, obj.body_len,
+				    objmeta_get(&obj.meta, "ETag")),
+		     0);
+	cr_assert_eq(df_verify_body(obj.fd, obj.body_len,
+				    "00000000000000000000000000000000"),
+		     -EILSEQ);
+	df_close(&obj);
+	/* nothing left in tmp */
+	snprintf(buf, sizeof(buf), "%s/d1/tmp", root);
+	cr_assert_eq(count_files(buf), 0);
+}
+
+Test(diskfile, absent_and_abort)
+{
+	struct df_loc loc;
+	struct df_obj obj;
+	struct df_writer w;
+	char tmp[300];
+
+	locate(&loc, "nothing");
+	cr_assert_eq(df_open(&loc, 0, &obj), 0);
+	cr_assert_eq(obj.state, DF_ABSENT);
+	df_close(&obj);
+	cr_assert_eq(df_writer_open(&loc, &w), 0);
+	cr_assert_eq(df_writer_write(&w, "partial", 7), 0);
+	snprintf(tmp, sizeof(tmp), "%s/d1/tmp", root);
+	cr_assert_eq(count_files(tmp), 1);
+	df_writer_abort(&w);
+	df_writer_abort(&w);
+	cr_assert_eq(count_files(tmp), 0);
+	cr_assert_eq(df_open(&loc, 0, &obj), 0);
+	cr_assert_eq(obj.state, DF_ABSENT);
+	df_close(&obj);
+}
+
+Test(diskfile, tombstone_ordering)
+{
+	struct df_loc loc;
+	struct df_obj obj;
+
+	locate(&loc, "o");
+	put(&loc, 1000, "v1", "text/plain");
+	write_empty(&loc, 1100, ".ts", NULL, NULL);
+	/* the tombstone made the older .data obsolete */
+	cr_assert_eq(count_files(loc.hash_dir), 1);
+	cr_assert_eq(df_open(&loc, 2000, &obj), 0);
+	cr_assert_eq(obj.state, DF_DELETED);
+	cr_assert_eq(obj.data_ts.ticks, 1100LL * 100000);
+	df_close(&obj);
+	/* an older .data arriving late loses, and is cleaned up */
+	put(&loc, 1050, "late", "text/plain");
+	cr_assert_eq(df_open(&loc, 2000, &obj), 0);
+	cr_assert_eq(obj.state, DF_DELETED);
+	df_close(&obj);
+	cr_assert_eq(count_files(loc.hash_dir), 1);
+	/* a newer .data wins */
+	put(&loc, 1200, "v2", "text/plain");
+	cr_assert_eq(df_open(&loc, 2000, &obj), 0);
+	cr_assert_eq(obj.state, DF_LIVE);
+	cr_assert_eq(obj.body_len, 2);
+	df_close(&obj);
+	cr_assert_eq(count_files(loc.hash_dir), 1);
+}
+
+Test(diskfile, meta_merge)
+{
+	struct df_loc loc;
+	struct df_obj obj;
+
+	locate(&loc, "o");
+	put(&loc, 1000, "body", "text/plain");
+	write_empty(&loc, 1100, ".meta", "X-Object-Meta-Shape", "round");
+	cr_assert_eq(df_open(&loc, 2000, &obj), 0);
+	cr_assert_eq(obj.state, DF_LIVE);
+	/* user meta replaced; sysmeta, ETag, length and type kept */
+	cr_assert_null(objmeta_get(&obj.meta, "X-Object-Meta-Color"));
+	cr_assert_str_eq(objmeta_get(&obj.meta, "X-Object-Meta-Shape"),
+			 "round");
+	cr_assert_str_eq(objmeta_get(&obj.meta, "X-Object-Sysmeta-Kumo"),
+			 "sys");
+	cr_assert_str_eq(objmeta_get(&obj.meta, "Content-Type"), "text/plain");
+	cr_assert_str_eq(objmeta_get(&obj.meta, "Content-Length"), "4");
+	cr_assert_eq(obj.meta_ts.ticks, 1100LL * 100000);
+	cr_assert_eq(obj.data_ts.ticks, 1000LL * 100000);
+	cr_assert_str_eq(objmeta_get(&obj.meta, "X-Timestamp"),
+			 "0000001100.00000");
+	df_close(&obj);
+	/* a newer .meta replaces the older one */
+	write_empty(&loc, 1200, ".meta", "X-Object-Meta-Size", "big");
+	cr_assert_eq(count_files(loc.hash_dir), 2);
+	cr_assert_eq(df_open(&loc, 2000, &obj), 0);
+	cr_assert_null(objmeta_get(&obj.meta, "X-Object-Meta-Shape"));
+	cr_assert_str_eq(objmeta_get(&obj.meta, "X-Object-Meta-Size"), "big");
+	df_close(&obj);
+	/* a newer .data makes the .meta obsolete */
+	put(&loc, 1300, "new", "text/new");
+	cr_assert_eq(count_files(loc.hash_dir), 1);
+	cr_assert_eq(df_open(&loc, 2000, &obj), 0);
+	cr_assert_str_eq(objmeta_get(&obj.meta, "X-Object-Meta-Color"), "blue");
+	df_close(&obj);
+}
+
+Test(diskfile, expiry)
+{
+	struct df_loc loc;
+	struct df_obj obj;
+	struct objmeta m = OBJMETA_INIT;
+
+	locate(&loc, "o");
+	put(&loc, 1000, "body", "text/plain");
+	write_empty(&loc, 1100, ".meta", "X-Delete-At", "0000001500");
+	cr_assert_eq(df_open(&loc, 1499, &obj), 0);
+	cr_assert_eq(obj.state, DF_LIVE);
+	df_close(&obj);
+	cr_assert_eq(df_open(&loc, 1500, &obj), 0);
+	cr_assert_eq(obj.state, DF_EXPIRED);
+	cr_assert_eq(obj.fd, -1);
+	cr_assert_eq(obj.data_ts.ticks, 1000LL * 100000);
+	df_close(&obj);
+	objmeta_free(&m);
+}
+
+Test(diskfile, quarantine_bad_footer)
+{
+	struct df_loc loc;
+	struct df_obj obj;
+	char path[8192], q[512];
+	struct stat st;
+	DIR *d;
+	struct dirent *de;
+	int fd;
+
+	locate(&loc, "o");
+	put(&loc, 1000, "body", "text/plain");
+	d = opendir(loc.hash_dir);
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			snprintf(path, sizeof(path), "%s/%s", loc.hash_dir,
+				 de->d_name);
+	closedir(d);
+	/* flip a byte of the metadata: its CRC fails */
+	fd = open(path, O_RDWR);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(pwrite(fd, "Z", 1, 10), 1);
+	close(fd);
+	cr_assert_eq(df_open(&loc, 2000, &obj), 0);
+	cr_assert_eq(obj.state, DF_ABSENT);
+	df_close(&obj);
+	snprintf(q, sizeof(q), "%s/d1/quarantined/objects/%s", root, loc.hash);
+	cr_assert_eq(stat(q, &st), 0);
+	cr_assert_eq(count_files(q), 1);
+	cr_assert_eq(stat(loc.hash_dir, &st), -1);
+}
+
+Test(diskfile, quarantine_length_mismatch_and_name)
+{
+	struct df_loc loc, other;
+	struct df_obj obj;
+	char path[8192];
+	DIR *d;
+	struct dirent *de;
+
+	locate(&loc, "o");
+	put(&loc, 1000, "body", "text/plain");
+	/* the same hash dir opened under another name: a collision */
+	other = loc;
+	strcpy(other.name, "/a/c/other");
+	cr_assert_eq(df_open(&other, 2000, &obj), -EEXIST);
+	/* a file cut short is quarantined */
+	d = opendir(loc.hash_dir);
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			snprintf(path, sizeof(path), "%s/%s", loc.hash_dir,
+				 de->d_name);
+	closedir(d);
+	cr_assert_eq(truncate(path, 30), 0);
+	cr_assert_eq(df_open(&loc, 2000, &obj), 0);
+	cr_assert_eq(obj.state, DF_ABSENT);
+	df_close(&obj);
+}
