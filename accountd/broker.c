@@ -1,0 +1,262 @@
+/*
+ * accountd/broker.c: account records and container rows in the device's
+ * LevelDB (key layout in internal.h), as Swift's AccountBroker keeps
+ * them in SQLite.
+ *
+ * A record is JSON:
+ *   {"account": "AUTH_test", "created_at": ts, "put_timestamp": ts,
+ *    "delete_timestamp": ts, "status_changed_at": ts, "status": "",
+ *    "container_count": 2, "object_count": 10, "bytes_used": 42,
+ *    "metadata": {name: [value, ts]}}
+ *
+ * Invariants (each write is one synced batch under the database lock):
+ * 1. container_count is the number of "L" rows; object_count and
+ *    bytes_used are the sums over the "L" and "X" rows (Swift's triggers
+ *    count deleted rows' objects too); 2. a name has at most one of "L"
+ *    and "X".
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "accountd/internal.h"
+#include "common/log.h"
+#include "common/md5.h"
+
+int acctd_key(const struct acctd *a, const char *account, char key[34])
+{
+	uint8_t digest[MD5_LEN];
+	int rc = ring_hash_path(&a->hash, account, NULL, NULL, digest);
+
+	if (rc)
+		return rc;
+	key[0] = 'A';
+	md5_hex(digest, key + 1);
+	return 0;
+}
+
+static int get_ts(json_t *o, const char *name, struct ts *t)
+{
+	const char *s = json_string_value(json_object_get(o, name));
+
+	return s ? ts_parse(s, t) : -EINVAL;
+}
+
+void acctd_info_free(struct acctd_info *info)
+{
+	free(info->account);
+	json_decref(info->metadata);
+	memset(info, 0, sizeof(*info));
+}
+
+int acctd_info_get(struct dbstore_db *db, const char *key,
+		   struct acctd_info *info)
+{
+	json_error_t jerr;
+	json_t *o = NULL;
+	const char *status;
+	char *val = NULL;
+	size_t len;
+	int rc;
+
+	memset(info, 0, sizeof(*info));
+	rc = dbstore_get(db, key, 33, &val, &len);
+	if (rc)
+		return rc;
+	o = json_loadb(val, len, 0, &jerr);
+	if (!o) {
+		log_err("account record %s is not JSON: %s", key, jerr.text);
+		rc = -EIO;
+		goto out;
+	}
+	info->account =
+		strdup(json_string_value(json_object_get(o, "account")) ?: "");
+	if (!info->account) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (get_ts(o, "created_at", &info->created_at) ||
+	    get_ts(o, "put_timestamp", &info->put) ||
+	    get_ts(o, "delete_timestamp", &info->del) ||
+	    get_ts(o, "status_changed_at", &info->status_changed)) {
+		log_err("account record %s has a bad timestamp", key);
+		rc = -EIO;
+		goto out;
+	}
+	status = json_string_value(json_object_get(o, "status"));
+	info->status_deleted = status && !strcmp(status, "DELETED");
+	info->container_count =
+		json_integer_value(json_object_get(o, "container_count"));
+	info->object_count =
+		json_integer_value(json_object_get(o, "object_count"));
+	info->bytes_used = json_integer_value(json_object_get(o, "bytes_used"));
+	info->metadata = json_incref(json_object_get(o, "metadata"));
+	if (!info->metadata)
+		info->metadata = json_object();
+	if (!info->metadata)
+		rc = -ENOMEM;
+out:
+	if (rc)
+		acctd_info_free(info);
+	json_decref(o);
+	free(val);
+	return rc;
+}
+
+static int stage_info(struct dbstore_batch *b, const char *key,
+		      const struct acctd_info *info)
+{
+	char created[TS_INTERNAL_LEN + 1], put[TS_INTERNAL_LEN + 1];
+	char del[TS_INTERNAL_LEN + 1], changed[TS_INTERNAL_LEN + 1];
+	json_t *o;
+	char *text;
+
+	o = json_pack("{ss ss ss ss ss ss sI sI sI sO}", "account",
+		      info->account, "created_at",
+		      ts_internal(&info->created_at, created), "put_timestamp",
+		      ts_internal(&info->put, put), "delete_timestamp",
+		      ts_internal(&info->del, del), "status_changed_at",
+		      ts_internal(&info->status_changed, changed), "status",
+		      info->status_deleted ? "DELETED" : "", "container_count",
+		      (json_int_t)info->container_count, "object_count",
+		      (json_int_t)info->object_count, "bytes_used",
+		      (json_int_t)info->bytes_used, "metadata", info->metadata);
+	if (!o)
+		return -ENOMEM;
+	text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (!text)
+		return -ENOMEM;
+	dbstore_batch_put(b, key, 33, text, strlen(text));
+	free(text);
+	return 0;
+}
+
+int acctd_info_put(struct dbstore_db *db, const char *key,
+		   const struct acctd_info *info)
+{
+	struct dbstore_batch *b = dbstore_batch_new();
+	int rc = b ? stage_info(b, key, info) : -ENOMEM;
+
+	if (!rc)
+		rc = dbstore_commit(db, b);
+	dbstore_batch_free(b);
+	return rc;
+}
+
+int acctd_info_deleted(const struct acctd_info *info)
+{
+	return info->status_deleted || (info->container_count == 0 &&
+					ts_cmp(&info->del, &info->put) > 0);
+}
+
+int acctd_info_status_deleted(const struct acctd_info *info)
+{
+	return info->status_deleted || ts_cmp(&info->del, &info->put) > 0;
+}
+
+int acctd_row_parse(const char *val, struct acctd_row *row)
+{
+	char put[TS_INTERNAL_LEN + 1], del[TS_INTERNAL_LEN + 1];
+	long long count, bytes;
+	int policy;
+
+	if (sscanf(val, "%33[^\n]\n%33[^\n]\n%lld\n%lld\n%d", put, del, &count,
+		   &bytes, &policy) != 5 ||
+	    ts_parse(put, &row->put) || ts_parse(del, &row->del))
+		return -EIO;
+	row->object_count = count;
+	row->bytes_used = bytes;
+	row->policy = policy;
+	return 0;
+}
+
+static char *row_key(char kind, const char *akey, const char *name,
+		     size_t *klen)
+{
+	size_t n = strlen(name);
+	char *k = malloc(34 + n);
+
+	if (!k)
+		return NULL;
+	k[0] = kind;
+	memcpy(k + 1, akey + 1, 32);
+	k[33] = '/';
+	memcpy(k + 34, name, n);
+	*klen = 34 + n;
+	return k;
+}
+
+int acctd_row_update(struct dbstore_db *db, const char *key, const char *name,
+		     const struct acctd_row *in)
+{
+	char *lkey = NULL, *xkey = NULL, *live = NULL, *dead = NULL;
+	char *val = NULL, put[TS_INTERNAL_LEN + 1], del[TS_INTERNAL_LEN + 1];
+	struct dbstore_batch *b = NULL;
+	struct acctd_info info;
+	struct acctd_row rec = *in, old;
+	size_t klen;
+	int rc, have = 0, deleted;
+
+	lkey = row_key('L', key, name, &klen);
+	xkey = row_key('X', key, name, &klen);
+	b = dbstore_batch_new();
+	if (!lkey || !xkey || !b) {
+		rc = -ENOMEM;
+		goto out_nolock;
+	}
+	dbstore_lock(db);
+	rc = acctd_info_get(db, key, &info);
+	if (rc)
+		goto out;
+	have = 1;
+	rc = dbstore_get(db, lkey, klen, &live, NULL);
+	if (rc && rc != -ENOENT)
+		goto out;
+	rc = dbstore_get(db, xkey, klen, &dead, NULL);
+	if (rc && rc != -ENOENT)
+		goto out;
+	rc = 0;
+	if (live || dead) {
+		if (acctd_row_parse(live ? live : dead, &old)) {
+			rc = -EIO;
+			goto out;
+		}
+		if (ts_cmp(&old.put, &rec.put) > 0)
+			rec.put = old.put;
+		if (ts_cmp(&old.del, &rec.del) > 0)
+			rec.del = old.del;
+		info.container_count -= live ? 1 : 0;
+		info.object_count -= old.object_count;
+		info.bytes_used -= old.bytes_used;
+		dbstore_batch_del(b, live ? lkey : xkey, klen);
+	}
+	deleted = ts_cmp(&rec.del, &rec.put) > 0 && rec.object_count == 0;
+	info.container_count += deleted ? 0 : 1;
+	info.object_count += rec.object_count;
+	info.bytes_used += rec.bytes_used;
+	if (asprintf(&val, "%s\n%s\n%lld\n%lld\n%d", ts_internal(&rec.put, put),
+		     ts_internal(&rec.del, del), (long long)rec.object_count,
+		     (long long)rec.bytes_used, rec.policy) < 0) {
+		val = NULL;
+		rc = -ENOMEM;
+		goto out;
+	}
+	dbstore_batch_put(b, deleted ? xkey : lkey, klen, val, strlen(val));
+	rc = stage_info(b, key, &info);
+	if (!rc)
+		rc = dbstore_commit(db, b);
+out:
+	dbstore_unlock(db);
+out_nolock:
+	if (have)
+		acctd_info_free(&info);
+	dbstore_batch_free(b);
+	free(val);
+	free(live);
+	free(dead);
+	free(lkey);
+	free(xkey);
+	return rc;
+}

@@ -1,0 +1,105 @@
+/*
+ * accountd/internal.h: private declarations of the account server
+ * (bin/kumo-accountd), grouped by the file that defines them.
+ *
+ * The account server keeps, for each account, its info (timestamps,
+ * status, container, object and byte counts, metadata) and one row per
+ * container (put and delete timestamps, object count, bytes used, policy)
+ * as reported by the container servers, as Swift's AccountBroker does in
+ * one SQLite file per account. Here every account of a device lives in
+ * one LevelDB, <devices>/<dev>/accounts.ldb (common/dbstore.h), under
+ * these keys, where H is the 32 hex digits of Swift's hash_path(account):
+ *
+ *   "A" H            the account's record (JSON, see broker.c)
+ *   "L" H "/" name   a live container row: "put\ndelete\ncount\nbytes\npolicy"
+ *   "X" H "/" name   a deleted container row, the same fields
+ *
+ * so that a listing is a scan of "L" H "/" in name order.
+ */
+#ifndef KUMO_ACCOUNTD_INTERNAL_H
+#define KUMO_ACCOUNTD_INTERNAL_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "common/config.h"
+#include "common/dbstore.h"
+#include "common/http.h"
+#include "common/timestamp.h"
+#include "ring/ring.h"
+
+#define ACCTD_DB_NAME "accounts.ldb"
+
+/* [account-server] and [swift-hash], filled by conf_load (main.c). */
+struct acctd_conf {
+	char hash_prefix[CONF_STR_MAX];
+	char hash_suffix[CONF_STR_MAX];
+	char bind_ip[CONF_STR_MAX];
+	long long bind_port;
+	char devices[CONF_STR_MAX];
+	char log_level[CONF_STR_MAX];
+};
+
+/* The server, shared by every connection thread (read-only). */
+struct acctd {
+	const struct acctd_conf *cfg; /* owned by daemon_main */
+	struct ring_hash_conf hash;
+	struct dbstore *store;
+};
+
+/* --- broker.c: account records and container rows ----------------------- */
+
+struct acctd_info {
+	char *account; /* malloc'd */
+	struct ts created_at, put, del, status_changed;
+	int status_deleted; /* Swift's status == 'DELETED' */
+	int64_t container_count, object_count, bytes_used;
+	json_t *metadata; /* owned */
+};
+
+/* A container's row as the container server reports it. */
+struct acctd_row {
+	struct ts put, del;
+	int64_t object_count, bytes_used;
+	int policy;
+};
+
+/* The key "A" H of an account. 0 or -errno. */
+int acctd_key(const struct acctd *a, const char *account, char key[34]);
+
+/* Read an account's record. 0, -ENOENT, -EIO, -ENOMEM. Free with
+ * acctd_info_free. */
+int acctd_info_get(struct dbstore_db *db, const char *key,
+		   struct acctd_info *info);
+void acctd_info_free(struct acctd_info *info);
+
+/* Write the record durably. Call with the database lock. 0 or -errno. */
+int acctd_info_put(struct dbstore_db *db, const char *key,
+		   const struct acctd_info *info);
+
+/* Swift's is_deleted: status DELETED, or no containers and deleted after
+ * put. */
+int acctd_info_deleted(const struct acctd_info *info);
+
+/* Swift's is_status_deleted: status DELETED or deleted after put. */
+int acctd_info_status_deleted(const struct acctd_info *info);
+
+/*
+ * Merge a container's row into the account of key as Swift's
+ * merge_items: the newest put and delete timestamps kept, the counts
+ * taken from the report, deleted when deleted after put with no objects;
+ * the account's counts follow. Takes the database lock. 0, -ENOENT (no
+ * account), -EIO, -ENOMEM.
+ */
+int acctd_row_update(struct dbstore_db *db, const char *key, const char *name,
+		     const struct acctd_row *row);
+
+/* Parse a row value; 0 or -EIO. */
+int acctd_row_parse(const char *val, struct acctd_row *row);
+
+/* --- server.c: the HTTP routes ----------------------------------------- */
+
+const struct http_handler *acctd_route(struct http_request *req);
+
+#endif

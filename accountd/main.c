@@ -1,0 +1,80 @@
+/*
+ * accountd/main.c: startup of bin/kumo-accountd, the account server.
+ * Everything else is in server.c (protocol) and broker.c (records and
+ * container rows).
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "accountd/internal.h"
+#include "common/daemon.h"
+
+#define K(sec, name, type, min, max, dflt, field, help)          \
+	{                                                        \
+		sec, name, type, min, max, dflt,                 \
+			offsetof(struct acctd_conf, field), help \
+	}
+
+static const struct conf_key conf_table[] = {
+	K("swift-hash", "swift_hash_path_prefix", CONF_STR, 0, 0, "",
+	  hash_prefix, "prefix mixed into every path hash (as swift.conf)"),
+	K("swift-hash", "swift_hash_path_suffix", CONF_STR, 0, 0, "changeme",
+	  hash_suffix, "suffix mixed into every path hash (as swift.conf)"),
+	K("account-server", "bind_ip", CONF_STR, 0, 0, "127.0.0.1", bind_ip,
+	  "address to listen on"),
+	K("account-server", "bind_port", CONF_INT, 0, 65535, "6202", bind_port,
+	  "port to listen on"),
+	K("account-server", "devices", CONF_STR, 0, 0, "/srv/node", devices,
+	  "where the devices are; each holds <dev>/accounts.ldb"),
+	K("account-server", "log_level", CONF_STR, 0, 0, "info", log_level,
+	  "debug, info, warn or error"),
+	{NULL},
+};
+
+static int start(void *cfg, void **app)
+{
+	struct acctd_conf *conf = cfg;
+	struct acctd *a = calloc(1, sizeof(*a));
+	int rc;
+
+	if (!a)
+		return -ENOMEM;
+	a->cfg = conf;
+	a->hash.prefix = conf->hash_prefix;
+	a->hash.suffix = conf->hash_suffix;
+	rc = dbstore_new(conf->devices, ACCTD_DB_NAME, &a->store);
+	if (rc) {
+		free(a);
+		return rc;
+	}
+	*app = a;
+	return 0;
+}
+
+static void stop(void *app)
+{
+	struct acctd *a = app;
+
+	if (!a)
+		return;
+	dbstore_free(a->store);
+	free(a);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct daemon_desc desc = {
+		.name = "account-server",
+		.conf = conf_table,
+		.conf_size = sizeof(struct acctd_conf),
+		.ip_offset = offsetof(struct acctd_conf, bind_ip),
+		.port_offset = offsetof(struct acctd_conf, bind_port),
+		.log_level_offset = offsetof(struct acctd_conf, log_level),
+		.start = start,
+		.route = acctd_route,
+		.stop = stop,
+	};
+
+	return daemon_main(&desc, argc, argv);
+}

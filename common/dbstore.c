@@ -1,0 +1,383 @@
+/*
+ * common/dbstore.c: one LevelDB per device behind a small registry (see
+ * dbstore.h). Databases are opened on first use under the registry lock
+ * and stay open, so a handle returned by dbstore_device is valid until
+ * dbstore_free.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <leveldb/c.h>
+
+#include "common/dbstore.h"
+#include "common/log.h"
+
+struct dbstore_db {
+	struct dbstore_db *next;
+	char *dev;
+	leveldb_t *ldb;
+	pthread_mutex_t lock;
+};
+
+struct dbstore {
+	char *devices;
+	char *name;
+	pthread_mutex_t lock; /* guards dbs */
+	struct dbstore_db *dbs;
+	leveldb_options_t *opts;
+};
+
+struct dbstore_batch {
+	leveldb_writebatch_t *wb;
+};
+
+/* Options shared by every store: reads, and writes with sync. */
+static leveldb_writeoptions_t *g_sync_wopts;
+static leveldb_readoptions_t *g_ropts;
+static pthread_once_t g_opts_once = PTHREAD_ONCE_INIT;
+
+static void make_opts(void)
+{
+	g_sync_wopts = leveldb_writeoptions_create();
+	leveldb_writeoptions_set_sync(g_sync_wopts, 1);
+	g_ropts = leveldb_readoptions_create();
+}
+
+int dbstore_valid_device(const char *dev)
+{
+	const char *p;
+
+	if (!dev || !*dev || !strcmp(dev, ".") || !strcmp(dev, ".."))
+		return 0;
+	for (p = dev; *p; p++) {
+		char c = *p;
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+		      c == '-' || c == '~'))
+			return 0;
+	}
+	return 1;
+}
+
+int dbstore_new(const char *devices, const char *name, struct dbstore **out)
+{
+	struct dbstore *st = calloc(1, sizeof(*st));
+
+	pthread_once(&g_opts_once, make_opts);
+	if (!st)
+		return -ENOMEM;
+	st->devices = strdup(devices);
+	st->name = strdup(name);
+	st->opts = leveldb_options_create();
+	if (!st->devices || !st->name || !st->opts) {
+		free(st->devices);
+		free(st->name);
+		if (st->opts)
+			leveldb_options_destroy(st->opts);
+		free(st);
+		return -ENOMEM;
+	}
+	leveldb_options_set_create_if_missing(st->opts, 1);
+	pthread_mutex_init(&st->lock, NULL);
+	*out = st;
+	return 0;
+}
+
+void dbstore_free(struct dbstore *st)
+{
+	struct dbstore_db *db, *next;
+
+	if (!st)
+		return;
+	for (db = st->dbs; db; db = next) {
+		next = db->next;
+		leveldb_close(db->ldb);
+		pthread_mutex_destroy(&db->lock);
+		free(db->dev);
+		free(db);
+	}
+	leveldb_options_destroy(st->opts);
+	pthread_mutex_destroy(&st->lock);
+	free(st->devices);
+	free(st->name);
+	free(st);
+}
+
+/* Open <devices>/<dev>/<name>; called with st->lock held. */
+static int open_db(struct dbstore *st, const char *dev, int create,
+		   struct dbstore_db **out)
+{
+	struct dbstore_db *db = NULL;
+	struct stat sb;
+	char *path = NULL, *err = NULL;
+	int rc = 0;
+
+	if (asprintf(&path, "%s/%s", st->devices, dev) < 0)
+		return -ENOMEM;
+	if (stat(path, &sb) == -1 || !S_ISDIR(sb.st_mode)) {
+		rc = -ENODEV;
+		goto out;
+	}
+	free(path);
+	if (asprintf(&path, "%s/%s/%s", st->devices, dev, st->name) < 0) {
+		path = NULL;
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (!create && stat(path, &sb) == -1) {
+		rc = -ENOENT;
+		goto out;
+	}
+	db = calloc(1, sizeof(*db));
+	if (!db || !(db->dev = strdup(dev))) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	db->ldb = leveldb_open(st->opts, path, &err);
+	if (err) {
+		rc = strstr(err, "lock") || strstr(err, "LOCK") ? -EBUSY : -EIO;
+		log_err("cannot open %s: %s", path, err);
+		leveldb_free(err);
+		goto out;
+	}
+	pthread_mutex_init(&db->lock, NULL);
+	db->next = st->dbs;
+	st->dbs = db;
+	*out = db;
+	db = NULL;
+out:
+	if (db)
+		free(db->dev);
+	free(db);
+	free(path);
+	return rc;
+}
+
+int dbstore_device(struct dbstore *st, const char *dev, int create,
+		   struct dbstore_db **out)
+{
+	struct dbstore_db *db;
+	int rc = 0;
+
+	if (!dbstore_valid_device(dev))
+		return -ENODEV;
+	pthread_mutex_lock(&st->lock);
+	for (db = st->dbs; db; db = db->next)
+		if (!strcmp(db->dev, dev))
+			break;
+	if (db)
+		*out = db;
+	else
+		rc = open_db(st, dev, create, out);
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int dbstore_each(struct dbstore *st,
+		 int (*fn)(struct dbstore_db *db, const char *dev, void *arg),
+		 void *arg)
+{
+	struct dbstore_db *db;
+	struct dirent *de;
+	char **names = NULL, **grown;
+	size_t n = 0, i;
+	int rc = 0, busy = 0;
+	DIR *d = opendir(st->devices);
+
+	if (!d)
+		return 0; /* no devices yet: nothing to do */
+	while ((de = readdir(d))) {
+		if (!dbstore_valid_device(de->d_name))
+			continue;
+		grown = realloc(names, sizeof(*names) * (n + 1));
+		if (!grown) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		names = grown;
+		names[n] = strdup(de->d_name);
+		if (!names[n]) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		n++;
+	}
+	qsort(names, n, sizeof(*names), cmp_names);
+	for (i = 0; i < n && !rc; i++) {
+		int got = dbstore_device(st, names[i], 0, &db);
+
+		if (got == -EBUSY)
+			busy = 1;
+		if (got)
+			continue;
+		rc = fn(db, names[i], arg);
+	}
+	if (!rc && busy)
+		rc = -EBUSY;
+out:
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	closedir(d);
+	return rc;
+}
+
+void dbstore_lock(struct dbstore_db *db)
+{
+	pthread_mutex_lock(&db->lock);
+}
+
+void dbstore_unlock(struct dbstore_db *db)
+{
+	pthread_mutex_unlock(&db->lock);
+}
+
+int dbstore_get(struct dbstore_db *db, const void *key, size_t klen, char **val,
+		size_t *vlen)
+{
+	char *err = NULL, *v, *copy;
+	size_t len = 0;
+
+	v = leveldb_get(db->ldb, g_ropts, key, klen, &len, &err);
+	if (err) {
+		log_err("leveldb get on %s: %s", db->dev, err);
+		leveldb_free(err);
+		return -EIO;
+	}
+	if (!v)
+		return -ENOENT;
+	copy = malloc(len + 1);
+	if (copy) {
+		memcpy(copy, v, len);
+		copy[len] = '\0';
+	}
+	leveldb_free(v);
+	if (!copy)
+		return -ENOMEM;
+	*val = copy;
+	if (vlen)
+		*vlen = len;
+	return 0;
+}
+
+struct dbstore_batch *dbstore_batch_new(void)
+{
+	struct dbstore_batch *b = calloc(1, sizeof(*b));
+
+	if (!b)
+		return NULL;
+	b->wb = leveldb_writebatch_create();
+	if (!b->wb) {
+		free(b);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return b;
+}
+
+void dbstore_batch_put(struct dbstore_batch *b, const void *key, size_t klen,
+		       const void *val, size_t vlen)
+{
+	leveldb_writebatch_put(b->wb, key, klen, val, vlen);
+}
+
+void dbstore_batch_del(struct dbstore_batch *b, const void *key, size_t klen)
+{
+	leveldb_writebatch_delete(b->wb, key, klen);
+}
+
+int dbstore_commit(struct dbstore_db *db, struct dbstore_batch *b)
+{
+	char *err = NULL;
+
+	leveldb_write(db->ldb, g_sync_wopts, b->wb, &err);
+	if (err) {
+		log_err("leveldb write on %s: %s", db->dev, err);
+		leveldb_free(err);
+		return -EIO;
+	}
+	return 0;
+}
+
+void dbstore_batch_free(struct dbstore_batch *b)
+{
+	if (!b)
+		return;
+	leveldb_writebatch_destroy(b->wb);
+	free(b);
+}
+
+static int keycmp(const char *a, size_t alen, const void *b, size_t blen)
+{
+	size_t n = alen < blen ? alen : blen;
+	int c = memcmp(a, b, n);
+
+	if (c)
+		return c;
+	return alen < blen ? -1 : alen > blen ? 1 : 0;
+}
+
+int dbstore_scan(struct dbstore_db *db, const void *lo, size_t lolen,
+		 int lo_incl, const void *hi, size_t hilen, int reverse,
+		 int (*fn)(void *arg, const char *key, size_t klen,
+			   const char *val, size_t vlen),
+		 void *arg)
+{
+	leveldb_iterator_t *it = leveldb_create_iterator(db->ldb, g_ropts);
+	const char *k, *v;
+	size_t klen, vlen;
+	char *err = NULL;
+	int rc = 0;
+
+	if (!it)
+		return -ENOMEM;
+	if (reverse) {
+		leveldb_iter_seek(it, hi, hilen);
+		if (leveldb_iter_valid(it))
+			leveldb_iter_prev(it);
+		else
+			leveldb_iter_seek_to_last(it);
+	} else {
+		leveldb_iter_seek(it, lo, lolen);
+	}
+	for (; leveldb_iter_valid(it);
+	     reverse ? leveldb_iter_prev(it) : leveldb_iter_next(it)) {
+		int c;
+
+		k = leveldb_iter_key(it, &klen);
+		if (keycmp(k, klen, hi, hilen) >= 0) {
+			if (reverse)
+				continue;
+			break;
+		}
+		c = keycmp(k, klen, lo, lolen);
+		if (c < 0 || (c == 0 && !lo_incl)) {
+			if (reverse)
+				break;
+			continue;
+		}
+		v = leveldb_iter_value(it, &vlen);
+		rc = fn(arg, k, klen, v, vlen);
+		if (rc)
+			break;
+	}
+	leveldb_iter_get_error(it, &err);
+	if (err) {
+		log_err("leveldb scan on %s: %s", db->dev, err);
+		leveldb_free(err);
+		rc = -EIO;
+	}
+	leveldb_iter_destroy(it);
+	return rc > 0 ? 0 : rc;
+}

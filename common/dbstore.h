@@ -1,0 +1,101 @@
+/*
+ * common/dbstore.h: the LevelDB-backed record store of the container and
+ * account servers (Swift keeps these in one SQLite file per container or
+ * account; kumo keeps one LevelDB per device holding all of them).
+ *
+ * A store is the set of databases of one server, one per device:
+ * <devices>/<dev>/<name> (e.g. containers.ldb), opened on first use and
+ * kept open until dbstore_free. LevelDB lets one process own a database
+ * (a second open fails on its LOCK), so each server opens its own.
+ *
+ * Keys are byte strings ordered bytewise (LevelDB's default comparator),
+ * so that a listing in UTF-8 byte order, which is Swift's name order, is a
+ * range scan. Callers build their keys; names from users appear only in
+ * keys, never in a file path. Every write is a batch committed with sync,
+ * so an acknowledged write is on disk. Reads need no lock (LevelDB reads
+ * see a consistent snapshot); a read-modify-write must hold the
+ * database's lock (dbstore_lock) from the read to the commit, which is
+ * what keeps counters exact under concurrent updates.
+ */
+#ifndef KUMO_COMMON_DBSTORE_H
+#define KUMO_COMMON_DBSTORE_H
+
+#include <stddef.h>
+
+struct dbstore;
+struct dbstore_db;
+struct dbstore_batch;
+
+/*
+ * A store for databases named name under each device of devices. The
+ * strings are copied. Opens nothing yet. 0 or -ENOMEM; *out owned by the
+ * caller (dbstore_free).
+ */
+int dbstore_new(const char *devices, const char *name, struct dbstore **out);
+
+/* Close every open database and free the store. Any thread, once no
+ * request uses it any more. NULL is allowed. */
+void dbstore_free(struct dbstore *st);
+
+/*
+ * The database of device dev, opened (and created when create is set) on
+ * first use; the store owns it. Returns 0, -ENODEV when dev is not a
+ * valid device name or <devices>/<dev> is not a directory (HTTP 507),
+ * -ENOENT when the database does not exist and create is 0, -EBUSY when
+ * another process holds it, -EIO for other LevelDB errors (logged).
+ * Thread-safe.
+ */
+int dbstore_device(struct dbstore *st, const char *dev, int create,
+		   struct dbstore_db **out);
+
+/*
+ * Call fn for the database of each device whose directory holds one
+ * (opening it), in device name order. Stops at the first non-zero return
+ * of fn and returns it; a database that cannot be opened is logged and
+ * skipped (-EBUSY is returned at the end if one was held by another
+ * process). Thread-safe.
+ */
+int dbstore_each(struct dbstore *st,
+		 int (*fn)(struct dbstore_db *db, const char *dev, void *arg),
+		 void *arg);
+
+/* Serialize read-modify-write cycles on one database. */
+void dbstore_lock(struct dbstore_db *db);
+void dbstore_unlock(struct dbstore_db *db);
+
+/*
+ * Read the value of key into a malloc'd, NUL-terminated copy (*val, owned
+ * by the caller; *vlen excludes the NUL, vlen may be NULL). 0, -ENOENT,
+ * -ENOMEM or -EIO (logged).
+ */
+int dbstore_get(struct dbstore_db *db, const void *key, size_t klen, char **val,
+		size_t *vlen);
+
+/* A write batch; NULL with errno ENOMEM. */
+struct dbstore_batch *dbstore_batch_new(void);
+void dbstore_batch_put(struct dbstore_batch *b, const void *key, size_t klen,
+		       const void *val, size_t vlen);
+void dbstore_batch_del(struct dbstore_batch *b, const void *key, size_t klen);
+/* Apply the batch atomically and durably (sync). 0 or -EIO (logged). The
+ * batch stays the caller's (dbstore_batch_free). */
+int dbstore_commit(struct dbstore_db *db, struct dbstore_batch *b);
+void dbstore_batch_free(struct dbstore_batch *b);
+
+/*
+ * Visit the keys k with lo <= k (lo < k when lo_incl is 0) and k < hi,
+ * ascending, or descending when reverse, calling fn with each key and
+ * value (valid during the call only). fn returns 0 to go on, > 0 to stop
+ * (dbstore_scan then returns 0), < 0 to stop with that error. Reads a
+ * snapshot; needs no lock.
+ */
+int dbstore_scan(struct dbstore_db *db, const void *lo, size_t lolen,
+		 int lo_incl, const void *hi, size_t hilen, int reverse,
+		 int (*fn)(void *arg, const char *key, size_t klen,
+			   const char *val, size_t vlen),
+		 void *arg);
+
+/* Swift's check_drive: a device name is what quote_plus leaves alone
+ * (letters, digits, "_.-~"), and not "." or "..". */
+int dbstore_valid_device(const char *dev);
+
+#endif

@@ -1,0 +1,127 @@
+/*
+ * containerd/main.c: startup of bin/kumo-containerd, the container
+ * server. Everything else is in server.c (protocol), broker.c (records
+ * and rows) and updater.c (account updates).
+ *
+ *   kumo-containerd CONF [--pidfile F] [--port N]
+ *   kumo-containerd CONF --once update   one pass of owed account updates
+ *                                       (the server must be stopped: it
+ *                                       owns its databases)
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "common/daemon.h"
+#include "common/log.h"
+#include "containerd/internal.h"
+
+#define K(sec, name, type, min, max, dflt, field, help)          \
+	{                                                        \
+		sec, name, type, min, max, dflt,                 \
+			offsetof(struct contd_conf, field), help \
+	}
+
+static const struct conf_key conf_table[] = {
+	K("swift-hash", "swift_hash_path_prefix", CONF_STR, 0, 0, "",
+	  hash_prefix, "prefix mixed into every path hash (as swift.conf)"),
+	K("swift-hash", "swift_hash_path_suffix", CONF_STR, 0, 0, "changeme",
+	  hash_suffix, "suffix mixed into every path hash (as swift.conf)"),
+	K("container-server", "bind_ip", CONF_STR, 0, 0, "127.0.0.1", bind_ip,
+	  "address to listen on"),
+	K("container-server", "bind_port", CONF_INT, 0, 65535, "6201",
+	  bind_port, "port to listen on"),
+	K("container-server", "devices", CONF_STR, 0, 0, "/srv/node", devices,
+	  "where the devices are; each holds <dev>/containers.ldb"),
+	K("container-server", "log_level", CONF_STR, 0, 0, "info", log_level,
+	  "debug, info, warn or error"),
+	K("container-server", "conn_timeout", CONF_DOUBLE, 0.01, 60, "0.5",
+	  conn_timeout, "seconds to connect to an account server"),
+	K("container-server", "node_timeout", CONF_DOUBLE, 0.01, 600, "3",
+	  node_timeout, "seconds for a whole account update"),
+	K("container-server", "updater_interval", CONF_INT, 1, 86400, "5",
+	  updater_interval, "seconds between retries of owed account updates"),
+	{NULL},
+};
+
+static int start(void *cfg, void **app)
+{
+	struct contd_conf *conf = cfg;
+	struct contd *c = calloc(1, sizeof(*c));
+	int rc;
+
+	if (!c)
+		return -ENOMEM;
+	c->cfg = conf;
+	c->hash.prefix = conf->hash_prefix;
+	c->hash.suffix = conf->hash_suffix;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->wake, NULL);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	rc = dbstore_new(conf->devices, CONTD_DB_NAME, &c->store);
+	if (rc) {
+		free(c);
+		return rc;
+	}
+	*app = c;
+	return 0;
+}
+
+static int serving(void *app)
+{
+	return contd_updater_start(app);
+}
+
+static void stop(void *app)
+{
+	struct contd *c = app;
+
+	if (!c)
+		return;
+	contd_updater_stop(c);
+	dbstore_free(c->store);
+	pthread_cond_destroy(&c->wake);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+	curl_global_cleanup();
+}
+
+static int once(void *app, const char *what)
+{
+	int rc;
+
+	if (strcmp(what, "update")) {
+		fprintf(stderr, "kumo-containerd: unknown job '%s' (update)\n",
+			what);
+		return 2;
+	}
+	rc = contd_updater_pass(app);
+	if (rc == -EBUSY)
+		fprintf(stderr,
+			"kumo-containerd: a database is held by a running "
+			"container server (its own updater retries)\n");
+	return rc ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct daemon_desc desc = {
+		.name = "container-server",
+		.conf = conf_table,
+		.conf_size = sizeof(struct contd_conf),
+		.ip_offset = offsetof(struct contd_conf, bind_ip),
+		.port_offset = offsetof(struct contd_conf, bind_port),
+		.log_level_offset = offsetof(struct contd_conf, log_level),
+		.start = start,
+		.route = contd_route,
+		.stop = stop,
+		.once = once,
+		.serving = serving,
+	};
+
+	return daemon_main(&desc, argc, argv);
+}
