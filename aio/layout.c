@@ -124,6 +124,8 @@ static int write_conf(struct aio *aio, const char *suffix)
 		"[proxy-server]\n"
 		"bind_ip = 127.0.0.1\nbind_port = %d\nswift_dir = %s/rings\n\n"
 		"[filter:tempauth]\n"
+		"reseller_prefix = AUTH, SERVICE\n"
+		"SERVICE_require_group = service\n"
 		"# the users of Swift's all-in-one development setup\n"
 		"user_admin_admin = admin .admin .reseller_admin\n"
 		"user_test_tester = testing .admin\n"

@@ -58,6 +58,8 @@ static int set_value(const struct conf_key *k, void *cfg, const char *v)
 			return -EINVAL;
 		strcpy(field, v);
 		return 0;
+	case CONF_PREFIX:
+		return 0; /* filled by add_item */
 	}
 	return -EINVAL;
 }
@@ -66,10 +68,60 @@ int conf_defaults(const struct conf_key *table, void *cfg)
 {
 	int i;
 
-	for (i = 0; table[i].name; i++)
+	for (i = 0; table[i].name; i++) {
+		if (table[i].type == CONF_PREFIX) {
+			memset((char *)cfg + table[i].offset, 0,
+			       sizeof(struct conf_list));
+			continue;
+		}
 		if (set_value(&table[i], cfg, table[i].dflt))
 			return -EINVAL;
+	}
 	return 0;
+}
+
+/* Append name = value to a CONF_PREFIX list. 0 or -ENOMEM. */
+static int add_item(const struct conf_key *k, void *cfg, const char *name,
+		    const char *value)
+{
+	struct conf_list *l = (struct conf_list *)((char *)cfg + k->offset);
+	struct conf_item *grown;
+	char *n = strdup(name), *v = strdup(value);
+
+	grown = realloc(l->items, sizeof(*grown) * (l->n + 1));
+	if (!n || !v || !grown) {
+		free(n);
+		free(v);
+		if (grown)
+			l->items = grown;
+		return -ENOMEM;
+	}
+	l->items = grown;
+	grown[l->n].name = n;
+	grown[l->n].value = v;
+	l->n++;
+	return 0;
+}
+
+void conf_free(const struct conf_key *table, void *cfg)
+{
+	size_t j;
+	int i;
+
+	for (i = 0; table[i].name; i++) {
+		struct conf_list *l;
+
+		if (table[i].type != CONF_PREFIX)
+			continue;
+		l = (struct conf_list *)((char *)cfg + table[i].offset);
+		for (j = 0; j < l->n; j++) {
+			free(l->items[j].name);
+			free(l->items[j].value);
+		}
+		free(l->items);
+		l->items = NULL;
+		l->n = 0;
+	}
 }
 
 static int section_known(const struct conf_key *table, const char *section)
@@ -95,7 +147,8 @@ static int on_entry(void *user, const char *section, const char *name,
 	for (i = 0; c->table[i].name; i++) {
 		const struct conf_key *k = &c->table[i];
 
-		if (strcmp(k->section, section) || strcmp(k->name, name))
+		if (k->type == CONF_PREFIX || strcmp(k->section, section) ||
+		    strcmp(k->name, name))
 			continue;
 		if (set_value(k, c->cfg, value) == 0)
 			return 1;
@@ -105,6 +158,18 @@ static int on_entry(void *user, const char *section, const char *name,
 			 k->type == CONF_BOOL  ? " (expected true or false)"
 			 : k->type == CONF_STR ? " (too long)"
 					       : " (not a number in range)");
+		c->failed = 1;
+		return 0;
+	}
+	for (i = 0; c->table[i].name; i++) {
+		const struct conf_key *k = &c->table[i];
+
+		if (k->type != CONF_PREFIX || strcmp(k->section, section) ||
+		    strncmp(k->name, name, strlen(k->name)))
+			continue;
+		if (add_item(k, c->cfg, name, value) == 0)
+			return 1;
+		snprintf(c->err, c->errlen, "%s: out of memory", c->path);
 		c->failed = 1;
 		return 0;
 	}
@@ -159,6 +224,10 @@ void conf_write_sample(const struct conf_key *table, FILE *out)
 			section = k->section;
 		}
 		fprintf(out, "# %s\n", k->help);
+		if (k->type == CONF_PREFIX) {
+			fprintf(out, "# %s\n", k->dflt);
+			continue;
+		}
 		if (k->type == CONF_INT || k->type == CONF_DOUBLE)
 			fprintf(out, "# (from %g to %g)\n", k->min, k->max);
 		fprintf(out, "# %s = %s\n", k->name, k->dflt);

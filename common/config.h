@@ -16,9 +16,23 @@ enum conf_type {
 	CONF_BOOL,   /* int: true/false, yes/no, on/off, 1/0 */
 	CONF_DOUBLE, /* double, within [min, max] */
 	CONF_STR,    /* char[CONF_STR_MAX], copied */
+	CONF_PREFIX, /* struct conf_list: every key of the section that
+		      * starts with name (e.g. tempauth's user_<a>_<u>);
+		      * dflt is an example line for the sample only */
 };
 
 #define CONF_STR_MAX 4096
+
+/* The keys a CONF_PREFIX entry collected, in file order (names whole). */
+struct conf_item {
+	char *name;
+	char *value;
+};
+
+struct conf_list {
+	struct conf_item *items;
+	size_t n;
+};
 
 struct conf_key {
 	const char *section;
@@ -30,7 +44,8 @@ struct conf_key {
 	const char *help; /* one line for the sample file */
 };
 
-/* Fill cfg with every key's default. 0, or -EINVAL for a bad table. */
+/* Fill cfg with every key's default (a CONF_PREFIX list starts empty: cfg
+ * must not hold one yet). 0, or -EINVAL for a bad table. */
 int conf_defaults(const struct conf_key *table, void *cfg);
 
 /*
@@ -41,6 +56,9 @@ int conf_defaults(const struct conf_key *table, void *cfg);
  */
 int conf_load(const char *path, const struct conf_key *table, void *cfg,
 	      char *err, size_t errlen);
+
+/* Free what CONF_PREFIX lists in cfg hold and empty them. */
+void conf_free(const struct conf_key *table, void *cfg);
 
 /* Write a sample file documenting every key with its default. */
 void conf_write_sample(const struct conf_key *table, FILE *out);

@@ -1,0 +1,1304 @@
+/*
+ * common/cluster.c: ring lookups, error limiting and backend requests over
+ * libcurl's multi interface (see cluster.h).
+ *
+ * Every backend request is a struct xfer (one curl easy handle) run by an
+ * engine (one curl multi handle) in the caller's thread. engine_step
+ * performs what is ready, retires finished transfers and times out those
+ * we wait on that stayed silent for node_timeout. A transfer we do not
+ * wait on is paused: an upload whose read callback found no data yet
+ * (rpaused), a download whose buffer is full (wpaused); the silence timer
+ * does not run while it is paused.
+ *
+ * Upload state of one PUT slot (cluster_put_*):
+ *
+ *   connecting --100 Continue--> ready --write(chunk)--> sending
+ *        |                         ^                        |
+ *        | no answer/5xx/507       +--- chunk all taken ----+
+ *        v                                                   |
+ *   next node of the walk (or dead)       finish: eof, sending --> answered
+ *
+ * Invariants:
+ *   1. A slot is handed a chunk only when ready, and write returns only
+ *      when every live slot took all of it (its read callback found the
+ *      chunk exhausted), so the client's buffer may be reused at once.
+ *   2. A slot that fails after the first byte of body was sent is dead:
+ *      a handoff cannot take over a body it has not seen.
+ *   3. The walk over nodes is shared by the slots, so no two slots use the
+ *      same node.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "common/cluster.h"
+#include "common/log.h"
+#include "common/timestamp.h"
+
+#define BODY_MAX     (256 * 1024) /* streamed body buffered per transfer */
+#define ERR_BODY_MAX (64 * 1024)  /* error bodies kept */
+#define ENGINE_MAX   (2 * CLUSTER_MAX_NODES)
+#define PATH_MAX_ENC (3 * 2048 + 64)
+
+struct errslot {
+	char key[300];
+	int errors;
+	double last;
+};
+
+struct cluster {
+	struct ring *rings[CLUSTER_NKINDS];
+	char *prefix, *suffix;
+	struct ring_hash_conf hash;
+	long conn_ms, node_ms;
+	double node_s;
+	int err_limit;
+	double err_interval;
+	pthread_mutex_t lock;
+	struct errslot *errs;
+	int nerrs;
+};
+
+struct put_src {
+	const char *data;
+	size_t len;
+	int eof;
+};
+
+struct engine;
+
+struct xfer {
+	struct engine *e;
+	CURL *easy;
+	struct curl_slist *slist;
+	char *url;
+	const struct ring_dev *dev;
+	int status; /* of the last status line */
+	int got_continue;
+	int headers_done; /* a final (>= 200) header block is complete */
+	int done;
+	CURLcode result;
+	struct cluster_resp r;
+	int stream;	 /* pause writes when the buffer is full */
+	size_t body_off; /* consumed part of r.body when streaming */
+	int wpaused;
+	struct put_src *src;
+	size_t up_off;
+	int rpaused;
+	int body_started; /* some body was handed to curl */
+	double last;
+};
+
+struct engine {
+	struct cluster *c;
+	CURLM *multi;
+	struct xfer *xs[ENGINE_MAX];
+	int nxs;
+};
+
+struct cluster_get {
+	struct engine e;
+	struct xfer *x;
+};
+
+struct cluster_put {
+	struct engine e;
+	struct cluster_nodes nodes;
+	int walk;
+	int nslots;
+	int quorum;
+	struct xfer *slot[CLUSTER_MAX_NODES];
+	struct put_src src;
+};
+
+static double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/* --- setup --------------------------------------------------------------- */
+
+static const char *const ring_names[CLUSTER_NKINDS] = {
+	"account.ring.gz", "container.ring.gz", "object.ring.gz"};
+
+int cluster_open(const struct cluster_conf *conf, struct cluster **out)
+{
+	struct cluster *c = calloc(1, sizeof(*c));
+	char path[4096];
+	int i, rc = 0;
+
+	if (!c)
+		return -ENOMEM;
+	pthread_mutex_init(&c->lock, NULL);
+	c->prefix = strdup(conf->hash_prefix ? conf->hash_prefix : "");
+	c->suffix = strdup(conf->hash_suffix ? conf->hash_suffix : "");
+	if (!c->prefix || !c->suffix) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	c->hash.prefix = c->prefix;
+	c->hash.suffix = c->suffix;
+	c->conn_ms = (long)(conf->conn_timeout * 1000);
+	c->node_s = conf->node_timeout;
+	c->node_ms = (long)(conf->node_timeout * 1000);
+	if (c->conn_ms < 1)
+		c->conn_ms = 1;
+	c->err_limit = conf->error_suppression_limit;
+	c->err_interval = conf->error_suppression_interval;
+	for (i = 0; i < CLUSTER_NKINDS; i++) {
+		snprintf(path, sizeof(path), "%s/%s", conf->swift_dir,
+			 ring_names[i]);
+		rc = ring_load(path, &c->rings[i]);
+		if (rc)
+			goto fail;
+	}
+	if (curl_global_init(CURL_GLOBAL_ALL)) {
+		log_err("curl_global_init failed");
+		rc = -EIO;
+		goto fail;
+	}
+	*out = c;
+	return 0;
+fail:
+	cluster_close(c);
+	return rc;
+}
+
+void cluster_close(struct cluster *c)
+{
+	int i;
+
+	if (!c)
+		return;
+	for (i = 0; i < CLUSTER_NKINDS; i++)
+		if (c->rings[i])
+			ring_put(c->rings[i]);
+	free(c->prefix);
+	free(c->suffix);
+	free(c->errs);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+int cluster_replicas(struct cluster *c, enum cluster_kind kind)
+{
+	return c->rings[kind]->nrows;
+}
+
+int cluster_lookup(struct cluster *c, enum cluster_kind kind,
+		   const char *account, const char *container,
+		   const char *object, struct cluster_nodes *out)
+{
+	struct ring *ring = c->rings[kind];
+	int64_t part;
+	int np, nh, max;
+
+	memset(out, 0, sizeof(*out));
+	part = ring_get_part(ring, &c->hash, account, container, object);
+	if (part < 0)
+		return (int)part;
+	np = ring_get_part_nodes(ring, (uint32_t)part, out->dev,
+				 CLUSTER_MAX_NODES);
+	max = np;
+	if (np + max > CLUSTER_MAX_NODES)
+		max = CLUSTER_MAX_NODES - np;
+	nh = ring_get_handoffs(ring, (uint32_t)part, out->dev + np, max);
+	if (nh < 0)
+		return nh;
+	out->ring = ring_get(ring);
+	out->kind = kind;
+	out->part = (uint32_t)part;
+	out->nprimary = np;
+	out->n = np + nh;
+	return 0;
+}
+
+void cluster_nodes_release(struct cluster_nodes *nodes)
+{
+	if (nodes->ring)
+		ring_put(nodes->ring);
+	nodes->ring = NULL;
+}
+
+/* --- error limiting ------------------------------------------------------ */
+
+static void node_key(const struct ring_dev *dev, char *key, size_t len)
+{
+	snprintf(key, len, "%s:%d/%s", dev->ip, dev->port, dev->device);
+}
+
+/* The slot of dev, created when missing; lock held. NULL on ENOMEM. */
+static struct errslot *errslot_of(struct cluster *c, const struct ring_dev *d)
+{
+	struct errslot *grown;
+	char key[300];
+	int i;
+
+	node_key(d, key, sizeof(key));
+	for (i = 0; i < c->nerrs; i++)
+		if (!strcmp(c->errs[i].key, key))
+			return &c->errs[i];
+	grown = realloc(c->errs, sizeof(*grown) * (size_t)(c->nerrs + 1));
+	if (!grown)
+		return NULL;
+	c->errs = grown;
+	memset(&grown[c->nerrs], 0, sizeof(*grown));
+	snprintf(grown[c->nerrs].key, sizeof(grown[0].key), "%s", key);
+	return &grown[c->nerrs++];
+}
+
+int cluster_node_limited(struct cluster *c, const struct ring_dev *dev)
+{
+	struct errslot *s;
+	double now = now_s();
+	int limited = 0;
+
+	pthread_mutex_lock(&c->lock);
+	s = errslot_of(c, dev);
+	if (s && s->errors) {
+		if (s->last < now - c->err_interval)
+			s->errors = 0;
+		limited = s->errors > c->err_limit;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return limited;
+}
+
+void cluster_node_error(struct cluster *c, const struct ring_dev *dev)
+{
+	struct errslot *s;
+
+	pthread_mutex_lock(&c->lock);
+	s = errslot_of(c, dev);
+	if (s) {
+		s->errors++;
+		s->last = now_s();
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+void cluster_node_error_limit(struct cluster *c, const struct ring_dev *dev)
+{
+	struct errslot *s;
+
+	pthread_mutex_lock(&c->lock);
+	s = errslot_of(c, dev);
+	if (s) {
+		s->errors = c->err_limit + 1;
+		s->last = now_s();
+	}
+	pthread_mutex_unlock(&c->lock);
+	log_warn("node %s:%d/%s error limited", dev->ip, dev->port,
+		 dev->device);
+}
+
+/* --- header lists -------------------------------------------------------- */
+
+int cluster_hdrs_add(struct cluster_hdrs *h, const char *name,
+		     const char *value)
+{
+	char **grown, *line;
+
+	grown = realloc(h->lines, sizeof(*grown) * (size_t)(h->n + 1));
+	if (!grown)
+		return -ENOMEM;
+	h->lines = grown;
+	if (asprintf(&line, "%s:%s%s", name, value && *value ? " " : "",
+		     value ? value : "") < 0)
+		return -ENOMEM;
+	h->lines[h->n++] = line;
+	return 0;
+}
+
+int cluster_hdrs_addf(struct cluster_hdrs *h, const char *name, const char *fmt,
+		      ...)
+{
+	char value[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(value, sizeof(value), fmt, ap);
+	va_end(ap);
+	return cluster_hdrs_add(h, name, value);
+}
+
+int cluster_hdrs_copy(struct cluster_hdrs *dst, const struct cluster_hdrs *src)
+{
+	char **grown;
+	int i;
+
+	grown = realloc(dst->lines, sizeof(*grown) * (size_t)(dst->n + src->n));
+	if (!grown && dst->n + src->n)
+		return -ENOMEM;
+	dst->lines = grown;
+	for (i = 0; i < src->n; i++) {
+		dst->lines[dst->n] = strdup(src->lines[i]);
+		if (!dst->lines[dst->n])
+			return -ENOMEM;
+		dst->n++;
+	}
+	return 0;
+}
+
+static int line_is(const char *line, const char *name)
+{
+	size_t n = strlen(name);
+
+	return !strncasecmp(line, name, n) && line[n] == ':';
+}
+
+const char *cluster_hdrs_get(const struct cluster_hdrs *h, const char *name)
+{
+	int i;
+
+	for (i = 0; i < h->n; i++)
+		if (line_is(h->lines[i], name)) {
+			const char *v = h->lines[i] + strlen(name) + 1;
+
+			while (*v == ' ')
+				v++;
+			return v;
+		}
+	return NULL;
+}
+
+int cluster_hdrs_set(struct cluster_hdrs *h, const char *name,
+		     const char *value)
+{
+	char *line;
+	int i;
+
+	for (i = 0; i < h->n; i++)
+		if (line_is(h->lines[i], name)) {
+			if (asprintf(&line, "%s: %s", name, value) < 0)
+				return -ENOMEM;
+			free(h->lines[i]);
+			h->lines[i] = line;
+			return 0;
+		}
+	return cluster_hdrs_add(h, name, value);
+}
+
+void cluster_hdrs_free(struct cluster_hdrs *h)
+{
+	int i;
+
+	for (i = 0; i < h->n; i++)
+		free(h->lines[i]);
+	free(h->lines);
+	h->lines = NULL;
+	h->n = 0;
+}
+
+/* --- responses ----------------------------------------------------------- */
+
+const char *cluster_resp_header(const struct cluster_resp *r, const char *name)
+{
+	int i;
+
+	for (i = 0; i < r->nhdrs; i++)
+		if (!strcasecmp(r->hdr_names[i], name))
+			return r->hdr_values[i];
+	return NULL;
+}
+
+static void resp_clear_headers(struct cluster_resp *r)
+{
+	int i;
+
+	for (i = 0; i < r->nhdrs; i++) {
+		free(r->hdr_names[i]);
+		free(r->hdr_values[i]);
+	}
+	free(r->hdr_names);
+	free(r->hdr_values);
+	r->hdr_names = r->hdr_values = NULL;
+	r->nhdrs = 0;
+}
+
+void cluster_resp_free(struct cluster_resp *r)
+{
+	resp_clear_headers(r);
+	buf_free(&r->body);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Move src into dst (dst freed first); src is left empty. */
+static void resp_move(struct cluster_resp *dst, struct cluster_resp *src)
+{
+	cluster_resp_free(dst);
+	*dst = *src;
+	memset(src, 0, sizeof(*src));
+}
+
+int cluster_best_status(const int *statuses, int n, int quorum)
+{
+	int hundred, i, best, count;
+
+	if (quorum <= 0)
+		quorum = cluster_quorum(n);
+	for (hundred = 200; hundred <= 400; hundred += 100) {
+		best = -1;
+		count = 0;
+		for (i = 0; i < n; i++) {
+			if (statuses[i] < hundred ||
+			    statuses[i] >= hundred + 100)
+				continue;
+			count++;
+			if (best < 0 || statuses[i] > statuses[best])
+				best = i;
+		}
+		if (count >= quorum && count > 0)
+			return best;
+	}
+	return -1;
+}
+
+int cluster_quote(const char *s, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (o + 4 > outlen)
+			return -ENAMETOOLONG;
+		if (isalnum(ch) || strchr("_.-~/", ch)) {
+			out[o++] = (char)ch;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[ch >> 4];
+			out[o++] = hex[ch & 15];
+		}
+	}
+	if (o >= outlen)
+		return -ENAMETOOLONG;
+	out[o] = '\0';
+	return (int)o;
+}
+
+/* --- transfers ----------------------------------------------------------- */
+
+static size_t header_cb(char *data, size_t size, size_t n, void *arg)
+{
+	struct xfer *x = arg;
+	size_t len = size * n, nl = len, vl;
+	char **nn, **nv, *colon;
+
+	x->last = now_s();
+	while (nl && (data[nl - 1] == '\r' || data[nl - 1] == '\n'))
+		nl--;
+	if (len >= 5 && !strncmp(data, "HTTP/", 5)) {
+		const char *sp = memchr(data, ' ', nl);
+
+		x->status = sp ? atoi(sp + 1) : 0;
+		resp_clear_headers(&x->r);
+		return len;
+	}
+	if (!nl) {
+		if (x->status >= 200)
+			x->headers_done = 1;
+		else if (x->status == 100)
+			x->got_continue = 1;
+		return len;
+	}
+	colon = memchr(data, ':', nl);
+	if (!colon || x->status < 200)
+		return len;
+	nn = realloc(x->r.hdr_names, sizeof(*nn) * (size_t)(x->r.nhdrs + 1));
+	if (!nn)
+		return 0;
+	x->r.hdr_names = nn;
+	nv = realloc(x->r.hdr_values, sizeof(*nv) * (size_t)(x->r.nhdrs + 1));
+	if (!nv)
+		return 0;
+	x->r.hdr_values = nv;
+	vl = nl - (size_t)(colon + 1 - data);
+	colon++;
+	while (vl && (*colon == ' ' || *colon == '\t')) {
+		colon++;
+		vl--;
+	}
+	nn[x->r.nhdrs] = strndup(data, (size_t)(colon - data));
+	nv[x->r.nhdrs] = strndup(colon, vl);
+	if (!nn[x->r.nhdrs] || !nv[x->r.nhdrs]) {
+		free(nn[x->r.nhdrs]);
+		free(nv[x->r.nhdrs]);
+		return 0;
+	}
+	/* the name was copied with its colon and blanks: cut them */
+	*strchr(nn[x->r.nhdrs], ':') = '\0';
+	x->r.nhdrs++;
+	return len;
+}
+
+static size_t write_cb(char *data, size_t size, size_t n, void *arg)
+{
+	struct xfer *x = arg;
+	size_t len = size * n;
+
+	x->last = now_s();
+	if (x->stream) {
+		if (x->r.body.len - x->body_off >= BODY_MAX) {
+			x->wpaused = 1;
+			return CURL_WRITEFUNC_PAUSE;
+		}
+	} else if (x->r.body.len >= ERR_BODY_MAX) {
+		return len; /* keep the start of an error body only */
+	}
+	if (buf_append(&x->r.body, data, len))
+		return 0;
+	return len;
+}
+
+static size_t read_cb(char *buf, size_t size, size_t n, void *arg)
+{
+	struct xfer *x = arg;
+	struct put_src *src = x->src;
+	size_t max = size * n, avail;
+
+	x->last = now_s();
+	avail = src->len - x->up_off;
+	if (avail) {
+		if (avail > max)
+			avail = max;
+		memcpy(buf, src->data + x->up_off, avail);
+		x->up_off += avail;
+		x->body_started = 1;
+		return avail;
+	}
+	if (src->eof)
+		return 0;
+	x->rpaused = 1;
+	return CURL_READFUNC_PAUSE;
+}
+
+static void xfer_free(struct xfer *x)
+{
+	int i;
+
+	if (!x)
+		return;
+	if (x->easy) {
+		if (!x->done)
+			curl_multi_remove_handle(x->e->multi, x->easy);
+		curl_easy_cleanup(x->easy);
+	}
+	for (i = 0; i < x->e->nxs; i++)
+		if (x->e->xs[i] == x) {
+			x->e->xs[i] = x->e->xs[--x->e->nxs];
+			break;
+		}
+	curl_slist_free_all(x->slist);
+	free(x->url);
+	cluster_resp_free(&x->r);
+	free(x);
+}
+
+static int has_header(const struct cluster_hdrs *h, const char *name)
+{
+	return h && cluster_hdrs_get(h, name) != NULL;
+}
+
+/* The URL of a path on a node; NULL on ENOMEM/ENAMETOOLONG. */
+static char *make_url(const struct ring_dev *dev, uint32_t part,
+		      const char *account, const char *container,
+		      const char *object, const char *query)
+{
+	char *enc = malloc(PATH_MAX_ENC), *url = NULL, *p;
+	size_t left = PATH_MAX_ENC;
+	int n;
+
+	if (!enc)
+		return NULL;
+	p = enc;
+	n = snprintf(p, left, "/");
+	p += n, left -= (size_t)n;
+	if ((n = cluster_quote(dev->device, p, left)) < 0)
+		goto out;
+	p += n, left -= (size_t)n;
+	n = snprintf(p, left, "/%u/", part);
+	p += n, left -= (size_t)n;
+	if ((n = cluster_quote(account, p, left)) < 0)
+		goto out;
+	p += n, left -= (size_t)n;
+	if (container) {
+		if (left < 2)
+			goto out;
+		*p++ = '/', left--;
+		if ((n = cluster_quote(container, p, left)) < 0)
+			goto out;
+		p += n, left -= (size_t)n;
+	}
+	if (object) {
+		if (left < 2)
+			goto out;
+		*p++ = '/', left--;
+		if ((n = cluster_quote(object, p, left)) < 0)
+			goto out;
+	}
+	if (asprintf(&url,
+		     strchr(dev->ip, ':') ? "http://[%s]:%d%s%s%s"
+					  : "http://%s:%d%s%s%s",
+		     dev->ip, dev->port, enc, query && *query ? "?" : "",
+		     query && *query ? query : "") < 0)
+		url = NULL;
+out:
+	free(enc);
+	return url;
+}
+
+struct xfer_spec {
+	const char *method;
+	uint32_t part;
+	const char *account, *container, *object, *query;
+	const struct cluster_hdrs *hdrs;
+	const char *txn;
+	const void *body; /* in-memory body, or NULL */
+	size_t body_len;
+	struct put_src *src; /* streamed upload */
+	int64_t upload_len;  /* -1: chunked */
+	int stream;	     /* streamed download */
+};
+
+/* Start a transfer of spec on dev in engine e. NULL on failure (logged). */
+static struct xfer *xfer_start(struct engine *e, const struct ring_dev *dev,
+			       const struct xfer_spec *s)
+{
+	struct xfer *x;
+	int i, bad = 0;
+
+	if (e->nxs >= ENGINE_MAX)
+		return NULL;
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return NULL;
+	x->e = e;
+	x->dev = dev;
+	x->r.dev = dev;
+	x->stream = s->stream;
+	x->src = s->src;
+	x->last = now_s();
+	e->xs[e->nxs++] = x;
+	x->url = make_url(dev, s->part, s->account, s->container, s->object,
+			  s->query);
+	x->easy = curl_easy_init();
+	if (!x->url || !x->easy)
+		goto fail;
+	for (i = 0; s->hdrs && i < s->hdrs->n; i++) {
+		struct curl_slist *l =
+			curl_slist_append(x->slist, s->hdrs->lines[i]);
+		if (!l)
+			goto fail;
+		x->slist = l;
+	}
+	if (s->txn) {
+		char line[128];
+
+		snprintf(line, sizeof(line), "X-Trans-Id: %s", s->txn);
+		x->slist = curl_slist_append(x->slist, line);
+	}
+	if (!has_header(s->hdrs, "Accept"))
+		x->slist = curl_slist_append(x->slist, "Accept:");
+	if (!has_header(s->hdrs, "Expect"))
+		x->slist = curl_slist_append(x->slist, "Expect:");
+	if (!has_header(s->hdrs, "Content-Type"))
+		x->slist = curl_slist_append(x->slist, "Content-Type:");
+	if (!x->slist)
+		goto fail;
+	bad |= curl_easy_setopt(x->easy, CURLOPT_URL, x->url);
+	bad |= curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
+	bad |= curl_easy_setopt(x->easy, CURLOPT_NOSIGNAL, 1L);
+	bad |= curl_easy_setopt(x->easy, CURLOPT_PATH_AS_IS, 1L);
+	bad |= curl_easy_setopt(x->easy, CURLOPT_HTTP_VERSION,
+				(long)CURL_HTTP_VERSION_1_1);
+	bad |= curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT_MS,
+				e->c->conn_ms);
+	bad |= curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->slist);
+	bad |= curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, header_cb);
+	bad |= curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
+	bad |= curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, write_cb);
+	bad |= curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
+	if (!strcmp(s->method, "HEAD")) {
+		bad |= curl_easy_setopt(x->easy, CURLOPT_NOBODY, 1L);
+	} else if (s->src) {
+		bad |= curl_easy_setopt(x->easy, CURLOPT_UPLOAD, 1L);
+		bad |= curl_easy_setopt(x->easy, CURLOPT_READFUNCTION, read_cb);
+		bad |= curl_easy_setopt(x->easy, CURLOPT_READDATA, x);
+		bad |= curl_easy_setopt(x->easy, CURLOPT_INFILESIZE_LARGE,
+					(curl_off_t)s->upload_len);
+		bad |= curl_easy_setopt(x->easy, CURLOPT_EXPECT_100_TIMEOUT_MS,
+					e->c->node_ms);
+		bad |= curl_easy_setopt(x->easy, CURLOPT_UPLOAD_BUFFERSIZE,
+					256L * 1024);
+		if (strcmp(s->method, "PUT"))
+			bad |= curl_easy_setopt(x->easy, CURLOPT_CUSTOMREQUEST,
+						s->method);
+	} else if (s->body || !strcmp(s->method, "PUT") ||
+		   !strcmp(s->method, "POST")) {
+		bad |= curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE_LARGE,
+					(curl_off_t)s->body_len);
+		bad |= curl_easy_setopt(x->easy, CURLOPT_COPYPOSTFIELDS,
+					s->body ? s->body : "");
+		bad |= curl_easy_setopt(x->easy, CURLOPT_CUSTOMREQUEST,
+					s->method);
+	} else if (strcmp(s->method, "GET")) {
+		bad |= curl_easy_setopt(x->easy, CURLOPT_CUSTOMREQUEST,
+					s->method);
+	}
+	if (bad)
+		goto fail;
+	if (curl_multi_add_handle(e->multi, x->easy) != CURLM_OK)
+		goto fail;
+	return x;
+fail:
+	log_err("cannot start %s %s", s->method, x->url ? x->url : "(url)");
+	curl_easy_cleanup(x->easy);
+	x->easy = NULL;
+	xfer_free(x);
+	return NULL;
+}
+
+static int engine_init(struct engine *e, struct cluster *c)
+{
+	memset(e, 0, sizeof(*e));
+	e->c = c;
+	e->multi = curl_multi_init();
+	return e->multi ? 0 : -ENOMEM;
+}
+
+static void engine_free(struct engine *e)
+{
+	while (e->nxs)
+		xfer_free(e->xs[0]);
+	if (e->multi)
+		curl_multi_cleanup(e->multi);
+	e->multi = NULL;
+}
+
+static void xfer_finish(struct xfer *x, CURLcode result)
+{
+	if (x->done)
+		return;
+	x->done = 1;
+	x->result = result;
+	curl_multi_remove_handle(x->e->multi, x->easy);
+}
+
+/*
+ * Wait up to wait_ms for activity (less when curl has a timer due), then
+ * perform what is ready, retire finished transfers, time out silent ones.
+ */
+static void engine_step(struct engine *e, int wait_ms)
+{
+	CURLMsg *m;
+	double now;
+	int running, left, i;
+
+	if (wait_ms > 0)
+		curl_multi_poll(e->multi, NULL, 0, wait_ms, NULL);
+	curl_multi_perform(e->multi, &running);
+	while ((m = curl_multi_info_read(e->multi, &left))) {
+		struct xfer *x = NULL;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
+				  (char **)&x);
+		if (x)
+			xfer_finish(x, m->data.result);
+	}
+	now = now_s();
+	for (i = 0; i < e->nxs; i++) {
+		struct xfer *x = e->xs[i];
+
+		if (x->done || x->rpaused || x->wpaused)
+			continue;
+		if (now - x->last > e->c->node_s) {
+			log_warn("timeout after %.1fs on %s", e->c->node_s,
+				 x->url);
+			xfer_finish(x, CURLE_OPERATION_TIMEDOUT);
+		}
+	}
+}
+
+/* Did the node fail (no answer, 5xx, 507)? Counts the error if so. */
+static int node_failed(struct cluster *c, struct xfer *x)
+{
+	if (!x->headers_done) {
+		cluster_node_error(c, x->dev);
+		return 1;
+	}
+	if (x->status == 507) {
+		cluster_node_error_limit(c, x->dev);
+		return 1;
+	}
+	if (x->status >= 500) {
+		cluster_node_error(c, x->dev);
+		return 1;
+	}
+	return 0;
+}
+
+/* The next usable node of the walk, or NULL. */
+static const struct ring_dev *
+walk_next(struct cluster *c, const struct cluster_nodes *nodes, int *walk)
+{
+	while (*walk < nodes->n) {
+		const struct ring_dev *d = nodes->dev[(*walk)++];
+
+		if (!cluster_node_limited(c, d))
+			return d;
+	}
+	return NULL;
+}
+
+/* --- make_requests ------------------------------------------------------- */
+
+int cluster_make_requests(struct cluster *c, const struct cluster_nodes *nodes,
+			  const char *method, const char *account,
+			  const char *container, const char *object,
+			  const char *query, struct cluster_hdrs *hdrs,
+			  int nslots, const void *body, size_t body_len,
+			  const char *txn, struct cluster_resp *resps)
+{
+	struct xfer *slot[CLUSTER_MAX_NODES] = {0};
+	struct xfer_spec s = {method, nodes->part, account, container, object,
+			      query,  NULL,	   txn,	    body,      body_len,
+			      NULL,   0,	   0};
+	struct engine e;
+	int i, walk = 0, pending = 0, rc;
+
+	if (nslots > CLUSTER_MAX_NODES)
+		nslots = CLUSTER_MAX_NODES;
+	rc = engine_init(&e, c);
+	if (rc)
+		return rc;
+	for (i = 0; i < nslots; i++) {
+		const struct ring_dev *d;
+
+		resps[i].status = 503;
+		while ((d = walk_next(c, nodes, &walk))) {
+			s.hdrs = &hdrs[i];
+			slot[i] = xfer_start(&e, d, &s);
+			if (slot[i])
+				break;
+		}
+		pending += slot[i] != NULL;
+	}
+	while (pending) {
+		engine_step(&e, 50);
+		for (i = 0; i < nslots; i++) {
+			struct xfer *x = slot[i];
+			const struct ring_dev *d;
+
+			if (!x || !x->done)
+				continue;
+			slot[i] = NULL;
+			pending--;
+			if (x->headers_done && x->result == CURLE_OK) {
+				resp_move(&resps[i], &x->r);
+				resps[i].status = x->status;
+			} else if (x->headers_done) {
+				x->headers_done = 0; /* the body was cut */
+			}
+			if (!node_failed(c, x)) {
+				xfer_free(x);
+				continue;
+			}
+			if (!x->headers_done)
+				log_warn("%s %s: %s", method, x->url,
+					 curl_easy_strerror(x->result));
+			xfer_free(x);
+			while ((d = walk_next(c, nodes, &walk))) {
+				s.hdrs = &hdrs[i];
+				slot[i] = xfer_start(&e, d, &s);
+				if (slot[i])
+					break;
+			}
+			pending += slot[i] != NULL;
+		}
+	}
+	for (i = 0; i < nslots; i++)
+		if (!resps[i].status)
+			resps[i].status = 503;
+	engine_free(&e);
+	return 0;
+}
+
+/* --- GET / HEAD ---------------------------------------------------------- */
+
+static int good_source(int status)
+{
+	return (status >= 200 && status < 400) || status == 416;
+}
+
+/* The timestamp of a source (X-Backend-Timestamp, X-Timestamp, ...). */
+static void source_ts(const struct cluster_resp *r, struct ts *t)
+{
+	static const char *const names[] = {"X-Backend-Data-Timestamp",
+					    "X-Backend-Timestamp",
+					    "X-Put-Timestamp", "X-Timestamp"};
+	unsigned i;
+
+	memset(t, 0, sizeof(*t));
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const char *v = cluster_resp_header(r, names[i]);
+
+		if (v && !ts_parse(v, t))
+			return;
+	}
+}
+
+int cluster_get_open(struct cluster *c, const struct cluster_nodes *nodes,
+		     const char *method, const char *account,
+		     const char *container, const char *object,
+		     const char *query, const struct cluster_hdrs *hdrs,
+		     int newest, const char *txn, struct cluster_resp *resp,
+		     struct cluster_get **out)
+{
+	struct xfer_spec s = {method, nodes->part, account, container, object,
+			      query,  hdrs,	   txn,	    NULL,      0,
+			      NULL,   0,	   1};
+	struct cluster_resp errs[CLUSTER_MAX_NODES];
+	int statuses[CLUSTER_MAX_NODES];
+	struct cluster_get *g;
+	struct xfer *best = NULL;
+	struct ts best_ts = {0, 0}, t;
+	const struct ring_dev *d;
+	int walk = 0, nerr = 0, i, rc;
+
+	*out = NULL;
+	memset(resp, 0, sizeof(*resp));
+	memset(errs, 0, sizeof(errs));
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	rc = engine_init(&g->e, c);
+	if (rc) {
+		free(g);
+		return rc;
+	}
+	while ((d = walk_next(c, nodes, &walk))) {
+		struct xfer *x = xfer_start(&g->e, d, &s);
+
+		if (!x)
+			continue;
+		while (!x->headers_done && !x->done)
+			engine_step(&g->e, 50);
+		if (x->headers_done && good_source(x->status)) {
+			if (!newest) {
+				best = x;
+				break;
+			}
+			source_ts(&x->r, &t);
+			if (!best || ts_cmp(&t, &best_ts) > 0) {
+				xfer_free(best);
+				best = x;
+				best_ts = t;
+			} else {
+				xfer_free(x);
+			}
+			continue;
+		}
+		if (node_failed(c, x) && !x->headers_done) {
+			log_warn("%s %s: %s", method, x->url,
+				 curl_easy_strerror(x->result));
+		} else if (nerr < CLUSTER_MAX_NODES) {
+			/* an answer that is no source: keep it for the vote */
+			statuses[nerr] = x->status;
+			resp_move(&errs[nerr], &x->r);
+			errs[nerr++].status = x->status;
+		}
+		xfer_free(x);
+	}
+	if (best) {
+		resp_move(resp, &best->r);
+		resp->status = best->status;
+		/* the headers moved out; the body buffer starts empty again,
+		 * what arrived already is handed over */
+		best->r.body = resp->body;
+		memset(&resp->body, 0, sizeof(resp->body));
+		best->body_off = 0;
+		g->x = best;
+		*out = g;
+	} else {
+		i = cluster_best_status(statuses, nerr, 0);
+		if (i >= 0) {
+			resp_move(resp, &errs[i]);
+		} else {
+			resp->status = 503;
+		}
+		engine_free(&g->e);
+		free(g);
+	}
+	for (i = 0; i < nerr; i++)
+		cluster_resp_free(&errs[i]);
+	return 0;
+}
+
+ssize_t cluster_get_read(struct cluster_get *g, char *buf, size_t max)
+{
+	struct xfer *x = g->x;
+
+	for (;;) {
+		size_t avail = x->r.body.len - x->body_off;
+
+		if (avail) {
+			if (avail > max)
+				avail = max;
+			memcpy(buf, x->r.body.data + x->body_off, avail);
+			x->body_off += avail;
+			if (x->body_off == x->r.body.len) {
+				x->r.body.len = 0;
+				x->body_off = 0;
+				if (x->wpaused && !x->done) {
+					x->wpaused = 0;
+					x->last = now_s();
+					curl_easy_pause(x->easy,
+							CURLPAUSE_CONT);
+				}
+			}
+			return (ssize_t)avail;
+		}
+		if (x->done) {
+			if (x->result != CURLE_OK) {
+				log_warn("GET %s failed mid-body: %s", x->url,
+					 curl_easy_strerror(x->result));
+				cluster_node_error(g->e.c, x->dev);
+				return -EIO;
+			}
+			return 0;
+		}
+		engine_step(&g->e, 50);
+	}
+}
+
+void cluster_get_close(struct cluster_get *g)
+{
+	if (!g)
+		return;
+	engine_free(&g->e);
+	free(g);
+}
+
+/* --- PUT ----------------------------------------------------------------- */
+
+static int slot_ready(const struct xfer *x)
+{
+	return (x->got_continue || x->rpaused) && !x->done;
+}
+
+int cluster_put_open(struct cluster *c, const struct cluster_nodes *nodes,
+		     const char *account, const char *container,
+		     const char *object, struct cluster_hdrs *hdrs,
+		     int64_t content_length, int quorum, const char *txn,
+		     int *early_status, struct cluster_put **out)
+{
+	struct xfer_spec s = {"PUT", nodes->part, account, container, object,
+			      NULL,  NULL,	  txn,	   NULL,      0,
+			      NULL,  -1,	  0};
+	int dead[CLUSTER_MAX_NODES] = {0};
+	struct cluster_put *p;
+	int i, pending, ready = 0, early = 0, rc;
+
+	*out = NULL;
+	*early_status = 0;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	rc = engine_init(&p->e, c);
+	if (rc) {
+		free(p);
+		return rc;
+	}
+	p->nodes = *nodes;
+	p->nslots = nodes->nprimary;
+	p->quorum = quorum;
+	s.src = &p->src;
+	s.upload_len = content_length > 0 ? content_length : -1;
+	for (i = 0; i < p->nslots; i++) {
+		rc = cluster_hdrs_set(&hdrs[i], "Expect", "100-continue");
+		if (rc)
+			goto fail;
+	}
+	for (;;) {
+		pending = 0;
+		for (i = 0; i < p->nslots; i++) {
+			struct xfer *x = p->slot[i];
+			const struct ring_dev *d;
+
+			if (dead[i] || (x && slot_ready(x)))
+				continue;
+			if (x && !x->done && !x->headers_done) {
+				pending++;
+				continue;
+			}
+			if (x) {
+				/* answered before the body: a final status */
+				if (!node_failed(c, x) && x->status >= 400) {
+					if (x->status > early)
+						early = x->status;
+				} else if (!x->headers_done) {
+					log_warn("PUT %s: %s", x->url,
+						 curl_easy_strerror(x->result));
+				}
+				xfer_free(x);
+				p->slot[i] = NULL;
+				if (early)
+					goto fail;
+			}
+			while (!p->slot[i] &&
+			       (d = walk_next(c, &p->nodes, &p->walk))) {
+				s.hdrs = &hdrs[i];
+				p->slot[i] = xfer_start(&p->e, d, &s);
+			}
+			if (p->slot[i])
+				pending++;
+			else
+				dead[i] = 1;
+		}
+		if (!pending)
+			break;
+		engine_step(&p->e, 20);
+	}
+	for (i = 0; i < p->nslots; i++)
+		if (p->slot[i])
+			ready++;
+	if (ready < quorum) {
+		log_err("PUT /%s/%s/%s: %d of %d backends ready, %d needed",
+			account, container, object, ready, p->nslots, quorum);
+		rc = -EIO;
+		goto fail;
+	}
+	*out = p;
+	return 0;
+fail:
+	if (early) {
+		*early_status = early;
+		rc = -EEXIST;
+	}
+	engine_free(&p->e);
+	free(p);
+	return rc;
+}
+
+/* Let every live slot run until it took the whole source or ended. */
+static void put_drain(struct cluster_put *p)
+{
+	int i, waiting;
+
+	for (i = 0; i < p->nslots; i++) {
+		struct xfer *x = p->slot[i];
+
+		if (!x || x->done)
+			continue;
+		x->up_off = 0;
+		x->rpaused = 0;
+		x->last = now_s();
+		curl_easy_pause(x->easy, CURLPAUSE_CONT);
+	}
+	do {
+		engine_step(&p->e, 50);
+		waiting = 0;
+		for (i = 0; i < p->nslots; i++) {
+			struct xfer *x = p->slot[i];
+
+			if (x && !x->done && !x->rpaused)
+				waiting++;
+		}
+	} while (waiting);
+}
+
+int cluster_put_write(struct cluster_put *p, const void *data, size_t len)
+{
+	int i, live = 0;
+
+	if (!len)
+		return 0;
+	p->src.data = data;
+	p->src.len = len;
+	put_drain(p);
+	p->src.data = NULL;
+	p->src.len = 0;
+	for (i = 0; i < p->nslots; i++) {
+		struct xfer *x = p->slot[i];
+
+		if (!x)
+			continue;
+		if (x->done && x->result == CURLE_OK && x->headers_done &&
+		    x->status < 500) {
+			live++; /* it has all the body and answered already */
+			continue;
+		}
+		if (x->done) {
+			/* it ended before the body did: it failed */
+			log_warn("PUT %s ended mid-body: status %d, %s", x->url,
+				 x->status, curl_easy_strerror(x->result));
+			cluster_node_error(p->e.c, x->dev);
+			xfer_free(x);
+			p->slot[i] = NULL;
+			continue;
+		}
+		live++;
+	}
+	return live >= p->quorum ? 0 : -EIO;
+}
+
+int cluster_put_finish(struct cluster_put *p, int *statuses, char etags[][33],
+		       int *n)
+{
+	int i, got = 0;
+
+	p->src.eof = 1;
+	p->src.len = 0;
+	put_drain(p);
+	for (i = 0; i < p->nslots; i++) {
+		struct xfer *x = p->slot[i];
+		const char *etag;
+
+		if (!x)
+			continue;
+		if (!x->headers_done || x->result != CURLE_OK) {
+			log_warn("PUT %s: no answer: %s", x->url,
+				 curl_easy_strerror(x->result));
+			cluster_node_error(p->e.c, x->dev);
+			continue;
+		}
+		if (x->status == 507)
+			cluster_node_error_limit(p->e.c, x->dev);
+		else if (x->status >= 500)
+			cluster_node_error(p->e.c, x->dev);
+		statuses[got] = x->status;
+		etags[got][0] = '\0';
+		etag = cluster_resp_header(&x->r, "Etag");
+		if (etag && x->status >= 200 && x->status < 300) {
+			if (*etag == '"')
+				etag++;
+			snprintf(etags[got], 33, "%.32s", etag);
+		}
+		got++;
+	}
+	*n = got;
+	return got >= p->quorum ? 0 : -EIO;
+}
+
+void cluster_put_free(struct cluster_put *p)
+{
+	if (!p)
+		return;
+	engine_free(&p->e);
+	free(p);
+}

@@ -1,0 +1,247 @@
+/*
+ * common/cluster.h: the one client of the storage cluster, shared by the
+ * proxy and (later) the volume service and the FUSE filesystem.
+ *
+ * It knows the three rings (account, container, object), which nodes hold
+ * a path (primaries, then handoffs in Swift's get_more_nodes order), which
+ * nodes keep failing (error limiting, as Swift's proxy: a node with more
+ * than error_suppression_limit errors within error_suppression_interval is
+ * skipped until the interval passes; a 507 limits it at once), and speaks
+ * Swift's backend protocol to them over libcurl (the multi interface, in
+ * the caller's thread: no threads of its own):
+ *
+ *   cluster_make_requests  one request per slot, all at once, each slot
+ *                          falling over to the next node on a connection
+ *                          error, a 5xx or a 507 (Swift's make_requests);
+ *                          cluster_best_response picks the answer by quorum
+ *   cluster_get_open/read  a GET or HEAD from the first node that gives a
+ *                          good answer (2xx, 3xx, 416), the body streamed
+ *                          through a bounded buffer; X-Newest asks all
+ *   cluster_put_open/      an upload streamed to every slot at once (one
+ *   write/finish           per primary, handoffs standing in for nodes that
+ *                          refuse), never buffered whole: each chunk is
+ *                          handed to every live backend before the next is
+ *                          taken; Expect: 100-continue lets a 507 be seen
+ *                          before any body is sent
+ *
+ * Quorum is Swift's quorum_size: replicas / 2 + 1.
+ *
+ * Threads: a struct cluster is shared by all threads (its error table has
+ * a lock; rings are immutable). A struct cluster_get or cluster_put belongs
+ * to the thread that opened it.
+ */
+#ifndef KUMO_COMMON_CLUSTER_H
+#define KUMO_COMMON_CLUSTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/buf.h"
+#include "ring/ring.h"
+
+enum cluster_kind {
+	CLUSTER_ACCOUNT = 0,
+	CLUSTER_CONTAINER,
+	CLUSTER_OBJECT,
+	CLUSTER_NKINDS
+};
+
+struct cluster_conf {
+	const char *swift_dir;	 /* holds {account,container,object}.ring.gz */
+	const char *hash_prefix; /* swift_hash_path_prefix */
+	const char *hash_suffix; /* swift_hash_path_suffix */
+	double conn_timeout;	 /* seconds to connect to a backend */
+	double node_timeout;	 /* seconds a backend may stay silent */
+	int error_suppression_limit;
+	double error_suppression_interval; /* seconds */
+};
+
+struct cluster;
+
+/* Most nodes a lookup returns: primaries and as many handoffs (Swift's
+ * request_node_count = 2 * replicas), capped. */
+#define CLUSTER_MAX_NODES 16
+
+/* The nodes of one path. Holds a reference on the ring it came from. */
+struct cluster_nodes {
+	struct ring *ring;
+	enum cluster_kind kind;
+	uint32_t part;
+	int nprimary; /* primaries come first in dev[] */
+	int n;	      /* primaries + handoffs */
+	const struct ring_dev *dev[CLUSTER_MAX_NODES];
+};
+
+/* A header list for backend requests: "Name: value" lines. */
+struct cluster_hdrs {
+	char **lines;
+	int n;
+};
+
+struct cluster_resp {
+	int status;		    /* 0: no answer (connect error, timeout) */
+	const struct ring_dev *dev; /* the node that answered, or last tried */
+	char **hdr_names;
+	char **hdr_values;
+	int nhdrs;
+	struct buf body;
+};
+
+/* Swift's quorum_size: the majority of n. */
+static inline int cluster_quorum(int n)
+{
+	return n / 2 + 1;
+}
+
+/*
+ * Load the rings from conf->swift_dir and set up libcurl (call once, before
+ * threads start). Strings in conf are copied. On success *out owns the
+ * cluster. 0, or -errno (a ring that cannot be loaded: logged, naming it).
+ */
+int cluster_open(const struct cluster_conf *conf, struct cluster **out);
+
+/* Free the cluster; no request may still use it. NULL is fine. */
+void cluster_close(struct cluster *c);
+
+/*
+ * The primaries and up to as many handoffs of /account[/container[/object]]
+ * in kind's ring, into *out (which then holds a ring reference: release it
+ * with cluster_nodes_release). 0, or -EINVAL (bad names), -EIO.
+ */
+int cluster_lookup(struct cluster *c, enum cluster_kind kind,
+		   const char *account, const char *container,
+		   const char *object, struct cluster_nodes *out);
+void cluster_nodes_release(struct cluster_nodes *nodes);
+
+/* Replicas (rows) of kind's ring. */
+int cluster_replicas(struct cluster *c, enum cluster_kind kind);
+
+/* --- error limiting (thread-safe) ------------------------------------ */
+
+/* Non-zero when dev is error-limited now. */
+int cluster_node_limited(struct cluster *c, const struct ring_dev *dev);
+/* Count one error (a timeout, a refused connection, a 5xx). */
+void cluster_node_error(struct cluster *c, const struct ring_dev *dev);
+/* Limit dev at once (a 507: its device is gone). */
+void cluster_node_error_limit(struct cluster *c, const struct ring_dev *dev);
+
+/* --- header lists ----------------------------------------------------- */
+
+/* Add "name: value" (value NULL or "": removes curl's default). 0/-ENOMEM */
+int cluster_hdrs_add(struct cluster_hdrs *h, const char *name,
+		     const char *value);
+int cluster_hdrs_addf(struct cluster_hdrs *h, const char *name, const char *fmt,
+		      ...) __attribute__((format(printf, 3, 4)));
+/* Copy every line of src into dst. 0 or -ENOMEM. */
+int cluster_hdrs_copy(struct cluster_hdrs *dst, const struct cluster_hdrs *src);
+/* The value of name in h (case-insensitive), or NULL. */
+const char *cluster_hdrs_get(const struct cluster_hdrs *h, const char *name);
+/* Replace name's value if present, else add. 0 or -ENOMEM. */
+int cluster_hdrs_set(struct cluster_hdrs *h, const char *name,
+		     const char *value);
+void cluster_hdrs_free(struct cluster_hdrs *h);
+
+/* --- responses -------------------------------------------------------- */
+
+/* A response header (case-insensitive), or NULL. */
+const char *cluster_resp_header(const struct cluster_resp *r, const char *name);
+/* Free what r holds and zero it. */
+void cluster_resp_free(struct cluster_resp *r);
+
+/*
+ * Swift's best_response: the highest status of the first class (2xx, 3xx,
+ * 4xx) that a quorum of statuses falls in. Returns its index in statuses,
+ * or -1 when no class has a quorum (the caller answers 503). quorum <= 0
+ * means cluster_quorum(n).
+ */
+int cluster_best_status(const int *statuses, int n, int quorum);
+
+/*
+ * Percent-encode a name for a backend path (as Swift's quote, '/' kept)
+ * into out of outlen bytes. Returns the length, or -ENAMETOOLONG.
+ */
+int cluster_quote(const char *s, char *out, size_t outlen);
+
+/* --- requests --------------------------------------------------------- */
+
+/*
+ * Swift's make_requests: nslots requests of method to
+ * /<dev>/<part>/<account>[/<container>[/<object>]] at once, slot i with
+ * headers hdrs[i] (and X-Trans-Id txn when not NULL), query (encoded,
+ * without '?', or NULL) and body (NULL for none). The slots share one walk
+ * over nodes (primaries, then handoffs), skipping error-limited nodes; a
+ * slot whose node fails (no answer, 5xx, 507) takes the next one. resps
+ * (nslots of them, zeroed by the caller) get each slot's last answer; the
+ * caller frees them. Returns 0 (look at the statuses), or -ENOMEM.
+ */
+int cluster_make_requests(struct cluster *c, const struct cluster_nodes *nodes,
+			  const char *method, const char *account,
+			  const char *container, const char *object,
+			  const char *query, struct cluster_hdrs *hdrs,
+			  int nslots, const void *body, size_t body_len,
+			  const char *txn, struct cluster_resp *resps);
+
+struct cluster_get;
+
+/*
+ * Open a GET or HEAD of a path on the nodes (first good source in order,
+ * or with newest the source with the newest X-Backend-Timestamp /
+ * X-Timestamp among all nodes). *resp gets the status and headers of the
+ * answer to give (status 503 and no headers when no node answered with a
+ * quorum of statuses); its body is read with cluster_get_read when *out is
+ * not NULL (a good source), else the error body is in resp->body. Returns
+ * 0 or -ENOMEM. The caller frees *resp and closes *out.
+ */
+int cluster_get_open(struct cluster *c, const struct cluster_nodes *nodes,
+		     const char *method, const char *account,
+		     const char *container, const char *object,
+		     const char *query, const struct cluster_hdrs *hdrs,
+		     int newest, const char *txn, struct cluster_resp *resp,
+		     struct cluster_get **out);
+
+/* Up to max bytes of the body into buf: >0 bytes, 0 at the end, -EIO when
+ * the backend failed mid-way (the body is then incomplete). */
+ssize_t cluster_get_read(struct cluster_get *g, char *buf, size_t max);
+
+/* Close and free; NULL is fine. */
+void cluster_get_close(struct cluster_get *g);
+
+struct cluster_put;
+
+/*
+ * Start a PUT of an object body to nodes->nprimary slots at once, slot i
+ * with headers hdrs[i] (each gets Expect: 100-continue and X-Trans-Id).
+ * content_length -1 (or 0) sends the body chunked. A slot whose node
+ * refuses (no answer, 5xx, 507) takes the next node of the walk.
+ *
+ * Returns 0 with *out set when at least quorum slots are ready for the
+ * body; -EIO when fewer are (the caller answers 503, *out is NULL);
+ * -EEXIST when a backend answered at once with a final 4xx (412 for
+ * If-None-Match, 409 for an older timestamp): *early_status says which,
+ * *out is NULL; -ENOMEM.
+ */
+int cluster_put_open(struct cluster *c, const struct cluster_nodes *nodes,
+		     const char *account, const char *container,
+		     const char *object, struct cluster_hdrs *hdrs,
+		     int64_t content_length, int quorum, const char *txn,
+		     int *early_status, struct cluster_put **out);
+
+/*
+ * Hand len bytes to every live backend; returns once each has taken them
+ * (or failed). 0, or -EIO when fewer than quorum backends are left.
+ */
+int cluster_put_write(struct cluster_put *p, const void *data, size_t len);
+
+/*
+ * End the body and collect the answers: statuses[] and etags (the ETag of
+ * each 2xx) of the backends still live, *n of them (at most
+ * CLUSTER_MAX_NODES). 0, or -EIO when fewer than quorum answered at all.
+ */
+int cluster_put_finish(struct cluster_put *p, int *statuses, char etags[][33],
+		       int *n);
+
+/* Abort what is in flight (backends see a truncated body) and free. */
+void cluster_put_free(struct cluster_put *p);
+
+#endif

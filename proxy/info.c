@@ -1,0 +1,65 @@
+/*
+ * proxy/info.c: GET /info, the cluster's capabilities and limits as
+ * Swift's InfoController publishes them (swift/proxy/controllers/info.py):
+ * "swift" with the constraints of swift/common/constraints.py, and one
+ * object per middleware ("tempauth").
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "proxy/internal.h"
+
+void proxy_info(struct http_request *req, struct proxy_app *app)
+{
+	const char *m = http_method(req);
+	json_t *root = NULL, *swift, *policies, *pol;
+	char *body = NULL;
+
+	(void)app;
+	if (strcmp(m, "GET") && strcmp(m, "HEAD")) {
+		http_add_header(req, "Allow", "GET, HEAD, OPTIONS");
+		proxy_reply_status(req, 405);
+		return;
+	}
+	swift = json_pack(
+		"{s:s, s:I, s:I, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i,"
+		" s:i, s:[s,s], s:b, s:b}",
+		"version", "2.30.0-kumo", "max_file_size",
+		(json_int_t)MAX_FILE_SIZE, "max_header_size",
+		(json_int_t)MAX_HEADER_SIZE, "max_object_name_length",
+		MAX_OBJECT_NAME_LENGTH, "container_listing_limit",
+		CONTAINER_LISTING_LIMIT, "account_listing_limit",
+		ACCOUNT_LISTING_LIMIT, "max_meta_count", MAX_META_COUNT,
+		"max_meta_name_length", MAX_META_NAME_LENGTH,
+		"max_meta_value_length", MAX_META_VALUE_LENGTH,
+		"max_meta_overall_size", MAX_META_OVERALL_SIZE,
+		"max_container_name_length", MAX_CONTAINER_NAME_LENGTH,
+		"max_account_name_length", MAX_ACCOUNT_NAME_LENGTH,
+		"extra_header_count", 0, "valid_api_versions", "v1", "v1.0",
+		"strict_cors_mode", 1, "allow_account_management", 0);
+	if (!swift)
+		goto fail;
+	policies = json_array();
+	pol = json_pack("{s:s, s:b, s:s}", "name", "Policy-0", "default", 1,
+			"policy_type", "replication");
+	if (policies && pol)
+		json_array_append_new(policies, pol);
+	json_object_set_new(swift, "policies", policies);
+	root = json_pack("{s:o, s:{s:b}}", "swift", swift, "tempauth",
+			 "account_acls", 1);
+	if (!root)
+		goto fail;
+	body = json_dumps(root, JSON_COMPACT);
+	if (!body)
+		goto fail;
+	http_add_header(req, "Content-Type", "application/json; charset=UTF-8");
+	http_reply(req, 200, body, strlen(body));
+	free(body);
+	json_decref(root);
+	return;
+fail:
+	json_decref(root);
+	proxy_reply_status(req, 500);
+}

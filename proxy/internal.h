@@ -1,0 +1,322 @@
+/*
+ * proxy/internal.h: private declarations of the proxy (bin/kumo-proxy), the
+ * public Swift v1 API in front of the account, container and object
+ * servers. Reading order: server.c (config, routing, shared helpers),
+ * tempauth.c, acl.c, constraints.c, account.c, container.c, object.c,
+ * copy.c, info.c.
+ */
+#ifndef KUMO_PROXY_INTERNAL_H
+#define KUMO_PROXY_INTERNAL_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/cluster.h"
+#include "common/config.h"
+#include "common/http.h"
+
+/* Swift's constraints (swift/common/constraints.py defaults). */
+#define MAX_FILE_SIZE		  5368709122LL
+#define MAX_META_NAME_LENGTH	  128
+#define MAX_META_VALUE_LENGTH	  256
+#define MAX_META_COUNT		  90
+#define MAX_META_OVERALL_SIZE	  4096
+#define MAX_HEADER_SIZE		  8192
+#define MAX_OBJECT_NAME_LENGTH	  1024
+#define CONTAINER_LISTING_LIMIT	  10000
+#define ACCOUNT_LISTING_LIMIT	  10000
+#define MAX_ACCOUNT_NAME_LENGTH	  256
+#define MAX_CONTAINER_NAME_LENGTH 256
+
+struct proxy_conf {
+	char bind_ip[CONF_STR_MAX];
+	long long bind_port;
+	char log_level[CONF_STR_MAX];
+	char swift_dir[CONF_STR_MAX];
+	double conn_timeout;
+	double node_timeout;
+	long long error_suppression_limit;
+	double error_suppression_interval;
+	int account_autocreate;
+	long long token_life;
+	char reseller_prefix[CONF_STR_MAX];
+	char require_group[CONF_STR_MAX];
+	char auth_require_group[CONF_STR_MAX];
+	char service_require_group[CONF_STR_MAX];
+	struct conf_list users;
+	char hash_prefix[CONF_STR_MAX];
+	char hash_suffix[CONF_STR_MAX];
+};
+
+struct tempauth;
+
+struct proxy_app {
+	const struct proxy_conf *conf;
+	struct cluster *cluster;
+	struct tempauth *auth;
+};
+
+struct tempauth_user;
+
+/*
+ * A parsed /v1/<account>[/<container>[/<object>]] path, and who asks for
+ * it (set by tempauth_request).
+ */
+struct proxy_path {
+	char *account;			     /* never NULL for an API request */
+	char *container;		     /* NULL when absent */
+	char *object;			     /* NULL when absent */
+	const struct tempauth_user *user;    /* NULL: anonymous */
+	const struct tempauth_user *service; /* from X-Service-Token */
+	int owner; /* Swift's swift_owner: may see and set ACLs */
+	char buf[8192 + 16];
+};
+
+/* --- server.c --- */
+extern const struct conf_key proxy_conf_table[];
+int proxy_start(void *cfg, void **app);
+void proxy_stop(void *app);
+const struct http_handler *proxy_route(struct http_request *req);
+
+/* Copy the client's headers that a backend should see into h. 0/-ENOMEM */
+int proxy_client_headers(struct http_request *req, struct cluster_hdrs *h);
+/*
+ * Give the client a backend's headers (hop-by-hop, X-Backend-* and
+ * sysmeta left out; Swift's owner headers, the ACLs, only when p->owner,
+ * the account ACL then shown as X-Account-Access-Control). p may be NULL
+ * (no owner).
+ */
+/* Is name one of Swift's swift_owner_headers (the ACLs, sync keys...)? */
+int proxy_owner_header(const char *name);
+void proxy_relay_headers(struct http_request *req, const struct cluster_resp *r,
+			 const struct proxy_path *p);
+/* cluster_hdrs_add, but an empty value is sent empty (libcurl would drop
+ * the header; cluster_hdrs_get does not see such a line). 0/-ENOMEM. */
+int proxy_hdrs_add(struct cluster_hdrs *h, const char *name, const char *value);
+/* Remove every name header of h. */
+void proxy_hdrs_del(struct cluster_hdrs *h, const char *name);
+/*
+ * Swift's rule for the owner headers of a write (ACLs, sync and temp URL
+ * keys) in backend headers h: a non-owner's are dropped; an owner's
+ * X-Account-Access-Control becomes the sysmeta
+ * X-Account-Sysmeta-Core-Access-Control (checked by tempauth_request).
+ * 0 or -ENOMEM.
+ */
+int proxy_owner_headers(struct cluster_hdrs *h, const struct proxy_path *p);
+/* A fresh X-Timestamp in normal form. */
+void proxy_timestamp(char out[32]);
+/* Reply with status and a short body naming it (Swift's texts). */
+void proxy_reply_status(struct http_request *req, int status);
+/*
+ * Send method to every primary of kind's nodes with base headers (plus
+ * per-slot extras built by the caller in hdrs[]), and reply with the
+ * quorum answer (503 without one). 404s count as override404 when no
+ * quorum forms (0: no override). Returns the status replied.
+ */
+int proxy_quorum_request(struct http_request *req, struct proxy_app *app,
+			 const struct cluster_nodes *nodes, const char *method,
+			 const struct proxy_path *p, struct cluster_hdrs *hdrs,
+			 int nslots, int override404, int reply);
+/* Stream a GET/HEAD from the first good node to the client; when no node
+ * has it (404) and on404 is not NULL, on404 replies instead. */
+void proxy_get_stream(struct http_request *req, struct proxy_app *app,
+		      const struct cluster_nodes *nodes,
+		      const struct proxy_path *p, const char *query,
+		      void (*on404)(struct http_request *req,
+				    const struct proxy_path *p));
+/*
+ * Start nslots header lists (zeroed by the caller) from the client's
+ * headers plus X-Timestamp ts, and spread the primaries of upd (the
+ * account nodes for a container request, the container nodes for an
+ * object request) over them as X-<what>-Host/-Device/-Partition, as
+ * Swift's _backend_requests; with at least `needed` updates in all
+ * (cycling over upd). 0 or -ENOMEM.
+ */
+int proxy_backend_headers(struct http_request *req, struct cluster_hdrs *hdrs,
+			  int nslots, const char *ts,
+			  const struct cluster_nodes *upd, const char *what,
+			  int needed);
+/*
+ * HEAD the account or container of p (X-Newest off) into *r (status and
+ * headers; the caller frees it). Returns the status: 2xx, 404, 503...
+ */
+int proxy_head_info(struct http_request *req, struct proxy_app *app,
+		    enum cluster_kind kind, const struct proxy_path *p,
+		    struct cluster_resp *r);
+/* The status of the account or container (HEAD, X-Newest off): 2xx, 404,
+ * or 503. */
+int proxy_head_status(struct http_request *req, struct proxy_app *app,
+		      enum cluster_kind kind, const struct proxy_path *p);
+/* Create the account on its servers (account_autocreate). 0/-EIO. */
+int proxy_autocreate_account(struct http_request *req, struct proxy_app *app,
+			     const char *account);
+/* Listing query parameters re-encoded for a backend; "" when none. */
+int proxy_listing_query(struct http_request *req, char *out, size_t len);
+
+/* --- tempauth.c --- */
+struct tempauth_user {
+	char *account; /* "test" */
+	char *user;    /* "tester" */
+	char *key;
+	char **groups; /* ".admin", ".reseller_admin", others */
+	int ngroups;
+	char *url; /* explicit storage URL, or NULL */
+};
+
+/*
+ * Parse the users (user_<account>_<user> = key [groups] [url]) into *out,
+ * with the reseller prefixes reseller_prefix ("AUTH", or Swift's list
+ * "AUTH, SERVICE"; a trailing '_' is optional). 0, or -EINVAL with a
+ * message in err naming the line.
+ */
+int tempauth_new(const struct conf_list *users, const char *reseller_prefix,
+		 long long token_life, struct tempauth **out, char *err,
+		 size_t errlen);
+void tempauth_free(struct tempauth *ta);
+const struct tempauth_user *
+tempauth_find(const struct tempauth *ta, const char *account, const char *user);
+/* A token for u (an unexpired one is reused). 0 or -ENOMEM. *expires_in
+ * gets the seconds left. */
+int tempauth_issue(struct tempauth *ta, const struct tempauth_user *u,
+		   char token[64], long long *expires_in);
+/* The user a token stands for, or NULL when unknown or expired. */
+const struct tempauth_user *tempauth_check_token(struct tempauth *ta,
+						 const char *token);
+/*
+ * Swift's <prefix>_require_group: a group the requester (the user or its
+ * service token) must be in to own accounts of prefix (without '_'; NULL:
+ * every prefix). 0, -ENOENT (no such prefix), -ENOMEM.
+ */
+int tempauth_set_require_group(struct tempauth *ta, const char *prefix,
+			       const char *group);
+/*
+ * Is the request of u (plus service, the user of X-Service-Token, or
+ * NULL) an owner's request (Swift's swift_owner) for method on account
+ * [/container]: a reseller admin, or the account's admin with the
+ * prefix's required group? 0 when it is; else 403.
+ */
+int tempauth_owner(const struct tempauth *ta, const struct tempauth_user *u,
+		   const struct tempauth_user *service, const char *method,
+		   const char *account, const char *container);
+/* tempauth_owner without a service token. */
+int tempauth_authorize(const struct tempauth *ta, const struct tempauth_user *u,
+		       const char *method, const char *account,
+		       const char *container);
+/* The first reseller prefix, without '_' ("AUTH"). */
+const char *tempauth_prefix(const struct tempauth *ta);
+/*
+ * Swift's groups of u (and of service after them): "<account>",
+ * "<account>:<user>", its config groups, and for .admin users the account
+ * ids under every prefix. Up to max strings into out, each of size
+ * TEMPAUTH_GROUP_MAX. Returns the count.
+ */
+#define TEMPAUTH_GROUP_MAX 300
+int tempauth_groups(const struct tempauth *ta, const struct tempauth_user *u,
+		    const struct tempauth_user *service,
+		    char (*out)[TEMPAUTH_GROUP_MAX], int max);
+/* Handle GET /auth/... (replies). */
+void tempauth_handle_get_token(struct http_request *req, struct proxy_app *app);
+/*
+ * Authenticate an API request (X-Auth-Token, X-Service-Token; none:
+ * anonymous) into p->user/p->service, check X-Account-Access-Control
+ * when sent, and authorize the request's method on p (COPY as a GET of
+ * its source) with tempauth_check. 0 when allowed; else replies (400,
+ * 401, 403) and returns the status.
+ */
+int tempauth_request(struct http_request *req, struct proxy_app *app,
+		     struct proxy_path *p);
+/*
+ * Swift's tempauth authorize of method on p for p->user/p->service:
+ * owners (p->owner set), then the container's ACL (read for GET/HEAD,
+ * write else; HEADed from the container servers) for container reads and
+ * object requests, then the account's ACLs. 0 when allowed; else replies
+ * 401 (anonymous) or 403 and returns it.
+ */
+int tempauth_check(struct http_request *req, struct proxy_app *app,
+		   const char *method, struct proxy_path *p);
+
+/* --- acl.c --- */
+/*
+ * Swift's clean_acl for header name (X-Container-Read/-Write): value
+ * normalized into out. 0, or -EINVAL with Swift's message in msg.
+ */
+int acl_clean(const char *name, const char *value, char *out, size_t outlen,
+	      char *msg, size_t msglen);
+/*
+ * Does the container ACL acl let a request in: a Referer allowed by its
+ * .r: rules (for an object, or a listing with .rlistings), or one of the
+ * requester's groups named? 1 or 0.
+ */
+int acl_allows(const char *acl, const char *referer, int is_object,
+	       const char *const *groups, int ngroups);
+/* Check an X-Account-Access-Control value as tempauth: 0, or -EINVAL with
+ * Swift's reason in msg. */
+int acl_account_validate(const char *value, char *msg, size_t msglen);
+enum acl_level { ACL_NONE, ACL_READ_ONLY, ACL_READ_WRITE, ACL_ADMIN };
+/* The highest account ACL level that groups have in the stored JSON. */
+enum acl_level acl_account_level(const char *stored, const char *const *groups,
+				 int ngroups);
+/* The stored account ACL as Swift shows it (sorted, compact JSON), or
+ * NULL when empty or invalid; the caller frees it. */
+char *acl_account_format(const char *stored);
+
+/* --- constraints.c --- */
+/* 1 when s (len bytes) is valid UTF-8 without NUL, as Swift's check_utf8 */
+int valid_utf8(const char *s, size_t len);
+/*
+ * Split and check an API path. 0 with *p filled; else the status to
+ * answer (400, 404, 412) with msg set to its body text.
+ */
+int proxy_parse_path(const char *raw, struct proxy_path *p, const char **msg);
+/* Swift's check_metadata for target "object", "container", "account":
+ * 0, or 400 with msg (in buf of buflen) set. */
+int check_metadata(struct http_request *req, const char *target, char *msg,
+		   size_t msglen);
+/* The Content-Type for an object name from its extension. */
+const char *guess_content_type(const char *name);
+
+/* --- account.c --- */
+void proxy_account(struct http_request *req, struct proxy_app *app,
+		   struct proxy_path *p);
+
+/* --- container.c --- */
+void proxy_container(struct http_request *req, struct proxy_app *app,
+		     struct proxy_path *p);
+
+/* --- object.c --- */
+void proxy_object(struct http_request *req, struct proxy_app *app,
+		  struct proxy_path *p);
+void proxy_object_body(struct http_request *req, const char *data, size_t len);
+void proxy_object_end(struct http_request *req);
+void proxy_object_close(struct http_request *req, int completed);
+
+struct obj_put;
+/*
+ * Check and open an object PUT of p (the caller's p stays the caller's)
+ * of length bytes (-1: chunked) whose backend headers are the client's
+ * plus, when src is not NULL, the metadata of the copy source src (under
+ * the client's; only its sysmeta with fresh). Replies and returns NULL
+ * when refused; else the open upload.
+ */
+struct obj_put *
+proxy_object_put_open(struct http_request *req, struct proxy_app *app,
+		      const struct proxy_path *p, int64_t length,
+		      const struct cluster_resp *src, int fresh);
+/* Hand len bytes to the backends: 0, or -EIO (too few left). */
+int proxy_object_put_write(struct obj_put *o, const void *data, size_t len);
+/* End the upload and reply (extra headers added on success). */
+void proxy_object_put_end(struct http_request *req, struct obj_put *o,
+			  const struct cluster_hdrs *extra);
+void proxy_object_put_free(struct obj_put *o);
+
+/* --- copy.c --- */
+/* COPY (p: the source), or PUT with X-Copy-From (p: the destination).
+ * Replies; p stays the caller's. */
+void proxy_copy(struct http_request *req, struct proxy_app *app,
+		struct proxy_path *p);
+
+/* --- info.c --- */
+void proxy_info(struct http_request *req, struct proxy_app *app);
+
+#endif

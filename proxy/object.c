@@ -1,0 +1,489 @@
+/*
+ * proxy/object.c: the object controller (swift/proxy/controllers/obj.py,
+ * replicated policy).
+ *
+ * PUT: checked (length, name, metadata, X-Delete-*), the container must
+ * exist (HEAD), then the body is streamed to every object primary at once
+ * by cluster_put_* (handoffs standing in for nodes that refuse), each
+ * backend request carrying X-Timestamp (set here, once) and its share of
+ * the container servers to update. The answer is the quorum's; the
+ * backends' ETags must agree. A client that goes away mid-body aborts
+ * every backend request, so no backend commits a truncated object. The
+ * same upload (proxy_object_put_open/write/end) carries copy.c's copies.
+ *
+ * GET/HEAD stream from the first good replica (every replica with
+ * X-Newest); POST and DELETE go to every primary and answer by quorum.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "common/timestamp.h"
+#include "proxy/internal.h"
+
+struct obj_put {
+	struct proxy_app *app;
+	struct proxy_path *p;
+	int own_p; /* p is freed with the upload (a client's PUT) */
+	struct cluster_nodes nodes;
+	struct cluster_hdrs hdrs[CLUSTER_MAX_NODES];
+	int nslots;
+	int quorum;
+	struct cluster_put *put;
+	int64_t expected; /* Content-Length, -1 when chunked */
+	uint64_t received;
+	char ts[32];
+};
+
+static void obj_put_free(struct obj_put *o)
+{
+	int i;
+
+	if (!o)
+		return;
+	cluster_put_free(o->put);
+	for (i = 0; i < o->nslots; i++)
+		cluster_hdrs_free(&o->hdrs[i]);
+	cluster_nodes_release(&o->nodes);
+	if (o->own_p)
+		free(o->p);
+	free(o);
+}
+
+void proxy_object_put_free(struct obj_put *o)
+{
+	obj_put_free(o);
+}
+
+/*
+ * Swift's check_delete_headers: X-Delete-After becomes X-Delete-At. 0 with
+ * *at set (0 when neither header is there), or 400 with msg set.
+ */
+static int delete_at(struct http_request *req, long long *at, const char **msg)
+{
+	const char *after = http_header(req, "X-Delete-After");
+	const char *v = http_header(req, "X-Delete-At");
+	long long now = (long long)time(NULL), n;
+	char *end;
+
+	*at = 0;
+	if (after) {
+		n = strtoll(after, &end, 10);
+		if (!*after || *end) {
+			*msg = "Non-integer X-Delete-After";
+			return 400;
+		}
+		n += now;
+		if (n > 9999999999LL)
+			n = 9999999999LL;
+		if (n <= now) {
+			*msg = "X-Delete-After in past";
+			return 400;
+		}
+		*at = n;
+		return 0;
+	}
+	if (v) {
+		double d = strtod(v, &end);
+
+		if (!*v || *end || !isfinite(d)) {
+			*msg = "Non-integer X-Delete-At";
+			return 400;
+		}
+		n = (long long)d;
+		if (n <= now) {
+			*msg = "X-Delete-At in past";
+			return 400;
+		}
+		*at = n;
+	}
+	return 0;
+}
+
+/* Set X-Delete-At on every slot (X-Delete-After never reaches a
+ * backend: proxy_client_headers leaves it out). 0/-ENOMEM. */
+static int set_delete_at(struct cluster_hdrs *hdrs, int n, long long at)
+{
+	char v[32];
+	int i, rc = 0;
+
+	if (!at)
+		return 0;
+	snprintf(v, sizeof(v), "%010lld", at);
+	for (i = 0; i < n && !rc; i++)
+		rc = cluster_hdrs_set(&hdrs[i], "X-Delete-At", v);
+	return rc;
+}
+
+static int truthy(const char *v)
+{
+	return v && (!strcasecmp(v, "true") || !strcmp(v, "1") ||
+		     !strcasecmp(v, "yes") || !strcasecmp(v, "on"));
+}
+
+/* Headers of a copy source that its copy keeps (Swift's copy.py: all but
+ * a few, of which the object server keeps these). */
+static int copied_header(const char *name, int fresh)
+{
+	static const char *const keep[] = {
+		"Content-Type",	    "Content-Disposition", "Content-Encoding",
+		"Content-Language", "Cache-Control",	   "Expires",
+		"X-Robots-Tag",	    "X-Delete-At"};
+	size_t i;
+
+	if (!strncasecmp(name, "X-Object-Sysmeta-", 17))
+		return 1;
+	if (fresh)
+		return !strcasecmp(name, "Content-Type");
+	if (!strncasecmp(name, "X-Object-Meta-", 14) ||
+	    !strncasecmp(name, "X-Object-Transient-Sysmeta-", 27))
+		return 1;
+	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+		if (!strcasecmp(name, keep[i]))
+			return 1;
+	return 0;
+}
+
+/* The backend headers of a copy: the copy's own headers dropped, the
+ * source's metadata under the client's, the source's ETag. */
+static int copy_headers(struct cluster_hdrs *h, const struct cluster_resp *src,
+			int fresh)
+{
+	static const char *const drop[] = {
+		"X-Copy-From",	       "X-Copy-From-Account", "Destination",
+		"Destination-Account", "X-Fresh-Metadata",    "Etag"};
+	const char *etag = cluster_resp_header(src, "Etag");
+	char tag[64];
+	size_t i;
+	int j, rc = 0;
+
+	for (i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
+		proxy_hdrs_del(h, drop[i]);
+	for (j = 0; j < src->nhdrs && !rc; j++)
+		if (copied_header(src->hdr_names[j], fresh) &&
+		    !cluster_hdrs_get(h, src->hdr_names[j]))
+			rc = cluster_hdrs_add(h, src->hdr_names[j],
+					      src->hdr_values[j]);
+	if (!rc && etag && src->status == 200) {
+		snprintf(tag, sizeof(tag), "%s", etag + (*etag == '"'));
+		tag[strcspn(tag, "\"")] = '\0';
+		rc = cluster_hdrs_add(h, "Etag", tag);
+	}
+	return rc;
+}
+
+struct obj_put *proxy_object_put_open(struct http_request *req,
+				      struct proxy_app *app,
+				      const struct proxy_path *p,
+				      int64_t length,
+				      const struct cluster_resp *src, int fresh)
+{
+	const char *ctype = http_header(req, "Content-Type");
+	const char *msg = NULL;
+	struct cluster_nodes containers = {0};
+	struct obj_put *o = NULL;
+	long long at;
+	char err[512];
+	int i, rc, early = 0, status;
+
+	if (length > MAX_FILE_SIZE) {
+		http_reply_error(req, 413, "Your request is too large.");
+		goto fail;
+	}
+	if (strlen(p->object) > MAX_OBJECT_NAME_LENGTH) {
+		http_reply_error(req, 400,
+				 "Object name length of %zu longer than %d",
+				 strlen(p->object), MAX_OBJECT_NAME_LENGTH);
+		goto fail;
+	}
+	if (ctype && !valid_utf8(ctype, strlen(ctype))) {
+		http_reply_error(req, 400, "Invalid Content-Type");
+		goto fail;
+	}
+	status = delete_at(req, &at, &msg);
+	if (status) {
+		http_reply_error(req, status, "%s", msg);
+		goto fail;
+	}
+	if (check_metadata(req, "object", err, sizeof(err))) {
+		http_reply_error(req, 400, "%s", err);
+		goto fail;
+	}
+	status = proxy_head_status(req, app, CLUSTER_CONTAINER, p);
+	if (status / 100 != 2) {
+		proxy_reply_status(req, status == 503 ? 503 : 404);
+		goto fail;
+	}
+	o = calloc(1, sizeof(*o));
+	if (!o) {
+		proxy_reply_status(req, 500);
+		goto fail;
+	}
+	o->app = app;
+	o->p = (struct proxy_path *)p;
+	o->expected = length;
+	if (cluster_lookup(app->cluster, CLUSTER_OBJECT, o->p->account,
+			   o->p->container, o->p->object, &o->nodes) ||
+	    cluster_lookup(app->cluster, CLUSTER_CONTAINER, o->p->account,
+			   o->p->container, NULL, &containers)) {
+		proxy_reply_status(req, 503);
+		goto fail;
+	}
+	o->nslots = o->nodes.nprimary;
+	o->quorum = cluster_quorum(o->nslots);
+	proxy_timestamp(o->ts);
+	if (proxy_backend_headers(req, o->hdrs, o->nslots, o->ts, &containers,
+				  "Container", o->quorum + 1) ||
+	    set_delete_at(o->hdrs, o->nslots, at)) {
+		proxy_reply_status(req, 500);
+		goto fail;
+	}
+	for (i = 0; src && i < o->nslots; i++)
+		if (copy_headers(&o->hdrs[i], src, fresh)) {
+			proxy_reply_status(req, 500);
+			goto fail;
+		}
+	if (!cluster_hdrs_get(&o->hdrs[0], "Content-Type") ||
+	    truthy(http_header(req, "X-Detect-Content-Type")))
+		for (i = 0; i < o->nslots; i++)
+			cluster_hdrs_set(&o->hdrs[i], "Content-Type",
+					 guess_content_type(o->p->object));
+	rc = cluster_put_open(app->cluster, &o->nodes, o->p->account,
+			      o->p->container, o->p->object, o->hdrs,
+			      o->expected, o->quorum, http_txn(req), &early,
+			      &o->put);
+	if (rc == -EEXIST) {
+		/* Swift: 412 for If-None-Match, 202 for an older timestamp */
+		proxy_reply_status(req, early == 409 ? 202 : early);
+		goto fail;
+	}
+	if (rc) {
+		proxy_reply_status(req, 503);
+		goto fail;
+	}
+	cluster_nodes_release(&containers);
+	return o;
+fail:
+	cluster_nodes_release(&containers);
+	obj_put_free(o);
+	return NULL;
+}
+
+int proxy_object_put_write(struct obj_put *o, const void *data, size_t len)
+{
+	o->received += len;
+	return cluster_put_write(o->put, data, len);
+}
+
+static void object_put(struct http_request *req, struct proxy_app *app,
+		       struct proxy_path *p)
+{
+	const char *te = http_header(req, "Transfer-Encoding");
+	struct obj_put *o = NULL;
+	int64_t cl = http_content_length(req);
+
+	if (te && strcasecmp(te, "chunked")) {
+		http_reply_error(req, 501, "Unsupported Transfer-Coding");
+		goto fail;
+	}
+	if (cl > MAX_FILE_SIZE) {
+		http_reply_error(req, 413, "Your request is too large.");
+		goto fail;
+	}
+	if (cl < 0 && !te) {
+		http_reply_error(req, 411, "Missing Content-Length header.");
+		goto fail;
+	}
+	o = proxy_object_put_open(req, app, p, cl, NULL, 0);
+	if (!o)
+		goto fail;
+	o->own_p = 1;
+	http_set_state(req, o);
+	return;
+fail:
+	free(p);
+}
+
+void proxy_object_body(struct http_request *req, const char *data, size_t len)
+{
+	struct obj_put *o = http_state(req);
+
+	if (!o->put)
+		return;
+	o->received += len;
+	if (o->expected < 0 && o->received > (uint64_t)MAX_FILE_SIZE) {
+		cluster_put_free(o->put);
+		o->put = NULL;
+		http_reply_error(req, 413, "Your request is too large.");
+		return;
+	}
+	if (cluster_put_write(o->put, data, len)) {
+		log_err("PUT /%s/%s/%s: too few backends left mid-body",
+			o->p->account, o->p->container, o->p->object);
+		cluster_put_free(o->put);
+		o->put = NULL;
+		proxy_reply_status(req, 503);
+	}
+}
+
+void proxy_object_end(struct http_request *req)
+{
+	proxy_object_put_end(req, http_state(req), NULL);
+}
+
+void proxy_object_put_end(struct http_request *req, struct obj_put *o,
+			  const struct cluster_hdrs *extra)
+{
+	int statuses[CLUSTER_MAX_NODES];
+	char etags[CLUSTER_MAX_NODES][33];
+	const char *etag = NULL;
+	struct ts t;
+	char date[32];
+	int n = 0, i, best;
+
+	if (!o->put) {
+		proxy_reply_status(req, 503);
+		return;
+	}
+	cluster_put_finish(o->put, statuses, etags, &n);
+	cluster_put_free(o->put);
+	o->put = NULL;
+	for (i = 0; i < n; i++) {
+		if (statuses[i] < 200 || statuses[i] >= 300 || !*etags[i])
+			continue;
+		if (etag && strcmp(etag, etags[i])) {
+			log_err("PUT /%s/%s/%s: backends disagree on ETag "
+				"(%s, %s)",
+				o->p->account, o->p->container, o->p->object,
+				etag, etags[i]);
+			proxy_reply_status(req, 500);
+			return;
+		}
+		etag = etags[i];
+	}
+	best = cluster_best_status(statuses, n, o->quorum);
+	if (best < 0) {
+		log_err("PUT /%s/%s/%s: no quorum (%d answers)", o->p->account,
+			o->p->container, o->p->object, n);
+		proxy_reply_status(req, 503);
+		return;
+	}
+	if (statuses[best] / 100 == 2) {
+		for (i = 0; extra && i < extra->n; i++) {
+			const char *line = extra->lines[i];
+			const char *c = strchr(line, ':');
+			char name[256];
+
+			if (!c || c - line >= (int)sizeof(name))
+				continue;
+			snprintf(name, sizeof(name), "%.*s", (int)(c - line),
+				 line);
+			c++;
+			while (*c == ' ')
+				c++;
+			http_add_header(req, name, c);
+		}
+		if (etag)
+			http_add_header(req, "Etag", etag);
+		if (!ts_parse(o->ts, &t))
+			http_add_header(req, "Last-Modified",
+					ts_http_date(&t, date));
+	}
+	http_add_header(req, "Content-Type", "text/html; charset=UTF-8");
+	if (statuses[best] == 201)
+		http_reply(req, 201, "", 0);
+	else
+		proxy_reply_status(req, statuses[best]);
+}
+
+void proxy_object_close(struct http_request *req, int completed)
+{
+	struct obj_put *o = http_state(req);
+
+	if (!completed && o->put)
+		log_warn("PUT /%s/%s/%s: the client went away after %llu "
+			 "bytes; aborted",
+			 o->p->account, o->p->container, o->p->object,
+			 (unsigned long long)o->received);
+	obj_put_free(o);
+	http_set_state(req, NULL);
+}
+
+/* POST or DELETE on every object primary. */
+static void object_write(struct http_request *req, struct proxy_app *app,
+			 struct proxy_path *p, const char *method)
+{
+	struct cluster_hdrs hdrs[CLUSTER_MAX_NODES];
+	struct cluster_nodes nodes = {0}, containers = {0};
+	const char *msg;
+	char err[512], ts[32];
+	long long at = 0;
+	int i, n = 0, status;
+
+	memset(hdrs, 0, sizeof(hdrs));
+	if (!strcmp(method, "POST")) {
+		status = delete_at(req, &at, &msg);
+		if (status) {
+			http_reply_error(req, status, "%s", msg);
+			return;
+		}
+		if (check_metadata(req, "object", err, sizeof(err))) {
+			http_reply_error(req, 400, "%s", err);
+			return;
+		}
+	}
+	if (cluster_lookup(app->cluster, CLUSTER_OBJECT, p->account,
+			   p->container, p->object, &nodes) ||
+	    cluster_lookup(app->cluster, CLUSTER_CONTAINER, p->account,
+			   p->container, NULL, &containers)) {
+		proxy_reply_status(req, 503);
+		goto out;
+	}
+	n = nodes.nprimary;
+	proxy_timestamp(ts);
+	if (proxy_backend_headers(req, hdrs, n, ts, &containers, "Container",
+				  cluster_quorum(n) + 1) ||
+	    set_delete_at(hdrs, n, at)) {
+		proxy_reply_status(req, 500);
+		goto out;
+	}
+	proxy_quorum_request(req, app, &nodes, method, p, hdrs, n,
+			     !strcmp(method, "DELETE") ? 204 : 0, 1);
+out:
+	for (i = 0; i < n; i++)
+		cluster_hdrs_free(&hdrs[i]);
+	cluster_nodes_release(&containers);
+	cluster_nodes_release(&nodes);
+}
+
+void proxy_object(struct http_request *req, struct proxy_app *app,
+		  struct proxy_path *p)
+{
+	const char *m = http_method(req);
+	struct cluster_nodes nodes;
+
+	if (!strcmp(m, "PUT")) {
+		object_put(req, app, p); /* takes p */
+		return;
+	}
+	if (!strcmp(m, "GET") || !strcmp(m, "HEAD")) {
+		if (cluster_lookup(app->cluster, CLUSTER_OBJECT, p->account,
+				   p->container, p->object, &nodes)) {
+			proxy_reply_status(req, 503);
+		} else {
+			proxy_get_stream(req, app, &nodes, p, NULL, NULL);
+			cluster_nodes_release(&nodes);
+		}
+	} else if (!strcmp(m, "POST") || !strcmp(m, "DELETE")) {
+		object_write(req, app, p, m);
+	} else {
+		http_add_header(req, "Allow", "DELETE, GET, HEAD, POST, PUT");
+		proxy_reply_status(req, 405);
+	}
+	free(p);
+}

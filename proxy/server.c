@@ -1,0 +1,789 @@
+/*
+ * proxy/server.c: the proxy's configuration, startup, request routing and
+ * the helpers its controllers share (header passing, quorum requests,
+ * streamed GETs), in the manner of swift/proxy/server.py and
+ * swift/proxy/controllers/base.py.
+ *
+ * Every request goes through one handler: on_headers parses the path,
+ * answers /healthcheck, /info and /auth/ at once, authenticates and
+ * authorizes /v1/ requests (tempauth_request; no token: anonymous) and
+ * hands them to the account, container or object controller, or to
+ * copy.c for COPY and PUT with X-Copy-From. Only an object PUT reads a
+ * body (object.c streams it to the backends); everything else answers
+ * from on_headers.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/log.h"
+#include "common/timestamp.h"
+#include "proxy/internal.h"
+
+#define OFF(f) offsetof(struct proxy_conf, f)
+
+const struct conf_key proxy_conf_table[] = {
+	{"proxy-server", "bind_ip", CONF_STR, 0, 0, "127.0.0.1", OFF(bind_ip),
+	 "address to listen on"},
+	{"proxy-server", "bind_port", CONF_INT, 0, 65535, "8080",
+	 OFF(bind_port), "port to listen on"},
+	{"proxy-server", "log_level", CONF_STR, 0, 0, "info", OFF(log_level),
+	 "error, warn, info or debug"},
+	{"proxy-server", "swift_dir", CONF_STR, 0, 0, "/etc/swift",
+	 OFF(swift_dir),
+	 "where account.ring.gz, container.ring.gz and object.ring.gz live"},
+	{"proxy-server", "conn_timeout", CONF_DOUBLE, 0.01, 60, "0.5",
+	 OFF(conn_timeout), "seconds to connect to a backend server"},
+	{"proxy-server", "node_timeout", CONF_DOUBLE, 0.1, 3600, "10",
+	 OFF(node_timeout), "seconds a backend server may stay silent"},
+	{"proxy-server", "error_suppression_limit", CONF_INT, 0, 1000000, "10",
+	 OFF(error_suppression_limit),
+	 "errors after which a node is skipped for a while"},
+	{"proxy-server", "error_suppression_interval", CONF_DOUBLE, 0, 86400,
+	 "60", OFF(error_suppression_interval),
+	 "seconds a node's errors are remembered (and it is skipped)"},
+	{"proxy-server", "account_autocreate", CONF_BOOL, 0, 0, "true",
+	 OFF(account_autocreate),
+	 "create an account on its first write (as Swift's option)"},
+	{"filter:tempauth", "token_life", CONF_INT, 1, 315360000, "86400",
+	 OFF(token_life), "seconds a token stays valid"},
+	{"filter:tempauth", "reseller_prefix", CONF_STR, 0, 0, "AUTH",
+	 OFF(reseller_prefix),
+	 "accounts are <prefix>_<account>; several as Swift: AUTH, SERVICE"},
+	{"filter:tempauth", "require_group", CONF_STR, 0, 0, "",
+	 OFF(require_group),
+	 "a group needed (besides .admin) to own accounts of every prefix"},
+	{"filter:tempauth", "AUTH_require_group", CONF_STR, 0, 0, "",
+	 OFF(auth_require_group),
+	 "the same for AUTH_ accounts only (Swift's <prefix>_require_group)"},
+	{"filter:tempauth", "SERVICE_require_group", CONF_STR, 0, 0, "",
+	 OFF(service_require_group),
+	 "the same for SERVICE_ accounts, e.g. service: a user token and a "
+	 "service token (X-Service-Token) of a user in group service"},
+	{"filter:tempauth", "user_", CONF_PREFIX, 0, 0,
+	 "user_<account>_<user> = <key> [.admin] [.reseller_admin] [group...] "
+	 "[storage_url]",
+	 OFF(users),
+	 "users, one a line, e.g. user_test_tester = testing .admin"},
+	{"swift-hash", "swift_hash_path_prefix", CONF_STR, 0, 0, "",
+	 OFF(hash_prefix), "salt hashed before every path (swift.conf)"},
+	{"swift-hash", "swift_hash_path_suffix", CONF_STR, 0, 0, "changeme",
+	 OFF(hash_suffix), "salt hashed after every path (swift.conf)"},
+	{NULL},
+};
+
+/* require_group, then <prefix>_require_group, as Swift's
+ * config_read_reseller_options. */
+static int set_require_groups(struct tempauth *ta,
+			      const struct proxy_conf *conf, char *err,
+			      size_t errlen)
+{
+	int rc = tempauth_set_require_group(ta, NULL, conf->require_group);
+
+	if (!rc && *conf->auth_require_group)
+		rc = tempauth_set_require_group(ta, "AUTH",
+						conf->auth_require_group);
+	if (rc == -ENOENT) {
+		snprintf(err, errlen,
+			 "[filter:tempauth] AUTH_require_group: AUTH is not a "
+			 "reseller_prefix");
+		return -EINVAL;
+	}
+	if (!rc && *conf->service_require_group)
+		rc = tempauth_set_require_group(ta, "SERVICE",
+						conf->service_require_group);
+	if (rc == -ENOENT) {
+		snprintf(err, errlen,
+			 "[filter:tempauth] SERVICE_require_group: SERVICE is "
+			 "not a reseller_prefix");
+		return -EINVAL;
+	}
+	if (rc)
+		snprintf(err, errlen, "out of memory");
+	return rc;
+}
+
+int proxy_start(void *cfg, void **out)
+{
+	struct proxy_conf *conf = cfg;
+	struct cluster_conf cc = {0};
+	struct proxy_app *app = calloc(1, sizeof(*app));
+	char err[512];
+	int rc;
+
+	if (!app)
+		return -ENOMEM;
+	app->conf = conf;
+	cc.swift_dir = conf->swift_dir;
+	cc.hash_prefix = conf->hash_prefix;
+	cc.hash_suffix = conf->hash_suffix;
+	cc.conn_timeout = conf->conn_timeout;
+	cc.node_timeout = conf->node_timeout;
+	cc.error_suppression_limit = (int)conf->error_suppression_limit;
+	cc.error_suppression_interval = conf->error_suppression_interval;
+	rc = tempauth_new(&conf->users, conf->reseller_prefix, conf->token_life,
+			  &app->auth, err, sizeof(err));
+	if (!rc)
+		rc = set_require_groups(app->auth, conf, err, sizeof(err));
+	/* the users are parsed: the config's copies are no longer needed */
+	conf_free(proxy_conf_table, conf);
+	if (rc) {
+		log_err("%s", err);
+		goto fail;
+	}
+	rc = cluster_open(&cc, &app->cluster);
+	if (rc)
+		goto fail;
+	*out = app;
+	return 0;
+fail:
+	proxy_stop(app);
+	return rc;
+}
+
+void proxy_stop(void *arg)
+{
+	struct proxy_app *app = arg;
+
+	if (!app)
+		return;
+	cluster_close(app->cluster);
+	tempauth_free(app->auth);
+	free(app);
+}
+
+/* --- helpers ------------------------------------------------------------- */
+
+void proxy_timestamp(char out[32])
+{
+	struct ts t;
+
+	ts_now(&t);
+	ts_normal(&t, out);
+}
+
+static const char *status_text(int status)
+{
+	switch (status) {
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 202:
+		return "Accepted";
+	case 204:
+		return "No Content";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 409:
+		return "Conflict";
+	case 411:
+		return "Length Required";
+	case 412:
+		return "Precondition Failed";
+	case 413:
+		return "Request Entity Too Large";
+	case 416:
+		return "Requested Range Not Satisfiable";
+	case 422:
+		return "Unprocessable Entity";
+	case 499:
+		return "Client Disconnect";
+	case 500:
+		return "Internal Error";
+	case 503:
+		return "Service Unavailable";
+	case 507:
+		return "Insufficient Storage";
+	default:
+		return "";
+	}
+}
+
+void proxy_reply_status(struct http_request *req, int status)
+{
+	if (status == 204 || status == 304 || status < 200) {
+		http_reply(req, status, "", 0);
+		return;
+	}
+	http_reply_error(req, status, "%s", status_text(status));
+}
+
+/* Headers a client may not hand to a backend. */
+static int private_request_header(const char *name)
+{
+	static const char *const drop[] = {"Host",
+					   "Connection",
+					   "Keep-Alive",
+					   "Content-Length",
+					   "Transfer-Encoding",
+					   "Expect",
+					   "Te",
+					   "Trailer",
+					   "Upgrade",
+					   "X-Auth-Token",
+					   "X-Storage-Token",
+					   "X-Service-Token",
+					   "Authorization",
+					   "X-Timestamp",
+					   "X-Trans-Id",
+					   "X-Newest",
+					   "Proxy-Connection",
+					   "Accept-Encoding",
+					   "X-Auth-User",
+					   "X-Auth-Key",
+					   "X-Storage-User",
+					   "X-Storage-Pass",
+					   "X-Delete-After"};
+	size_t i;
+
+	for (i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
+		if (!strcasecmp(name, drop[i]))
+			return 1;
+	if (!strncasecmp(name, "X-Backend-", 10))
+		return 1;
+	if (strcasestr(name, "-Sysmeta-"))
+		return 1;
+	return 0;
+}
+
+struct copy_ctx {
+	struct cluster_hdrs *h;
+	int rc;
+};
+
+static void copy_one(const char *name, const char *value, void *arg)
+{
+	struct copy_ctx *c = arg;
+
+	if (c->rc || private_request_header(name))
+		return;
+	c->rc = proxy_hdrs_add(c->h, name, value);
+}
+
+int proxy_client_headers(struct http_request *req, struct cluster_hdrs *h)
+{
+	struct copy_ctx c = {h, 0};
+
+	http_each_header(req, copy_one, &c);
+	if (!c.rc)
+		c.rc = cluster_hdrs_add(h, "X-Backend-Storage-Policy-Index",
+					"0");
+	return c.rc;
+}
+
+static int private_response_header(const char *name)
+{
+	static const char *const drop[] = {"Connection",
+					   "Keep-Alive",
+					   "Transfer-Encoding",
+					   "Content-Length",
+					   "Date",
+					   "Server",
+					   "X-Trans-Id",
+					   "X-Openstack-Request-Id"};
+	size_t i;
+
+	for (i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
+		if (!strcasecmp(name, drop[i]))
+			return 1;
+	if (!strncasecmp(name, "X-Backend-", 10))
+		return 1;
+	if (strcasestr(name, "-Sysmeta-"))
+		return 1;
+	return 0;
+}
+
+/* Swift's swift_owner_headers: shown to (and taken from) owners only. */
+int proxy_owner_header(const char *name)
+{
+	static const char *const owner[] = {"X-Container-Read",
+					    "X-Container-Write",
+					    "X-Container-Sync-Key",
+					    "X-Container-Sync-To",
+					    "X-Account-Meta-Temp-Url-Key",
+					    "X-Account-Meta-Temp-Url-Key-2",
+					    "X-Container-Meta-Temp-Url-Key",
+					    "X-Container-Meta-Temp-Url-Key-2",
+					    "X-Account-Access-Control"};
+	size_t i;
+
+	for (i = 0; i < sizeof(owner) / sizeof(owner[0]); i++)
+		if (!strcasecmp(name, owner[i]))
+			return 1;
+	return 0;
+}
+
+void proxy_relay_headers(struct http_request *req, const struct cluster_resp *r,
+			 const struct proxy_path *p)
+{
+	int owner = p && p->owner, i;
+
+	for (i = 0; i < r->nhdrs; i++) {
+		const char *name = r->hdr_names[i];
+
+		if (owner && !strcasecmp(name, "X-Account-Sysmeta-Core-"
+					       "Access-Control")) {
+			char *acl = acl_account_format(r->hdr_values[i]);
+
+			if (acl)
+				http_add_header(req, "X-Account-Access-Control",
+						acl);
+			free(acl);
+			continue;
+		}
+		if (private_response_header(name) ||
+		    (!owner && proxy_owner_header(name)))
+			continue;
+		http_add_header(req, name, r->hdr_values[i]);
+	}
+}
+
+int proxy_hdrs_add(struct cluster_hdrs *h, const char *name, const char *value)
+{
+	char *line;
+	int rc;
+
+	if (*value)
+		return cluster_hdrs_add(h, name, value);
+	/* libcurl drops "Name:" but sends "Name;" as "Name:" */
+	rc = cluster_hdrs_add(h, name, NULL);
+	if (!rc) {
+		line = h->lines[h->n - 1];
+		line[strlen(line) - 1] = ';';
+	}
+	return rc;
+}
+
+void proxy_hdrs_del(struct cluster_hdrs *h, const char *name)
+{
+	size_t n = strlen(name);
+	int i = 0;
+
+	while (i < h->n) {
+		if (!strncasecmp(h->lines[i], name, n) &&
+		    (h->lines[i][n] == ':' || h->lines[i][n] == ';')) {
+			free(h->lines[i]);
+			h->lines[i] = h->lines[--h->n];
+		} else {
+			i++;
+		}
+	}
+}
+
+int proxy_owner_headers(struct cluster_hdrs *h, const struct proxy_path *p)
+{
+	char *acl = NULL;
+	int i = 0, rc = 0;
+
+	while (i < h->n) {
+		char *line = h->lines[i], *colon = strpbrk(line, ":;");
+		char name[128];
+
+		snprintf(name, sizeof(name), "%.*s",
+			 colon ? (int)(colon - line) : 0, line);
+		if (!proxy_owner_header(name)) {
+			i++;
+			continue;
+		}
+		if (p->owner && strcasecmp(name, "X-Account-Access-Control")) {
+			i++;
+			continue;
+		}
+		if (p->owner && !acl) {
+			const char *v = *colon == ';' ? "" : colon + 1;
+
+			while (*v == ' ')
+				v++;
+			acl = strdup(v);
+			if (!acl)
+				rc = -ENOMEM;
+		}
+		free(line);
+		h->lines[i] = h->lines[--h->n];
+	}
+	if (acl) {
+		proxy_hdrs_del(h, "X-Account-Sysmeta-Core-Access-Control");
+		rc = proxy_hdrs_add(h, "X-Account-Sysmeta-Core-Access-Control",
+				    acl);
+	}
+	free(acl);
+	return rc;
+}
+
+int proxy_quorum_request(struct http_request *req, struct proxy_app *app,
+			 const struct cluster_nodes *nodes, const char *method,
+			 const struct proxy_path *p, struct cluster_hdrs *hdrs,
+			 int nslots, int override404, int reply)
+{
+	struct cluster_resp resps[CLUSTER_MAX_NODES];
+	int statuses[CLUSTER_MAX_NODES], i, best, status = 503;
+
+	memset(resps, 0, sizeof(resps));
+	if (nslots > CLUSTER_MAX_NODES)
+		nslots = CLUSTER_MAX_NODES;
+	if (cluster_make_requests(app->cluster, nodes, method, p->account,
+				  p->container, p->object, NULL, hdrs, nslots,
+				  NULL, 0, http_txn(req), resps))
+		goto out;
+	for (i = 0; i < nslots; i++)
+		statuses[i] = resps[i].status;
+	best = cluster_best_status(statuses, nslots, 0);
+	if (best < 0 && override404) {
+		/* Swift's overrides: a 404 counts as override404 towards the
+		 * quorum, but a real answer is the one given */
+		int faked[CLUSTER_MAX_NODES], real = -1;
+
+		for (i = 0; i < nslots; i++)
+			faked[i] =
+				statuses[i] == 404 ? override404 : statuses[i];
+		best = cluster_best_status(faked, nslots, 0);
+		if (best >= 0) {
+			for (i = 0; i < nslots; i++)
+				if (statuses[i] != 404 &&
+				    faked[i] / 100 == faked[best] / 100 &&
+				    (real < 0 || statuses[i] > statuses[real]))
+					real = i;
+			if (real >= 0) {
+				best = real;
+			} else {
+				status = override404;
+				best = -1;
+				if (reply)
+					proxy_reply_status(req, status);
+				goto out;
+			}
+		}
+	}
+	if (best < 0) {
+		log_err("%s %s/%s: no quorum among %d answers", method,
+			p->account, p->container ? p->container : "", nslots);
+		status = 503;
+	} else {
+		status = statuses[best];
+		if (reply)
+			proxy_relay_headers(req, &resps[best], p);
+	}
+	if (reply)
+		proxy_reply_status(req, status);
+out:
+	for (i = 0; i < nslots; i++)
+		cluster_resp_free(&resps[i]);
+	return status;
+}
+
+static ssize_t get_read(void *ctx, uint64_t pos, char *buf, size_t max)
+{
+	ssize_t n = cluster_get_read(ctx, buf, max);
+
+	(void)pos;
+	return n < 0 ? -1 : n;
+}
+
+static void get_done(void *ctx)
+{
+	cluster_get_close(ctx);
+}
+
+void proxy_get_stream(struct http_request *req, struct proxy_app *app,
+		      const struct cluster_nodes *nodes,
+		      const struct proxy_path *p, const char *query,
+		      void (*on404)(struct http_request *req,
+				    const struct proxy_path *p))
+{
+	struct cluster_hdrs h = {0};
+	struct cluster_resp r = {0};
+	struct cluster_get *g = NULL;
+	const char *newest = http_header(req, "X-Newest");
+	const char *cl;
+	int64_t size = -1;
+
+	if (proxy_client_headers(req, &h)) {
+		http_reply_error(req, 500, "out of memory");
+		goto out;
+	}
+	if (cluster_get_open(app->cluster, nodes, http_method(req), p->account,
+			     p->container, p->object, query, &h,
+			     newest && (!strcasecmp(newest, "true") ||
+					!strcmp(newest, "1") ||
+					!strcasecmp(newest, "yes")),
+			     http_txn(req), &r, &g)) {
+		http_reply_error(req, 500, "out of memory");
+		goto out;
+	}
+	if (!g && r.status == 404 && on404) {
+		on404(req, p);
+		goto out;
+	}
+	if (!g) {
+		if (r.status == 404 || r.status == 416 || r.status == 412 ||
+		    r.status == 304)
+			proxy_relay_headers(req, &r, p);
+		proxy_reply_status(req, r.status);
+		goto out;
+	}
+	proxy_relay_headers(req, &r, p);
+	cl = cluster_resp_header(&r, "Content-Length");
+	if (cl)
+		size = strtoll(cl, NULL, 10);
+	if (r.status == 204 || r.status == 304) {
+		cluster_get_close(g);
+		http_reply(req, r.status, "", 0);
+		goto out;
+	}
+	http_reply_stream(req, r.status, size, get_read, g, get_done);
+out:
+	cluster_resp_free(&r);
+	cluster_hdrs_free(&h);
+}
+
+/* Append value to the comma-separated header name of h. */
+static int csv_append(struct cluster_hdrs *h, const char *name,
+		      const char *value)
+{
+	const char *old = cluster_hdrs_get(h, name);
+	char *both;
+	int rc;
+
+	if (!old)
+		return cluster_hdrs_add(h, name, value);
+	if (asprintf(&both, "%s,%s", old, value) < 0)
+		return -ENOMEM;
+	rc = cluster_hdrs_set(h, name, both);
+	free(both);
+	return rc;
+}
+
+int proxy_backend_headers(struct http_request *req, struct cluster_hdrs *hdrs,
+			  int nslots, const char *ts,
+			  const struct cluster_nodes *upd, const char *what,
+			  int needed)
+{
+	char host[300], name[64];
+	int i, j, rc = 0;
+
+	for (i = 0; i < nslots && !rc; i++) {
+		rc = proxy_client_headers(req, &hdrs[i]);
+		if (!rc)
+			rc = cluster_hdrs_add(&hdrs[i], "X-Timestamp", ts);
+	}
+	if (!upd || !upd->nprimary || !nslots)
+		return rc;
+	if (needed < upd->nprimary)
+		needed = upd->nprimary;
+	for (j = 0; j < needed && !rc; j++) {
+		const struct ring_dev *d = upd->dev[j % upd->nprimary];
+
+		i = j % nslots;
+		snprintf(host, sizeof(host),
+			 strchr(d->ip, ':') ? "[%s]:%d" : "%s:%d", d->ip,
+			 d->port);
+		snprintf(name, sizeof(name), "X-%s-Host", what);
+		rc = csv_append(&hdrs[i], name, host);
+		snprintf(name, sizeof(name), "X-%s-Device", what);
+		if (!rc)
+			rc = csv_append(&hdrs[i], name, d->device);
+		snprintf(name, sizeof(name), "X-%s-Partition", what);
+		snprintf(host, sizeof(host), "%u", upd->part);
+		if (!rc)
+			rc = cluster_hdrs_set(&hdrs[i], name, host);
+	}
+	return rc;
+}
+
+int proxy_head_status(struct http_request *req, struct proxy_app *app,
+		      enum cluster_kind kind, const struct proxy_path *p)
+{
+	struct cluster_resp r = {0};
+	int status = proxy_head_info(req, app, kind, p, &r);
+
+	cluster_resp_free(&r);
+	return status;
+}
+
+int proxy_head_info(struct http_request *req, struct proxy_app *app,
+		    enum cluster_kind kind, const struct proxy_path *p,
+		    struct cluster_resp *r)
+{
+	struct cluster_nodes nodes;
+	struct cluster_hdrs h = {0};
+	struct cluster_get *g = NULL;
+	int status = 503;
+
+	memset(r, 0, sizeof(*r));
+	r->status = 503;
+	if (cluster_lookup(app->cluster, kind, p->account,
+			   kind == CLUSTER_ACCOUNT ? NULL : p->container, NULL,
+			   &nodes))
+		return 503;
+	if (cluster_hdrs_add(&h, "X-Backend-Storage-Policy-Index", "0"))
+		goto out;
+	if (cluster_get_open(app->cluster, &nodes, "HEAD", p->account,
+			     kind == CLUSTER_ACCOUNT ? NULL : p->container,
+			     NULL, NULL, &h, 0, http_txn(req), r, &g))
+		goto out;
+	status = r->status;
+out:
+	cluster_get_close(g);
+	cluster_hdrs_free(&h);
+	cluster_nodes_release(&nodes);
+	return status;
+}
+
+int proxy_autocreate_account(struct http_request *req, struct proxy_app *app,
+			     const char *account)
+{
+	struct proxy_path p = {0};
+	struct cluster_nodes nodes;
+	struct cluster_hdrs hdrs[CLUSTER_MAX_NODES];
+	char ts[32];
+	int i, n, status;
+
+	p.account = (char *)account;
+	if (cluster_lookup(app->cluster, CLUSTER_ACCOUNT, account, NULL, NULL,
+			   &nodes))
+		return -EIO;
+	n = nodes.nprimary;
+	memset(hdrs, 0, sizeof(hdrs));
+	proxy_timestamp(ts);
+	for (i = 0; i < n; i++) {
+		cluster_hdrs_add(&hdrs[i], "X-Timestamp", ts);
+		cluster_hdrs_add(&hdrs[i], "X-Backend-Storage-Policy-Index",
+				 "0");
+	}
+	status = proxy_quorum_request(req, app, &nodes, "PUT", &p, hdrs, n, 0,
+				      0);
+	for (i = 0; i < n; i++)
+		cluster_hdrs_free(&hdrs[i]);
+	cluster_nodes_release(&nodes);
+	if (status / 100 != 2) {
+		log_err("could not autocreate account %s: %d", account, status);
+		return -EIO;
+	}
+	log_info("autocreated account %s", account);
+	return 0;
+}
+
+int proxy_listing_query(struct http_request *req, char *out, size_t len)
+{
+	static const char *const keys[] = {"limit",  "marker",	  "end_marker",
+					   "prefix", "delimiter", "reverse",
+					   "path",   "format"};
+	size_t used = 0, i;
+	char enc[4096];
+
+	out[0] = '\0';
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const char *v = http_query(req, keys[i]);
+		int n;
+
+		if (!v)
+			continue;
+		if (cluster_quote(v, enc, sizeof(enc)) < 0)
+			return -ENAMETOOLONG;
+		n = snprintf(out + used, len - used, "%s%s=%s", used ? "&" : "",
+			     keys[i], enc);
+		if (n < 0 || (size_t)n >= len - used)
+			return -ENAMETOOLONG;
+		used += (size_t)n;
+	}
+	return 0;
+}
+
+/* --- routing ------------------------------------------------------------- */
+
+static void on_headers(struct http_request *req)
+{
+	struct proxy_app *app = http_app(req);
+	const char *raw = http_raw_path(req);
+	const char *method = http_method(req);
+	struct proxy_path *p = NULL;
+	const char *msg = NULL;
+	int status;
+
+	if (!strcmp(raw, "/healthcheck")) {
+		http_add_header(req, "Content-Type", "text/plain");
+		http_reply(req, 200, "OK", 2);
+		return;
+	}
+	if (!strcmp(raw, "/info")) {
+		proxy_info(req, app);
+		return;
+	}
+	if (!strncmp(raw, "/auth/", 6) || !strcmp(raw, "/auth")) {
+		tempauth_handle_get_token(req, app);
+		return;
+	}
+	if (http_content_length(req) < 0 &&
+	    http_header(req, "Content-Length")) {
+		http_reply_error(req, 400, "Invalid Content-Length");
+		return;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		http_reply_error(req, 500, "out of memory");
+		return;
+	}
+	status = proxy_parse_path(raw, p, &msg);
+	if (status) {
+		http_reply_error(req, status, "%s", msg);
+		goto out;
+	}
+	if (tempauth_request(req, app, p))
+		goto out;
+	if (p->object &&
+	    (!strcmp(method, "COPY") ||
+	     (!strcmp(method, "PUT") && http_header(req, "X-Copy-From")))) {
+		proxy_copy(req, app, p);
+		goto out;
+	}
+	if (p->object) {
+		proxy_object(req, app, p);
+		return; /* object.c owns p now (freed in on_close) */
+	}
+	if (p->container)
+		proxy_container(req, app, p);
+	else
+		proxy_account(req, app, p);
+out:
+	free(p);
+}
+
+static void on_body(struct http_request *req, const char *data, size_t len)
+{
+	if (http_state(req))
+		proxy_object_body(req, data, len);
+}
+
+static void on_end(struct http_request *req)
+{
+	if (http_state(req))
+		proxy_object_end(req);
+	else
+		proxy_reply_status(req, 400);
+}
+
+static void on_close(struct http_request *req, int completed)
+{
+	if (http_state(req))
+		proxy_object_close(req, completed);
+}
+
+static const struct http_handler proxy_handler = {on_headers, on_body, on_end,
+						  on_close};
+
+const struct http_handler *proxy_route(struct http_request *req)
+{
+	(void)req;
+	return &proxy_handler;
+}

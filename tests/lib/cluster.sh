@@ -1,0 +1,65 @@
+# tests/lib/cluster.sh: start_cluster for integration tests. Source after
+# functions.sh. start_cluster runs bin/kumo-aio in $TMPDIR_TEST/aio on a
+# free port block, waits for the proxy, and stops it at exit (failing the
+# test if it lingers). Sets PROXY_PORT, AIO_DIR, AUTH_URL, and SWIFT (the
+# swift client command line for test:tester).
+
+# pick_port_block N: a port P with P..P+N-1 all free on 127.0.0.1.
+pick_port_block() {
+	$PYTHON - "$1" <<'PY'
+import socket, sys, random
+n = int(sys.argv[1])
+for _ in range(200):
+    base = random.randint(20000, 60000)
+    socks = []
+    try:
+        for p in range(base, base + n):
+            s = socket.socket()
+            s.bind(("127.0.0.1", p))
+            socks.append(s)
+        print(base)
+        break
+    except OSError:
+        pass
+    finally:
+        for s in socks:
+            s.close()
+PY
+}
+
+_stop_aio() {
+	local pid=$1 i
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for i in $(seq 1 100); do
+		kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null
+	echo "FAIL: kumo-aio lingered after SIGTERM" >&2
+	exit 1
+}
+
+start_cluster() {
+	requires kumo-aio kumo-proxy kumo-objectd kumo-containerd kumo-accountd
+	AIO_DIR=$TMPDIR_TEST/aio
+	PROXY_PORT=$(pick_port_block 4)
+	mkdir -p "$AIO_DIR"
+	kumo-aio --dir "$AIO_DIR" --proxy-port "$PROXY_PORT" \
+		>"$TMPDIR_TEST/aio.out" 2>"$TMPDIR_TEST/aio.err" &
+	AIO_PID=$!
+	cleanup_fn _stop_aio "$AIO_PID"
+	local i
+	for i in $(seq 1 100); do
+		if curl -sf "http://127.0.0.1:$PROXY_PORT/healthcheck" >/dev/null
+		then
+			break
+		fi
+		kill -0 "$AIO_PID" 2>/dev/null ||
+			{ cat "$TMPDIR_TEST/aio.err" >&2; fail "kumo-aio died"; }
+		sleep 0.1
+	done
+	grep -q "swift -A" "$TMPDIR_TEST/aio.out" ||
+		{ cat "$TMPDIR_TEST/aio.err" >&2; fail "kumo-aio did not start"; }
+	AUTH_URL=http://127.0.0.1:$PROXY_PORT/auth/v1.0
+	SWIFT="/usr/bin/swift -A $AUTH_URL -U test:tester -K testing"
+}

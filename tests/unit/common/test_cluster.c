@@ -1,0 +1,370 @@
+/*
+ * tests/unit/common/test_cluster.c: the cluster client (common/cluster.c):
+ * quorum arithmetic, Swift's best_response vote, path quoting, header
+ * lists, error limiting, and the streamed PUT and failover GET against a
+ * fake object server run in-process on common/http.c (devices listed in
+ * `broken` answer 507, as a server whose device directory is gone).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "common/cluster.h"
+#include "common/http.h"
+#include "common/md5.h"
+#include "ring/builder.h"
+#include "ring/ring.h"
+
+Test(cluster, quorum_is_swift_quorum_size)
+{
+	cr_expect_eq(cluster_quorum(1), 1);
+	cr_expect_eq(cluster_quorum(2), 2);
+	cr_expect_eq(cluster_quorum(3), 2);
+	cr_expect_eq(cluster_quorum(4), 3);
+	cr_expect_eq(cluster_quorum(5), 3);
+	cr_expect_eq(cluster_quorum(6), 4);
+}
+
+Test(cluster, best_status_votes_by_class)
+{
+	int a[] = {201, 201, 503};
+	int b[] = {201, 503, 503};
+	int c[] = {404, 404, 204};
+	int d[] = {202, 201, 404};
+	int e[] = {409, 404, 201};
+	int f[] = {507, 503, 0};
+
+	cr_expect_eq(cluster_best_status(a, 3, 0), 0);
+	cr_expect_eq(cluster_best_status(b, 3, 0), -1);
+	cr_expect_eq(cluster_best_status(c, 3, 0), 0);
+	/* the highest status of the winning class */
+	cr_expect_eq(cluster_best_status(d, 3, 0), 0);
+	cr_expect_eq(cluster_best_status(e, 3, 0), 0);
+	cr_expect_eq(cluster_best_status(f, 3, 0), -1);
+	/* an explicit quorum: two of two answers is not three */
+	cr_expect_eq(cluster_best_status(a, 2, 3), -1);
+	cr_expect_eq(cluster_best_status(a, 0, 0), -1);
+}
+
+Test(cluster, quote_keeps_slash_and_unreserved)
+{
+	char out[64];
+
+	cr_assert_eq(cluster_quote("a b/c%d~é", out, sizeof(out)), 18);
+	cr_expect_str_eq(out, "a%20b/c%25d~%C3%A9");
+	cr_expect_eq(cluster_quote("abcdef", out, 4), -ENAMETOOLONG);
+}
+
+Test(cluster, header_lists)
+{
+	struct cluster_hdrs h = {0}, g = {0};
+
+	cr_assert_eq(cluster_hdrs_add(&h, "X-Timestamp", "1.00000"), 0);
+	cr_assert_eq(cluster_hdrs_addf(&h, "X-Container-Partition", "%d", 7),
+		     0);
+	cr_expect_str_eq(cluster_hdrs_get(&h, "x-container-partition"), "7");
+	cr_assert_eq(cluster_hdrs_set(&h, "X-Timestamp", "2.00000"), 0);
+	cr_expect_eq(h.n, 2);
+	cr_expect_str_eq(cluster_hdrs_get(&h, "X-TIMESTAMP"), "2.00000");
+	cr_expect_null(cluster_hdrs_get(&h, "X-Time"));
+	cr_assert_eq(cluster_hdrs_copy(&g, &h), 0);
+	cr_expect_eq(g.n, 2);
+	cr_expect_str_eq(g.lines[1], "X-Container-Partition: 7");
+	cluster_hdrs_free(&h);
+	cluster_hdrs_free(&g);
+}
+
+/* --- a fake object server ------------------------------------------------ */
+
+static char broken[4][8]; /* devices that answer 507 */
+static int puts_ok;	  /* PUT bodies received whole */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+struct fake_put {
+	uint8_t *data;
+	size_t len;
+};
+
+static int is_broken(const char *path)
+{
+	int i;
+
+	for (i = 0; i < 4; i++)
+		if (broken[i][0] &&
+		    !strncmp(path + 1, broken[i], strlen(broken[i])) &&
+		    path[1 + strlen(broken[i])] == '/')
+			return 1;
+	return 0;
+}
+
+static const char body_text[] = "the stored body";
+
+static void fake_headers(struct http_request *req)
+{
+	if (is_broken(http_raw_path(req))) {
+		http_reply_error(req, 507, "no device");
+		return;
+	}
+	if (!strcmp(http_method(req), "PUT")) {
+		http_set_state(req, calloc(1, sizeof(struct fake_put)));
+		return;
+	}
+	if (!strcmp(http_method(req), "GET")) {
+		http_add_header(req, "X-Timestamp", "1700000000.00000");
+		http_reply(req, 200, body_text, strlen(body_text));
+		return;
+	}
+	http_reply(req, 204, "", 0);
+}
+
+static void fake_body(struct http_request *req, const char *data, size_t len)
+{
+	struct fake_put *p = http_state(req);
+
+	p->data = realloc(p->data, p->len + len);
+	memcpy(p->data + p->len, data, len);
+	p->len += len;
+}
+
+static void fake_end(struct http_request *req)
+{
+	struct fake_put *p = http_state(req);
+	uint8_t d[MD5_LEN];
+	char hex[33];
+
+	md5_buf(p->data, p->len, d);
+	md5_hex(d, hex);
+	pthread_mutex_lock(&lock);
+	puts_ok++;
+	pthread_mutex_unlock(&lock);
+	http_add_header(req, "Etag", hex);
+	http_reply(req, 201, "", 0);
+}
+
+static void fake_close(struct http_request *req, int completed)
+{
+	struct fake_put *p = http_state(req);
+
+	(void)completed;
+	if (p)
+		free(p->data);
+	free(p);
+}
+
+static const struct http_handler fake = {fake_headers, fake_body, fake_end,
+					 fake_close};
+
+static const struct http_handler *fake_route(struct http_request *req)
+{
+	(void)req;
+	return &fake;
+}
+
+static struct http_server *srv;
+static struct cluster *cl;
+static char dir[] = "/tmp/kumo-cluster-test.XXXXXX";
+
+/* Rings with d1..d4 on the fake server, 3 replicas; a cluster over them. */
+static void setup(void)
+{
+	static const char *const kinds[] = {"account", "container", "object"};
+	struct http_server_opts o = {"127.0.0.1", 0, fake_route, NULL,
+				     "fake",	  0, 10};
+	struct cluster_conf cc = {dir, "", "x", 0.5, 2.0, 10, 60};
+	int k, i;
+
+	cr_assert_eq(http_server_start(&o, &srv), 0);
+	cr_assert_not_null(mkdtemp(dir));
+	for (k = 0; k < 3; k++) {
+		struct builder *b = NULL;
+		struct rebalance_result res;
+		struct ring *ring;
+		char err[256], path[256];
+
+		cr_assert_eq(builder_create(6, 3, 0, &b, err, sizeof(err)), 0);
+		for (i = 1; i <= 4; i++) {
+			struct builder_dev t;
+			char add[64], scratch[64];
+
+			snprintf(add, sizeof(add), "r1z%d-127.0.0.1:%d/d%d", i,
+				 http_server_port(srv), i);
+			cr_assert_eq(builder_parse_add(add, &t, scratch, err,
+						       sizeof(err)),
+				     0);
+			t.weight = 100;
+			cr_assert_geq(builder_add_dev(b, &t, err, sizeof(err)),
+				      0);
+		}
+		cr_assert_eq(builder_rebalance(b, 1, &res, err, sizeof(err)),
+			     0);
+		ring = builder_get_ring(b);
+		snprintf(path, sizeof(path), "%s/%s.ring.gz", dir, kinds[k]);
+		cr_assert_eq(ring_save(ring, path), 0);
+		ring_put(ring);
+		builder_free(b);
+	}
+	cr_assert_eq(cluster_open(&cc, &cl), 0);
+	memset(broken, 0, sizeof(broken));
+	puts_ok = 0;
+}
+
+static void teardown(void)
+{
+	char cmd[128];
+
+	cluster_close(cl);
+	http_server_stop(srv);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_expect_eq(system(cmd), 0);
+}
+
+/* PUT 1 MiB in 64 KiB chunks; returns the quorum status (or -errno). */
+static int put_object(const char *name, int *nanswers, char etag[33])
+{
+	struct cluster_nodes nodes;
+	struct cluster_hdrs hdrs[CLUSTER_MAX_NODES];
+	struct cluster_put *p = NULL;
+	int statuses[CLUSTER_MAX_NODES], early, i, n = 0, rc, best;
+	char etags[CLUSTER_MAX_NODES][33];
+	static char data[1 << 20];
+
+	memset(hdrs, 0, sizeof(hdrs));
+	memset(data, 'k', sizeof(data));
+	cr_assert_eq(cluster_lookup(cl, CLUSTER_OBJECT, "a", "c", name, &nodes),
+		     0);
+	cr_assert_eq(nodes.nprimary, 3);
+	cr_assert_eq(nodes.n, 4);
+	for (i = 0; i < 3; i++)
+		cluster_hdrs_add(&hdrs[i], "X-Timestamp", "1700000000.00000");
+	rc = cluster_put_open(cl, &nodes, "a", "c", name, hdrs, sizeof(data), 2,
+			      "txtest", &early, &p);
+	if (rc)
+		goto out;
+	for (i = 0; i < (int)sizeof(data); i += 65536)
+		cr_assert_eq(cluster_put_write(p, data + i, 65536), 0);
+	cluster_put_finish(p, statuses, etags, &n);
+	best = cluster_best_status(statuses, n, 2);
+	rc = best < 0 ? 503 : statuses[best];
+	snprintf(etag, 33, "%s", etags[best < 0 ? 0 : best]);
+out:
+	*nanswers = n;
+	cluster_put_free(p);
+	for (i = 0; i < 3; i++)
+		cluster_hdrs_free(&hdrs[i]);
+	cluster_nodes_release(&nodes);
+	return rc;
+}
+
+Test(cluster, put_streams_to_all_primaries, .init = setup, .fini = teardown)
+{
+	static char data[1 << 20];
+	uint8_t d[MD5_LEN];
+	char etag[33], want[33];
+	int n;
+
+	memset(data, 'k', sizeof(data));
+	md5_buf(data, sizeof(data), d);
+	md5_hex(d, want);
+	cr_expect_eq(put_object("o1", &n, etag), 201);
+	cr_expect_eq(n, 3);
+	cr_expect_str_eq(etag, want, "the body reached the backends whole");
+	cr_expect_eq(puts_ok, 3);
+}
+
+Test(cluster, put_takes_a_handoff_for_a_507, .init = setup, .fini = teardown)
+{
+	struct cluster_nodes nodes;
+	char etag[33];
+	int n;
+
+	cr_assert_eq(cluster_lookup(cl, CLUSTER_OBJECT, "a", "c", "o2", &nodes),
+		     0);
+	snprintf(broken[0], sizeof(broken[0]), "%s", nodes.dev[1]->device);
+	cr_expect_eq(put_object("o2", &n, etag), 201);
+	cr_expect_eq(n, 3, "the handoff stands in for the broken primary");
+	cr_expect_eq(puts_ok, 3);
+	/* a 507 error-limits the node at once */
+	cr_expect(cluster_node_limited(cl, nodes.dev[1]));
+	cr_expect_not(cluster_node_limited(cl, nodes.dev[0]));
+	cluster_nodes_release(&nodes);
+}
+
+Test(cluster, put_without_quorum_fails, .init = setup, .fini = teardown)
+{
+	struct cluster_nodes nodes;
+	char etag[33];
+	int n, i;
+
+	cr_assert_eq(cluster_lookup(cl, CLUSTER_OBJECT, "a", "c", "o3", &nodes),
+		     0);
+	for (i = 0; i < 3; i++) /* two primaries and the handoff */
+		snprintf(broken[i], sizeof(broken[i]), "%s",
+			 nodes.dev[i + 1]->device);
+	cr_expect_eq(put_object("o3", &n, etag), -EIO);
+	cr_expect_eq(puts_ok, 0);
+	cluster_nodes_release(&nodes);
+}
+
+Test(cluster, get_falls_over_to_the_next_node, .init = setup, .fini = teardown)
+{
+	struct cluster_nodes nodes;
+	struct cluster_resp r = {0};
+	struct cluster_get *g = NULL;
+	char buf[64];
+	ssize_t got;
+
+	cr_assert_eq(cluster_lookup(cl, CLUSTER_OBJECT, "a", "c", "o4", &nodes),
+		     0);
+	snprintf(broken[0], sizeof(broken[0]), "%s", nodes.dev[0]->device);
+	cr_assert_eq(cluster_get_open(cl, &nodes, "GET", "a", "c", "o4", NULL,
+				      NULL, 0, NULL, &r, &g),
+		     0);
+	cr_assert_not_null(g);
+	cr_expect_eq(r.status, 200);
+	cr_expect_eq(r.dev, nodes.dev[1]);
+	cr_expect_str_eq(cluster_resp_header(&r, "x-timestamp"),
+			 "1700000000.00000");
+	got = cluster_get_read(g, buf, sizeof(buf));
+	cr_assert_eq(got, (ssize_t)strlen(body_text));
+	cr_expect_eq(memcmp(buf, body_text, (size_t)got), 0);
+	cr_expect_eq(cluster_get_read(g, buf, sizeof(buf)), 0);
+	cluster_get_close(g);
+	cluster_resp_free(&r);
+	cluster_nodes_release(&nodes);
+}
+
+Test(cluster, make_requests_and_error_limiting, .init = setup, .fini = teardown)
+{
+	struct cluster_nodes nodes;
+	struct cluster_hdrs hdrs[3];
+	struct cluster_resp resps[3];
+	int i;
+
+	memset(hdrs, 0, sizeof(hdrs));
+	memset(resps, 0, sizeof(resps));
+	cr_assert_eq(
+		cluster_lookup(cl, CLUSTER_CONTAINER, "a", "c", NULL, &nodes),
+		0);
+	snprintf(broken[0], sizeof(broken[0]), "%s", nodes.dev[2]->device);
+	cr_assert_eq(cluster_make_requests(cl, &nodes, "DELETE", "a", "c", NULL,
+					   NULL, hdrs, 3, NULL, 0, NULL, resps),
+		     0);
+	for (i = 0; i < 3; i++) {
+		cr_expect_eq(resps[i].status, 204);
+		cluster_resp_free(&resps[i]);
+	}
+	cr_expect_eq(resps[2].dev, NULL); /* freed; the handoff answered */
+	cr_expect(cluster_node_limited(cl, nodes.dev[2]));
+	/* plain errors limit only past error_suppression_limit (10) */
+	for (i = 0; i < 10; i++)
+		cluster_node_error(cl, nodes.dev[0]);
+	cr_expect_not(cluster_node_limited(cl, nodes.dev[0]));
+	cluster_node_error(cl, nodes.dev[0]);
+	cr_expect(cluster_node_limited(cl, nodes.dev[0]));
+	cluster_nodes_release(&nodes);
+}
