@@ -105,10 +105,9 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# The main job. Until the storage servers exist it builds a small ring
-# with kumo-ring and shows where paths land.
+# The main job: the all-in-one cluster on 127.0.0.1, data under var/aio.
 run: deps all
-	$(Q)scripts/run-demo.sh
+	$(Q)$(BIN)/kumo-aio --dir var/aio --proxy-port $(or $(PORT),8080)
 
 test: deps all $(UNIT_TESTS)
 	$(Q)KUMO_BIN=$(abspath $(BIN)) tests/run-tests.sh $(UNIT_TESTS)

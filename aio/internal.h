@@ -19,6 +19,9 @@ struct aio {
 
 /* layout.c */
 
+/* mkdir -p. 0 or -errno. */
+int aio_mkdir_p(const char *path);
+
 /*
  * Make dir's folders, the config file (kept, except the ports, across
  * starts; the hash path suffix is chosen once) and the three rings (built

@@ -24,7 +24,7 @@
 #include "common/log.h"
 #include "ring/builder.h"
 
-static int mkdir_p(const char *path)
+int aio_mkdir_p(const char *path)
 {
 	char tmp[4096];
 	char *p;
@@ -164,14 +164,14 @@ int aio_prepare(struct aio *aio)
 		else
 			snprintf(path, sizeof(path), "%s/node/d%d", aio->dir,
 				 i);
-		rc = mkdir_p(path);
+		rc = aio_mkdir_p(path);
 		if (rc) {
 			log_err("cannot create %s: %s", path, strerror(-rc));
 			return rc;
 		}
 	}
 	snprintf(path, sizeof(path), "%s/run", aio->dir);
-	rc = mkdir_p(path);
+	rc = aio_mkdir_p(path);
 	if (!rc)
 		rc = hash_suffix(aio, suffix, sizeof(suffix));
 	if (!rc)

@@ -80,9 +80,10 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!realpath(dir, abs)) {
-		if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+		rc = aio_mkdir_p(dir);
+		if (rc) {
 			fprintf(stderr, "kumo-aio: cannot create %s: %s\n", dir,
-				strerror(errno));
+				strerror(-rc));
 			return 1;
 		}
 		if (!realpath(dir, abs))
