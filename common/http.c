@@ -5,7 +5,11 @@
  * headers, once per body chunk, once at the end of the body. It accepts a
  * queued response only on the first and the last of these calls, so a
  * reply made while the body is still arriving is held (pending) and queued
- * at the end, the rest of the body being discarded meanwhile.
+ * at the end, the rest of the body being discarded meanwhile. A reply to a
+ * GET or HEAD without a body is held until the last call too, because a
+ * response queued on the first call closes the connection. (Other bodiless
+ * requests are not held: libmicrohttpd 0.9.75 was seen to wait for their
+ * last call until the connection timed out.)
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -325,6 +329,10 @@ void http_reply_error(struct http_request *req, int status, const char *fmt,
 		n = (int)sizeof(msg) - 2;
 	msg[n++] = '\n';
 	http_add_header(req, "Content-Type", "text/plain; charset=UTF-8");
+	/* a HEAD error says Content-Length: 0, so that a client that keeps
+	 * the connection does not wait for a body that will never come */
+	if (!strcmp(req->method, "HEAD"))
+		n = 0;
 	http_reply(req, status, msg, (size_t)n);
 }
 
@@ -416,6 +424,12 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
 		if (!req->method || !req->raw_path)
 			return MHD_NO;
 		make_txn(req);
+		/* without a body, hold even an early reply until the last
+		 * call: libmicrohttpd keeps the connection alive only then */
+		if (!http_header(req, MHD_HTTP_HEADER_TRANSFER_ENCODING) &&
+		    http_content_length(req) <= 0 &&
+		    (!strcmp(method, "GET") || !strcmp(method, "HEAD")))
+			req->phase = 1;
 		req->h = srv->opts.route(req);
 		if (req->h->on_headers)
 			req->h->on_headers(req);

@@ -130,6 +130,8 @@ static int send_one(struct contd *c, const char *host, const char *dev,
 		goto out_hdrs;
 	}
 	curl_easy_setopt(curl, CURLOPT_URL, (char *)url.data);
+	/* names may hold "." and ".." segments: send them as they are */
+	curl_easy_setopt(curl, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "PUT");
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, 0L);

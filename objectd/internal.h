@@ -8,6 +8,7 @@
  *   <devices>/<dev>/objects/<part>/<suffix>/<hash>/<timestamp>.data|.ts|.meta
  *   <devices>/<dev>/tmp/            uploads in progress
  *   <devices>/<dev>/async_pending/  container updates still to send
+ *   <devices>/<dev>/expiring/<delete_at>-<hash>  objects with X-Delete-At
  *   <devices>/<dev>/quarantined/objects/<hash>/   corrupt objects
  *
  * where hash is the MD5 hex of prefix + "/a/c/o" + suffix (ring_hash_path)
@@ -53,7 +54,12 @@ struct objd_conf {
 	double node_timeout;	    /* seconds, a whole container update */
 	long long updater_interval; /* seconds between updater passes */
 	long long tmp_max_age;	    /* seconds before a tmp file is stale */
+	long long expirer_interval; /* seconds between expirer passes */
 };
+
+/* Stripes of the per-object locks that order expiry index changes with
+ * the writes that make them (expirer.c). */
+#define EXP_LOCKS 256
 
 /* The server's state, shared by every connection thread (read-only but
  * for the updater's own fields). */
@@ -67,6 +73,11 @@ struct objd {
 	pthread_mutex_t pass_lock;
 	pthread_cond_t wake;
 	int stopping;
+	/* expirer.c */
+	pthread_t expirer;
+	int expirer_started;
+	pthread_mutex_t exp_pass_lock; /* one expirer pass at a time */
+	pthread_mutex_t hash_locks[EXP_LOCKS];
 };
 
 /* --- meta.c: object metadata, an ordered list of header-like pairs ------ */
@@ -282,6 +293,14 @@ void upd_container_update(struct objd *od, struct http_request *req,
 			  const char *dev_dir, const char *obj_hash,
 			  const struct cont_update *u);
 
+/* As upd_container_update, with the targets given (comma-separated
+ * hosts and devices, one container partition) rather than read from a
+ * request; txn may be NULL. */
+void upd_container_update_to(struct objd *od, const char *hosts,
+			     const char *devices, const char *cpart,
+			     const char *txn, const char *dev_dir,
+			     const char *obj_hash, const struct cont_update *u);
+
 /* One updater pass over every device: send each async_pending record,
  * remove the ones a container answered 2xx; also remove stale tmp
  * files. Serialised with other passes. Returns the records left, or
@@ -291,5 +310,77 @@ int upd_run_once(struct objd *od);
 /* Start / stop the background updater thread (every updater_interval). */
 int upd_start(struct objd *od);
 void upd_stop(struct objd *od);
+
+/* --- expirer.c: the expiry index and the expirer ----------------------- */
+
+/* One entry of a device's expiry index. */
+struct exp_entry {
+	int64_t delete_at;
+	char hash[33];
+	char part[32];
+	char account[OBJ_MAX_ACCOUNT_NAME + 1];
+	char container[OBJ_MAX_CONTAINER_NAME + 1];
+	char obj[OBJ_MAX_OBJECT_NAME + 1];
+	/* the container update target of the write that set X-Delete-At
+	 * (X-Container-Host, -Device, -Partition; empty when none) */
+	char cont_host[1024];
+	char cont_device[1024];
+	char cont_part[32];
+};
+
+/* The X-Delete-At of metadata m in seconds, or 0 when it has none (or an
+ * unparsable one). */
+int64_t exp_delete_at_of(const struct objmeta *m);
+
+/* The path of the entry (delete_at, hash) under dev_dir into out. 0 or
+ * -ENAMETOOLONG. */
+int exp_index_path(const char *dev_dir, int64_t delete_at, const char *hash,
+		   char *out, size_t len);
+
+/* Parse an entry's file name "<10 digits>-<32 hex>". 0 or -EINVAL. */
+int exp_index_parse_name(const char *name, int64_t *delete_at, char hash[33]);
+
+/* Write e durably as <dev_dir>/expiring/<delete_at>-<hash> (replacing an
+ * entry of the same name). 0 or -errno (logged). */
+int exp_index_add(const char *dev_dir, const struct exp_entry *e);
+
+/* Read the entry at path into e. 0, -ENOENT, -EINVAL (not an entry), or
+ * -errno. */
+int exp_index_read(const char *path, struct exp_entry *e);
+
+/* Remove the entry (delete_at, hash) of dev_dir durably; an absent entry
+ * is no error. 0 or -errno (logged). */
+int exp_index_remove(const char *dev_dir, int64_t delete_at, const char *hash);
+
+/* Lock / unlock the stripe of object hash (held across a write that
+ * changes or may change its X-Delete-At, see expirer.c). */
+void exp_lock(struct objd *od, const char *hash);
+void exp_unlock(struct objd *od, const char *hash);
+
+/*
+ * The write-side hook (call with the hash locked): before a write that
+ * sets X-Delete-At new_da (0: none) is committed, record it in the index.
+ * req gives the container update target and may be NULL. 0 or -errno.
+ */
+int exp_before_write(struct objd *od, struct http_request *req,
+		     const struct df_loc *loc, const char *part, const char *a,
+		     const char *c, const char *o, int64_t new_da);
+
+/*
+ * After a write (hash still locked): remove the entries for old_da and
+ * new_da (either may be 0) that the object's current X-Delete-At, read
+ * from disk now, no longer matches.
+ */
+void exp_after_write(const struct df_loc *loc, int64_t old_da, int64_t new_da);
+
+/* One expirer pass over every device as of now_secs: expire each object
+ * whose entry is due (see expirer.c), drop stale entries. Serialised with
+ * other passes. Returns the number of objects expired, or -errno. */
+int exp_run_once(struct objd *od, int64_t now_secs);
+
+/* Start / stop the expirer thread (every expirer_interval). exp_stop
+ * also stops the updater thread's loop (they share od->stopping). */
+int exp_start(struct objd *od);
+void exp_stop(struct objd *od);
 
 #endif

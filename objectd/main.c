@@ -4,13 +4,15 @@
  * Startup only: the configuration table, building the shared state, and
  * handing over to daemon_main (common/daemon.c), which loads the config,
  * serves HTTP through objd_route (server.c) and stops on SIGTERM. The
- * updater thread (updater.c) starts once serving has begun; `--once
- * update` runs one updater pass instead of serving.
+ * updater and expirer threads (updater.c, expirer.c) start once serving
+ * has begun; `--once update` and `--once expire` run one pass of either
+ * instead of serving.
  */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -45,6 +47,9 @@ static const struct conf_key objd_conf_keys[] = {
 	{"object-server", "tmp_max_age", CONF_INT, 60, 604800, "86400",
 	 OFF(tmp_max_age),
 	 "seconds after which a leftover temp upload file is removed"},
+	{"object-server", "expirer_interval", CONF_INT, 1, 86400, "300",
+	 OFF(expirer_interval),
+	 "seconds between passes of the expirer over the expiry index"},
 	{NULL},
 };
 
@@ -52,6 +57,7 @@ static int objd_start(void *cfg, void **app)
 {
 	struct objd *od = calloc(1, sizeof(*od));
 	const struct objd_conf *c = cfg;
+	int i;
 
 	if (!od)
 		return -1;
@@ -66,24 +72,35 @@ static int objd_start(void *cfg, void **app)
 	pthread_mutex_init(&od->lock, NULL);
 	pthread_mutex_init(&od->pass_lock, NULL);
 	pthread_cond_init(&od->wake, NULL);
+	pthread_mutex_init(&od->exp_pass_lock, NULL);
+	for (i = 0; i < EXP_LOCKS; i++)
+		pthread_mutex_init(&od->hash_locks[i], NULL);
 	log_info("object server on devices %s", c->devices);
 	*app = od;
 	return 0;
 }
 
-/* Serving has begun (not with --once): start the updater thread. */
+/* Serving has begun (not with --once): start the updater and expirer
+ * threads. */
 static int objd_serving(void *app)
 {
-	return upd_start(app);
+	int rc = upd_start(app);
+
+	return rc ? rc : exp_start(app);
 }
 
 static void objd_stop(void *app)
 {
 	struct objd *od = app;
+	int i;
 
 	if (!od)
 		return;
+	exp_stop(od);
 	upd_stop(od);
+	for (i = 0; i < EXP_LOCKS; i++)
+		pthread_mutex_destroy(&od->hash_locks[i]);
+	pthread_mutex_destroy(&od->exp_pass_lock);
 	pthread_cond_destroy(&od->wake);
 	pthread_mutex_destroy(&od->pass_lock);
 	pthread_mutex_destroy(&od->lock);
@@ -95,7 +112,10 @@ static int objd_once(void *app, const char *what)
 {
 	if (!strcmp(what, "update"))
 		return upd_run_once(app) < 0 ? 1 : 0;
-	fprintf(stderr, "kumo-objectd: unknown --once job '%s' (try update)\n",
+	if (!strcmp(what, "expire"))
+		return exp_run_once(app, (int64_t)time(NULL)) < 0 ? 1 : 0;
+	fprintf(stderr,
+		"kumo-objectd: unknown --once job '%s' (try update, expire)\n",
 		what);
 	return 2;
 }

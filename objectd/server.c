@@ -42,6 +42,7 @@ struct obj_req {
 	int writing;
 	int64_t clen; /* -1: chunked */
 	struct objmeta meta;
+	int64_t orig_da; /* X-Delete-At of the object found, 0 if none */
 };
 
 static int64_t ts_secs(const struct ts *t)
@@ -136,8 +137,11 @@ static struct obj_req *parse_request(struct http_request *req)
 		http_reply_error(req, 400, "Invalid path: %s", raw);
 		return NULL;
 	}
+	/* as Swift: "." and ".." are refused for the device and partition
+	 * only; account and container names reach the disk only hashed */
 	for (i = 0; i < 4; i++)
-		if (bad_fixed_segment(segs[i]) || strchr(segs[i], '/')) {
+		if ((i < 2 && bad_fixed_segment(segs[i])) || !*segs[i] ||
+		    strchr(segs[i], '/')) {
 			http_reply_error(req, 400, "Invalid path: %s", raw);
 			return NULL;
 		}
@@ -739,6 +743,8 @@ static void put_headers(struct http_request *req)
 	if (obj.state != DF_ABSENT)
 		orig = obj.data_ts;
 	exists = obj.state == DF_LIVE;
+	if (exists || obj.state == DF_EXPIRED)
+		r->orig_da = exp_delete_at_of(&obj.meta);
 	inm = http_header(req, "If-None-Match");
 	if (exists && inm &&
 	    cond_etag_in(inm, objmeta_get(&obj.meta, "ETag"))) {
@@ -813,6 +819,8 @@ static void put_end(struct http_request *req)
 	struct objmeta uh = OBJMETA_INIT;
 	const char *want = http_header(req, "ETag");
 	char etag[33], size[32], given[64];
+	int64_t new_da = exp_delete_at_of(&r->meta);
+	int locked = new_da || r->orig_da;
 	size_t wl;
 	int rc;
 
@@ -845,9 +853,18 @@ static void put_end(struct http_request *req)
 	rc = objmeta_set(&r->meta, "Content-Length", size);
 	if (!rc)
 		rc = objmeta_set(&r->meta, "ETag", etag);
+	if (locked)
+		exp_lock(r->od, r->loc.hash);
+	if (!rc)
+		rc = exp_before_write(r->od, req, &r->loc, r->part, r->a, r->c,
+				      r->o, new_da);
 	if (!rc)
 		rc = df_writer_commit(&r->w, &r->loc, &r->ts, ".data",
 				      &r->meta);
+	if (locked) {
+		exp_after_write(&r->loc, r->orig_da, new_da);
+		exp_unlock(r->od, r->loc.hash);
+	}
 	r->writing = 0;
 	if (rc) {
 		reply_errno(req, r, rc);
@@ -893,6 +910,7 @@ static void delete_headers(struct http_request *req)
 		orig = obj.data_ts;
 	if (obj.state == DF_LIVE || obj.state == DF_EXPIRED) {
 		orig_da = objmeta_get(&obj.meta, "X-Delete-At");
+		r->orig_da = exp_delete_at_of(&obj.meta);
 		ctype = objmeta_get(&obj.meta, "Content-Type");
 		if (!ctype)
 			ctype = "";
@@ -926,8 +944,14 @@ static void delete_headers(struct http_request *req)
 		if (!rc)
 			rc = objmeta_set(&m, "X-Timestamp",
 					 ts_internal(&r->ts, tsbuf));
-		if (!rc)
+		if (!rc && r->orig_da) {
+			exp_lock(r->od, r->loc.hash);
 			rc = df_write_empty(&r->loc, &r->ts, ".ts", &m);
+			exp_after_write(&r->loc, r->orig_da, 0);
+			exp_unlock(r->od, r->loc.hash);
+		} else if (!rc) {
+			rc = df_write_empty(&r->loc, &r->ts, ".ts", &m);
+		}
 		if (rc) {
 			reply_errno(req, r, rc);
 			goto out;
@@ -1028,8 +1052,21 @@ static void post_headers(struct http_request *req)
 					 objmeta_get(&obj.meta,
 						     "Content-Type-Timestamp"));
 	}
-	if (!rc)
-		rc = df_write_empty(&r->loc, &r->ts, ".meta", &m);
+	if (!rc) {
+		int64_t new_da = exp_delete_at_of(&m);
+
+		r->orig_da = exp_delete_at_of(&obj.meta);
+		if (new_da || r->orig_da)
+			exp_lock(r->od, r->loc.hash);
+		rc = exp_before_write(r->od, req, &r->loc, r->part, r->a, r->c,
+				      r->o, new_da);
+		if (!rc)
+			rc = df_write_empty(&r->loc, &r->ts, ".meta", &m);
+		if (new_da || r->orig_da) {
+			exp_after_write(&r->loc, r->orig_da, new_da);
+			exp_unlock(r->od, r->loc.hash);
+		}
+	}
 	if (rc) {
 		reply_errno(req, r, rc);
 		goto out;

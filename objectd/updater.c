@@ -151,6 +151,8 @@ static int prepare(struct objd *od, struct target *t,
 	if (!t->hdrs)
 		return -ENOMEM;
 	curl_easy_setopt(t->easy, CURLOPT_URL, t->url);
+	/* names may hold "." and ".." segments: send them as they are */
+	curl_easy_setopt(t->easy, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(t->easy, CURLOPT_CUSTOMREQUEST, u->op);
 	if (!strcmp(u->op, "PUT")) {
 		curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, "");
@@ -301,16 +303,16 @@ out:
 	return rc;
 }
 
-void upd_container_update(struct objd *od, struct http_request *req,
-			  const char *dev_dir, const char *obj_hash,
-			  const struct cont_update *u)
+void upd_container_update_to(struct objd *od, const char *hosts,
+			     const char *devices, const char *cpart,
+			     const char *txn, const char *dev_dir,
+			     const char *obj_hash, const struct cont_update *u)
 {
 	struct target t[MAX_TARGETS];
-	const char *part = http_header(req, "X-Container-Partition");
 	char(*h)[256], (*d)[256];
 	int nh, nd, i;
 
-	if (!part || !*part || !http_header(req, "X-Container-Host"))
+	if (!cpart || !*cpart || !hosts || !*hosts)
 		return;
 	h = calloc(MAX_TARGETS, 256);
 	d = calloc(MAX_TARGETS, 256);
@@ -318,30 +320,37 @@ void upd_container_update(struct objd *od, struct http_request *req,
 		log_err("out of memory for a container update");
 		goto out;
 	}
-	nh = split_list(http_header(req, "X-Container-Host"), h, MAX_TARGETS);
-	nd = split_list(http_header(req, "X-Container-Device"), d, MAX_TARGETS);
+	nh = split_list(hosts, h, MAX_TARGETS);
+	nd = split_list(devices, d, MAX_TARGETS);
 	if (nh != nd) {
 		log_err("ERROR Container update failed: different numbers of "
 			"hosts and devices in request: \"%s\" vs \"%s\"",
-			http_header(req, "X-Container-Host"),
-			http_header(req, "X-Container-Device")
-				? http_header(req, "X-Container-Device")
-				: "");
+			hosts, devices ? devices : "");
 		goto out;
 	}
 	memset(t, 0, sizeof(t));
 	for (i = 0; i < nh; i++) {
 		snprintf(t[i].host, sizeof(t[i].host), "%s", h[i]);
 		snprintf(t[i].device, sizeof(t[i].device), "%s", d[i]);
-		snprintf(t[i].partition, sizeof(t[i].partition), "%s", part);
+		snprintf(t[i].partition, sizeof(t[i].partition), "%s", cpart);
 	}
-	send_all(od, t, nh, u, http_txn(req));
+	send_all(od, t, nh, u, txn);
 	for (i = 0; i < nh; i++)
 		if (!t[i].ok)
 			save_pending(dev_dir, obj_hash, u, &t[i]);
 out:
 	free(h);
 	free(d);
+}
+
+void upd_container_update(struct objd *od, struct http_request *req,
+			  const char *dev_dir, const char *obj_hash,
+			  const struct cont_update *u)
+{
+	upd_container_update_to(od, http_header(req, "X-Container-Host"),
+				http_header(req, "X-Container-Device"),
+				http_header(req, "X-Container-Partition"),
+				http_txn(req), dev_dir, obj_hash, u);
 }
 
 /* --- the updater --------------------------------------------------------- */
@@ -567,7 +576,7 @@ void upd_stop(struct objd *od)
 		return;
 	pthread_mutex_lock(&od->lock);
 	od->stopping = 1;
-	pthread_cond_signal(&od->wake);
+	pthread_cond_broadcast(&od->wake);
 	pthread_mutex_unlock(&od->lock);
 	pthread_join(od->updater, NULL);
 	od->updater_started = 0;

@@ -702,6 +702,46 @@ int proxy_listing_query(struct http_request *req, char *out, size_t len)
 
 /* --- routing ------------------------------------------------------------- */
 
+/* Swift's web server limits: one header line, and how many there are. */
+#define MAX_HEADER_LINE	 8192
+#define MAX_HEADER_COUNT 200
+
+struct header_tally {
+	int count;
+	size_t longest;
+};
+
+static void tally_header(const char *name, const char *value, void *arg)
+{
+	struct header_tally *t = arg;
+	size_t len = strlen(name) + 2 + strlen(value);
+
+	t->count++;
+	if (len > t->longest)
+		t->longest = len;
+}
+
+/* Refuse requests beyond the header limits; 1 if it replied. */
+static int header_limits_exceeded(struct http_request *req)
+{
+	struct header_tally t = {0, 0};
+
+	http_each_header(req, tally_header, &t);
+	if (t.longest > MAX_HEADER_LINE) {
+		http_reply_error(req, 400,
+				 "Header Line Too Long: more than %d "
+				 "bytes",
+				 MAX_HEADER_LINE);
+		return 1;
+	}
+	if (t.count > MAX_HEADER_COUNT) {
+		http_reply_error(req, 431, "Too many headers: more than %d",
+				 MAX_HEADER_COUNT);
+		return 1;
+	}
+	return 0;
+}
+
 static void on_headers(struct http_request *req)
 {
 	struct proxy_app *app = http_app(req);
@@ -711,6 +751,8 @@ static void on_headers(struct http_request *req)
 	const char *msg = NULL;
 	int status;
 
+	if (header_limits_exceeded(req))
+		return;
 	if (!strcmp(raw, "/healthcheck")) {
 		http_add_header(req, "Content-Type", "text/plain");
 		http_reply(req, 200, "OK", 2);

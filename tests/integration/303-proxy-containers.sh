@@ -59,9 +59,11 @@ curl -s -H "$T" "$URL?format=json" | $PYTHON -c 'import json,sys; l=json.load(sy
 	fail "account json listing"
 [ "$(status POST "$URL" -H "$T" -H 'X-Account-Meta-Owner: me')" = 204 ] ||
 	fail "account POST not 204"
-curl -s -I -H "$T" "$URL" | tr -d '\r' >h
-grep -qi '^x-account-meta-owner: me$' h || fail "account metadata missing"
-grep -qi '^x-account-container-count: 2$' h || fail "container count: $(cat h)"
+curl -s -I -H "$T" "$URL" | tr -d '\r' >"$TMPDIR_TEST/h"
+grep -qi '^x-account-meta-owner: me$' "$TMPDIR_TEST/h" ||
+	fail "account metadata missing"
+grep -qi '^x-account-container-count: 2$' "$TMPDIR_TEST/h" ||
+	fail "container count: $(cat "$TMPDIR_TEST/h")"
 for i in $(seq 1 50); do
 	curl -s -I -H "$T" "$URL" | tr -d '\r' | grep -qi '^x-account-bytes-used: 3$' && break
 	sleep 0.2

@@ -14,8 +14,9 @@
 # SWIFT (the swift client for test:tester), and get_token USER KEY, which
 # prints "TOKEN URL". Users: admin:admin (reseller admin), test:tester
 # (.admin), test:tester3, test2:tester2 (.admin), test5:tester5 (group
-# service). PROXY_EXTRA_CONF and TEMPAUTH_EXTRA_CONF, when set, are added
-# to [proxy-server] and [filter:tempauth].
+# service). PROXY_EXTRA_CONF, TEMPAUTH_EXTRA_CONF and OBJECT_EXTRA_CONF,
+# when set, are added to [proxy-server], [filter:tempauth] and
+# [object-server].
 
 _stop_pid() {
 	local pid=$1 name=$2 i
@@ -105,6 +106,7 @@ ${TEMPAUTH_EXTRA_CONF:-}
 bind_ip = 127.0.0.1
 bind_port = $OBJ_PORT
 devices = $NODE_DIR
+${OBJECT_EXTRA_CONF:-}
 
 [container-server]
 bind_ip = 127.0.0.1
