@@ -7,13 +7,20 @@
  *   {"account": "AUTH_test", "created_at": ts, "put_timestamp": ts,
  *    "delete_timestamp": ts, "status_changed_at": ts, "status": "",
  *    "container_count": 2, "object_count": 10, "bytes_used": 42,
+ *    "policy_stats": [{"storage_policy_index": 0, "container_count": 2,
+ *                      "object_count": 10, "bytes_used": 42}],
  *    "metadata": {name: [value, ts]}}
+ *
+ * policy_stats is Swift's policy_stat table: one entry per policy a
+ * container row has ever been reported in (kept at zero afterwards). A
+ * record written before it existed held only policy 0's rows, so its
+ * totals become policy 0's stats when read.
  *
  * Invariants (each write is one synced batch under the database lock):
  * 1. container_count is the number of "L" rows; object_count and
  *    bytes_used are the sums over the "L" and "X" rows (Swift's triggers
- *    count deleted rows' objects too); 2. a name has at most one of "L"
- *    and "X".
+ *    count deleted rows' objects too), and each policy's stats the same
+ *    over that policy's rows; 2. a name has at most one of "L" and "X".
  */
 #include <errno.h>
 #include <stdio.h>
@@ -41,6 +48,60 @@ static int get_ts(json_t *o, const char *name, struct ts *t)
 	const char *s = json_string_value(json_object_get(o, name));
 
 	return s ? ts_parse(s, t) : -EINVAL;
+}
+
+struct acctd_policy_stat *acctd_policy_stat(struct acctd_info *info, int index)
+{
+	struct acctd_policy_stat *st = NULL;
+	int i;
+
+	for (i = 0; i < info->npstats && !st; i++)
+		if (info->pstats[i].index == index)
+			st = &info->pstats[i];
+	if (!st && info->npstats < ACCTD_MAX_POLICIES) {
+		st = &info->pstats[info->npstats++];
+		memset(st, 0, sizeof(*st));
+		st->index = index;
+	}
+	return st;
+}
+
+/* The record's policy_stats into info (see the top comment). 0 or
+ * -EIO. */
+static int get_pstats(json_t *o, struct acctd_info *info)
+{
+	json_t *arr = json_object_get(o, "policy_stats"), *e;
+	struct acctd_policy_stat *st;
+	size_t i;
+
+	info->npstats = 0;
+	if (!arr) {
+		if (!info->container_count && !info->object_count &&
+		    !info->bytes_used)
+			return 0;
+		st = acctd_policy_stat(info, 0);
+		st->container_count = info->container_count;
+		st->object_count = info->object_count;
+		st->bytes_used = info->bytes_used;
+		return 0;
+	}
+	if (!json_is_array(arr) || json_array_size(arr) > ACCTD_MAX_POLICIES)
+		return -EIO;
+	json_array_foreach(arr, i, e)
+	{
+		st = acctd_policy_stat(info,
+				       (int)json_integer_value(json_object_get(
+					       e, "storage_policy_index")));
+		if (!st)
+			return -EIO;
+		st->container_count = json_integer_value(
+			json_object_get(e, "container_count"));
+		st->object_count =
+			json_integer_value(json_object_get(e, "object_count"));
+		st->bytes_used =
+			json_integer_value(json_object_get(e, "bytes_used"));
+	}
+	return 0;
 }
 
 void acctd_info_free(struct acctd_info *info)
@@ -91,6 +152,11 @@ int acctd_info_get(struct dbstore_db *db, const char *key,
 	info->object_count =
 		json_integer_value(json_object_get(o, "object_count"));
 	info->bytes_used = json_integer_value(json_object_get(o, "bytes_used"));
+	if (get_pstats(o, info)) {
+		log_err("account record %s has bad policy stats", key);
+		rc = -EIO;
+		goto out;
+	}
 	info->metadata = json_incref(json_object_get(o, "metadata"));
 	if (!info->metadata)
 		info->metadata = json_object();
@@ -109,9 +175,25 @@ static int stage_info(struct dbstore_batch *b, const char *key,
 {
 	char created[TS_INTERNAL_LEN + 1], put[TS_INTERNAL_LEN + 1];
 	char del[TS_INTERNAL_LEN + 1], changed[TS_INTERNAL_LEN + 1];
-	json_t *o;
+	json_t *o, *pstats = json_array(), *e;
 	char *text;
+	int i;
 
+	for (i = 0; pstats && i < info->npstats; i++) {
+		e = json_pack("{sisIsIsI}", "storage_policy_index",
+			      info->pstats[i].index, "container_count",
+			      (json_int_t)info->pstats[i].container_count,
+			      "object_count",
+			      (json_int_t)info->pstats[i].object_count,
+			      "bytes_used",
+			      (json_int_t)info->pstats[i].bytes_used);
+		if (!e || json_array_append_new(pstats, e)) {
+			json_decref(pstats);
+			return -ENOMEM;
+		}
+	}
+	if (!pstats)
+		return -ENOMEM;
 	o = json_pack("{ss ss ss ss ss ss sI sI sI sO}", "account",
 		      info->account, "created_at",
 		      ts_internal(&info->created_at, created), "put_timestamp",
@@ -122,6 +204,12 @@ static int stage_info(struct dbstore_batch *b, const char *key,
 		      (json_int_t)info->container_count, "object_count",
 		      (json_int_t)info->object_count, "bytes_used",
 		      (json_int_t)info->bytes_used, "metadata", info->metadata);
+	if (!o) {
+		json_decref(pstats);
+	} else if (json_object_set_new(o, "policy_stats", pstats)) {
+		json_decref(o); /* pstats is stolen even then */
+		o = NULL;
+	}
 	if (!o)
 		return -ENOMEM;
 	text = json_dumps(o, JSON_COMPACT);
@@ -196,6 +284,7 @@ int acctd_row_update(struct dbstore_db *db, const char *key, const char *name,
 	struct dbstore_batch *b = NULL;
 	struct acctd_info info;
 	struct acctd_row rec = *in, old;
+	struct acctd_policy_stat *ps;
 	size_t klen;
 	int rc, have = 0, deleted;
 
@@ -230,12 +319,28 @@ int acctd_row_update(struct dbstore_db *db, const char *key, const char *name,
 		info.container_count -= live ? 1 : 0;
 		info.object_count -= old.object_count;
 		info.bytes_used -= old.bytes_used;
+		ps = acctd_policy_stat(&info, old.policy);
+		if (!ps) {
+			rc = -ENOSPC;
+			goto out;
+		}
+		ps->container_count -= live ? 1 : 0;
+		ps->object_count -= old.object_count;
+		ps->bytes_used -= old.bytes_used;
 		dbstore_batch_del(b, live ? lkey : xkey, klen);
 	}
 	deleted = ts_cmp(&rec.del, &rec.put) > 0 && rec.object_count == 0;
 	info.container_count += deleted ? 0 : 1;
 	info.object_count += rec.object_count;
 	info.bytes_used += rec.bytes_used;
+	ps = acctd_policy_stat(&info, rec.policy);
+	if (!ps) {
+		rc = -ENOSPC;
+		goto out;
+	}
+	ps->container_count += deleted ? 0 : 1;
+	ps->object_count += rec.object_count;
+	ps->bytes_used += rec.bytes_used;
 	if (asprintf(&val, "%s\n%s\n%lld\n%lld\n%d", ts_internal(&rec.put, put),
 		     ts_internal(&rec.del, del), (long long)rec.object_count,
 		     (long long)rec.bytes_used, rec.policy) < 0) {

@@ -50,11 +50,23 @@ struct acctd {
 
 /* --- broker.c: account records and container rows ----------------------- */
 
+/* The most policies an account keeps stats for. */
+#define ACCTD_MAX_POLICIES 64
+
+/* One policy's share of an account's stats (Swift's policy_stat row). */
+struct acctd_policy_stat {
+	int index;
+	int64_t container_count, object_count, bytes_used;
+};
+
 struct acctd_info {
 	char *account; /* malloc'd */
 	struct ts created_at, put, del, status_changed;
 	int status_deleted; /* Swift's status == 'DELETED' */
 	int64_t container_count, object_count, bytes_used;
+	/* per policy, in the order first reported; the sums are the above */
+	struct acctd_policy_stat pstats[ACCTD_MAX_POLICIES];
+	int npstats;
 	json_t *metadata; /* owned */
 };
 
@@ -78,6 +90,11 @@ void acctd_info_free(struct acctd_info *info);
 int acctd_info_put(struct dbstore_db *db, const char *key,
 		   const struct acctd_info *info);
 
+/* The stats of policy index in info, added (zero) when absent: Swift's
+ * INSERT OR IGNORE INTO policy_stat. NULL when ACCTD_MAX_POLICIES are
+ * already kept. */
+struct acctd_policy_stat *acctd_policy_stat(struct acctd_info *info, int index);
+
 /* Swift's is_deleted: status DELETED, or no containers and deleted after
  * put. */
 int acctd_info_deleted(const struct acctd_info *info);
@@ -89,7 +106,8 @@ int acctd_info_status_deleted(const struct acctd_info *info);
  * Merge a container's row into the account of key as Swift's
  * merge_items: the newest put and delete timestamps kept, the counts
  * taken from the report, deleted when deleted after put with no objects;
- * the account's counts follow. Takes the database lock. 0, -ENOENT (no
+ * the account's counts and those of the row's policies (the old row's
+ * and the new one's, as Swift's policy_stat triggers) follow. Takes the database lock. 0, -ENOENT (no
  * account), -EIO, -ENOMEM.
  */
 int acctd_row_update(struct dbstore_db *db, const char *key, const char *name,

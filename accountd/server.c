@@ -23,6 +23,7 @@
 #include "common/dbmeta.h"
 #include "common/listing.h"
 #include "common/log.h"
+#include "common/policy.h"
 
 #define PATH_MAX_BYTES (8 * 1024)
 
@@ -361,11 +362,24 @@ static void do_post(struct http_request *req, struct areq *r)
 
 /* --- HEAD and GET -------------------------------------------------------- */
 
-/* Swift's get_response_headers. */
+/* X-Account-Storage-Policy-<policy>-<what>: value. */
+static void pstat_header(struct http_request *req, const char *policy,
+			 const char *what, int64_t value)
+{
+	char name[256];
+
+	snprintf(name, sizeof(name), "X-Account-Storage-Policy-%s-%s", policy,
+		 what);
+	http_add_headerf(req, name, "%lld", (long long)value);
+}
+
+/* Swift's get_response_headers, the per-policy stats named by
+ * common/policy.h. */
 static void info_headers(struct http_request *req,
 			 const struct acctd_info *info)
 {
 	char a[TS_INTERNAL_LEN + 1];
+	int i;
 
 	http_add_headerf(req, "X-Account-Container-Count", "%lld",
 			 (long long)info->container_count);
@@ -375,6 +389,17 @@ static void info_headers(struct http_request *req,
 			 (long long)info->bytes_used);
 	http_add_header(req, "X-Timestamp", ts_normal(&info->created_at, a));
 	http_add_header(req, "X-PUT-Timestamp", ts_normal(&info->put, a));
+	for (i = 0; i < info->npstats; i++) {
+		const struct acctd_policy_stat *st = &info->pstats[i];
+		const struct storage_policy *sp = policy_by_index(st->index);
+
+		if (!sp)
+			continue; /* as Swift: a policy no longer known */
+		pstat_header(req, sp->name, "Container-Count",
+			     st->container_count);
+		pstat_header(req, sp->name, "Object-Count", st->object_count);
+		pstat_header(req, sp->name, "Bytes-Used", st->bytes_used);
+	}
 	dbmeta_add_headers(req, info->metadata);
 }
 

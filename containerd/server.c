@@ -24,6 +24,7 @@
 #include "common/dbmeta.h"
 #include "common/listing.h"
 #include "common/log.h"
+#include "common/policy.h"
 #include "containerd/internal.h"
 
 #define PATH_MAX_BYTES (8 * 1024)
@@ -95,18 +96,33 @@ static int open_db(struct http_request *req, struct creq *r, int create)
 	return rc;
 }
 
-/* X-Backend-Storage-Policy-Index: only policy 0 exists for now. */
+/* X-Backend-Storage-Policy-Index: *given is the index asked for, or -1
+ * when none was. 0, or replies 400 for an index no policy has. */
 static int check_policy(struct http_request *req, int *given)
 {
 	const char *v = http_header(req, "X-Backend-Storage-Policy-Index");
+	const struct storage_policy *sp = policy_by_index_str(v);
 
-	*given = v != NULL;
-	if (v && strcmp(v, "0")) {
+	*given = sp ? sp->index : -1;
+	if (v && !sp) {
 		http_reply_error(req, 400,
 				 "Invalid X-Storage-Policy-Index '%s'", v);
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* Swift's new_container_policy: the index asked for, else
+ * X-Backend-Storage-Policy-Default when it names a policy, else the
+ * default policy's. */
+static int new_container_policy(struct http_request *req, int given)
+{
+	const struct storage_policy *sp = policy_by_index_str(
+		http_header(req, "X-Backend-Storage-Policy-Default"));
+
+	if (given >= 0)
+		return given;
+	return sp ? sp->index : policy_default()->index;
 }
 
 /* X-Account-Host/-Device/-Partition into t. 0 (t->n may be 0), or replies
@@ -278,6 +294,7 @@ static void put_container(struct http_request *req, struct creq *r,
 		ts_now(&info.created_at);
 		info.put = *ts;
 		info.status_changed = *ts;
+		info.policy = new_container_policy(req, policy_given);
 		created = 1;
 		memset(&before, 0, sizeof(before));
 	} else if (rc) {
@@ -289,9 +306,15 @@ static void put_container(struct http_request *req, struct creq *r,
 
 		have = 1;
 		contd_info_report(&info, &before);
-		(void)policy_given; /* one policy: nothing can conflict */
-		if (recreated)
-			info.policy = 0;
+		if (recreated) {
+			/* only a deleted container takes a new policy */
+			info.policy = new_container_policy(req, policy_given);
+		} else if (policy_given >= 0 && policy_given != info.policy) {
+			http_add_headerf(req, "X-Backend-Storage-Policy-Index",
+					 "%d", info.policy);
+			http_reply_error(req, 409, "Conflict");
+			goto out;
+		}
 		if (ts_cmp(ts, &info.put) > 0)
 			info.put = *ts;
 		if (contd_info_deleted(&info)) {

@@ -5,6 +5,11 @@
  * primary at once, each carrying a share of the account servers to update
  * (X-Account-Host/-Device/-Partition); the answer is the quorum's.
  *
+ * A PUT's X-Storage-Policy names the container's storage policy
+ * (common/policy.h; 400 for an unknown name); the container servers
+ * refuse (409) a different policy for an existing container. HEAD and GET
+ * name the container's policy in X-Storage-Policy (proxy_get_stream).
+ *
  * Container ACLs (X-Container-Read/-Write) are cleaned as Swift's
  * clean_acl (400 when malformed) and kept by the container servers as
  * metadata; only owners may set them (a non-owner's are dropped, as
@@ -15,6 +20,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/policy.h"
 #include "proxy/internal.h"
 
 static void container_get(struct http_request *req, struct proxy_app *app,
@@ -95,11 +101,52 @@ static int acl_headers(struct cluster_hdrs *hdrs, int n,
 	return rc;
 }
 
+/*
+ * Swift's _convert_policy_to_index: the index of the client's
+ * X-Storage-Policy (a name, without case) in *index, or -1 when none was
+ * given (the container servers then take the default). 0, or replies 400
+ * and returns it for an unknown name.
+ */
+static int policy_index(struct http_request *req, int *index)
+{
+	const char *name = http_header(req, "X-Storage-Policy");
+	const struct storage_policy *sp;
+
+	*index = -1;
+	if (!name || !*name)
+		return 0;
+	sp = policy_by_name(name);
+	if (!sp) {
+		http_reply_error(req, 400, "Invalid X-Storage-Policy '%s'",
+				 name);
+		return 400;
+	}
+	*index = sp->index;
+	return 0;
+}
+
+/* A PUT's policy headers (Swift's _backend_requests): the chosen index,
+ * or the default for the container servers to apply to a new container
+ * (an existing one keeps its own). 0 or -ENOMEM. */
+static int policy_headers(struct cluster_hdrs *h, int index)
+{
+	char v[16];
+
+	proxy_hdrs_del(h, "X-Backend-Storage-Policy-Index");
+	if (index >= 0) {
+		snprintf(v, sizeof(v), "%d", index);
+		return proxy_hdrs_add(h, "X-Backend-Storage-Policy-Index", v);
+	}
+	snprintf(v, sizeof(v), "%d", policy_default()->index);
+	return proxy_hdrs_add(h, "X-Backend-Storage-Policy-Default", v);
+}
+
 /* PUT, POST or DELETE on every container primary (acls: the cleaned
- * ACLs of a PUT or POST, else NULL). */
+ * ACLs of a PUT or POST, else NULL; policy: a PUT's policy index, -1 for
+ * the default). */
 static void container_write(struct http_request *req, struct proxy_app *app,
 			    struct proxy_path *p, const char *method,
-			    const struct acls *acls)
+			    const struct acls *acls, int policy)
 {
 	struct cluster_hdrs hdrs[CLUSTER_MAX_NODES];
 	struct cluster_nodes nodes, accounts;
@@ -125,9 +172,12 @@ static void container_write(struct http_request *req, struct proxy_app *app,
 		proxy_reply_status(req, 503);
 		goto out;
 	}
-	for (i = 0; i < n && !strcmp(method, "PUT"); i++)
-		cluster_hdrs_add(&hdrs[i], "X-Backend-Storage-Policy-Default",
-				 "0");
+	for (i = 0; i < n && !strcmp(method, "PUT"); i++) {
+		if (policy_headers(&hdrs[i], policy)) {
+			proxy_reply_status(req, 503);
+			goto out;
+		}
+	}
 	status = proxy_quorum_request(req, app, &nodes, method, p, hdrs, n, 0,
 				      0);
 	if (!strcmp(method, "DELETE") && status == 202)
@@ -148,7 +198,7 @@ static void container_put(struct http_request *req, struct proxy_app *app,
 {
 	struct acls acls;
 	char msg[512];
-	int status;
+	int status, policy;
 
 	if (strlen(p->container) > MAX_CONTAINER_NAME_LENGTH) {
 		http_reply_error(
@@ -162,6 +212,8 @@ static void container_put(struct http_request *req, struct proxy_app *app,
 		http_reply_error(req, 400, "%s", msg);
 		return;
 	}
+	if (policy_index(req, &policy))
+		return;
 	status = proxy_head_status(req, app, CLUSTER_ACCOUNT, p);
 	if (status == 404 && app->conf->account_autocreate) {
 		if (proxy_autocreate_account(req, app, p->account)) {
@@ -175,7 +227,7 @@ static void container_put(struct http_request *req, struct proxy_app *app,
 		proxy_reply_status(req, 503);
 		return;
 	}
-	container_write(req, app, p, "PUT", &acls);
+	container_write(req, app, p, "PUT", &acls, policy);
 }
 
 void proxy_container(struct http_request *req, struct proxy_app *app,
@@ -196,9 +248,9 @@ void proxy_container(struct http_request *req, struct proxy_app *app,
 			http_reply_error(req, 400, "%s", msg);
 			return;
 		}
-		container_write(req, app, p, "POST", &acls);
+		container_write(req, app, p, "POST", &acls, -1);
 	} else if (!strcmp(m, "DELETE")) {
-		container_write(req, app, p, "DELETE", NULL);
+		container_write(req, app, p, "DELETE", NULL, -1);
 	} else {
 		http_add_header(req, "Allow", "DELETE, GET, HEAD, POST, PUT");
 		proxy_reply_status(req, 405);

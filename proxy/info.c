@@ -1,14 +1,16 @@
 /*
  * proxy/info.c: GET /info, the cluster's capabilities and limits as
  * Swift's InfoController publishes them (swift/proxy/controllers/info.py):
- * "swift" with the constraints of swift/common/constraints.py, and one
- * object per middleware ("tempauth").
+ * "swift" with the constraints of swift/common/constraints.py and the
+ * storage policies (common/policy.h), and one object per middleware
+ * ("tempauth").
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "common/policy.h"
 #include "proxy/internal.h"
 
 void proxy_info(struct http_request *req, struct proxy_app *app)
@@ -16,6 +18,7 @@ void proxy_info(struct http_request *req, struct proxy_app *app)
 	const char *m = http_method(req);
 	json_t *root = NULL, *swift, *policies, *pol;
 	char *body = NULL;
+	int i;
 
 	(void)app;
 	if (strcmp(m, "GET") && strcmp(m, "HEAD")) {
@@ -42,10 +45,17 @@ void proxy_info(struct http_request *req, struct proxy_app *app)
 	if (!swift)
 		goto fail;
 	policies = json_array();
-	pol = json_pack("{s:s, s:b, s:s}", "name", "Policy-0", "default", 1,
-			"policy_type", "replication");
-	if (policies && pol)
-		json_array_append_new(policies, pol);
+	for (i = 0; policies && i < policy_count(); i++) {
+		const struct storage_policy *sp = policy_at(i);
+
+		/* Swift's StoragePolicy.get_info(config=False) */
+		pol = json_pack("{s:s, s:s}", "name", sp->name, "aliases",
+				sp->name);
+		if (pol && sp->is_default)
+			json_object_set_new(pol, "default", json_true());
+		if (pol)
+			json_array_append_new(policies, pol);
+	}
 	json_object_set_new(swift, "policies", policies);
 	root = json_pack("{s:o, s:{s:b}}", "swift", swift, "tempauth",
 			 "account_acls", 1);

@@ -19,6 +19,7 @@
 #include <strings.h>
 
 #include "common/log.h"
+#include "common/policy.h"
 #include "common/timestamp.h"
 #include "proxy/internal.h"
 
@@ -495,6 +496,25 @@ static void get_done(void *ctx)
 	cluster_get_close(ctx);
 }
 
+/* Swift's GETorHEAD_base: a success's X-Backend-Storage-Policy-Index
+ * named for the client in X-Storage-Policy (logged when unknown). */
+static void policy_name_header(struct http_request *req,
+			       const struct cluster_resp *r)
+{
+	const char *v =
+		cluster_resp_header(r, "X-Backend-Storage-Policy-Index");
+	const struct storage_policy *sp = policy_by_index_str(v);
+
+	if (!v || r->status / 100 != 2)
+		return;
+	if (sp)
+		http_add_header(req, "X-Storage-Policy", sp->name);
+	else
+		log_err("could not translate X-Backend-Storage-Policy-Index "
+			"'%s' to a policy",
+			v);
+}
+
 void proxy_get_stream(struct http_request *req, struct proxy_app *app,
 		      const struct cluster_nodes *nodes,
 		      const struct proxy_path *p, const char *query,
@@ -533,6 +553,7 @@ void proxy_get_stream(struct http_request *req, struct proxy_app *app,
 		goto out;
 	}
 	proxy_relay_headers(req, &r, p);
+	policy_name_header(req, &r);
 	cl = cluster_resp_header(&r, "Content-Length");
 	if (cl)
 		size = strtoll(cl, NULL, 10);
