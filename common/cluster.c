@@ -26,6 +26,16 @@
  *      a handoff cannot take over a body it has not seen.
  *   3. The walk over nodes is shared by the slots, so no two slots use the
  *      same node.
+ *
+ * A GET of an object resumes as Swift's GETorHEADHandler does
+ * (_make_app_iter, fast_forward): when the source fails mid-body (cut,
+ * timeout), the rest is asked of the next untried node with a Range from
+ * the next byte to the end of what the client asked for and If-Match on
+ * the source's ETag; the new source must answer 206 from that byte with
+ * the same ETag and X-Timestamp. A whole-object body (200) is also checked
+ * against its ETag as it is handed out, and the last bytes are handed out
+ * only when the MD5 matches: bytes of two replicas never pass for one
+ * object, and a body that cannot be finished ends in -EIO, never short.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -38,6 +48,7 @@
 #include <time.h>
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
 
 #include "common/cluster.h"
 #include "common/log.h"
@@ -107,6 +118,16 @@ struct engine {
 struct cluster_get {
 	struct engine e;
 	struct xfer *x;
+	/* resuming (can_resume): the rest of the body from another node */
+	int can_resume;
+	struct cluster_nodes nodes; /* holds a ring reference */
+	uint32_t tried;		    /* bit i: nodes.dev[i] was used or failed */
+	char *account, *container, *object, *txn;
+	struct cluster_hdrs hdrs; /* the caller's, minus Range and If-* */
+	char *etag, *ts;	  /* of the first source */
+	uint64_t pos, end;	  /* next byte handed out, last byte */
+	EVP_MD_CTX *md5;	  /* checks a whole body (200) against etag */
+	char want[33];
 };
 
 struct cluster_put {
@@ -962,6 +983,268 @@ static void source_ts(const struct cluster_resp *r, struct ts *t)
 	}
 }
 
+/* --- resuming a GET ------------------------------------------------------ */
+
+/* Names the resumed requests do not carry (they get their own). */
+static int resume_drops(const char *line)
+{
+	static const char *const drop[] = {"Range",
+					   "If-Match",
+					   "If-None-Match",
+					   "If-Modified-Since",
+					   "If-Unmodified-Since",
+					   "If-Range",
+					   "X-Newest"};
+	unsigned i;
+
+	for (i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
+		if (line_is(line, drop[i]))
+			return 1;
+	return 0;
+}
+
+/* "bytes a-b/t" into *a, *b. 0, or -EINVAL. */
+static int content_range(const char *v, uint64_t *a, uint64_t *b)
+{
+	unsigned long long x, y;
+	int n = 0;
+
+	if (!v || sscanf(v, "bytes %llu-%llu/%n", &x, &y, &n) != 2 || !n ||
+	    y < x)
+		return -EINVAL;
+	*a = x;
+	*b = y;
+	return 0;
+}
+
+static void resume_clear(struct cluster_get *g)
+{
+	g->can_resume = 0;
+	cluster_nodes_release(&g->nodes);
+	free(g->account);
+	free(g->container);
+	free(g->object);
+	free(g->txn);
+	free(g->etag);
+	free(g->ts);
+	g->account = g->container = g->object = g->txn = NULL;
+	g->etag = g->ts = NULL;
+	cluster_hdrs_free(&g->hdrs);
+	if (g->md5)
+		EVP_MD_CTX_free(g->md5);
+	g->md5 = NULL;
+}
+
+/*
+ * Make g able to resume the body of r (the first source, nodes->dev[at]).
+ * walk >= 0: nodes before walk were tried already (Swift goes on with the
+ * node iterator); -1 (X-Newest asked every node): only the source is
+ * spent. A body that cannot be resumed (no ETag, multipart ranges, no
+ * length) is streamed as before; failing to set up is not an error.
+ */
+static void resume_setup(struct cluster_get *g,
+			 const struct cluster_nodes *nodes, const char *account,
+			 const char *container, const char *object,
+			 const struct cluster_hdrs *hdrs, const char *txn,
+			 const struct cluster_resp *r, int walk, int at)
+{
+	const char *etag = cluster_resp_header(r, "Etag");
+	const char *ts = cluster_resp_header(r, "X-Timestamp");
+	const char *cl = cluster_resp_header(r, "Content-Length");
+	const char *ct = cluster_resp_header(r, "Content-Type");
+	char tag[33];
+	int i, ok = 1;
+
+	if (!etag || nodes->n > 32 || at < 0)
+		return;
+	if (r->status == 200) {
+		if (!cl || !*cl || strspn(cl, "0123456789") != strlen(cl))
+			return;
+		g->pos = 0;
+		g->end = strtoull(cl, NULL, 10);
+		if (!g->end)
+			return; /* nothing to resume */
+		g->end--;
+	} else if (r->status == 206) {
+		if (ct && !strncasecmp(ct, "multipart/", 10))
+			return;
+		if (content_range(cluster_resp_header(r, "Content-Range"),
+				  &g->pos, &g->end))
+			return;
+	} else {
+		return;
+	}
+	g->nodes = *nodes;
+	g->nodes.ring = ring_get(nodes->ring);
+	g->tried = 1u << at;
+	for (i = 0; i < walk && i < nodes->n; i++)
+		g->tried |= 1u << i;
+	g->account = strdup(account);
+	g->container = container ? strdup(container) : NULL;
+	g->object = strdup(object);
+	g->txn = txn ? strdup(txn) : NULL;
+	g->etag = strdup(etag);
+	g->ts = ts ? strdup(ts) : NULL;
+	if (!g->account || (container && !g->container) || !g->object ||
+	    (txn && !g->txn) || !g->etag || (ts && !g->ts))
+		ok = 0;
+	for (i = 0; ok && hdrs && i < hdrs->n; i++) {
+		char **l;
+
+		if (resume_drops(hdrs->lines[i]))
+			continue;
+		l = realloc(g->hdrs.lines,
+			    sizeof(*l) * (size_t)(g->hdrs.n + 1));
+		if (!l) {
+			ok = 0;
+			break;
+		}
+		g->hdrs.lines = l;
+		l[g->hdrs.n] = strdup(hdrs->lines[i]);
+		if (!l[g->hdrs.n])
+			ok = 0;
+		else
+			g->hdrs.n++;
+	}
+	snprintf(tag, sizeof(tag), "%s", etag + (*etag == '"'));
+	tag[strcspn(tag, "\"")] = '\0';
+	if (ok && r->status == 200 && strlen(tag) == 32 &&
+	    strspn(tag, "0123456789abcdef") == 32 &&
+	    !cluster_resp_header(r, "X-Object-Manifest") &&
+	    !cluster_resp_header(r, "X-Static-Large-Object")) {
+		memcpy(g->want, tag, sizeof(g->want));
+		g->md5 = EVP_MD_CTX_new();
+		if (!g->md5 || EVP_DigestInit_ex(g->md5, EVP_md5(), NULL) != 1)
+			ok = 0;
+	}
+	if (!ok) {
+		log_warn("GET /%s/%s/%s: cannot resume (out of memory)",
+			 account, container ? container : "", object);
+		resume_clear(g);
+		return;
+	}
+	g->can_resume = 1;
+}
+
+/* Is x (a resumed source from g->pos) the same body from the right byte? */
+static int resume_fits(const struct cluster_get *g, const struct xfer *x)
+{
+	const char *etag = cluster_resp_header(&x->r, "Etag");
+	const char *ts = cluster_resp_header(&x->r, "X-Timestamp");
+	uint64_t a, b;
+
+	if (x->status != 206 || !etag || strcmp(etag, g->etag))
+		return 0;
+	if (g->ts && (!ts || strcmp(ts, g->ts)))
+		return 0;
+	if (content_range(cluster_resp_header(&x->r, "Content-Range"), &a, &b))
+		return 0;
+	return a == g->pos && b == g->end;
+}
+
+/*
+ * A resumed part that ends a checked body and fits the buffer is read
+ * whole and checked before any of it is handed out, so a second corrupt
+ * replica costs one more node rather than the client's transfer. Non-zero
+ * when x may be the source.
+ */
+static int tail_checks(struct cluster_get *g, struct xfer *x)
+{
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned int dl = 0;
+	EVP_MD_CTX *t;
+	char hex[33];
+	int i, ok;
+
+	if (!g->md5 || g->end - g->pos >= BODY_MAX)
+		return 1;
+	while (!x->done && !x->wpaused)
+		engine_step(&g->e, 50);
+	if (!x->done || x->result != CURLE_OK ||
+	    x->r.body.len != g->end - g->pos + 1) {
+		cluster_node_error(g->e.c, x->dev);
+		return 0;
+	}
+	t = EVP_MD_CTX_new();
+	ok = t && EVP_MD_CTX_copy_ex(t, g->md5) == 1 &&
+	     EVP_DigestUpdate(t, x->r.body.data, x->r.body.len) == 1 &&
+	     EVP_DigestFinal_ex(t, d, &dl) == 1 && dl == 16;
+	EVP_MD_CTX_free(t);
+	for (i = 0; ok && i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+	if (ok && !strcmp(hex, g->want))
+		return 1;
+	log_warn("GET %s: the last %llu bytes do not complete ETag %s", x->url,
+		 (unsigned long long)(g->end - g->pos + 1), g->want);
+	return 0;
+}
+
+/*
+ * The source of g failed after handing out the bytes before g->pos: find
+ * a node that serves g->pos..g->end of the same object and make it the
+ * source. 0, or -EIO when no node can.
+ */
+static int resume(struct cluster_get *g)
+{
+	struct cluster *c = g->e.c;
+	struct cluster_hdrs h = {0};
+	struct xfer_spec s = {"GET",	  g->nodes.part,
+			      g->account, g->container,
+			      g->object,  NULL,
+			      &h,	  g->txn,
+			      NULL,	  0,
+			      NULL,	  0,
+			      1};
+	int i, rc = -EIO;
+
+	if (!g->can_resume || g->pos > g->end)
+		return -EIO;
+	if (cluster_hdrs_copy(&h, &g->hdrs) ||
+	    cluster_hdrs_addf(&h, "Range", "bytes=%llu-%llu",
+			      (unsigned long long)g->pos,
+			      (unsigned long long)g->end) ||
+	    cluster_hdrs_add(&h, "If-Match", g->etag)) {
+		cluster_hdrs_free(&h);
+		return -ENOMEM;
+	}
+	for (i = 0; i < g->nodes.n; i++) {
+		const struct ring_dev *d = g->nodes.dev[i];
+		struct xfer *x;
+
+		if (g->tried & (1u << i))
+			continue;
+		g->tried |= 1u << i;
+		if (cluster_node_limited(c, d))
+			continue;
+		x = xfer_start(&g->e, d, &s);
+		if (!x)
+			continue;
+		while (!x->headers_done && !x->done)
+			engine_step(&g->e, 50);
+		if (x->headers_done && resume_fits(g, x) && tail_checks(g, x)) {
+			log_info("GET /%s/%s/%s: resumed at byte %llu on "
+				 "%s:%d/%s",
+				 g->account, g->container ? g->container : "",
+				 g->object, (unsigned long long)g->pos, d->ip,
+				 d->port, d->device);
+			xfer_free(g->x);
+			g->x = x;
+			x->body_off = 0;
+			rc = 0;
+			break;
+		}
+		if (node_failed(c, x) && !x->headers_done)
+			log_warn("GET %s: %s", x->url,
+				 curl_easy_strerror(x->result));
+		else
+			log_warn("GET %s: no resume (status %d)", x->url,
+				 x->status);
+		xfer_free(x);
+	}
+	cluster_hdrs_free(&h);
+	return rc;
+}
+
 int cluster_get_open(struct cluster *c, const struct cluster_nodes *nodes,
 		     const char *method, const char *account,
 		     const char *container, const char *object,
@@ -978,7 +1261,7 @@ int cluster_get_open(struct cluster *c, const struct cluster_nodes *nodes,
 	struct xfer *best = NULL;
 	struct ts best_ts = {0, 0}, t;
 	const struct ring_dev *d;
-	int walk = 0, nerr = 0, i, rc;
+	int walk = 0, nerr = 0, i, rc, best_at = -1;
 
 	*out = NULL;
 	memset(resp, 0, sizeof(*resp));
@@ -1001,12 +1284,14 @@ int cluster_get_open(struct cluster *c, const struct cluster_nodes *nodes,
 		if (x->headers_done && good_source(x->status)) {
 			if (!newest) {
 				best = x;
+				best_at = walk - 1;
 				break;
 			}
 			source_ts(&x->r, &t);
 			if (!best || ts_cmp(&t, &best_ts) > 0) {
 				xfer_free(best);
 				best = x;
+				best_at = walk - 1;
 				best_ts = t;
 			} else {
 				xfer_free(x);
@@ -1033,6 +1318,9 @@ int cluster_get_open(struct cluster *c, const struct cluster_nodes *nodes,
 		memset(&resp->body, 0, sizeof(resp->body));
 		best->body_off = 0;
 		g->x = best;
+		if (!strcmp(method, "GET") && object)
+			resume_setup(g, nodes, account, container, object, hdrs,
+				     txn, resp, newest ? -1 : walk, best_at);
 		*out = g;
 	} else {
 		i = cluster_best_status(statuses, nerr, 0);
@@ -1047,6 +1335,41 @@ int cluster_get_open(struct cluster *c, const struct cluster_nodes *nodes,
 	for (i = 0; i < nerr; i++)
 		cluster_resp_free(&errs[i]);
 	return 0;
+}
+
+/* Hand out n bytes at buf (checked against the ETag of a whole body: the
+ * last ones only when the MD5 matches). n, or -EIO. */
+static ssize_t hand_out(struct cluster_get *g, const char *buf, size_t n)
+{
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned int dl = 0;
+	char hex[33];
+	int i;
+
+	if (g->md5) {
+		if (EVP_DigestUpdate(g->md5, buf, n) != 1)
+			return -EIO;
+		if (g->pos + n > g->end) {
+			int ok = EVP_DigestFinal_ex(g->md5, d, &dl) == 1 &&
+				 dl == 16;
+
+			EVP_MD_CTX_free(g->md5);
+			g->md5 = NULL;
+			for (i = 0; ok && i < 16; i++)
+				snprintf(hex + 2 * i, 3, "%02x", d[i]);
+			if (!ok || strcmp(hex, g->want)) {
+				log_err("GET /%s/%s/%s: the body's MD5 is not "
+					"its ETag %s; cut",
+					g->account,
+					g->container ? g->container : "",
+					g->object, g->want);
+				g->can_resume = 0;
+				return -EIO;
+			}
+		}
+	}
+	g->pos += n;
+	return (ssize_t)n;
 }
 
 ssize_t cluster_get_read(struct cluster_get *g, char *buf, size_t max)
@@ -1071,13 +1394,23 @@ ssize_t cluster_get_read(struct cluster_get *g, char *buf, size_t max)
 							CURLPAUSE_CONT);
 				}
 			}
-			return (ssize_t)avail;
+			return hand_out(g, buf, avail);
 		}
 		if (x->done) {
 			if (x->result != CURLE_OK) {
 				log_warn("GET %s failed mid-body: %s", x->url,
 					 curl_easy_strerror(x->result));
 				cluster_node_error(g->e.c, x->dev);
+				if (resume(g))
+					return -EIO;
+				x = g->x;
+				continue;
+			}
+			if (g->can_resume && g->pos <= g->end) {
+				log_warn("GET %s: body ended at byte %llu of "
+					 "%llu",
+					 x->url, (unsigned long long)g->pos,
+					 (unsigned long long)g->end + 1);
 				return -EIO;
 			}
 			return 0;
@@ -1091,6 +1424,7 @@ void cluster_get_close(struct cluster_get *g)
 	if (!g)
 		return;
 	engine_free(&g->e);
+	resume_clear(g);
 	free(g);
 }
 

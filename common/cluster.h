@@ -16,7 +16,9 @@
  *                          cluster_best_response picks the answer by quorum
  *   cluster_get_open/read  a GET or HEAD from the first node that gives a
  *                          good answer (2xx, 3xx, 416), the body streamed
- *                          through a bounded buffer; X-Newest asks all
+ *                          through a bounded buffer; X-Newest asks all; an
+ *                          object body that fails mid-way resumes on the
+ *                          next node
  *   cluster_put_open/      an upload streamed to every slot at once (one
  *   write/finish           per primary, handoffs standing in for nodes that
  *                          refuse), never buffered whole: each chunk is
@@ -200,8 +202,15 @@ int cluster_get_open(struct cluster *c, const struct cluster_nodes *nodes,
 		     int newest, const char *txn, struct cluster_resp *resp,
 		     struct cluster_get **out);
 
-/* Up to max bytes of the body into buf: >0 bytes, 0 at the end, -EIO when
- * the backend failed mid-way (the body is then incomplete). */
+/*
+ * Up to max bytes of the body into buf: >0 bytes, 0 at the end, -EIO when
+ * the body cannot be finished (it is then incomplete). An object GET whose
+ * source fails mid-body (cut, timeout) resumes on the next untried node
+ * (Range from the next byte, If-Match on the source's ETag; the answer
+ * must be 206 from that byte with the same ETag and X-Timestamp), as
+ * Swift's proxy does. A whole object (200) is checked against its ETag:
+ * its last bytes are handed out only when the MD5 matches, else -EIO.
+ */
 ssize_t cluster_get_read(struct cluster_get *g, char *buf, size_t max);
 
 /* Close and free; NULL is fine. */
