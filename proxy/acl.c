@@ -142,7 +142,7 @@ static void referer_host(const char *ref, char *out, size_t outlen)
 		return;
 	/* an optional scheme: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
 	if (isalpha((unsigned char)*p)) {
-		while (isalnum((unsigned char)*p) || strchr("+-.", *p))
+		while (isalnum((unsigned char)*p) || (*p && strchr("+-.", *p)))
 			p++;
 		if (*p != ':')
 			p = ref;

@@ -49,8 +49,10 @@ start_cluster() {
 	AIO_PID=$!
 	cleanup_fn _stop_aio "$AIO_PID"
 	local i
-	for i in $(seq 1 100); do
-		if curl -sf "http://127.0.0.1:$PROXY_PORT/healthcheck" >/dev/null
+	# ready once the proxy answers and kumo-aio has said how to use it
+	for i in $(seq 1 300); do
+		if curl -sf "http://127.0.0.1:$PROXY_PORT/healthcheck" \
+			>/dev/null && grep -q "swift -A" "$TMPDIR_TEST/aio.out"
 		then
 			break
 		fi

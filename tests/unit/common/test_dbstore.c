@@ -84,7 +84,7 @@ Test(dbstore, batches_and_scans)
 	cr_assert_eq(dbstore_device(st, "sda", 1, &db), 0);
 	b = dbstore_batch_new();
 	for (i = 1; i <= 5; i++) {
-		char k[8], v[8];
+		char k[16], v[16];
 
 		snprintf(k, sizeof(k), "k%d", i);
 		snprintf(v, sizeof(v), "v%d", i);
