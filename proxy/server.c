@@ -730,6 +730,9 @@ int proxy_listing_query(struct http_request *req, char *out, size_t len)
 struct header_tally {
 	int count;
 	size_t longest;
+	int lengths; /* Content-Length headers */
+	int lengths_differ;
+	const char *first_length;
 };
 
 static void tally_header(const char *name, const char *value, void *arg)
@@ -740,6 +743,12 @@ static void tally_header(const char *name, const char *value, void *arg)
 	t->count++;
 	if (len > t->longest)
 		t->longest = len;
+	if (!strcasecmp(name, "Content-Length")) {
+		if (t->lengths++ && strcmp(t->first_length, value))
+			t->lengths_differ = 1;
+		else
+			t->first_length = value;
+	}
 }
 
 /* Refuse requests beyond the header limits; 1 if it replied. */
@@ -753,6 +762,13 @@ static int header_limits_exceeded(struct http_request *req)
 				 "Header Line Too Long: more than %d "
 				 "bytes",
 				 MAX_HEADER_LINE);
+		return 1;
+	}
+	if (t.lengths_differ) {
+		/* which one is right is anyone's guess: refuse, so that no
+		 * body is read as the next request (request smuggling) */
+		http_reply_error(req, 400,
+				 "Conflicting Content-Length headers");
 		return 1;
 	}
 	if (t.count > MAX_HEADER_COUNT) {

@@ -14,6 +14,7 @@
 #   - a header line over 8 KiB: 400 (eventlet's "Header Line Too Long");
 #     an X-Object-Meta- value over 8 KiB: 400 "Header value too long";
 #     91 X-Object-Meta- headers: 400 "Too many metadata items; max 90";
+#     two different Content-Length headers: 400 (no request smuggling);
 #     250 headers: 431 "Too many headers" (http.server, as Swift raises
 #     http.client's limit to 201);
 #   - names with invalid UTF-8 (bad bytes, overlong, surrogates, past
@@ -208,7 +209,11 @@ out = raw(("PUT %s/c/hdr250 HTTP/1.1\r\n%sContent-Length: 1\r\n%s\r\nx"
 expect("250 headers", status_of(out), 431,
        out.split(b"\r\n", 1)[0] + out.partition(b"\r\n\r\n")[2],
        "too many headers")
-for n in ("bigmeta", "meta91"):
+out = raw(("PUT %s/c/twolen HTTP/1.1\r\n%sContent-Length: 5\r\n"
+           "Content-Length: 6\r\n\r\nhello!" % (A, H)).encode())
+expect("two different Content-Length headers", status_of(out), 400,
+       out.partition(b"\r\n\r\n")[2], "Content-Length")
+for n in ("bigmeta", "meta91", "twolen"):
     absent(n)
 req("DELETE", A + "/c/hdr250")  # accepted if the limit is missing
 
