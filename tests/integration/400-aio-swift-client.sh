@@ -20,15 +20,7 @@ $SWIFT download photos blob -o "$TMPDIR_TEST/back" >/dev/null ||
 cmp "$TMPDIR_TEST/blob" "$TMPDIR_TEST/back" || fail "downloaded bytes differ"
 
 # a restart keeps the data
-_stop_aio "$AIO_PID"
-kumo-aio --dir "$AIO_DIR" --proxy-port "$PROXY_PORT" \
-	>"$TMPDIR_TEST/aio.out" 2>"$TMPDIR_TEST/aio.err" &
-AIO_PID=$!
-cleanup_fn _stop_aio "$AIO_PID"
-for i in $(seq 1 100); do
-	curl -sf "http://127.0.0.1:$PROXY_PORT/healthcheck" >/dev/null && break
-	sleep 0.1
-done
+restart_cluster
 rm -f "$TMPDIR_TEST/back"
 $SWIFT download photos blob -o "$TMPDIR_TEST/back" >/dev/null ||
 	fail "download after restart failed"

@@ -94,15 +94,7 @@ if kill -0 "$AIO_PID" 2>/dev/null; then
 		>/dev/null || fail "kumo-aio neither stopped nor restarted objectd"
 else
 	wait "$AIO_PID" 2>/dev/null || true
-	kumo-aio --dir "$AIO_DIR" --proxy-port "$PROXY_PORT" \
-		>>"$TMPDIR_TEST/aio.out" 2>>"$TMPDIR_TEST/aio.err" &
-	AIO_PID=$!
-	cleanup_fn _stop_aio "$AIO_PID"
-	for i in $(seq 1 100); do
-		curl -sf "http://127.0.0.1:$PROXY_PORT/healthcheck" \
-			>/dev/null && break
-		sleep 0.1
-	done
+	_launch_aio
 fi
 read -r TOKEN URL < <(get_token test:tester testing)
 $PYTHON "$LIB/putstream_check.py" "$URL" "$TOKEN" c "$TMPDIR_TEST/aio.log" ||

@@ -39,11 +39,8 @@ _stop_aio() {
 	exit 1
 }
 
-start_cluster() {
-	requires kumo-aio kumo-proxy kumo-objectd kumo-containerd kumo-accountd
-	AIO_DIR=$TMPDIR_TEST/aio
-	PROXY_PORT=$(pick_port_block 4)
-	mkdir -p "$AIO_DIR"
+# _launch_aio: run kumo-aio on $AIO_DIR/$PROXY_PORT and wait until it is up.
+_launch_aio() {
 	kumo-aio --dir "$AIO_DIR" --proxy-port "$PROXY_PORT" \
 		>"$TMPDIR_TEST/aio.out" 2>"$TMPDIR_TEST/aio.err" &
 	AIO_PID=$!
@@ -54,14 +51,29 @@ start_cluster() {
 		if curl -sf "http://127.0.0.1:$PROXY_PORT/healthcheck" \
 			>/dev/null && grep -q "swift -A" "$TMPDIR_TEST/aio.out"
 		then
-			break
+			return 0
 		fi
 		kill -0 "$AIO_PID" 2>/dev/null ||
 			{ cat "$TMPDIR_TEST/aio.err" >&2; fail "kumo-aio died"; }
 		sleep 0.1
 	done
-	grep -q "swift -A" "$TMPDIR_TEST/aio.out" ||
-		{ cat "$TMPDIR_TEST/aio.err" >&2; fail "kumo-aio did not start"; }
+	cat "$TMPDIR_TEST/aio.err" >&2
+	fail "kumo-aio did not start"
+}
+
+start_cluster() {
+	requires kumo-aio kumo-proxy kumo-objectd kumo-containerd kumo-accountd
+	AIO_DIR=$TMPDIR_TEST/aio
+	PROXY_PORT=$(pick_port_block 4)
+	mkdir -p "$AIO_DIR"
+	_launch_aio
 	AUTH_URL=http://127.0.0.1:$PROXY_PORT/auth/v1.0
 	SWIFT="/usr/bin/swift -A $AUTH_URL -U test:tester -K testing"
+}
+
+# restart_cluster: stop kumo-aio with SIGTERM and start it again on the
+# same folder and ports.
+restart_cluster() {
+	_stop_aio "$AIO_PID"
+	_launch_aio
 }
