@@ -49,6 +49,7 @@ int fs_read_file(const char *path, size_t max, uint8_t **out, size_t *len)
 			break;
 		got += (size_t)n;
 	}
+	data[got] = '\0'; /* so text files can be used as strings */
 	*out = data;
 	*len = got;
 	data = NULL;

@@ -19,7 +19,7 @@
 
 /*
  * Read the whole of path into a malloc'd buffer (*out, owned by the caller)
- * of *len bytes. Fails with -EFBIG past max bytes, or -errno of open/read.
+ * of *len bytes, followed by a NUL that *len does not count. Fails with -EFBIG past max bytes, or -errno of open/read.
  */
 int fs_read_file(const char *path, size_t max, uint8_t **out, size_t *len);
 
