@@ -144,5 +144,10 @@ get_token() {
 status() {
 	local m=$1 u=$2
 	shift 2
-	curl -s -o /dev/null -w '%{http_code}' -X "$m" "$@" "$u"
+	# -I, not -X HEAD: curl would wait for the body a HEAD never has
+	if [ "$m" = HEAD ]; then
+		curl -s -I -o /dev/null -w '%{http_code}' "$@" "$u"
+	else
+		curl -s -o /dev/null -w '%{http_code}' -X "$m" "$@" "$u"
+	fi
 }
