@@ -35,7 +35,7 @@ SUM=$(md5sum <body | cut -d' ' -f1)
 data_files() {
 	local files part
 	files=$(find "$NODE_DIR" -path '*/objects/*' -name '*.data' \
-		-newer "$TMPDIR_TEST/mark.$1")
+		-not -path '*/quarantined/*' -newer "$TMPDIR_TEST/mark.$1")
 	[ "$(echo "$files" | wc -l)" = 3 ] || fail "$1: want 3 .data: $files"
 	part=$(echo "$files" | head -1 | sed 's,.*/objects/\([0-9]*\)/.*,\1,')
 	/usr/bin/python3 - "$RINGS" "$part" $files <<'PY'
@@ -90,6 +90,7 @@ get() {
 # 1. The last body byte flipped on the first replica: resumed, whole.
 put tail
 mapfile -t F < <(data_files tail)
+[ ${#F[@]} = 3 ] || fail "tail: replicas not found"
 flip "${F[0]}" $((SIZE - 1))
 read -r rc code < <(get tail out)
 [ "$rc" = 0 ] && [ "$code" = 200 ] || fail "tail: curl $rc, status $code"
@@ -103,6 +104,7 @@ grep -q "resumed at byte" "$TMPDIR_TEST/proxy.log" ||
 # 1b. The last byte flipped on two of three replicas: still whole.
 put two
 mapfile -t F < <(data_files two)
+[ ${#F[@]} = 3 ] || fail "two: replicas not found"
 flip "${F[0]}" $((SIZE - 1))
 flip "${F[1]}" $((SIZE - 1))
 read -r rc code < <(get two out)
@@ -115,6 +117,7 @@ quarantined "${F[0]}" || fail "two: ${F[0]} not quarantined"
 # with wrong bytes; the replica is quarantined; the next GET is correct.
 put mid
 mapfile -t F < <(data_files mid)
+[ ${#F[@]} = 3 ] || fail "mid: replicas not found"
 flip "${F[0]}" $((SIZE / 2))
 read -r rc code < <(get mid out)
 [ "$rc" != 0 ] || [ "$code" != 200 ] ||
@@ -134,6 +137,7 @@ read -r rc code < <(get mid out)
 # 3. All three replicas corrupt (last byte): the transfer fails.
 put all
 mapfile -t F < <(data_files all)
+[ ${#F[@]} = 3 ] || fail "all: replicas not found"
 for f in "${F[@]}"; do
 	flip "$f" $((SIZE - 1))
 done
