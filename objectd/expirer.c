@@ -533,26 +533,16 @@ out:
 	return rc;
 }
 
+static void expirer_pass(struct objd *od)
+{
+	exp_run_once(od, (int64_t)time(NULL));
+}
+
 static void *expirer_main(void *arg)
 {
 	struct objd *od = arg;
-	struct timespec until;
 
-	pthread_mutex_lock(&od->lock);
-	while (!od->stopping) {
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += od->cfg->expirer_interval;
-		while (!od->stopping &&
-		       pthread_cond_timedwait(&od->wake, &od->lock, &until) !=
-			       ETIMEDOUT)
-			;
-		if (od->stopping)
-			break;
-		pthread_mutex_unlock(&od->lock);
-		exp_run_once(od, (int64_t)time(NULL));
-		pthread_mutex_lock(&od->lock);
-	}
-	pthread_mutex_unlock(&od->lock);
+	objd_every(od, od->cfg->expirer_interval, expirer_pass);
 	return NULL;
 }
 

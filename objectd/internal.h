@@ -307,6 +307,14 @@ void upd_container_update_to(struct objd *od, const char *hosts,
  * -errno. */
 int upd_run_once(struct objd *od);
 
+/*
+ * Run pass(od) every interval seconds until od->stopping is set (and
+ * od->wake signalled); the body of each background thread. Takes od->lock
+ * only while waiting, never while pass runs.
+ */
+void objd_every(struct objd *od, long long interval,
+		void (*pass)(struct objd *));
+
 /* Start / stop the background updater thread (every updater_interval). */
 int upd_start(struct objd *od);
 void upd_stop(struct objd *od);

@@ -529,15 +529,15 @@ out:
 	return rc;
 }
 
-static void *updater_main(void *arg)
+void objd_every(struct objd *od, long long interval,
+		void (*pass)(struct objd *))
 {
-	struct objd *od = arg;
 	struct timespec until;
 
 	pthread_mutex_lock(&od->lock);
 	while (!od->stopping) {
 		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += od->cfg->updater_interval;
+		until.tv_sec += interval;
 		while (!od->stopping &&
 		       pthread_cond_timedwait(&od->wake, &od->lock, &until) !=
 			       ETIMEDOUT)
@@ -545,10 +545,22 @@ static void *updater_main(void *arg)
 		if (od->stopping)
 			break;
 		pthread_mutex_unlock(&od->lock);
-		upd_run_once(od);
+		pass(od);
 		pthread_mutex_lock(&od->lock);
 	}
 	pthread_mutex_unlock(&od->lock);
+}
+
+static void updater_pass(struct objd *od)
+{
+	upd_run_once(od);
+}
+
+static void *updater_main(void *arg)
+{
+	struct objd *od = arg;
+
+	objd_every(od, od->cfg->updater_interval, updater_pass);
 	return NULL;
 }
 
