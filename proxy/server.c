@@ -220,6 +220,19 @@ void proxy_reply_status(struct http_request *req, int status)
 	http_reply_error(req, status, "%s", status_text(status));
 }
 
+/* Is name one of list[0..n), or a backend or sysmeta header? Those never
+ * cross the proxy between clients and backends. */
+static int hidden_header(const char *name, const char *const *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcasecmp(name, list[i]))
+			return 1;
+	return !strncasecmp(name, "X-Backend-", 10) ||
+	       strcasestr(name, "-Sysmeta-") != NULL;
+}
+
 /* Headers a client may not hand to a backend. */
 static int private_request_header(const char *name)
 {
@@ -246,16 +259,8 @@ static int private_request_header(const char *name)
 					   "X-Storage-User",
 					   "X-Storage-Pass",
 					   "X-Delete-After"};
-	size_t i;
 
-	for (i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
-		if (!strcasecmp(name, drop[i]))
-			return 1;
-	if (!strncasecmp(name, "X-Backend-", 10))
-		return 1;
-	if (strcasestr(name, "-Sysmeta-"))
-		return 1;
-	return 0;
+	return hidden_header(name, drop, sizeof(drop) / sizeof(drop[0]));
 }
 
 struct copy_ctx {
@@ -293,16 +298,8 @@ static int private_response_header(const char *name)
 					   "Server",
 					   "X-Trans-Id",
 					   "X-Openstack-Request-Id"};
-	size_t i;
 
-	for (i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
-		if (!strcasecmp(name, drop[i]))
-			return 1;
-	if (!strncasecmp(name, "X-Backend-", 10))
-		return 1;
-	if (strcasestr(name, "-Sysmeta-"))
-		return 1;
-	return 0;
+	return hidden_header(name, drop, sizeof(drop) / sizeof(drop[0]));
 }
 
 /* Swift's swift_owner_headers: shown to (and taken from) owners only. */
