@@ -50,7 +50,7 @@ RING_SRCS := $(filter-out ring/ringtool.c,$(sort $(wildcard ring/*.c)))
 LIB_SRCS := $(COMMON_SRCS) $(RING_SRCS)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libkumo.a
-PARTS := objectd containerd accountd proxy aio
+PARTS := objectd containerd accountd proxy volume status aio
 part_objs = $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(1)/main.c,$(sort $(wildcard $(1)/*.c))))
 
 # bin/kumo-<part> for each part that has a main.c

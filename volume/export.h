@@ -1,0 +1,75 @@
+/*
+ * volume/export.h: the block-export vtable. The NBD server (nbd.c), and
+ * later an iSCSI target, are thin translators over it; the volume core
+ * (volume.c) implements it. Nothing here knows a wire protocol.
+ *
+ * Every callback returns 0 or -errno (-EIO, -ENOSPC, -EINVAL, -ENOMEM,
+ * -EROFS). Callbacks may block (they reach the cluster) and are called from
+ * the connection threads of the front end, several at once on the same
+ * handle (one handle may be open from several connections): the
+ * implementation locks what it needs.
+ */
+#ifndef KUMO_VOLUME_EXPORT_H
+#define KUMO_VOLUME_EXPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Extent flags, the same bits as NBD's base:allocation context. */
+#define VOL_EXTENT_HOLE 1u /* not allocated */
+#define VOL_EXTENT_ZERO 2u /* reads as zeros */
+
+/* Flags of pwrite/trim/zero. */
+#define VOL_FUA	    1u /* durable in the cluster before returning */
+#define VOL_NO_HOLE 2u /* zero: write real zeros, do not deallocate */
+
+struct vol_export_ops {
+	/* Size in bytes (constant while the export is open). */
+	uint64_t (*size)(void *h);
+	/* Read len bytes at off into buf (off + len <= size). */
+	int (*pread)(void *h, void *buf, uint32_t len, uint64_t off);
+	/* Write; with VOL_FUA durable before returning. Acknowledged writes
+	 * without it are durable after the next flush. */
+	int (*pwrite)(void *h, const void *buf, uint32_t len, uint64_t off,
+		      uint32_t flags);
+	/* Make every write acknowledged so far durable in the cluster. */
+	int (*flush)(void *h);
+	/* Deallocate (reads then return zeros). */
+	int (*trim)(void *h, uint32_t len, uint64_t off, uint32_t flags);
+	/* Make the range read as zeros; deallocates unless VOL_NO_HOLE. */
+	int (*zero)(void *h, uint32_t len, uint64_t off, uint32_t flags);
+	/* Call fn for consecutive extents covering at least [off, off+1) and
+	 * at most [off, off+len), in order; stop early when fn returns
+	 * non-zero (that value is then returned). */
+	int (*extents)(void *h, uint32_t len, uint64_t off,
+		       int (*fn)(void *arg, uint64_t off, uint64_t len,
+				 uint32_t flags),
+		       void *arg);
+};
+
+/* An opened export: what the front end calls, and on what. */
+struct vol_export {
+	const struct vol_export_ops *ops;
+	void *h;
+	char name[256];	       /* the export name it was opened by */
+	char description[256]; /* for NBD_INFO_DESCRIPTION; may be "" */
+	int read_only;
+};
+
+/*
+ * The front end's way to the exports it may serve (given by volumed): open
+ * by name (-ENOENT when no such export is served now: unknown, or not
+ * attached; the client then gets NBD_REP_ERR_UNKNOWN), close when the
+ * connection ends, and list the names (for NBD_OPT_LIST; may list none).
+ */
+struct vol_exports {
+	int (*open)(void *ctx, const char *name, struct vol_export *out);
+	void (*close)(void *ctx, struct vol_export *e);
+	int (*list)(void *ctx,
+		    int (*fn)(void *arg, const char *name,
+			      const char *description),
+		    void *arg);
+	void *ctx;
+};
+
+#endif

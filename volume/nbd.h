@@ -1,0 +1,41 @@
+/*
+ * volume/nbd.h: the NBD server (fixed newstyle handshake, structured
+ * replies, base:allocation block status, optional TLS), translating the
+ * NBD protocol to a struct vol_exports. See nbd.c for the protocol state
+ * machine. It knows nothing about volumes.
+ */
+#ifndef KUMO_VOLUME_NBD_H
+#define KUMO_VOLUME_NBD_H
+
+#include "volume/export.h"
+
+struct nbd_server_conf {
+	const char *ip; /* address to bind, e.g. "127.0.0.1" */
+	int port;	/* 0: any free port (see nbd_server_port) */
+	/* TLS (NBD_OPT_STARTTLS): PEM files; NULL cert: no TLS offered. */
+	const char *tls_cert;
+	const char *tls_key;
+	const char *tls_ca;  /* verify client certificates when set */
+	int tls_required;    /* refuse every option but STARTTLS before TLS */
+	int max_connections; /* beyond it new connections are closed */
+};
+
+struct nbd_server;
+
+/*
+ * Bind and start serving (a listener thread, one thread per connection).
+ * exports is copied; its ctx must outlive the server. 0 with *out set, or
+ * -errno (logged).
+ */
+int nbd_server_start(const struct nbd_server_conf *conf,
+		     const struct vol_exports *exports,
+		     struct nbd_server **out);
+
+/* The port bound. */
+int nbd_server_port(const struct nbd_server *s);
+
+/* Stop listening, close every connection (their exports are closed), wait
+ * for the threads, free. NULL is fine. */
+void nbd_server_stop(struct nbd_server *s);
+
+#endif
