@@ -26,6 +26,7 @@
 #include "common/buf.h"
 #include "common/config.h"
 #include "common/http.h"
+#include "common/range.h"
 #include "common/timestamp.h"
 #include "ring/ring.h"
 
@@ -236,37 +237,6 @@ void *objd_md5_new(void);
 int objd_md5_update(void *ctx, const void *data, size_t len);
 int objd_md5_final(void *ctx, char hex[33]);
 void objd_md5_free(void *ctx);
-
-/* --- range.c: Range and conditional requests, as swob ------------------ */
-
-struct byte_range {
-	uint64_t start; /* first byte */
-	uint64_t end;	/* one past the last byte */
-};
-
-#define RANGE_MAX 50
-
-/*
- * Parse a Range header for an entity of len bytes, as swob's Range and
- * ranges_for_length. Returns the number of satisfiable ranges written to
- * out (at most RANGE_MAX), 0 when none can be satisfied (416), or -1 when
- * the header must be ignored (absent or syntactically invalid: 200).
- */
-int range_parse(const char *hdr, uint64_t len, struct byte_range *out);
-
-/*
- * The status a conditional GET/HEAD gets (swob's
- * _get_conditional_response_status): 304, 412, or 0 to go on. etag may be
- * NULL (no entity), last_modified < 0 when unknown; exists says whether
- * there is an entity.
- */
-int cond_status(const char *if_match, const char *if_none_match,
-		const char *if_modified_since, const char *if_unmodified_since,
-		const char *etag, int64_t last_modified, int exists);
-
-/* 1 if etag (bare hex) is in the If-Match/If-None-Match list hdr ("*"
- * matches any). */
-int cond_etag_in(const char *hdr, const char *etag);
 
 /* --- server.c: routes and the HTTP verbs -------------------------------- */
 

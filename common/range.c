@@ -1,8 +1,9 @@
 /*
- * objectd/range.c: Range and conditional requests, decided exactly as
+ * common/range.c: Range and conditional requests, decided exactly as
  * Swift's swob does (swob.Range, Range.ranges_for_length, Match and
  * Response._get_conditional_response_status), as pure functions that
- * server.c applies to an opened object.
+ * objectd/server.c applies to an opened object and proxy/slo.c and
+ * proxy/dlo.c to large objects.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -11,8 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/range.h"
 #include "common/timestamp.h"
-#include "objectd/internal.h"
 
 #define RANGE_MAX_OVERLAPS     2
 #define RANGE_MAX_NONASCENDING 8
