@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "accountd/internal.h"
+#include "common/dbserver.h"
 #include "common/log.h"
 #include "common/md5.h"
 
@@ -260,22 +261,6 @@ int acctd_row_parse(const char *val, struct acctd_row *row)
 	return 0;
 }
 
-static char *row_key(char kind, const char *akey, const char *name,
-		     size_t *klen)
-{
-	size_t n = strlen(name);
-	char *k = malloc(34 + n);
-
-	if (!k)
-		return NULL;
-	k[0] = kind;
-	memcpy(k + 1, akey + 1, 32);
-	k[33] = '/';
-	memcpy(k + 34, name, n);
-	*klen = 34 + n;
-	return k;
-}
-
 int acctd_row_update(struct dbstore_db *db, const char *key, const char *name,
 		     const struct acctd_row *in)
 {
@@ -288,8 +273,8 @@ int acctd_row_update(struct dbstore_db *db, const char *key, const char *name,
 	size_t klen;
 	int rc, have = 0, deleted;
 
-	lkey = row_key('L', key, name, &klen);
-	xkey = row_key('X', key, name, &klen);
+	lkey = dbserver_row_key('L', key, name, &klen);
+	xkey = dbserver_row_key('X', key, name, &klen);
 	b = dbstore_batch_new();
 	if (!lkey || !xkey || !b) {
 		rc = -ENOMEM;

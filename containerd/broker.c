@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "common/listing.h"
+#include "common/dbserver.h"
 #include "common/log.h"
 #include "common/md5.h"
 #include "containerd/internal.h"
@@ -246,23 +247,6 @@ int contd_row_parse(char *val, struct contd_row *row)
 	return 0;
 }
 
-/* "X" H "/" name into a malloc'd key of *klen bytes. */
-static char *row_key(char kind, const char *ckey, const char *name,
-		     size_t *klen)
-{
-	size_t n = strlen(name);
-	char *k = malloc(34 + n);
-
-	if (!k)
-		return NULL;
-	k[0] = kind;
-	memcpy(k + 1, ckey + 1, 32);
-	k[33] = '/';
-	memcpy(k + 34, name, n);
-	*klen = 34 + n;
-	return k;
-}
-
 int contd_row_update(struct dbstore_db *db, const char *key, const char *name,
 		     const struct contd_row *in)
 {
@@ -278,8 +262,8 @@ int contd_row_update(struct dbstore_db *db, const char *key, const char *name,
 	size_t klen;
 	int rc, have_info = 0, newer = 0;
 
-	okey = row_key('O', key, name, &klen);
-	tkey = row_key('T', key, name, &klen);
+	okey = dbserver_row_key('O', key, name, &klen);
+	tkey = dbserver_row_key('T', key, name, &klen);
 	b = dbstore_batch_new();
 	if (!okey || !tkey || !b) {
 		rc = -ENOMEM;

@@ -22,6 +22,7 @@
 
 #include "common/backend.h"
 #include "common/dbmeta.h"
+#include "common/dbserver.h"
 #include "common/listing.h"
 #include "common/log.h"
 #include "common/policy.h"
@@ -75,25 +76,11 @@ static int prepare(struct http_request *req, struct creq *r, int with_obj)
 	return 0;
 }
 
-/* Open the device's database; replies on error: 507, 404 (no database
- * and not create), 503 (busy), 500. */
+/* Open the device's database; replies on error except -ENOENT (the
+ * caller answers its own 404). */
 static int open_db(struct http_request *req, struct creq *r, int create)
 {
-	int rc = dbstore_device(r->c->store, r->segs[0], create, &r->db);
-
-	if (!rc)
-		return 0;
-	if (rc == -ENODEV)
-		http_reply_error(req, 507, "%s is not mounted", r->segs[0]);
-	else if (rc == -ENOENT)
-		return rc; /* the caller answers its own 404 */
-	else if (rc == -EBUSY)
-		http_reply_error(req, 503, "database of %s is busy",
-				 r->segs[0]);
-	else
-		http_reply_error(req, 500, "cannot open the database: %s",
-				 strerror(-rc));
-	return rc;
+	return dbserver_open(req, r->c->store, r->segs[0], create, &r->db);
 }
 
 /* X-Backend-Storage-Policy-Index: *given is the index asked for, or -1
@@ -205,36 +192,13 @@ static void last_modified(struct http_request *req,
 	http_add_header(req, "Last-Modified", ts_http_date(&info->put, date));
 }
 
-/*
- * Collect and merge the request's metadata into info. 0; -EINVAL with
- * Swift's message in msg when the result breaks the limits (info is then
- * unchanged); -ENOMEM.
- */
+/* Collect and merge the request's metadata into info (see
+ * dbserver_apply_meta). */
 static int apply_meta(struct http_request *req, struct contd_info *info,
 		      const struct ts *ts, char *msg, size_t msglen)
 {
-	char tsbuf[TS_INTERNAL_LEN + 1];
-	json_t *updates = json_object();
-	json_t *md = json_deep_copy(info->metadata);
-	int rc = updates && md ? 0 : -ENOMEM;
-
-	if (!rc)
-		rc = dbmeta_from_request(req, "container", saved_headers,
-					 ts_internal(ts, tsbuf), updates);
-	if (!rc)
-		rc = dbmeta_merge(md, updates);
-	if (rc >= 0)
-		rc = dbmeta_validate(md, msg, msglen);
-	if (!rc) {
-		json_decref(info->metadata);
-		info->metadata = md;
-		md = NULL;
-	} else if (rc != -EINVAL) {
-		snprintf(msg, msglen, "out of memory");
-	}
-	json_decref(updates);
-	json_decref(md);
-	return rc;
+	return dbserver_apply_meta(req, "container", saved_headers,
+				   &info->metadata, ts, msg, msglen);
 }
 
 /* Stage and commit info. 0, or replies 500. */
@@ -613,25 +577,9 @@ static void do_head(struct http_request *req, struct creq *r)
 {
 	enum listing_format fmt;
 	struct contd_info info;
-	const char *format;
-	int rc;
 
-	if (prepare(req, r, 1))
+	if (prepare(req, r, 1) || dbserver_head_format(req, &fmt))
 		return;
-	format = http_query(req, "format");
-	if (format && !listing_utf8_valid(format)) {
-		http_reply_error(req, 400,
-				 "\"format\" parameter not valid UTF-8");
-		return;
-	}
-	rc = listing_content_type(format, http_header(req, "Accept"), &fmt);
-	if (rc == -EINVAL) {
-		http_reply_error(req, 400, "Invalid Accept header");
-		return;
-	} else if (rc) {
-		http_reply_error(req, 406, "Not Acceptable");
-		return;
-	}
 	if (read_info(req, r, &info))
 		return;
 	info_headers(req, &info, 0);
@@ -641,73 +589,6 @@ static void do_head(struct http_request *req, struct creq *r)
 	last_modified(req, &info);
 	http_reply(req, 204, "", 0);
 	contd_info_free(&info);
-}
-
-/* Scans "O" H "/" name keys for the listing walk. */
-struct row_src {
-	struct dbstore_db *db;
-	char prefix[34]; /* "O" H "/" */
-	listing_row_fn row;
-	void *arg;
-	char *name, *val; /* NUL-terminated copies for the callback */
-	size_t name_cap, val_cap;
-};
-
-static int copy_grow(char **dst, size_t *cap, const char *s, size_t n)
-{
-	if (n + 1 > *cap) {
-		char *p = realloc(*dst, n + 1);
-
-		if (!p)
-			return -ENOMEM;
-		*dst = p;
-		*cap = n + 1;
-	}
-	memcpy(*dst, s, n);
-	(*dst)[n] = '\0';
-	return 0;
-}
-
-static int src_row(void *arg, const char *key, size_t klen, const char *val,
-		   size_t vlen)
-{
-	struct row_src *s = arg;
-
-	if (copy_grow(&s->name, &s->name_cap, key + 34, klen - 34) ||
-	    copy_grow(&s->val, &s->val_cap, val, vlen))
-		return -ENOMEM;
-	return s->row(s->arg, s->name, s->val, vlen);
-}
-
-static int src_scan(void *ctx, const char *lo, int lo_incl, const char *hi,
-		    int reverse, listing_row_fn row, void *arg)
-{
-	struct row_src *s = ctx;
-	size_t lolen = 34 + (lo ? strlen(lo) : 0);
-	size_t hilen = hi ? 34 + strlen(hi) : 34;
-	char *lok = malloc(lolen + 1), *hik = malloc(hilen + 1);
-	int rc = -ENOMEM;
-
-	if (!lok || !hik)
-		goto out;
-	memcpy(lok, s->prefix, 34);
-	if (lo)
-		memcpy(lok + 34, lo, lolen - 34);
-	else
-		lo_incl = 1;
-	memcpy(hik, s->prefix, 34);
-	if (hi)
-		memcpy(hik + 34, hi, hilen - 34);
-	else
-		hik[33] = '/' + 1; /* past every name of this container */
-	s->row = row;
-	s->arg = arg;
-	rc = dbstore_scan(s->db, lok, lolen, lo_incl, hik, hilen, reverse,
-			  src_row, s);
-out:
-	free(lok);
-	free(hik);
-	return rc;
 }
 
 /* Turn a stored row into the body; the listing's last_modified is the
@@ -732,7 +613,7 @@ static void do_get(struct http_request *req, struct creq *r)
 	struct listing_source src;
 	struct listing_query q;
 	struct listing_out out;
-	struct row_src rs;
+	struct dbserver_rows rs;
 	struct contd_info info;
 	int rc;
 
@@ -745,20 +626,13 @@ static void do_get(struct http_request *req, struct creq *r)
 	}
 	if (read_info(req, r, &info))
 		return;
-	memset(&rs, 0, sizeof(rs));
-	rs.db = r->db;
-	rs.prefix[0] = 'O';
-	memcpy(rs.prefix + 1, r->key + 1, 32);
-	rs.prefix[33] = '/';
-	src.scan = src_scan;
-	src.ctx = &rs;
+	dbserver_rows_init(&rs, &src, r->db, 'O', r->key);
 	rc = listing_out_begin(&out, q.format, LISTING_OBJECTS, info.container);
 	if (!rc)
 		rc = listing_run(&src, &q, emit_row, &out);
 	if (!rc)
 		rc = listing_out_end(&out);
-	free(rs.name);
-	free(rs.val);
+	dbserver_rows_free(&rs);
 	if (rc) {
 		http_reply_error(req, 500, "listing failed: %s", strerror(-rc));
 		goto out;
