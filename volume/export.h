@@ -54,6 +54,11 @@ struct vol_export {
 	char name[256];	       /* the export name it was opened by */
 	char description[256]; /* for NBD_INFO_DESCRIPTION; may be "" */
 	int read_only;
+	/* Smallest I/O the export handles, a power of two (0 or 1: any
+	 * byte range). NBD advertises it in NBD_INFO_BLOCK_SIZE and refuses
+	 * misaligned requests with EINVAL. The front end zeroes the struct
+	 * before open, so an implementation may leave it alone. */
+	uint32_t min_block;
 };
 
 /*

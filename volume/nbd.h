@@ -17,15 +17,21 @@ struct nbd_server_conf {
 	const char *tls_key;
 	const char *tls_ca;  /* verify client certificates when set */
 	int tls_required;    /* refuse every option but STARTTLS before TLS */
-	int max_connections; /* beyond it new connections are closed */
+	int max_connections; /* beyond it new connections are closed;
+			      * 0: 64 */
+	int workers;	     /* requests served at once per connection;
+			      * 0: 8 */
 };
 
 struct nbd_server;
 
 /*
- * Bind and start serving (a listener thread, one thread per connection).
- * exports is copied; its ctx must outlive the server. 0 with *out set, or
- * -errno (logged).
+ * Bind and start serving (a listener thread, one thread per connection,
+ * each with conf->workers threads running its requests). conf is read
+ * here only (the strings may be freed after). exports is copied; its ctx
+ * must outlive the server. The process must ignore SIGPIPE (daemon.c
+ * does): a client may vanish while a TLS reply is written. 0 with *out
+ * set, or -errno (logged): -EINVAL bad address or TLS files, -EADDRINUSE.
  */
 int nbd_server_start(const struct nbd_server_conf *conf,
 		     const struct vol_exports *exports,
