@@ -441,6 +441,12 @@ static int read_meta(int fd, struct objmeta *m, uint64_t *body_len)
 	return rc;
 }
 
+/* For the auditor (auditor.c): read_meta, exported. */
+int df_read_meta(int fd, struct objmeta *m, uint64_t *body_len)
+{
+	return read_meta(fd, m, body_len);
+}
+
 static int read_meta_path(const char *path, struct objmeta *m,
 			  uint64_t *body_len)
 {

@@ -26,6 +26,7 @@
 #include "common/buf.h"
 #include "common/config.h"
 #include "common/http.h"
+#include "common/recon.h"
 #include "common/range.h"
 #include "common/timestamp.h"
 #include "ring/ring.h"
@@ -56,6 +57,11 @@ struct objd_conf {
 	long long updater_interval; /* seconds between updater passes */
 	long long tmp_max_age;	    /* seconds before a tmp file is stale */
 	long long expirer_interval; /* seconds between expirer passes */
+	/* auditor.c and recon (h6) */
+	double auditor_files_per_second; /* 0: no limit */
+	double auditor_bytes_per_second; /* 0: no limit */
+	long long auditor_interval;	 /* seconds between auditor passes */
+	char recon_cache_path[CONF_STR_MAX];
 };
 
 /* Stripes of the per-object locks that order expiry index changes with
@@ -79,6 +85,11 @@ struct objd {
 	int expirer_started;
 	pthread_mutex_t exp_pass_lock; /* one expirer pass at a time */
 	pthread_mutex_t hash_locks[EXP_LOCKS];
+	/* auditor.c (h6) */
+	pthread_t auditor;
+	int auditor_started;
+	pthread_mutex_t aud_pass_lock; /* one auditor pass at a time */
+	struct recon_conf recon;       /* what /recon answers from */
 };
 
 /* --- meta.c: object metadata, an ordered list of header-like pairs ------ */
@@ -220,6 +231,11 @@ int df_mkdirs(const char *path, size_t base_len);
  * hash_cleanup_listdir). 0 or -errno of opendir. */
 int df_cleanup(const char *hash_dir);
 
+/* Read the footer and metadata of an open object file into m (empty) and
+ * *body_len. 0, -EILSEQ when the file is corrupt (bad footer, lengths,
+ * CRC or encoding), -errno. (the auditor) */
+int df_read_meta(int fd, struct objmeta *m, uint64_t *body_len);
+
 /* Move loc's hash dir to <dev>/quarantined/objects/<hash>[-N]. 0 or
  * -errno (logged either way). */
 int df_quarantine(const struct df_loc *loc, const char *why);
@@ -360,5 +376,31 @@ int exp_run_once(struct objd *od, int64_t now_secs);
  * also stops the updater thread's loop (they share od->stopping). */
 int exp_start(struct objd *od);
 void exp_stop(struct objd *od);
+
+/* --- auditor.c: the object auditor ------------------------------------ */
+
+/* What one auditor pass did. */
+struct aud_stats {
+	uint64_t files;	      /* files read */
+	uint64_t passes;      /* files that passed */
+	uint64_t quarantined; /* hash dirs moved to quarantine */
+	uint64_t errors;      /* I/O errors (files left alone) */
+	uint64_t bytes;	      /* body bytes read */
+	double duration;      /* seconds */
+};
+
+/*
+ * One auditor pass over every object file of every device, paced by
+ * auditor_files_per_second and auditor_bytes_per_second (see auditor.c);
+ * a corrupt file's hash dir is quarantined. Logs the pass and records it
+ * in the recon cache. Serialised with other passes; returns early (0)
+ * when the server stops. *out (may be NULL) gets the figures. 0 or
+ * -errno.
+ */
+int aud_run_once(struct objd *od, struct aud_stats *out);
+
+/* Start / stop the auditor thread (every auditor_interval). */
+int aud_start(struct objd *od);
+void aud_stop(struct objd *od);
 
 #endif

@@ -4,8 +4,9 @@
  * Startup only: the configuration table, building the shared state, and
  * handing over to daemon_main (common/daemon.c), which loads the config,
  * serves HTTP through objd_route (server.c) and stops on SIGTERM. The
- * updater and expirer threads (updater.c, expirer.c) start once serving
- * has begun; `--once update` and `--once expire` run one pass of either
+ * updater, expirer and auditor threads (updater.c, expirer.c,
+ * auditor.c) start once serving has begun; `--once update`, `--once
+ * expire` and `--once audit` run one pass of either
  * instead of serving.
  */
 #include <stddef.h>
@@ -50,6 +51,18 @@ static const struct conf_key objd_conf_keys[] = {
 	{"object-server", "expirer_interval", CONF_INT, 1, 86400, "300",
 	 OFF(expirer_interval),
 	 "seconds between passes of the expirer over the expiry index"},
+	/* auditor and recon (auditor.c, common/recon.c) */
+	{"object-server", "auditor_files_per_second", CONF_DOUBLE, 0, 1e6, "20",
+	 OFF(auditor_files_per_second),
+	 "object files the auditor reads per second at most (0: no limit)"},
+	{"object-server", "auditor_bytes_per_second", CONF_DOUBLE, 0, 1e12,
+	 "10000000", OFF(auditor_bytes_per_second),
+	 "bytes the auditor reads per second at most (0: no limit)"},
+	{"object-server", "auditor_interval", CONF_INT, 1, 604800, "1800",
+	 OFF(auditor_interval), "seconds between passes of the auditor"},
+	{"object-server", "recon_cache_path", CONF_STR, 0, 0,
+	 RECON_DEFAULT_CACHE, OFF(recon_cache_path),
+	 "folder of the recon cache (object.recon), read by /recon"},
 	{NULL},
 };
 
@@ -73,6 +86,10 @@ static int objd_start(void *cfg, void **app)
 	pthread_mutex_init(&od->pass_lock, NULL);
 	pthread_cond_init(&od->wake, NULL);
 	pthread_mutex_init(&od->exp_pass_lock, NULL);
+	pthread_mutex_init(&od->aud_pass_lock, NULL);
+	od->recon.server = "object";
+	od->recon.devices = c->devices;
+	od->recon.cache_dir = c->recon_cache_path;
 	for (i = 0; i < EXP_LOCKS; i++)
 		pthread_mutex_init(&od->hash_locks[i], NULL);
 	log_info("object server on devices %s", c->devices);
@@ -86,7 +103,9 @@ static int objd_serving(void *app)
 {
 	int rc = upd_start(app);
 
-	return rc ? rc : exp_start(app);
+	if (!rc)
+		rc = exp_start(app);
+	return rc ? rc : aud_start(app);
 }
 
 static void objd_stop(void *app)
@@ -96,11 +115,13 @@ static void objd_stop(void *app)
 
 	if (!od)
 		return;
+	aud_stop(od);
 	exp_stop(od);
 	upd_stop(od);
 	for (i = 0; i < EXP_LOCKS; i++)
 		pthread_mutex_destroy(&od->hash_locks[i]);
 	pthread_mutex_destroy(&od->exp_pass_lock);
+	pthread_mutex_destroy(&od->aud_pass_lock);
 	pthread_cond_destroy(&od->wake);
 	pthread_mutex_destroy(&od->pass_lock);
 	pthread_mutex_destroy(&od->lock);
@@ -114,8 +135,11 @@ static int objd_once(void *app, const char *what)
 		return upd_run_once(app) < 0 ? 1 : 0;
 	if (!strcmp(what, "expire"))
 		return exp_run_once(app, (int64_t)time(NULL)) < 0 ? 1 : 0;
+	if (!strcmp(what, "audit"))
+		return aud_run_once(app, NULL) < 0 ? 1 : 0;
 	fprintf(stderr,
-		"kumo-objectd: unknown --once job '%s' (try update, expire)\n",
+		"kumo-objectd: unknown --once job '%s' (try update, expire, "
+		"audit)\n",
 		what);
 	return 2;
 }

@@ -1113,6 +1113,14 @@ static void health_headers(struct http_request *req)
 	http_reply(req, 200, "OK", 2);
 }
 
+/* GET /recon/... (common/recon.c) */
+static void recon_headers(struct http_request *req)
+{
+	struct objd *od = http_app(req);
+
+	recon_serve(req, &od->recon);
+}
+
 static void not_allowed_headers(struct http_request *req)
 {
 	http_reply_error(req, 405, "Method Not Allowed");
@@ -1125,6 +1133,7 @@ static const struct http_handler h_delete = {delete_headers, NULL, NULL,
 					     obj_close};
 static const struct http_handler h_post = {post_headers, NULL, NULL, obj_close};
 static const struct http_handler h_health = {health_headers, NULL, NULL, NULL};
+static const struct http_handler h_recon = {recon_headers, NULL, NULL, NULL};
 static const struct http_handler h_405 = {not_allowed_headers, NULL, NULL,
 					  NULL};
 
@@ -1142,6 +1151,8 @@ const struct http_handler *objd_route(struct http_request *req)
 
 	if (!strcmp(http_raw_path(req), "/healthcheck"))
 		return &h_health;
+	if (recon_is_path(http_raw_path(req)))
+		return &h_recon;
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
 		if (!strcmp(http_method(req), routes[i].method))
 			return routes[i].h;

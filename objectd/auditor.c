@@ -1,0 +1,457 @@
+/*
+ * objectd/auditor.c: the object auditor, as Swift's obj/auditor.py: it
+ * re-reads every object file of every device at a bounded rate and moves
+ * a file that no longer matches its metadata to the device's quarantine
+ * folder (df_quarantine, which also invalidates the suffix hash so that
+ * the replicator brings a good copy back from another replica).
+ *
+ * A file fails its audit when (audit_file):
+ *   - its footer is missing, its lengths do not add up to its size, or its
+ *     metadata fails its CRC or does not decode (df_read_meta);
+ *   - its metadata has no "name", or the name does not hash to the hash
+ *     directory it lies in;
+ *   - for a .data: Content-Length differs from the body length, or the
+ *     MD5 of the body differs from its ETag.
+ * I/O errors other than these count as errors and leave the file alone.
+ *
+ * Pace (Swift's max_files_per_second and max_bytes_per_second): the pass
+ * keeps two clocks, one advanced 1/files_per_second per file, the other
+ * len/bytes_per_second per chunk read, and sleeps until both are reached
+ * (aud_pace). Sleeps wait on od->wake, so stopping the server cuts them.
+ *
+ * Each pass logs and records (recon_update, "object_auditor_stats_ALL",
+ * Swift's keys: errors, passes, quarantined, bytes_processed, start_time,
+ * audit_time) what it did. Runs in its own thread every auditor_interval
+ * seconds (objd_every) or once with `kumo-objectd CONF --once audit`;
+ * passes are serialised by od->aud_pass_lock.
+ *
+ * Left to others: restoring the quarantined object (the replicator), and
+ * the race with a PUT landing between the audit of a file and its
+ * quarantine, narrowed by checking the bad file is still there just
+ * before moving its directory (a good newer file moved with it comes back
+ * through replication too).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "common/log.h"
+#include "common/md5.h"
+#include "common/recon.h"
+#include "objectd/internal.h"
+
+#define CHUNK (64 * 1024)
+
+struct aud_pass {
+	struct objd *od;
+	struct aud_stats st;
+	double fclock, bclock; /* next allowed moments (monotonic) */
+};
+
+static double now_mono(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Sleep until the monotonic time `until` or until the server stops.
+ * Returns 1 when stopping. */
+static int sleep_until(struct objd *od, double until)
+{
+	struct timespec real;
+	double left = until - now_mono();
+	int stopping;
+
+	if (left <= 0)
+		return od->stopping;
+	clock_gettime(CLOCK_REALTIME, &real);
+	real.tv_sec += (time_t)left;
+	real.tv_nsec += (long)((left - (double)(time_t)left) * 1e9);
+	if (real.tv_nsec >= 1000000000L) {
+		real.tv_sec++;
+		real.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&od->lock);
+	while (!od->stopping && now_mono() < until &&
+	       pthread_cond_timedwait(&od->wake, &od->lock, &real) != ETIMEDOUT)
+		;
+	stopping = od->stopping;
+	pthread_mutex_unlock(&od->lock);
+	return stopping;
+}
+
+/* Advance a rate clock by amount/rate seconds from max(clock, now) and
+ * sleep until it. 1 when stopping. */
+static int pace(struct aud_pass *p, double *clock, double amount, double rate)
+{
+	double now = now_mono();
+
+	if (rate <= 0)
+		return 0;
+	if (*clock < now)
+		*clock = now; /* no credit for time spent idle */
+	*clock += amount / rate;
+	return sleep_until(p->od, *clock);
+}
+
+/* "/a/c/o" split into its three parts (copies into buf). 0 or -EINVAL. */
+static int split_name(const char *name, char *buf, size_t len, char **a,
+		      char **c, char **o)
+{
+	char *s1, *s2;
+
+	if (name[0] != '/' || strlen(name) >= len)
+		return -EINVAL;
+	strcpy(buf, name + 1);
+	s1 = strchr(buf, '/');
+	if (!s1)
+		return -EINVAL;
+	*s1 = '\0';
+	s2 = strchr(s1 + 1, '/');
+	if (!s2)
+		return -EINVAL;
+	*s2 = '\0';
+	*a = buf;
+	*c = s1 + 1;
+	*o = s2 + 1;
+	return **a && **c && **o ? 0 : -EINVAL;
+}
+
+/*
+ * Audit one file of hash dir `hash`. Returns 0 (passed), -EILSEQ with
+ * *why set (corrupt), -ENOENT (gone meanwhile), -errno (I/O error), or
+ * -EINTR when the server stops.
+ */
+static int audit_file(struct aud_pass *p, const char *path, const char *hash,
+		      int is_data, const char **why)
+{
+	struct objmeta m = OBJMETA_INIT;
+	char namebuf[OBJ_MAX_ACCOUNT_NAME + OBJ_MAX_CONTAINER_NAME +
+		     OBJ_MAX_OBJECT_NAME + 8];
+	char hex[33], *buf = NULL, *a, *c, *o;
+	const char *v;
+	uint8_t digest[16];
+	uint64_t body_len = 0, off = 0;
+	void *md5 = NULL;
+	int fd, rc;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1)
+		return -errno;
+	rc = df_read_meta(fd, &m, &body_len);
+	if (rc == -EILSEQ) {
+		*why = "bad footer or metadata";
+		goto out;
+	}
+	if (rc)
+		goto out;
+	v = objmeta_get(&m, "name");
+	if (!v || split_name(v, namebuf, sizeof(namebuf), &a, &c, &o) ||
+	    ring_hash_path(&p->od->hash, a, c, o, digest)) {
+		*why = "metadata without a valid name";
+		rc = -EILSEQ;
+		goto out;
+	}
+	md5_hex(digest, hex);
+	if (strcmp(hex, hash)) {
+		*why = "name does not hash to its directory";
+		rc = -EILSEQ;
+		goto out;
+	}
+	if (!is_data)
+		goto out;
+	v = objmeta_get(&m, "Content-Length");
+	if (!v || strtoull(v, NULL, 10) != body_len) {
+		*why = "body length differs from Content-Length";
+		rc = -EILSEQ;
+		goto out;
+	}
+	v = objmeta_get(&m, "ETag");
+	buf = malloc(CHUNK);
+	md5 = objd_md5_new();
+	if (!v || !buf || !md5) {
+		*why = "no ETag";
+		rc = v ? -ENOMEM : -EILSEQ;
+		goto out;
+	}
+	while (off < body_len) {
+		size_t n = body_len - off < CHUNK ? body_len - off : CHUNK;
+		ssize_t got = pread(fd, buf, n, (off_t)off);
+
+		if (got == -1 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			rc = got ? -errno : -EIO;
+			goto out;
+		}
+		objd_md5_update(md5, buf, (size_t)got);
+		off += (uint64_t)got;
+		p->st.bytes += (uint64_t)got;
+		if (pace(p, &p->bclock, (double)got,
+			 p->od->cfg->auditor_bytes_per_second)) {
+			rc = -EINTR;
+			goto out;
+		}
+	}
+	rc = objd_md5_final(md5, hex);
+	md5 = NULL;
+	if (!rc && strcmp(hex, v)) {
+		*why = "body MD5 differs from ETag";
+		rc = -EILSEQ;
+	}
+out:
+	if (md5)
+		objd_md5_free(md5);
+	free(buf);
+	objmeta_free(&m);
+	close(fd);
+	return rc;
+}
+
+static int is_hex32(const char *s)
+{
+	int i;
+
+	for (i = 0; i < 32; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		      (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return s[32] == '\0';
+}
+
+/* Audit every file of one hash dir; quarantine it when one is bad. */
+static int audit_hash_dir(struct aud_pass *p, const char *dev_dir,
+			  const char *hash_dir, const char *hash)
+{
+	struct df_loc loc;
+	struct dirent *de;
+	char path[PATH_MAX];
+	const char *why = NULL, *ext;
+	int rc = 0, bad = 0;
+	DIR *d = opendir(hash_dir);
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while (!bad && (de = readdir(d))) {
+		ext = strrchr(de->d_name, '.');
+		if (!ext || (strcmp(ext, ".data") && strcmp(ext, ".ts") &&
+			     strcmp(ext, ".meta")))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", hash_dir, de->d_name);
+		rc = audit_file(p, path, hash, !strcmp(ext, ".data"), &why);
+		if (rc == -EINTR)
+			break;
+		p->st.files++;
+		if (rc == -EILSEQ) {
+			bad = 1;
+		} else if (rc == -ENOENT) {
+			rc = 0; /* replaced by a newer write meanwhile */
+		} else if (rc) {
+			p->st.errors++;
+			log_err("cannot audit %s: %s", path, strerror(-rc));
+			rc = 0;
+		} else {
+			p->st.passes++;
+		}
+		if (pace(p, &p->fclock, 1.0,
+			 p->od->cfg->auditor_files_per_second)) {
+			rc = -EINTR;
+			break;
+		}
+	}
+	closedir(d);
+	if (!bad)
+		return rc == -EINTR ? rc : 0;
+	/* still there? (a newer write may have replaced it meanwhile) */
+	if (access(path, F_OK) == -1)
+		return 0;
+	memset(&loc, 0, sizeof(loc));
+	snprintf(loc.dev_dir, sizeof(loc.dev_dir), "%s", dev_dir);
+	snprintf(loc.hash_dir, sizeof(loc.hash_dir), "%s", hash_dir);
+	snprintf(loc.hash, sizeof(loc.hash), "%s", hash);
+	if (df_quarantine(&loc, why) == 0) {
+		p->st.quarantined++;
+		log_warn("auditor: %s failed its audit (%s): quarantined", path,
+			 why);
+	} else {
+		p->st.errors++;
+	}
+	return 0;
+}
+
+/* Call fn for each subdirectory name of dir accepted by ok. */
+static int each_subdir(const char *dir, int (*ok)(const char *),
+		       int (*fn)(struct aud_pass *, const char *, const char *,
+				 const char *),
+		       struct aud_pass *p, const char *dev_dir)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	int rc = 0;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return 0;
+	while (!rc && (de = readdir(d))) {
+		if (!ok(de->d_name))
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >=
+		    (int)sizeof(path))
+			continue;
+		rc = fn(p, dev_dir, path, de->d_name);
+	}
+	closedir(d);
+	return rc;
+}
+
+static int is_part(const char *s)
+{
+	const char *c;
+
+	for (c = s; *c; c++)
+		if (*c < '0' || *c > '9')
+			return 0;
+	return c != s;
+}
+
+static int is_suffix(const char *s)
+{
+	return strlen(s) == 3 && strspn(s, "0123456789abcdef") == 3;
+}
+
+static int on_hash(struct aud_pass *p, const char *dev_dir, const char *path,
+		   const char *name)
+{
+	return audit_hash_dir(p, dev_dir, path, name);
+}
+
+static int on_suffix(struct aud_pass *p, const char *dev_dir, const char *path,
+		     const char *name)
+{
+	(void)name;
+	return each_subdir(path, is_hex32, on_hash, p, dev_dir);
+}
+
+static int on_part(struct aud_pass *p, const char *dev_dir, const char *path,
+		   const char *name)
+{
+	(void)name;
+	return each_subdir(path, is_suffix, on_suffix, p, dev_dir);
+}
+
+static int valid_dev(const char *s)
+{
+	return s[0] != '.';
+}
+
+static int on_device(struct aud_pass *p, const char *dev_dir, const char *path,
+		     const char *name)
+{
+	char objects[PATH_MAX];
+
+	(void)dev_dir;
+	(void)name;
+	snprintf(objects, sizeof(objects), "%s/objects", path);
+	return each_subdir(objects, is_part, on_part, p, path);
+}
+
+static double wall_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+int aud_run_once(struct objd *od, struct aud_stats *out)
+{
+	struct aud_pass p;
+	json_t *fields;
+	double start, begin;
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	p.od = od;
+	pthread_mutex_lock(&od->aud_pass_lock);
+	start = wall_now();
+	begin = now_mono();
+	p.fclock = p.bclock = begin;
+	log_info("object audit pass begins on %s", od->cfg->devices);
+	rc = each_subdir(od->cfg->devices, valid_dev, on_device, &p, NULL);
+	p.st.duration = now_mono() - begin;
+	pthread_mutex_unlock(&od->aud_pass_lock);
+	log_info("object audit pass %s: %" PRIu64 " files, %" PRIu64
+		 " bytes, %" PRIu64 " quarantined, %" PRIu64 " errors, %.2fs",
+		 rc == -EINTR ? "stopped" : "done", p.st.files, p.st.bytes,
+		 p.st.quarantined, p.st.errors, p.st.duration);
+	fields = json_pack("{s:{s:I,s:I,s:I,s:I,s:I,s:f,s:f}}",
+			   "object_auditor_stats_ALL", "errors",
+			   (json_int_t)p.st.errors, "passes",
+			   (json_int_t)p.st.passes, "quarantined",
+			   (json_int_t)p.st.quarantined, "bytes_processed",
+			   (json_int_t)p.st.bytes, "files_processed",
+			   (json_int_t)p.st.files, "start_time", start,
+			   "audit_time", p.st.duration);
+	if (fields && rc != -EINTR)
+		recon_update(od->cfg->recon_cache_path, "object", fields);
+	json_decref(fields);
+	if (out)
+		*out = p.st;
+	return rc == -EINTR ? 0 : rc;
+}
+
+/* --- the thread ---------------------------------------------------------- */
+
+static void auditor_pass(struct objd *od)
+{
+	aud_run_once(od, NULL);
+}
+
+static void *auditor_main(void *arg)
+{
+	struct objd *od = arg;
+
+	objd_every(od, od->cfg->auditor_interval, auditor_pass);
+	return NULL;
+}
+
+int aud_start(struct objd *od)
+{
+	sigset_t all, old;
+	int rc;
+
+	/* signals belong to daemon_main's sigwait, not to this thread */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = -pthread_create(&od->auditor, NULL, auditor_main, od);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc)
+		log_err("cannot start the auditor thread: %s", strerror(-rc));
+	else
+		od->auditor_started = 1;
+	return rc;
+}
+
+void aud_stop(struct objd *od)
+{
+	if (!od->auditor_started)
+		return;
+	pthread_mutex_lock(&od->lock);
+	od->stopping = 1;
+	pthread_cond_broadcast(&od->wake);
+	pthread_mutex_unlock(&od->lock);
+	pthread_join(od->auditor, NULL);
+	od->auditor_started = 0;
+}
