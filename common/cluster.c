@@ -422,6 +422,54 @@ void cluster_hdrs_free(struct cluster_hdrs *h)
 	h->n = 0;
 }
 
+/* Append value to the comma-separated header name of h. */
+static int csv_append(struct cluster_hdrs *h, const char *name,
+		      const char *value)
+{
+	const char *old = cluster_hdrs_get(h, name);
+	char *both;
+	int rc;
+
+	if (!old)
+		return cluster_hdrs_add(h, name, value);
+	if (asprintf(&both, "%s,%s", old, value) < 0)
+		return -ENOMEM;
+	rc = cluster_hdrs_set(h, name, both);
+	free(both);
+	return rc;
+}
+
+int cluster_update_headers(struct cluster_hdrs *hdrs, int nslots,
+			   const struct cluster_nodes *upd, const char *what,
+			   int needed)
+{
+	char host[300], name[64];
+	int i, j, rc = 0;
+
+	if (!upd || !upd->nprimary || !nslots)
+		return 0;
+	if (needed < upd->nprimary)
+		needed = upd->nprimary;
+	for (j = 0; j < needed && !rc; j++) {
+		const struct ring_dev *d = upd->dev[j % upd->nprimary];
+
+		i = j % nslots;
+		snprintf(host, sizeof(host),
+			 strchr(d->ip, ':') ? "[%s]:%d" : "%s:%d", d->ip,
+			 d->port);
+		snprintf(name, sizeof(name), "X-%s-Host", what);
+		rc = csv_append(&hdrs[i], name, host);
+		snprintf(name, sizeof(name), "X-%s-Device", what);
+		if (!rc)
+			rc = csv_append(&hdrs[i], name, d->device);
+		snprintf(name, sizeof(name), "X-%s-Partition", what);
+		snprintf(host, sizeof(host), "%u", upd->part);
+		if (!rc)
+			rc = cluster_hdrs_set(&hdrs[i], name, host);
+	}
+	return rc;
+}
+
 /* --- responses ----------------------------------------------------------- */
 
 const char *cluster_resp_header(const struct cluster_resp *r, const char *name)

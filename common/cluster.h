@@ -144,6 +144,18 @@ int cluster_hdrs_set(struct cluster_hdrs *h, const char *name,
 		     const char *value);
 void cluster_hdrs_free(struct cluster_hdrs *h);
 
+/*
+ * Spread the primaries of upd (the account nodes of a container write,
+ * the container nodes of an object write) over the nslots header lists
+ * hdrs as X-<what>-Host, -Device (comma-separated when a slot gets more
+ * than one) and -Partition, as Swift's _backend_requests, so each backend
+ * tells its share of them about the write; at least `needed` updates in
+ * all (cycling over upd's primaries). upd NULL: nothing. 0 or -ENOMEM.
+ */
+int cluster_update_headers(struct cluster_hdrs *hdrs, int nslots,
+			   const struct cluster_nodes *upd, const char *what,
+			   int needed);
+
 /* --- responses -------------------------------------------------------- */
 
 /* A response header (case-insensitive), or NULL. */

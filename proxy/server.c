@@ -565,58 +565,21 @@ out:
 	cluster_hdrs_free(&h);
 }
 
-/* Append value to the comma-separated header name of h. */
-static int csv_append(struct cluster_hdrs *h, const char *name,
-		      const char *value)
-{
-	const char *old = cluster_hdrs_get(h, name);
-	char *both;
-	int rc;
-
-	if (!old)
-		return cluster_hdrs_add(h, name, value);
-	if (asprintf(&both, "%s,%s", old, value) < 0)
-		return -ENOMEM;
-	rc = cluster_hdrs_set(h, name, both);
-	free(both);
-	return rc;
-}
-
 int proxy_backend_headers(struct http_request *req, struct cluster_hdrs *hdrs,
 			  int nslots, const char *ts,
 			  const struct cluster_nodes *upd, const char *what,
 			  int needed)
 {
-	char host[300], name[64];
-	int i, j, rc = 0;
+	int i, rc = 0;
 
 	for (i = 0; i < nslots && !rc; i++) {
 		rc = proxy_client_headers(req, &hdrs[i]);
 		if (!rc)
 			rc = cluster_hdrs_add(&hdrs[i], "X-Timestamp", ts);
 	}
-	if (!upd || !upd->nprimary || !nslots)
+	if (rc)
 		return rc;
-	if (needed < upd->nprimary)
-		needed = upd->nprimary;
-	for (j = 0; j < needed && !rc; j++) {
-		const struct ring_dev *d = upd->dev[j % upd->nprimary];
-
-		i = j % nslots;
-		snprintf(host, sizeof(host),
-			 strchr(d->ip, ':') ? "[%s]:%d" : "%s:%d", d->ip,
-			 d->port);
-		snprintf(name, sizeof(name), "X-%s-Host", what);
-		rc = csv_append(&hdrs[i], name, host);
-		snprintf(name, sizeof(name), "X-%s-Device", what);
-		if (!rc)
-			rc = csv_append(&hdrs[i], name, d->device);
-		snprintf(name, sizeof(name), "X-%s-Partition", what);
-		snprintf(host, sizeof(host), "%u", upd->part);
-		if (!rc)
-			rc = cluster_hdrs_set(&hdrs[i], name, host);
-	}
-	return rc;
+	return cluster_update_headers(hdrs, nslots, upd, what, needed);
 }
 
 int proxy_head_status(struct http_request *req, struct proxy_app *app,
