@@ -16,6 +16,7 @@
  * a corrupt body whole (stream_read).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -722,6 +723,25 @@ static int check_creation(struct http_request *req, struct obj_req *r)
 	return 0;
 }
 
+/*
+ * Swift's fallocate: claim room for a body of len bytes (-1: chunked, not
+ * known) before 100 Continue, so a full device answers 507 while the
+ * proxy can still send the body to a handoff instead. 0, or -ENOSPC /
+ * -EDQUOT (logged); a filesystem without fallocate finds out on write.
+ */
+static int reserve_body(struct df_writer *w, int64_t len)
+{
+	int rc;
+
+	if (len <= 0 || fallocate(w->fd, FALLOC_FL_KEEP_SIZE, 0, len) == 0)
+		return 0;
+	rc = -errno;
+	if (rc != -ENOSPC && rc != -EDQUOT)
+		return 0;
+	log_warn("no room for %lld bytes in %s", (long long)len, w->tmp_path);
+	return rc;
+}
+
 static void put_headers(struct http_request *req)
 {
 	struct obj_req *r = parse_request(req);
@@ -769,6 +789,11 @@ static void put_headers(struct http_request *req)
 		rc = copy_headers(req, &r->meta, 0);
 	if (!rc)
 		rc = df_writer_open(&r->loc, &r->w);
+	if (!rc) {
+		rc = reserve_body(&r->w, r->clen);
+		if (rc)
+			df_writer_abort(&r->w);
+	}
 	if (rc) {
 		reply_errno(req, r, rc);
 		return;

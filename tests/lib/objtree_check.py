@@ -1,0 +1,103 @@
+#!/usr/bin/python3
+# tests/lib/objtree_check.py DEVICE_DIR...: check that the object files on
+# the devices are whole (the layout of objectd/diskfile.c): every file in
+# a hash dir of <dev>/objects/<part>/<suffix>/<hash>/ is a <ts>.data,
+# <ts>.ts or <ts>.meta whose footer ("KUMOOBJ1", body_len, meta_len,
+# crc32 of the metadata) matches its size and metadata, and every .data
+# body's MD5 is the ETag and its length the Content-Length its metadata
+# says. With --no-tmp, <dev>/tmp must hold no file either (an upload that
+# was not committed leaves nothing behind). Prints one line a problem and
+# a summary; exits 1 on any problem.
+import hashlib
+import os
+import struct
+import sys
+import zlib
+
+FOOTER = 24
+
+
+def parse_meta(block):
+    (count,) = struct.unpack_from(">I", block, 0)
+    off, meta = 4, {}
+    for _ in range(count):
+        (nl,) = struct.unpack_from(">H", block, off)
+        name = block[off + 2:off + 2 + nl].decode()
+        off += 2 + nl
+        (vl,) = struct.unpack_from(">I", block, off)
+        meta[name.lower()] = block[off + 4:off + 4 + vl].decode()
+        off += 4 + vl
+    if off != len(block):
+        raise ValueError("metadata block has %d extra bytes" % (len(block) - off))
+    return meta
+
+
+def check_file(path):
+    """None when the file is whole, else what is wrong."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < FOOTER:
+        return "%d bytes: shorter than a footer" % len(data)
+    magic, body_len, meta_len, crc = struct.unpack(">8sQII", data[-FOOTER:])
+    if magic != b"KUMOOBJ1":
+        return "no footer"
+    if body_len + meta_len + FOOTER != len(data):
+        return "lengths %d + %d + 24 are not its size %d" % (
+            body_len, meta_len, len(data))
+    block = data[body_len:body_len + meta_len]
+    if zlib.crc32(block) & 0xFFFFFFFF != crc:
+        return "metadata CRC mismatch"
+    try:
+        meta = parse_meta(block)
+    except (ValueError, struct.error, UnicodeDecodeError) as e:
+        return "bad metadata: %s" % e
+    if path.endswith(".data"):
+        body = data[:body_len]
+        if meta.get("etag") != hashlib.md5(body).hexdigest():
+            return "body MD5 %s is not its ETag %s" % (
+                hashlib.md5(body).hexdigest(), meta.get("etag"))
+        if meta.get("content-length") != str(body_len):
+            return "body of %d bytes, Content-Length %s" % (
+                body_len, meta.get("content-length"))
+    elif body_len:
+        return "a %s with a body" % os.path.splitext(path)[1]
+    return None
+
+
+def main():
+    args = sys.argv[1:]
+    no_tmp = "--no-tmp" in args
+    devs = [a for a in args if a != "--no-tmp"]
+    bad = files = 0
+    for dev in devs:
+        objects = os.path.join(dev, "objects")
+        for part in sorted(os.listdir(objects)) if os.path.isdir(objects) else []:
+            pdir = os.path.join(objects, part)
+            if not os.path.isdir(pdir):
+                continue
+            for suffix in os.listdir(pdir):
+                sdir = os.path.join(pdir, suffix)
+                if not os.path.isdir(sdir):
+                    continue  # hashes.pkl and the like
+                for h in os.listdir(sdir):
+                    hdir = os.path.join(sdir, h)
+                    for name in os.listdir(hdir):
+                        path = os.path.join(hdir, name)
+                        files += 1
+                        if os.path.splitext(name)[1] not in (".data", ".ts", ".meta"):
+                            why = "not an object file"
+                        else:
+                            why = check_file(path)
+                        if why:
+                            print("%s: %s" % (path, why))
+                            bad += 1
+        tmp = os.path.join(dev, "tmp")
+        if no_tmp and os.path.isdir(tmp):
+            for name in os.listdir(tmp):
+                print("%s: left in tmp" % os.path.join(tmp, name))
+                bad += 1
+    print("objtree_check: %d files, %d bad" % (files, bad))
+    sys.exit(1 if bad else 0)
+
+
+main()
