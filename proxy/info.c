@@ -3,7 +3,7 @@
  * Swift's InfoController publishes them (swift/proxy/controllers/info.py):
  * "swift" with the constraints of swift/common/constraints.py and the
  * storage policies (common/policy.h), and one object per middleware
- * ("tempauth").
+ * ("tempauth"; "slo" and "tempurl" from slo.c's lo_info).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +59,7 @@ void proxy_info(struct http_request *req, struct proxy_app *app)
 	json_object_set_new(swift, "policies", policies);
 	root = json_pack("{s:o, s:{s:b}}", "swift", swift, "tempauth",
 			 "account_acls", 1);
-	if (!root)
+	if (!root || lo_info(root))
 		goto fail;
 	body = json_dumps(root, JSON_COMPACT);
 	if (!body)

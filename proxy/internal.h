@@ -69,7 +69,8 @@ struct proxy_path {
 	char *object;			     /* NULL when absent */
 	const struct tempauth_user *user;    /* NULL: anonymous */
 	const struct tempauth_user *service; /* from X-Service-Token */
-	int owner; /* Swift's swift_owner: may see and set ACLs */
+	int owner;   /* Swift's swift_owner: may see and set ACLs */
+	int tempurl; /* TEMPURL_SCOPE_*: let in by a temp URL (tempurl.c) */
 	char buf[8192 + 16];
 };
 
@@ -118,6 +119,12 @@ int proxy_quorum_request(struct http_request *req, struct proxy_app *app,
 			 const struct cluster_nodes *nodes, const char *method,
 			 const struct proxy_path *p, struct cluster_hdrs *hdrs,
 			 int nslots, int override404, int reply);
+/*
+ * Reply with an opened GET/HEAD (cluster_get_open's *r and g; g is taken,
+ * r stays the caller's): the headers relayed, the body streamed.
+ */
+void proxy_get_reply(struct http_request *req, const struct proxy_path *p,
+		     const struct cluster_resp *r, struct cluster_get *g);
 /* Stream a GET/HEAD from the first good node to the client; when no node
  * has it (404) and on404 is not NULL, on404 replies instead. */
 void proxy_get_stream(struct http_request *req, struct proxy_app *app,
@@ -235,6 +242,9 @@ int tempauth_request(struct http_request *req, struct proxy_app *app,
  */
 int tempauth_check(struct http_request *req, struct proxy_app *app,
 		   const char *method, struct proxy_path *p);
+/* tempauth_check that never replies: 0, 401 or 403 (p->owner set). */
+int tempauth_allowed(struct http_request *req, struct proxy_app *app,
+		     const char *method, struct proxy_path *p);
 
 /* --- acl.c --- */
 /*
@@ -303,6 +313,13 @@ struct obj_put *
 proxy_object_put_open(struct http_request *req, struct proxy_app *app,
 		      const struct proxy_path *p, int64_t length,
 		      const struct cluster_resp *src, int fresh);
+/* proxy_object_put_open without a source, with the headers of set put
+ * over every backend's (slo.c: the manifest's ETag, sysmeta...). */
+struct obj_put *proxy_object_put_open_set(struct http_request *req,
+					  struct proxy_app *app,
+					  const struct proxy_path *p,
+					  int64_t length,
+					  const struct cluster_hdrs *set);
 /* Hand len bytes to the backends: 0, or -EIO (too few left). */
 int proxy_object_put_write(struct obj_put *o, const void *data, size_t len);
 /* End the upload and reply (extra headers added on success). */
@@ -315,6 +332,154 @@ void proxy_object_put_free(struct obj_put *o);
  * Replies; p stays the caller's. */
 void proxy_copy(struct http_request *req, struct proxy_app *app,
 		struct proxy_path *p);
+
+/* --- large objects and temp URLs (segment.c, slo.c, dlo.c, tempurl.c) --- */
+#include "common/range.h"
+
+/* One byte window [first, last] of a segment object, or of inline data. */
+struct lo_piece {
+	char *container, *object; /* the segment (NULL for data) */
+	char etag[33];		  /* "" : not checked (DLO) */
+	int64_t size;		  /* the segment's length; -1: not checked */
+	uint64_t first, last;	  /* inclusive, within the segment */
+	char *data;		  /* inline data (SLO data segments) */
+};
+/* Free what pc holds and zero it. */
+void lo_piece_clear(struct lo_piece *pc);
+
+/*
+ * A walk over the pieces of a large object: start(ctx, first, last)
+ * (re)starts it for the object's bytes [first, last]; next(ctx, pc)
+ * fills *pc (the reader then owns its strings): 1, or 0 at the end of
+ * the window, or -errno (logged). free(ctx) ends it.
+ */
+struct lo_source {
+	int (*start)(void *ctx, uint64_t first, uint64_t last);
+	int (*next)(void *ctx, struct lo_piece *pc);
+	void (*free)(void *ctx);
+	void *ctx;
+	int single_range; /* several ranges asked: the whole (DLO) */
+};
+
+/* --- segment.c --- */
+/*
+ * Reply to a GET/HEAD of a large object of size bytes and Content-Type
+ * ctype whose other headers (ETag, metadata) the caller added: the whole
+ * (200), the client's Range (206, one part or multipart/byteranges), 416;
+ * the segments streamed from src as the requester who (copied). src is
+ * taken (freed on every path); ctype must outlive the reply (a static or
+ * a string owned by src).
+ */
+void lo_reply(struct http_request *req, struct proxy_app *app,
+	      const struct proxy_path *who, uint64_t size, const char *ctype,
+	      struct lo_source *src);
+/*
+ * May the requester who (user, service or temp URL scope; account) do
+ * method on /container/object? 0, or 401/403/500. Never replies.
+ */
+int lo_allowed(struct http_request *req, struct proxy_app *app,
+	       const struct proxy_path *who, const char *method,
+	       const char *container, const char *object);
+/*
+ * Open a backend GET/HEAD of an object (no auth check) with an optional
+ * Range and query: cluster_get_open's contract (*r and *g the caller's).
+ * 0 or -errno.
+ */
+int lo_segment_open(struct http_request *req, struct proxy_app *app,
+		    const char *method, const char *account,
+		    const char *container, const char *object,
+		    const char *range, const char *query,
+		    struct cluster_resp *r, struct cluster_get **g);
+/* *dst = *src, its names (when in src->buf) pointing into dst->buf. */
+void lo_path_copy(struct proxy_path *dst, const struct proxy_path *src);
+/* Strip the quotes of an ETag in place. */
+void lo_unquote(char *etag);
+
+/* --- slo.c --- */
+/* Swift's slo defaults (swift/common/middleware/slo.py). */
+#define SLO_MAX_MANIFEST_SEGMENTS 1000
+#define SLO_MAX_MANIFEST_SIZE	  (8 * 1024 * 1024)
+#define SLO_MAX_RECURSION_DEPTH	  10
+#define SLO_YIELD_FREQUENCY	  10
+
+/*
+ * The large-object hook for an object request (before object.c): SLO
+ * manifest PUT (?multipart-manifest=put: takes the body), GET/HEAD of
+ * every object (large ones assembled from segments, others relayed),
+ * ?multipart-manifest=delete, and the checks of X-Static-Large-Object and
+ * X-Object-Manifest on writes. Returns 1 when it handled the request (p
+ * is then taken), 0 to let object.c go on (p still the caller's).
+ */
+int lo_object(struct http_request *req, struct proxy_app *app,
+	      struct proxy_path *p);
+/* Is req a manifest PUT whose body slo.c reads (on_body/on_end/on_close
+ * go to slo_put_*)? */
+int slo_put_request(struct http_request *req);
+void slo_put_body(struct http_request *req, const char *data, size_t len);
+void slo_put_end(struct http_request *req);
+void slo_put_close(struct http_request *req, int completed);
+
+/* One segment of a manifest to store (S3's CompleteMultipartUpload uses
+ * slo_store too): Swift's put form. */
+struct slo_seg_in {
+	char *path;	    /* "/container/object"; NULL for a data segment */
+	char *etag;	    /* NULL: not checked */
+	int64_t size_bytes; /* -1: not checked */
+	char *range;	    /* "M-N", "M-", "-N", or NULL */
+	char *data;	    /* base64, for a data segment */
+};
+/*
+ * Validate segs[0..n) against HEADs of each segment as p's requester and
+ * store the manifest at p (X-Static-Large-Object, Swift's stored form
+ * and sysmeta), then reply: 201 with the SLO's ETag (quoted), or 400 with
+ * Swift's per-segment reasons (Accept: text/plain, json or xml), 422 when
+ * the client's ETag differs, 413 for too many segments. segs stay the
+ * caller's.
+ */
+void slo_store(struct http_request *req, struct proxy_app *app,
+	       const struct proxy_path *p, const struct slo_seg_in *segs,
+	       int n);
+
+/* --- dlo.c --- */
+/*
+ * A GET/HEAD whose object answered with X-Object-Manifest (value as
+ * stored, r the manifest object's answer): list the segments and reply.
+ */
+void dlo_get(struct http_request *req, struct proxy_app *app,
+	     const struct proxy_path *p, const struct cluster_resp *r,
+	     const char *manifest);
+/* Check X-Object-Manifest on a PUT: 0, or replies 400 and returns it. */
+int dlo_check_put(struct http_request *req);
+
+/* --- tempurl.c --- */
+#define TEMPURL_SCOPE_ACCOUNT	1
+#define TEMPURL_SCOPE_CONTAINER 2
+/*
+ * Swift's tempurl for a /v1 request: -1 when it carries no temp URL
+ * (tempauth decides); 0 when its signature lets it in (p->tempurl set,
+ * p->user NULL); else it replied (401, 400) and returns the status.
+ */
+int tempurl_request(struct http_request *req, struct proxy_app *app,
+		    struct proxy_path *p);
+/* A response header a temp URL's client does not see (Swift's
+ * outgoing_remove_headers: X-Object-Meta-* but X-Object-Meta-Public-*). */
+int tempurl_hidden_header(const struct proxy_path *p, const char *name);
+/* For a temp URL GET/HEAD answered 2xx: Content-Disposition (inline,
+ * filename, the object's own, or attachment with the object's name) and
+ * Expires. disposition: the object's Content-Disposition or NULL. */
+void tempurl_response_headers(struct http_request *req,
+			      const struct proxy_path *p,
+			      const char *disposition);
+/*
+ * HMAC of "method\nexpires\npath" with key, as Swift's get_hmac, in hex
+ * into out (2 * digest size + 1 bytes). digest: "sha1", "sha256",
+ * "sha512". 0 or -EINVAL.
+ */
+int tempurl_hmac(const char *digest, const char *method, long long expires,
+		 const char *path, const char *key, char *out, size_t outlen);
+/* Fill info objects "slo" and "tempurl" (Swift's register_swift_info). */
+struct json_t;
+int lo_info(struct json_t *root);
 
 /* --- info.c --- */
 void proxy_info(struct http_request *req, struct proxy_app *app);

@@ -177,11 +177,33 @@ static int copy_headers(struct cluster_hdrs *h, const struct cluster_resp *src,
 	return rc;
 }
 
+static struct obj_put *put_open(struct http_request *req, struct proxy_app *app,
+				const struct proxy_path *p, int64_t length,
+				const struct cluster_resp *src, int fresh,
+				const struct cluster_hdrs *set);
+
 struct obj_put *proxy_object_put_open(struct http_request *req,
 				      struct proxy_app *app,
 				      const struct proxy_path *p,
 				      int64_t length,
 				      const struct cluster_resp *src, int fresh)
+{
+	return put_open(req, app, p, length, src, fresh, NULL);
+}
+
+struct obj_put *proxy_object_put_open_set(struct http_request *req,
+					  struct proxy_app *app,
+					  const struct proxy_path *p,
+					  int64_t length,
+					  const struct cluster_hdrs *set)
+{
+	return put_open(req, app, p, length, NULL, 0, set);
+}
+
+static struct obj_put *put_open(struct http_request *req, struct proxy_app *app,
+				const struct proxy_path *p, int64_t length,
+				const struct cluster_resp *src, int fresh,
+				const struct cluster_hdrs *set)
 {
 	const char *ctype = http_header(req, "Content-Type");
 	const char *msg = NULL;
@@ -253,6 +275,26 @@ struct obj_put *proxy_object_put_open(struct http_request *req,
 		for (i = 0; i < o->nslots; i++)
 			cluster_hdrs_set(&o->hdrs[i], "Content-Type",
 					 guess_content_type(o->p->object));
+	for (i = 0; set && i < o->nslots; i++) {
+		int k;
+
+		for (k = 0; k < set->n; k++) {
+			const char *line = set->lines[k];
+			const char *c = strchr(line, ':');
+			char name[256];
+
+			if (!c || c - line >= (int)sizeof(name))
+				continue;
+			snprintf(name, sizeof(name), "%.*s", (int)(c - line),
+				 line);
+			for (c++; *c == ' '; c++)
+				;
+			if (cluster_hdrs_set(&o->hdrs[i], name, c)) {
+				proxy_reply_status(req, 500);
+				goto fail;
+			}
+		}
+	}
 	rc = cluster_put_open(app->cluster, &o->nodes, o->p->account,
 			      o->p->container, o->p->object, o->hdrs,
 			      o->expected, o->quorum, http_txn(req), &early,
@@ -388,7 +430,8 @@ void proxy_object_put_end(struct http_request *req, struct obj_put *o,
 				c++;
 			http_add_header(req, name, c);
 		}
-		if (etag)
+		/* an Etag of extra (an SLO's) stands for the backends' */
+		if (etag && !(extra && cluster_hdrs_get(extra, "Etag")))
 			http_add_header(req, "Etag", etag);
 		if (!ts_parse(o->ts, &t))
 			http_add_header(req, "Last-Modified",

@@ -341,7 +341,8 @@ void proxy_relay_headers(struct http_request *req, const struct cluster_resp *r,
 			continue;
 		}
 		if (private_response_header(name) ||
-		    (!owner && proxy_owner_header(name)))
+		    (!owner && proxy_owner_header(name)) ||
+		    tempurl_hidden_header(p, name))
 			continue;
 		http_add_header(req, name, r->hdr_values[i]);
 	}
@@ -522,8 +523,6 @@ void proxy_get_stream(struct http_request *req, struct proxy_app *app,
 	struct cluster_resp r = {0};
 	struct cluster_get *g = NULL;
 	const char *newest = http_header(req, "X-Newest");
-	const char *cl;
-	int64_t size = -1;
 
 	if (proxy_client_headers(req, &h)) {
 		http_reply_error(req, 500, "out of memory");
@@ -542,27 +541,39 @@ void proxy_get_stream(struct http_request *req, struct proxy_app *app,
 		on404(req, p);
 		goto out;
 	}
-	if (!g) {
-		if (r.status == 404 || r.status == 416 || r.status == 412 ||
-		    r.status == 304)
-			proxy_relay_headers(req, &r, p);
-		proxy_reply_status(req, r.status);
-		goto out;
-	}
-	proxy_relay_headers(req, &r, p);
-	policy_name_header(req, &r);
-	cl = cluster_resp_header(&r, "Content-Length");
-	if (cl)
-		size = strtoll(cl, NULL, 10);
-	if (r.status == 204 || r.status == 304) {
-		cluster_get_close(g);
-		http_reply(req, r.status, "", 0);
-		goto out;
-	}
-	http_reply_stream(req, r.status, size, get_read, g, get_done);
+	proxy_get_reply(req, p, &r, g);
 out:
 	cluster_resp_free(&r);
 	cluster_hdrs_free(&h);
+}
+
+void proxy_get_reply(struct http_request *req, const struct proxy_path *p,
+		     const struct cluster_resp *r, struct cluster_get *g)
+{
+	const char *cl;
+	int64_t size = -1;
+
+	if (!g) {
+		if (r->status == 404 || r->status == 416 || r->status == 412 ||
+		    r->status == 304)
+			proxy_relay_headers(req, r, p);
+		proxy_reply_status(req, r->status);
+		return;
+	}
+	proxy_relay_headers(req, r, p);
+	policy_name_header(req, r);
+	if (p && p->tempurl && r->status / 100 == 2)
+		tempurl_response_headers(
+			req, p, cluster_resp_header(r, "Content-Disposition"));
+	cl = cluster_resp_header(r, "Content-Length");
+	if (cl)
+		size = strtoll(cl, NULL, 10);
+	if (r->status == 204 || r->status == 304) {
+		cluster_get_close(g);
+		http_reply(req, r->status, "", 0);
+		return;
+	}
+	http_reply_stream(req, r->status, size, get_read, g, get_done);
 }
 
 int proxy_backend_headers(struct http_request *req, struct cluster_hdrs *hdrs,
@@ -778,8 +789,12 @@ static void on_headers(struct http_request *req)
 		http_reply_error(req, status, "%s", msg);
 		goto out;
 	}
-	if (tempauth_request(req, app, p))
+	/* a temp URL lets its request in, or refuses it; else tempauth */
+	status = tempurl_request(req, app, p);
+	if (status > 0 || (status < 0 && tempauth_request(req, app, p)))
 		goto out;
+	if (p->object && lo_object(req, app, p))
+		return; /* large objects took p */
 	if (p->object &&
 	    (!strcmp(method, "COPY") ||
 	     (!strcmp(method, "PUT") && http_header(req, "X-Copy-From")))) {
@@ -798,15 +813,20 @@ out:
 	free(p);
 }
 
+/* An SLO manifest PUT's body goes to slo.c, other PUTs' to object.c. */
 static void on_body(struct http_request *req, const char *data, size_t len)
 {
-	if (http_state(req))
+	if (http_state(req) && slo_put_request(req))
+		slo_put_body(req, data, len);
+	else if (http_state(req))
 		proxy_object_body(req, data, len);
 }
 
 static void on_end(struct http_request *req)
 {
-	if (http_state(req))
+	if (http_state(req) && slo_put_request(req))
+		slo_put_end(req);
+	else if (http_state(req))
 		proxy_object_end(req);
 	else
 		proxy_reply_status(req, 400);
@@ -814,7 +834,9 @@ static void on_end(struct http_request *req)
 
 static void on_close(struct http_request *req, int completed)
 {
-	if (http_state(req))
+	if (http_state(req) && slo_put_request(req))
+		slo_put_close(req, completed);
+	else if (http_state(req))
 		proxy_object_close(req, completed);
 }
 

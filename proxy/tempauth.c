@@ -539,8 +539,8 @@ void tempauth_handle_get_token(struct http_request *req, struct proxy_app *app)
 	http_reply(req, 200, "", 0);
 }
 
-int tempauth_check(struct http_request *req, struct proxy_app *app,
-		   const char *method, struct proxy_path *p)
+int tempauth_allowed(struct http_request *req, struct proxy_app *app,
+		     const char *method, struct proxy_path *p)
 {
 	struct tempauth *ta = app->auth;
 	char g[64][TEMPAUTH_GROUP_MAX];
@@ -590,12 +590,20 @@ int tempauth_check(struct http_request *req, struct proxy_app *app,
 	}
 deny:
 	status = p->user ? 403 : 401;
-	if (status == 401)
-		deny(req, 401, p->account);
-	else
-		proxy_reply_status(req, 403);
 out:
 	cluster_resp_free(&r);
+	return status;
+}
+
+int tempauth_check(struct http_request *req, struct proxy_app *app,
+		   const char *method, struct proxy_path *p)
+{
+	int status = tempauth_allowed(req, app, method, p);
+
+	if (status == 401)
+		deny(req, 401, p->account);
+	else if (status)
+		proxy_reply_status(req, status);
 	return status;
 }
 
