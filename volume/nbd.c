@@ -8,12 +8,15 @@
  * names exist and who may open them (struct vol_exports, given by
  * volumed), and durability (the vtable's flush and VOL_FUA).
  *
- * One thread per connection runs the handshake, then reads requests and
- * hands them to a small pool of worker threads of that connection, which
- * call the export and write the replies: qemu and nbdcopy keep many
- * requests in flight, and replies may go out of order (the protocol only
- * asks that a FLUSH covers the writes replied to before it, which the
- * vtable's flush gives).
+ * One thread per connection runs the handshake, then it and the other
+ * worker threads of that connection take turns at reading: the one that
+ * holds the read lock reads one request (and its payload), lets go of the
+ * lock, calls the export and writes the reply while another reads the
+ * next request. qemu and nbdcopy keep many requests in flight; replies
+ * may go out of order (the protocol only asks that a FLUSH covers the
+ * writes replied to before it, which the vtable's flush gives). No queue
+ * and no hand-off between threads: a request costs no wake-up on its way
+ * (nbdkit's threads work the same way).
  *
  * The life of a connection:
  *
@@ -23,12 +26,14 @@
  *               │        ├─ ABORT, bad magic, EOF, timeout ─► CLOSED
  *               │        └─ GO (ACK) or EXPORT_NAME ─► TRANSMISSION
  *               └─ unknown client flags ─► CLOSED
- *   TRANSMISSION: conn thread reads a request (+ WRITE payload)
- *                 ─► queue ─► worker: check, vtable call, reply
- *                 DISC, EOF, bad magic, huge payload ─► drain ─► CLOSED
+ *   TRANSMISSION: each worker in turn: read lock, read a request (+
+ *                 WRITE payload), unlock ─► check, vtable call, reply
+ *                 DISC, EOF, bad magic, huge payload ─► closing: the
+ *                 workers finish what they hold, end ─► CLOSED
  *
  * Invariants:
- *  1. Only the connection thread reads from the socket.
+ *  1. Only the thread holding c->rlock reads from the socket (in the
+ *     handshake: the connection thread, alone).
  *  2. Every write to the socket holds c->wlock and writes one whole
  *     message (option reply, simple reply or one structured chunk), so
  *     messages never interleave.
@@ -38,8 +43,8 @@
  *  4. A request's payload is read whole (or skipped) before the next
  *     header: the stream never desynchronises; what cannot be skipped
  *     closes the connection.
- *  5. Queued payload bytes stay under NBD_QUEUE_BYTES and queued
- *     requests under NBD_QUEUE_MAX: a client cannot make us buffer more.
+ *  5. A worker holds at most one request: a connection buffers at most
+ *     workers x NBD_MAX_PAYLOAD bytes whatever the client sends.
  *  6. The export is opened by GO or EXPORT_NAME and closed (exports->
  *     close) only after every worker of the connection has ended.
  */
@@ -71,13 +76,10 @@
 #define NBD_DEFAULT_MAX_CONNS 64
 #define NBD_DEFAULT_WORKERS   8
 #define NBD_HANDSHAKE_MS      30000	   /* idle limit before transmission */
-#define NBD_QUEUE_BYTES	      (64u << 20)  /* WRITE payloads waiting */
-#define NBD_QUEUE_MAX	      128	   /* requests waiting or running */
 #define NBD_SKIP_LIMIT	      (256u << 20) /* oversized WRITE we read away */
 #define NBD_MAX_EXTENTS	      8192	   /* per BLOCK_STATUS reply */
 
 struct nbd_req {
-	struct nbd_req *next;
 	uint16_t flags;
 	uint16_t type;
 	uint64_t handle;
@@ -125,14 +127,9 @@ struct nbd_conn {
 	uint16_t tflags;
 	uint32_t min_block;
 
-	/* transmission: the request queue between reader and workers */
-	pthread_mutex_t qlock;
-	pthread_cond_t qwork;  /* a request queued, or closing */
-	pthread_cond_t qspace; /* a request finished */
-	struct nbd_req *head, *tail;
-	size_t qbytes;
-	unsigned inflight; /* queued + running */
-	int closing;
+	/* transmission */
+	pthread_mutex_t rlock; /* the right to read (invariant 1) */
+	int closing;	       /* under rlock: no more requests */
 	pthread_t *workers;
 	int nworkers;
 };
@@ -199,7 +196,7 @@ static int tls_wait(struct nbd_conn *c, int ssl_err)
 
 /*
  * Read exactly len bytes. 0, -ECONNRESET at end of stream, -ETIMEDOUT in
- * the handshake, -EIO on a TLS failure. Connection thread only (inv. 1).
+ * the handshake, -EIO on a TLS failure. Holder of c->rlock only (inv. 1).
  */
 static int conn_recv(struct nbd_conn *c, void *buf, size_t len)
 {
@@ -804,6 +801,9 @@ static int handshake(struct nbd_conn *c)
 				r = opt_reply(c, opt, NBD_REP_ACK, NULL, 0);
 				if (!r)
 					r = tls_start(c);
+				/* nothing said in clear text carries over */
+				c->structured = 0;
+				c->meta_alloc = 0;
 			}
 			break;
 		case NBD_OPT_INFO:
@@ -1077,60 +1077,6 @@ reply:
 	status_reply(c, q, err);
 }
 
-static void *worker_main(void *arg)
-{
-	struct nbd_conn *c = arg;
-	struct nbd_req *q;
-
-	pthread_mutex_lock(&c->qlock);
-	for (;;) {
-		while (!c->head && !c->closing)
-			pthread_cond_wait(&c->qwork, &c->qlock);
-		q = c->head;
-		if (!q)
-			break; /* closing and drained */
-		c->head = q->next;
-		if (!c->head)
-			c->tail = NULL;
-		pthread_mutex_unlock(&c->qlock);
-
-		serve(c, q);
-
-		pthread_mutex_lock(&c->qlock);
-		c->inflight--;
-		c->qbytes -= q->data ? q->len : 0;
-		pthread_cond_broadcast(&c->qspace);
-		free(q->data);
-		free(q);
-	}
-	pthread_mutex_unlock(&c->qlock);
-	return NULL;
-}
-
-/* Wait until a request with payload len may be queued (invariant 5). */
-static void queue_wait_space(struct nbd_conn *c, uint32_t len)
-{
-	pthread_mutex_lock(&c->qlock);
-	while (c->inflight && (c->inflight >= NBD_QUEUE_MAX ||
-			       c->qbytes + len > NBD_QUEUE_BYTES))
-		pthread_cond_wait(&c->qspace, &c->qlock);
-	pthread_mutex_unlock(&c->qlock);
-}
-
-static void queue_push(struct nbd_conn *c, struct nbd_req *q)
-{
-	pthread_mutex_lock(&c->qlock);
-	if (c->tail)
-		c->tail->next = q;
-	else
-		c->head = q;
-	c->tail = q;
-	c->inflight++;
-	c->qbytes += q->data ? q->len : 0;
-	pthread_cond_signal(&c->qwork);
-	pthread_mutex_unlock(&c->qlock);
-}
-
 /*
  * Read one request (and its payload) into *out; NULL *out at DISC.
  * 0, or -errno: the connection ends (invariant 4).
@@ -1174,7 +1120,6 @@ static int read_request(struct nbd_conn *c, struct nbd_req **out)
 		q->err = -EINVAL;
 		goto payload_read;
 	}
-	queue_wait_space(c, q->len);
 	q->data = malloc(q->len);
 	if (!q->data) {
 		r = conn_skip(c, q->len);
@@ -1194,38 +1139,60 @@ done:
 	return 0;
 }
 
-/* The transmission phase until DISC or the end of the stream. */
-static void transmission(struct nbd_conn *c)
+/*
+ * A worker of the transmission phase: read a request while holding
+ * c->rlock, serve it without. The first to meet DISC, the end of the
+ * stream or a broken request sets c->closing; the others then end once
+ * they have replied to what they hold.
+ */
+static void *worker_main(void *arg)
 {
+	struct nbd_conn *c = arg;
 	struct nbd_req *q;
-	int i, r;
+	int r;
 
-	c->workers = calloc((size_t)c->srv->nworkers, sizeof(pthread_t));
-	if (!c->workers)
-		return;
-	for (i = 0; i < c->srv->nworkers; i++) {
-		if (pthread_create(&c->workers[i], NULL, worker_main, c))
-			break;
-		c->nworkers++;
-	}
-	if (!c->nworkers) {
-		log_err("%s: no worker thread", c->peer);
-		goto out;
-	}
 	for (;;) {
+		pthread_mutex_lock(&c->rlock);
+		if (c->closing) {
+			pthread_mutex_unlock(&c->rlock);
+			break;
+		}
 		r = read_request(c, &q);
 		if (r || !q) {
+			c->closing = 1;
+			pthread_mutex_unlock(&c->rlock);
 			if (r && r != -ECONNRESET && r != -EPROTO)
 				log_info("%s: %s", c->peer, strerror(-r));
 			break;
 		}
-		queue_push(c, q);
+		pthread_mutex_unlock(&c->rlock);
+		serve(c, q);
+		free(q->data);
+		free(q);
 	}
-out:
-	pthread_mutex_lock(&c->qlock);
-	c->closing = 1;
-	pthread_cond_broadcast(&c->qwork);
-	pthread_mutex_unlock(&c->qlock);
+	return NULL;
+}
+
+/* The transmission phase until DISC or the end of the stream: the
+ * connection thread is one of the workers. */
+static void transmission(struct nbd_conn *c)
+{
+	int i;
+
+	c->workers = calloc((size_t)c->srv->nworkers, sizeof(pthread_t));
+	if (!c->workers) {
+		log_err("%s: no memory for workers", c->peer);
+		return;
+	}
+	for (i = 1; i < c->srv->nworkers; i++) {
+		if (pthread_create(&c->workers[c->nworkers], NULL, worker_main,
+				   c)) {
+			log_warn("%s: %d workers only", c->peer, i);
+			break;
+		}
+		c->nworkers++;
+	}
+	worker_main(c);
 	for (i = 0; i < c->nworkers; i++)
 		pthread_join(c->workers[i], NULL);
 	free(c->workers);
@@ -1245,9 +1212,7 @@ static void conn_free(struct nbd_conn *c)
 {
 	pthread_mutex_destroy(&c->tls_lock);
 	pthread_mutex_destroy(&c->wlock);
-	pthread_mutex_destroy(&c->qlock);
-	pthread_cond_destroy(&c->qwork);
-	pthread_cond_destroy(&c->qspace);
+	pthread_mutex_destroy(&c->rlock);
 	free(c);
 }
 
@@ -1309,9 +1274,7 @@ static struct nbd_conn *conn_new(struct nbd_server *s, int fd,
 	snprintf(c->peer, sizeof(c->peer), "nbd %s:%s", host, port);
 	pthread_mutex_init(&c->tls_lock, NULL);
 	pthread_mutex_init(&c->wlock, NULL);
-	pthread_mutex_init(&c->qlock, NULL);
-	pthread_cond_init(&c->qwork, NULL);
-	pthread_cond_init(&c->qspace, NULL);
+	pthread_mutex_init(&c->rlock, NULL);
 	return c;
 }
 
