@@ -40,7 +40,11 @@ struct oc_put_opts {
 	const struct cluster_hdrs *extra; /* e.g. X-Object-Meta-* */
 };
 
-/* PUT len bytes as the object. */
+/*
+ * PUT len bytes as the object, with their MD5 as the ETag the object
+ * servers check. A newer write of the object found there (409) leaves
+ * that one in place and counts as done, as Swift's 202 does.
+ */
 int oc_put(struct cluster *c, const char *account, const char *container,
 	   const char *object, const void *data, size_t len,
 	   const struct oc_put_opts *opts);
