@@ -169,6 +169,16 @@ static int pct_decode(const char *src, size_t n, char *dst, int plus_space)
 	return (int)o;
 }
 
+int http_query_has(const struct http_request *req, const char *name)
+{
+	const char *v = NULL;
+	size_t vlen = 0;
+
+	return MHD_lookup_connection_value_n(req->conn, MHD_GET_ARGUMENT_KIND,
+					     name, strlen(name), &v,
+					     &vlen) == MHD_YES;
+}
+
 const char *http_query(const struct http_request *req, const char *name)
 {
 	struct http_request *r = (struct http_request *)req;

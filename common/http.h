@@ -72,6 +72,9 @@ const char *http_raw_path(const struct http_request *req);
 const char *http_header(const struct http_request *req, const char *name);
 /* A query argument, decoded, or NULL ("" for a key without value). */
 const char *http_query(const struct http_request *req, const char *name);
+/* 1 when the query has the argument name, with or without a value
+ * ("?inline"), else 0. */
+int http_query_has(const struct http_request *req, const char *name);
 /* Content-Length, or -1 when absent (e.g. chunked). */
 int64_t http_content_length(const struct http_request *req);
 const char *http_txn(const struct http_request *req);

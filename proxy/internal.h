@@ -440,6 +440,20 @@ void slo_store(struct http_request *req, struct proxy_app *app,
 	       const struct proxy_path *p, const struct slo_seg_in *segs,
 	       int n);
 
+/*
+ * Swift's parse_and_validate_input of a put body (len bytes) for the
+ * manifest at p: 0 with *out (n segments; free with slo_segs_free), or
+ * 400 with Swift's message lines in msg (*out may still need freeing),
+ * 500.
+ */
+struct buf;
+int slo_parse_put(const char *body, size_t len, const struct proxy_path *p,
+		  struct slo_seg_in **out, int *nout, struct buf *msg);
+void slo_segs_free(struct slo_seg_in *segs, int n);
+/* The SLO ETag (hex) and size of a stored manifest (JSON). 0, -EINVAL. */
+int slo_manifest_totals(const char *json, size_t len, char etag[33],
+			int64_t *size);
+
 /* --- dlo.c --- */
 /*
  * A GET/HEAD whose object answered with X-Object-Manifest (value as

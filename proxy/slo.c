@@ -378,6 +378,19 @@ static void walk_free(void *ctx)
 }
 
 /* Swift's computed SLO ETag and size of a stored manifest. */
+static int manifest_totals(json_t *segs, char etag[33], int64_t *size);
+
+int slo_manifest_totals(const char *json, size_t len, char etag[33],
+			int64_t *size)
+{
+	json_t *segs = json_loadb(json, len, 0, NULL);
+	int rc = json_is_array(segs) ? manifest_totals(segs, etag, size)
+				     : -EINVAL;
+
+	json_decref(segs);
+	return rc;
+}
+
 static int manifest_totals(json_t *segs, char etag[33], int64_t *size)
 {
 	struct buf cat = {0};
@@ -1040,9 +1053,8 @@ static int seg_range_apply(long long a, long long b, long long len,
 
 /* Turn the put body into segs (Swift's parse_and_validate_input). 0, or
  * 400 with the message lines in msg. */
-static int parse_manifest(const char *body, size_t len,
-			  const struct proxy_path *p, struct slo_seg_in **out,
-			  int *nout, struct buf *msg)
+int slo_parse_put(const char *body, size_t len, const struct proxy_path *p,
+		  struct slo_seg_in **out, int *nout, struct buf *msg)
 {
 	json_t *j = json_loadb(body, len, JSON_DECODE_ANY, NULL), *seg;
 	struct slo_seg_in *segs = NULL;
@@ -1262,7 +1274,7 @@ static int parse_manifest(const char *body, size_t len,
 	return rc;
 }
 
-static void segs_free(struct slo_seg_in *segs, int n)
+void slo_segs_free(struct slo_seg_in *segs, int n)
 {
 	int i;
 
@@ -1287,7 +1299,7 @@ void slo_put_end(struct http_request *req)
 				 SLO_MAX_MANIFEST_SIZE);
 		return;
 	}
-	status = parse_manifest(
+	status = slo_parse_put(
 		(const char *)(sp->body.data ? sp->body.data : (uint8_t *)""),
 		sp->body.len, sp->p, &segs, &n, &msg);
 	if (status == 400) {
@@ -1298,7 +1310,7 @@ void slo_put_end(struct http_request *req)
 	} else {
 		slo_store(req, sp->app, sp->p, segs, n);
 	}
-	segs_free(segs, n);
+	slo_segs_free(segs, n);
 	buf_free(&msg);
 }
 

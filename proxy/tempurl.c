@@ -334,7 +334,7 @@ void tempurl_response_headers(struct http_request *req,
 			      const char *disposition)
 {
 	const char *filename = http_query(req, "filename");
-	int inl = http_query(req, "inline") != NULL;
+	int inl = http_query_has(req, "inline");
 	const char *m = http_method(req);
 	char q1[3 * 1024], q2[3 * 1024], date[64];
 	const char *base;
