@@ -201,6 +201,9 @@ json_t *vd_get_volume(struct http_request *req, struct vd_req *r);
 json_t *vd_list(struct http_request *req, struct vd_req *r, enum rec_kind k,
 		json_t *(*render)(const struct vd_req *, const json_t *, int),
 		int detail);
+/* Cinder's older display_name and display_description, which clients
+ * still send (openstack volume set), taken as name and description. */
+void vd_display_aliases(json_t *v);
 /* Wait for the running imports (at stop). */
 void vd_jobs_wait(struct volumed *vd);
 /* Record helpers shared by the handlers. */

@@ -87,6 +87,7 @@ void vd_create_snapshot(struct http_request *req, struct vd_req *r,
 			       "volume_id in request body.");
 		return;
 	}
+	vd_display_aliases(s);
 	meta = json_object_get(s, "metadata");
 	force = json_object_get(s, "force");
 	if ((json_object_get(s, "name") &&
@@ -201,6 +202,7 @@ void vd_update_snapshot(struct http_request *req, struct vd_req *r,
 			       "request body.");
 		return;
 	}
+	vd_display_aliases(s);
 	for (i = 0; i < 2; i++) {
 		v = json_object_get(s, keys[i]);
 		if (v && !json_is_null(v) &&

@@ -208,6 +208,21 @@ static int opt_text(const json_t *v, const char *what, char *msg, size_t len)
 	return 0;
 }
 
+void vd_display_aliases(json_t *v)
+{
+	static const char *const alias[][2] = {
+		{"display_name", "name"},
+		{"display_description", "description"}};
+	json_t *x;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		x = json_object_get(v, alias[i][0]);
+		if (x && !json_object_get(v, alias[i][1]))
+			json_object_set(v, alias[i][1], x);
+	}
+}
+
 /*
  * The "volume" object of a create or update body, its name, description
  * and metadata checked; replies 400 and returns NULL when it is not good.
@@ -223,6 +238,7 @@ static json_t *volume_body(struct http_request *req, json_t *body)
 			       "body.");
 		return NULL;
 	}
+	vd_display_aliases(v);
 	meta = json_object_get(v, "metadata");
 	if (opt_text(json_object_get(v, "name"), "name", msg, sizeof(msg)) ||
 	    opt_text(json_object_get(v, "description"), "description", msg,
