@@ -360,6 +360,65 @@ int df_cleanup(const char *hash_dir)
 	return 0;
 }
 
+/* --- for the replicator (hashes.c) --------------------------------------- */
+
+/* Remove every file of a sorted list (tidy's reclaim). */
+static void unlink_all(const char *hash_dir, const struct df_file *files, int n)
+{
+	char path[PATH_MAX];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", hash_dir, files[i].name);
+		if (unlink(path) == -1 && errno != ENOENT)
+			log_warn("cannot reclaim %s: %m", path);
+		else
+			log_debug("reclaimed %s", path);
+	}
+}
+
+int df_tidy(const char *hash_dir, const struct ts *reclaim_before,
+	    struct df_current *cur)
+{
+	struct df_file *files = NULL;
+	int n, end, meta, rc;
+
+	memset(cur, 0, sizeof(*cur));
+	rc = df_cleanup(hash_dir);
+	if (!rc)
+		rc = list_files(hash_dir, &files, &n);
+	if (rc)
+		return rc;
+	pick_current(files, n, &end, &meta);
+	if (reclaim_before &&
+	    ((end >= 0 && files[end].kind == K_TS &&
+	      ts_cmp(&files[end].ts, reclaim_before) < 0) ||
+	     (end < 0 && n && ts_cmp(&files[0].ts, reclaim_before) < 0))) {
+		/* an old tombstone, or .meta files without any .data */
+		unlink_all(hash_dir, files, n);
+		n = 0;
+		end = meta = -1;
+	}
+	if (end >= 0) {
+		cur->state = files[end].kind == K_TS ? DF_DELETED : DF_LIVE;
+		cur->data_ts = files[end].ts;
+		snprintf(cur->data_name, sizeof(cur->data_name), "%s",
+			 files[end].name);
+	}
+	if (meta >= 0) {
+		cur->has_meta = 1;
+		cur->meta_ts = files[meta].ts;
+		snprintf(cur->meta_name, sizeof(cur->meta_name), "%s",
+			 files[meta].name);
+	}
+	cur->nfiles = n;
+	if (!n && rmdir(hash_dir) == -1 && errno != ENOTEMPTY &&
+	    errno != EEXIST && errno != ENOENT)
+		log_warn("cannot remove %s: %m", hash_dir);
+	free(files);
+	return 0;
+}
+
 /* --- quarantine ---------------------------------------------------------- */
 
 int df_quarantine(const struct df_loc *loc, const char *why)
@@ -388,6 +447,7 @@ int df_quarantine(const struct df_loc *loc, const char *why)
 		}
 	}
 	rc = fsync_dir(qdir);
+	objd_hash_invalidate_dir(loc->hash_dir); /* hashes.c */
 out:
 	if (rc)
 		log_err("cannot quarantine %s (%s): %s", loc->hash_dir, why,
@@ -710,6 +770,52 @@ void df_writer_abort(struct df_writer *w)
 	w->md5 = NULL;
 }
 
+/*
+ * mkdir -p the hash dir and rename tmp to final in it. The replicator
+ * removes hash and suffix dirs it finds empty (hashes.c), which may
+ * happen between the mkdir and the rename: then make them again.
+ */
+static int rename_into(const char *tmp, const struct df_loc *loc,
+		       const char *final)
+{
+	int tries, rc = 0;
+
+	for (tries = 0; tries < 10; tries++) {
+		rc = df_mkdirs(loc->hash_dir, strlen(loc->dev_dir));
+		if (rc == -ENOENT)
+			continue;
+		if (rc)
+			return rc;
+		if (rename(tmp, final) == 0)
+			return 0;
+		rc = -errno;
+		if (rc != -ENOENT)
+			break;
+	}
+	log_err("cannot rename %s to %s: %s", tmp, final, strerror(-rc));
+	return rc;
+}
+
+/* SYNCED --rename--> IN PLACE --fsync(hash_dir)--> DURABLE --cleanup,
+ * invalidate the suffix (hashes.c)--> done. 0 or -errno (logged). */
+static int put_in_place(struct df_writer *w, const struct df_loc *loc,
+			const char *final)
+{
+	int rc = rename_into(w->tmp_path, loc, final);
+
+	if (rc)
+		return rc;
+	w->tmp_path[0] = '\0';
+	rc = fsync_dir(loc->hash_dir);
+	if (rc) {
+		log_err("cannot fsync %s: %s", loc->hash_dir, strerror(-rc));
+		return rc;
+	}
+	df_cleanup(loc->hash_dir);
+	objd_hash_invalidate_dir(loc->hash_dir);
+	return 0;
+}
+
 int df_writer_commit(struct df_writer *w, const struct df_loc *loc,
 		     const struct ts *ts, const char *ext,
 		     const struct objmeta *meta)
@@ -744,25 +850,65 @@ int df_writer_commit(struct df_writer *w, const struct df_loc *loc,
 		log_err("cannot write %s: %s", w->tmp_path, strerror(-rc));
 		goto out;
 	}
-	rc = df_mkdirs(loc->hash_dir, strlen(loc->dev_dir));
-	if (rc)
-		goto out;
 	snprintf(final, sizeof(final), "%s/%s%s", loc->hash_dir,
 		 ts_internal(ts, tsbuf), ext);
-	if (rename(w->tmp_path, final) == -1) {
-		rc = -errno;
-		log_err("cannot rename %s to %s: %m", w->tmp_path, final);
-		goto out;
-	}
-	w->tmp_path[0] = '\0';
-	rc = fsync_dir(loc->hash_dir);
-	if (rc) {
-		log_err("cannot fsync %s: %s", loc->hash_dir, strerror(-rc));
-		goto out;
-	}
-	df_cleanup(loc->hash_dir);
+	rc = put_in_place(w, loc, final);
 out:
 	buf_free(&tail);
+	df_writer_abort(w);
+	return rc;
+}
+
+/* --- replicated files (replserver.c) ------------------------------------ */
+
+int df_writer_place(struct df_writer *w, const struct df_loc *loc,
+		    const char *fname, struct objmeta *meta)
+{
+	char final[PATH_MAX + 64];
+	const char *v;
+	struct df_file f;
+	uint64_t body_len = 0;
+	int rc;
+
+	if (parse_name(fname, &f)) {
+		rc = -EINVAL;
+		goto out;
+	}
+	rc = read_meta(w->fd, meta, &body_len);
+	if (rc)
+		goto out;
+	rc = -EILSEQ;
+	v = objmeta_get(meta, "name");
+	if (!v || strcmp(v, loc->name))
+		goto out;
+	v = objmeta_get(meta, "X-Timestamp");
+	if (v) {
+		struct ts t;
+
+		if (ts_parse(v, &t) || ts_cmp(&t, &f.ts))
+			goto out;
+	}
+	if (f.kind == K_DATA) {
+		v = objmeta_get(meta, "Content-Length");
+		if (!v || strtoull(v, NULL, 10) != body_len)
+			goto out;
+		v = objmeta_get(meta, "ETag");
+		if (!v || df_verify_body(w->fd, body_len, v))
+			goto out;
+	} else if (body_len) {
+		goto out;
+	}
+	if (fsync(w->fd) == -1) {
+		rc = -errno;
+		log_err("cannot fsync %s: %m", w->tmp_path);
+		goto out;
+	}
+	snprintf(final, sizeof(final), "%s/%s", loc->hash_dir, fname);
+	rc = put_in_place(w, loc, final);
+out:
+	if (rc == -EILSEQ || rc == -EINVAL)
+		log_err("refused replicated %s for %s: not a whole file of it",
+			fname, loc->hash_dir);
 	df_writer_abort(w);
 	return rc;
 }

@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "common/buf.h"
 #include "common/config.h"
 #include "common/http.h"
@@ -62,6 +64,12 @@ struct objd_conf {
 	double auditor_bytes_per_second; /* 0: no limit */
 	long long auditor_interval;	 /* seconds between auditor passes */
 	char recon_cache_path[CONF_STR_MAX];
+	/* replicator.c (h5) */
+	char swift_dir[CONF_STR_MAX];	  /* holds object.ring.gz */
+	long long reclaim_age;		  /* seconds a tombstone is kept */
+	long long replicator_interval;	  /* seconds between passes */
+	long long replicator_concurrency; /* partitions replicated at once */
+	double replicator_node_timeout;	  /* seconds a peer may stay silent */
 };
 
 /* Stripes of the per-object locks that order expiry index changes with
@@ -90,6 +98,11 @@ struct objd {
 	int auditor_started;
 	pthread_mutex_t aud_pass_lock; /* one auditor pass at a time */
 	struct recon_conf recon;       /* what /recon answers from */
+	/* replicator.c (h5) */
+	pthread_t replicator;
+	int replicator_started;
+	pthread_mutex_t repl_pass_lock; /* one replicator pass at a time */
+	struct repl_state *repl;	/* the ring and its reload state */
 };
 
 /* --- meta.c: object metadata, an ordered list of header-like pairs ------ */
@@ -218,6 +231,19 @@ int df_writer_commit(struct df_writer *w, const struct df_loc *loc,
 /* Drop an unfinished upload: close and unlink the temp file. Idempotent. */
 void df_writer_abort(struct df_writer *w);
 
+/*
+ * Commit an upload that holds a whole file as another replica has it
+ * (body, metadata, footer: a replication PUT) as <hash_dir>/<fname>:
+ * check that it is whole (footer, CRC, name == loc->name, X-Timestamp ==
+ * fname's, a .data's Content-Length and body MD5 against its ETag), then
+ * fsync, rename, fsync dir, cleanup, invalidate the suffix. On 0 *meta
+ * (empty on entry, the caller frees it) holds the file's metadata.
+ * -EILSEQ for a file that is not whole, -EINVAL for a bad fname, -errno.
+ * w is finished either way. (replicator)
+ */
+int df_writer_place(struct df_writer *w, const struct df_loc *loc,
+		    const char *fname, struct objmeta *meta);
+
 /* Write a file without body (.ts or .meta) durably; as df_writer_commit. */
 int df_write_empty(const struct df_loc *loc, const struct ts *ts,
 		   const char *ext, const struct objmeta *meta);
@@ -230,6 +256,26 @@ int df_mkdirs(const char *path, size_t base_len);
 /* Remove the files of hash_dir made obsolete by newer ones (Swift's
  * hash_cleanup_listdir). 0 or -errno of opendir. */
 int df_cleanup(const char *hash_dir);
+
+/* What a hash dir holds once tidied (df_tidy), for the replicator. */
+struct df_current {
+	enum df_state state; /* DF_LIVE (.data), DF_DELETED (.ts), DF_ABSENT */
+	struct ts data_ts;   /* of the .data or .ts */
+	int has_meta;	     /* a .meta newer than the .data */
+	struct ts meta_ts;
+	char data_name[64]; /* file names in the hash dir, "" if none */
+	char meta_name[64];
+	int nfiles; /* files left (0: the hash dir was removed) */
+};
+
+/*
+ * df_cleanup, then reclaim: a newest tombstone older than reclaim_before
+ * (NULL: never) goes, as do .meta files without a .data that are older;
+ * an emptied hash dir is removed. Fills *cur with what is left. 0, or
+ * -errno of listing (-ENOENT when hash_dir is gone). (replicator, hashes.c)
+ */
+int df_tidy(const char *hash_dir, const struct ts *reclaim_before,
+	    struct df_current *cur);
 
 /* Read the footer and metadata of an open object file into m (empty) and
  * *body_len. 0, -EILSEQ when the file is corrupt (bad footer, lengths,
@@ -253,6 +299,88 @@ void *objd_md5_new(void);
 int objd_md5_update(void *ctx, const void *data, size_t len);
 int objd_md5_final(void *ctx, char hex[33]);
 void objd_md5_free(void *ctx);
+
+/* --- hashes.c: suffix hashes of a partition (replicator) ----------------- */
+
+/*
+ * Record that suffix of partition part of the device at dev_dir changed
+ * (appended to <dev>/objects/<part>/hashes.invalid under the partition's
+ * lock), so the next objd_get_hashes rehashes it. Call after every change
+ * under objects/ is in place. Any thread or process. 0 or -errno (logged).
+ */
+int objd_hash_invalidate(const char *dev_dir, const char *part,
+			 const char *suffix);
+/* The same for a hash dir path <dev>/objects/<part>/<suffix>/<hash>. */
+int objd_hash_invalidate_dir(const char *hash_dir);
+
+/* 1 if s is a suffix: three lowercase hex digits. */
+int objd_suffix_ok(const char *s);
+
+/*
+ * The suffix hashes of a partition as a new JSON object {suffix: md5 hex}
+ * in *out (owned by the caller): cached in <part>/hashes.json, with the
+ * invalidated suffixes and the nrecalc given ones rehashed (tidying each
+ * hash dir: obsolete files go, tombstones older than reclaim_age seconds
+ * are reclaimed, empty dirs removed). An absent partition gives {}.
+ * Any thread or process (flock on <part>/.lock). 0 or -errno (logged).
+ */
+int objd_get_hashes(const char *dev_dir, const char *part,
+		    const char *const *recalc, int nrecalc, int64_t reclaim_age,
+		    json_t **out);
+
+/* One object of a suffix listing (objd_list_suffix). */
+struct objd_entry {
+	char hash[33];
+	struct df_current cur;
+};
+
+/*
+ * Tidy and list every object of one suffix of a partition (as
+ * objd_get_hashes tidies) into *out (malloc'd, *n entries, sorted by
+ * hash; objects left with nothing current are skipped). An absent
+ * suffix gives none. 0 or -errno.
+ */
+int objd_list_suffix(const char *dev_dir, const char *part, const char *sfx,
+		     int64_t reclaim_age, struct objd_entry **out, int *n);
+
+/* --- replserver.c: the verbs replication uses --------------------------- */
+
+/* The handler of a replication request (REPLICATE, SSYNC, a PUT with
+ * X-Backend-Replication: True), or NULL for any other (objd_route). */
+const struct http_handler *objd_repl_route(struct http_request *req);
+
+/* --- replicator.c: the object replicator ------------------------------- */
+
+/* Figures of one replicator pass (logged, and recorded in the recon
+ * cache as replication_stats). */
+struct repl_stats {
+	long long attempted; /* partition jobs */
+	long long success, failure;
+	long long suffix_hash; /* suffixes compared with a peer */
+	long long suffix_sync; /* suffixes synced to a peer */
+	long long objects_moved, bytes_moved;
+	long long handoffs_removed;
+	long long errors;
+	double start, duration;
+};
+
+/*
+ * One replicator pass over every local device (see replicator.c): sync
+ * each partition held with the other primaries, push handoff partitions
+ * and remove them once every primary has them. Serialised with other
+ * passes of this process. 0 (figures in *st when not NULL), -ENOENT when
+ * there is no object ring, -errno.
+ */
+int repl_run_once(struct objd *od, struct repl_stats *st);
+
+/* --once replicate: one pass (repl_run_once) with the state it needs.
+ * 0, or -errno (also when a partition failed). */
+int repl_once(struct objd *od);
+
+/* Start / stop the replicator thread (every replicator_interval);
+ * repl_stop also frees what repl_once made. */
+int repl_start(struct objd *od);
+void repl_stop(struct objd *od);
 
 /* --- server.c: routes and the HTTP verbs -------------------------------- */
 

@@ -63,6 +63,21 @@ static const struct conf_key objd_conf_keys[] = {
 	{"object-server", "recon_cache_path", CONF_STR, 0, 0,
 	 RECON_DEFAULT_CACHE, OFF(recon_cache_path),
 	 "folder of the recon cache (object.recon), read by /recon"},
+	/* replicator (replicator.c, hashes.c) */
+	{"object-server", "swift_dir", CONF_STR, 0, 0, "/etc/swift",
+	 OFF(swift_dir),
+	 "folder of object.ring.gz, reloaded by the replicator when it changes"},
+	{"object-server", "reclaim_age", CONF_INT, 1, 315360000, "604800",
+	 OFF(reclaim_age),
+	 "seconds a tombstone is kept before replication reclaims it"},
+	{"object-server", "replicator_interval", CONF_INT, 1, 86400, "30",
+	 OFF(replicator_interval), "seconds between replicator passes"},
+	{"object-server", "replicator_concurrency", CONF_INT, 1, 64, "2",
+	 OFF(replicator_concurrency),
+	 "partitions the replicator works on at once (threads)"},
+	{"object-server", "replicator_node_timeout", CONF_DOUBLE, 0.1, 3600,
+	 "60", OFF(replicator_node_timeout),
+	 "seconds a peer may stay silent during a replication request"},
 	{NULL},
 };
 
@@ -105,7 +120,9 @@ static int objd_serving(void *app)
 
 	if (!rc)
 		rc = exp_start(app);
-	return rc ? rc : aud_start(app);
+	if (!rc)
+		rc = aud_start(app);
+	return rc ? rc : repl_start(app); /* replicator.c */
 }
 
 static void objd_stop(void *app)
@@ -115,6 +132,7 @@ static void objd_stop(void *app)
 
 	if (!od)
 		return;
+	repl_stop(od); /* replicator.c */
 	aud_stop(od);
 	exp_stop(od);
 	upd_stop(od);
@@ -137,9 +155,11 @@ static int objd_once(void *app, const char *what)
 		return exp_run_once(app, (int64_t)time(NULL)) < 0 ? 1 : 0;
 	if (!strcmp(what, "audit"))
 		return aud_run_once(app, NULL) < 0 ? 1 : 0;
+	if (!strcmp(what, "replicate")) /* replicator.c */
+		return repl_once(app) < 0 ? 1 : 0;
 	fprintf(stderr,
 		"kumo-objectd: unknown --once job '%s' (try update, expire, "
-		"audit)\n",
+		"audit, replicate)\n",
 		what);
 	return 2;
 }

@@ -1172,10 +1172,14 @@ static const struct {
 
 const struct http_handler *objd_route(struct http_request *req)
 {
+	const struct http_handler *repl;
 	size_t i;
 
 	if (!strcmp(http_raw_path(req), "/healthcheck"))
 		return &h_health;
+	repl = objd_repl_route(req); /* replserver.c */
+	if (repl)
+		return repl;
 	if (recon_is_path(http_raw_path(req)))
 		return &h_recon;
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)

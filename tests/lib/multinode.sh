@@ -11,6 +11,9 @@
 # ports, waits for their /healthcheck, and stops them at exit with SIGTERM
 # (failing the test if one lingers).
 #
+# OBJ_EXTRA_CONF, when set, is appended to each object server's
+# [object-server] section (e.g. replicator_interval, reclaim_age).
+#
 # Sets PROXY_PORT, PROXY_URL, AUTH_URL, NODE_DIR, RINGS, SWIFT, OBJ_PORTS
 # (array, index K for server K) and defines:
 #   kill_object_server K     SIGKILL kumo-objectd number K
@@ -115,6 +118,9 @@ bind_ip = 127.0.0.1
 bind_port = ${OBJ_PORTS[$k]}
 devices = $NODE_DIR/obj$k
 updater_interval = 1
+swift_dir = $RINGS
+recon_cache_path = $NODE_DIR/recon$k
+${OBJ_EXTRA_CONF:-}
 EOF
 	done
 	_start accountd kumo-accountd "$CONF"

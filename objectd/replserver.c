@@ -1,0 +1,359 @@
+/*
+ * objectd/replserver.c: the object server's side of replication, the
+ * verbs another object server's replicator (replicator.c) sends:
+ *
+ *   REPLICATE /<dev>/<part>[/<sfx>-<sfx>...]
+ *       rehash the listed suffixes (and any invalidated ones), answer the
+ *       partition's suffix hashes as JSON {sfx: md5} (Swift answers a
+ *       pickle; we need not be wire-compatible).
+ *   SSYNC /<dev>/<part>/<sfx>[-<sfx>...]
+ *       the missing_check half of Swift's SSYNC: every object of those
+ *       suffixes, tidied, as JSON {hash: [kind, data_ts, meta_ts|null]}
+ *       (kind "data" or "ts", timestamps in internal form), so the sender
+ *       sees what this replica lacks or holds older.
+ *   PUT /<dev>/<part>/<a>/<c>/<o> with X-Backend-Replication: True and
+ *       X-Backend-Replication-File: <ts>.data|.ts|.meta
+ *       one file of the object exactly as the sender holds it (body,
+ *       metadata, footer; see diskfile.c), placed under that name once
+ *       it is checked whole (df_writer_place): the sender's metadata and
+ *       timestamp are kept as they are, no container update is sent, and
+ *       the newest file wins by the usual cleanup, so an old file sent
+ *       late changes nothing. Tombstones travel this way too.
+ *
+ * Answers: 400 bad path or header, 412 bad UTF-8, 507 device missing,
+ * 422 a file that is not whole (nothing is placed), 500 disk errors.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+
+#include "common/backend.h"
+#include "common/log.h"
+#include "objectd/internal.h"
+
+#define MAX_SUFFIXES 4096
+
+/* Split "abc-def-..." in place into suffixes. Count, or -EINVAL. */
+static int split_suffixes(char *s, char **out, int max)
+{
+	int n = 0;
+	char *save = NULL, *tok;
+
+	for (tok = strtok_r(s, "-", &save); tok;
+	     tok = strtok_r(NULL, "-", &save)) {
+		if (!objd_suffix_ok(tok) || n == max)
+			return -EINVAL;
+		out[n++] = tok;
+	}
+	return n;
+}
+
+/*
+ * Parse /<dev>/<part>[/<suffixes>] into dev_dir and the suffix list
+ * (pointing into *pathbuf, which the caller frees). 0, or answered and
+ * -EINVAL/-ENODEV.
+ */
+static int parse_part_path(struct http_request *req, int need_sfx,
+			   char **pathbuf, char *dev_dir, size_t dlen,
+			   const char **part, char **sfx, int *nsfx)
+{
+	struct objd *od = http_app(req);
+	const char *raw = http_raw_path(req);
+	size_t len = strlen(raw) + 1;
+	char *segs[3] = {NULL, NULL, NULL}, msg[256];
+	struct stat st;
+	int status, n;
+
+	*nsfx = 0;
+	*pathbuf = malloc(len);
+	if (!*pathbuf) {
+		http_reply_error(req, 500, "out of memory");
+		return -ENOMEM;
+	}
+	status = backend_split_path(raw, *pathbuf, len, need_sfx ? 3 : 2, 3, 0,
+				    segs, msg, sizeof(msg));
+	if (!status && strspn(segs[1], "0123456789") != strlen(segs[1])) {
+		snprintf(msg, sizeof(msg), "Invalid partition: %s", segs[1]);
+		status = 400;
+	}
+	if (!status && segs[2] && *segs[2]) {
+		n = split_suffixes(segs[2], sfx, MAX_SUFFIXES);
+		if (n < 0) {
+			snprintf(msg, sizeof(msg), "Invalid suffixes");
+			status = 400;
+		} else {
+			*nsfx = n;
+		}
+	}
+	if (status) {
+		http_reply_error(req, status, "%s", msg);
+		return -EINVAL;
+	}
+	n = snprintf(dev_dir, dlen, "%s/%s", od->cfg->devices, segs[0]);
+	if (n < 0 || (size_t)n >= dlen || stat(dev_dir, &st) == -1 ||
+	    !S_ISDIR(st.st_mode)) {
+		http_reply_error(req, 507, "Insufficient Storage: %s", segs[0]);
+		return -ENODEV;
+	}
+	*part = segs[1];
+	return 0;
+}
+
+static void reply_json(struct http_request *req, json_t *v)
+{
+	char *text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+
+	if (!text) {
+		http_reply_error(req, 500, "out of memory");
+		return;
+	}
+	http_add_header(req, "Content-Type", "application/json");
+	http_reply(req, 200, text, strlen(text));
+	free(text);
+}
+
+static void replicate_headers(struct http_request *req)
+{
+	struct objd *od = http_app(req);
+	char dev_dir[DF_DEV_DIR_MAX], *pathbuf = NULL;
+	char **sfx = calloc(MAX_SUFFIXES, sizeof(*sfx));
+	const char *part;
+	json_t *hashes = NULL;
+	int nsfx, rc;
+
+	if (!sfx) {
+		http_reply_error(req, 500, "out of memory");
+		return;
+	}
+	if (parse_part_path(req, 0, &pathbuf, dev_dir, sizeof(dev_dir), &part,
+			    sfx, &nsfx))
+		goto out;
+	rc = objd_get_hashes(dev_dir, part, (const char *const *)sfx, nsfx,
+			     od->cfg->reclaim_age, &hashes);
+	if (rc)
+		http_reply_error(req, 500, "cannot hash: %s", strerror(-rc));
+	else
+		reply_json(req, hashes);
+out:
+	json_decref(hashes);
+	free(pathbuf);
+	free(sfx);
+}
+
+static void ssync_headers(struct http_request *req)
+{
+	struct objd *od = http_app(req);
+	char dev_dir[DF_DEV_DIR_MAX], *pathbuf = NULL;
+	char **sfx = calloc(MAX_SUFFIXES, sizeof(*sfx));
+	char dts[TS_INTERNAL_LEN + 1], mts[TS_INTERNAL_LEN + 1];
+	struct objd_entry *e = NULL;
+	json_t *all = json_object(), *one;
+	const char *part;
+	int nsfx, n, i, j, rc = 0;
+
+	if (!sfx || !all) {
+		http_reply_error(req, 500, "out of memory");
+		goto out;
+	}
+	if (parse_part_path(req, 1, &pathbuf, dev_dir, sizeof(dev_dir), &part,
+			    sfx, &nsfx))
+		goto out;
+	for (i = 0; i < nsfx && !rc; i++) {
+		rc = objd_list_suffix(dev_dir, part, sfx[i],
+				      od->cfg->reclaim_age, &e, &n);
+		for (j = 0; !rc && j < n; j++) {
+			const struct df_current *c = &e[j].cur;
+
+			ts_internal(&c->data_ts, dts);
+			ts_internal(&c->meta_ts, mts);
+			one = json_pack("[s,s,s?]",
+					c->state == DF_LIVE ? "data" : "ts",
+					dts, c->has_meta ? mts : NULL);
+			if (!one || json_object_set_new(all, e[j].hash, one))
+				rc = -ENOMEM;
+		}
+		free(e);
+		e = NULL;
+	}
+	if (rc)
+		http_reply_error(req, 500, "cannot list: %s", strerror(-rc));
+	else
+		reply_json(req, all);
+out:
+	json_decref(all);
+	free(pathbuf);
+	free(sfx);
+}
+
+/* --- replication PUT ----------------------------------------------------- */
+
+struct repl_put {
+	char *pathbuf;
+	const char *part, *a, *c, *o;
+	char fname[64];
+	struct df_loc loc;
+	struct df_writer w;
+	int writing;
+	int64_t clen;
+};
+
+static void repl_put_close(struct http_request *req, int completed)
+{
+	struct repl_put *r = http_state(req);
+
+	(void)completed;
+	if (r) {
+		if (r->writing)
+			df_writer_abort(&r->w);
+		free(r->pathbuf);
+		free(r);
+	}
+	http_set_state(req, NULL);
+}
+
+static void repl_put_headers(struct http_request *req)
+{
+	struct objd *od = http_app(req);
+	const char *raw = http_raw_path(req), *fname;
+	size_t len = strlen(raw) + 1;
+	struct repl_put *r = calloc(1, sizeof(*r));
+	char *segs[5], msg[256];
+	int status, rc;
+
+	if (!r || !(r->pathbuf = malloc(len))) {
+		free(r);
+		http_reply_error(req, 500, "out of memory");
+		return;
+	}
+	r->w.fd = -1;
+	http_set_state(req, r);
+	status = backend_split_path(raw, r->pathbuf, len, 5, 5, 1, segs, msg,
+				    sizeof(msg));
+	if (status) {
+		http_reply_error(req, status, "%s", msg);
+		return;
+	}
+	fname = http_header(req, "X-Backend-Replication-File");
+	r->clen = http_content_length(req);
+	if (!fname || strlen(fname) >= sizeof(r->fname) || strchr(fname, '/') ||
+	    r->clen < 0 || r->clen > OBJ_MAX_FILE_SIZE + OBJ_MAX_META_BLOCK) {
+		http_reply_error(req, 400, "Bad replication headers");
+		return;
+	}
+	snprintf(r->fname, sizeof(r->fname), "%s", fname);
+	r->part = segs[1];
+	r->a = segs[2];
+	r->c = segs[3];
+	r->o = segs[4];
+	rc = df_locate(od->cfg->devices, segs[0], r->part, &od->hash, r->a,
+		       r->c, r->o, &r->loc);
+	if (rc == -ENODEV) {
+		http_reply_error(req, 507, "Insufficient Storage: %s", segs[0]);
+		return;
+	}
+	if (rc) {
+		http_reply_error(req, 400, "Invalid path");
+		return;
+	}
+	rc = df_writer_open(&r->loc, &r->w);
+	if (rc) {
+		http_reply_error(req, rc == -ENOSPC ? 507 : 500,
+				 "cannot write: %s", strerror(-rc));
+		return;
+	}
+	/* df_writer_place checks the body against its ETag itself */
+	objd_md5_free(r->w.md5);
+	r->w.md5 = NULL;
+	r->writing = 1;
+}
+
+static void repl_put_body(struct http_request *req, const char *data,
+			  size_t len)
+{
+	struct repl_put *r = http_state(req);
+	int rc;
+
+	if (!r || !r->writing)
+		return;
+	if (r->w.size + len > (uint64_t)r->clen) {
+		df_writer_abort(&r->w);
+		r->writing = 0;
+		http_reply_error(req, 400, "body longer than Content-Length");
+		return;
+	}
+	rc = df_writer_write(&r->w, data, len);
+	if (rc) {
+		df_writer_abort(&r->w);
+		r->writing = 0;
+		http_reply_error(req, rc == -ENOSPC ? 507 : 500,
+				 "cannot write: %s", strerror(-rc));
+	}
+}
+
+static void repl_put_end(struct http_request *req)
+{
+	struct repl_put *r = http_state(req);
+	struct objd *od = http_app(req);
+	struct objmeta meta = OBJMETA_INIT;
+	struct df_obj old;
+	int64_t old_da = 0, new_da;
+	int rc;
+
+	if (!r || !r->writing) {
+		http_reply_error(req, 500, "no upload in progress");
+		return;
+	}
+	if (r->w.size != (uint64_t)r->clen) {
+		http_reply_error(req, 499, "Client Disconnect");
+		return;
+	}
+	/* the expiry index follows the object's X-Delete-At (expirer.c) */
+	exp_lock(od, r->loc.hash);
+	if (!df_open(&r->loc, (int64_t)0, &old)) {
+		if (old.state == DF_LIVE || old.state == DF_EXPIRED)
+			old_da = exp_delete_at_of(&old.meta);
+		df_close(&old);
+	}
+	r->writing = 0;
+	rc = df_writer_place(&r->w, &r->loc, r->fname, &meta);
+	new_da = rc ? 0 : exp_delete_at_of(&meta);
+	if (!rc && new_da)
+		rc = exp_before_write(od, NULL, &r->loc, r->part, r->a, r->c,
+				      r->o, new_da);
+	if (!rc && (old_da || new_da))
+		exp_after_write(&r->loc, old_da, new_da);
+	exp_unlock(od, r->loc.hash);
+	objmeta_free(&meta);
+	if (rc == -EILSEQ || rc == -EINVAL)
+		http_reply_error(req, 422, "Unprocessable Entity");
+	else if (rc)
+		http_reply_error(req, rc == -ENOSPC ? 507 : 500,
+				 "cannot place: %s", strerror(-rc));
+	else
+		http_reply(req, 201, "", 0);
+}
+
+const struct http_handler objd_h_replicate = {replicate_headers, NULL, NULL,
+					      NULL};
+const struct http_handler objd_h_ssync = {ssync_headers, NULL, NULL, NULL};
+const struct http_handler objd_h_repl_put = {repl_put_headers, repl_put_body,
+					     repl_put_end, repl_put_close};
+
+const struct http_handler *objd_repl_route(struct http_request *req)
+{
+	const char *m = http_method(req), *v;
+
+	if (!strcmp(m, "REPLICATE"))
+		return &objd_h_replicate;
+	if (!strcmp(m, "SSYNC"))
+		return &objd_h_ssync;
+	v = http_header(req, "X-Backend-Replication");
+	if (!strcmp(m, "PUT") && v && !strcasecmp(v, "true"))
+		return &objd_h_repl_put;
+	return NULL;
+}
