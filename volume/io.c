@@ -1,0 +1,1018 @@
+/*
+ * volume/io.c: an open disk: the block-export callbacks (export.h) over
+ * chunk objects, with a bounded cache of clean chunks and write-back of
+ * dirty ones. Which disk records exist, snapshots, clones and deletes are
+ * volume.c's; the stored formats are record.c's.
+ *
+ * A chunk in memory:
+ *
+ *            read miss (GET whole chunk)        write (RMW if partial)
+ *   absent ─────────────────────────▶ clean ────────────────────────▶ dirty
+ *     ▲  ◀───────────────────────────  │  ◀──────────────────────────  │
+ *     │     evicted (LRU, cache_bytes)    PUT done, no write meanwhile │
+ *     └──────────────────────────────────────────────────────────────┘
+ *                         trim/zero of the whole chunk
+ *
+ * Invariants:
+ *  1. c->in_lru iff c->data && !c->dirty (chunk lock and cache_lock held
+ *     to change it); c->in_dirty iff c->dirty (chunk lock and dirty_lock).
+ *  2. At most one PUT of a chunk is in flight (c->flushing); it sends a
+ *     copy taken under the chunk lock, so writes and reads go on; the
+ *     chunk stays dirty until a PUT of its newest data (wseq) succeeded.
+ *  3. A chunk's map entry changes only with the chunk lock's PUT done
+ *     (flush_chunk) or the chunk lock held (drop_chunk), and always after
+ *     the object it names exists: write the chunk object first, then the
+ *     map (vol_disk_save_map), so a stored map never names a missing chunk.
+ *  4. An object <self>/<rec.gen>/<i> is referenced by no other disk (a
+ *     snapshot or clone bumps the source's gen first, vol_disk_freeze):
+ *     it is overwritten in place and deleted on trim. Older generations
+ *     are frozen: a write makes a new object; gc.c frees them.
+ *  5. flush (vol_disk_flush_all) returns once every write acknowledged
+ *     before it is in a chunk object and the map naming it is saved.
+ *
+ * Lock order: gen_lock → chunk lock → map_lock | save_lock → cache_lock |
+ * dirty_lock → pool/jobs locks. Eviction takes chunk locks with trylock
+ * only, under cache_lock.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "common/objclient.h"
+#include "volume/vcore.h"
+
+#define CS(d) ((d)->rec.chunk_size)
+
+/* --- chunks, cache, dirty list ------------------------------------------- */
+
+/* The chunk of index idx, created on first use (never freed while the disk
+ * is open). NULL on ENOMEM. */
+static struct vol_chunk *get_chunk(struct vol_disk *d, uint32_t idx)
+{
+	struct vol_chunk *c, *exp = NULL;
+
+	c = __atomic_load_n(&d->chunks[idx], __ATOMIC_ACQUIRE);
+	if (c)
+		return c;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	vol_link_init(&c->lru);
+	vol_link_init(&c->dirtyl);
+	c->d = d;
+	c->idx = idx;
+	if (!__atomic_compare_exchange_n(&d->chunks[idx], &exp, c, 0,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		pthread_cond_destroy(&c->cond);
+		pthread_mutex_destroy(&c->lock);
+		free(c);
+		return exp;
+	}
+	return c;
+}
+
+#define LRU_CHUNK(l)   vol_link_entry(l, struct vol_chunk, lru)
+#define DIRTY_CHUNK(l) vol_link_entry(l, struct vol_chunk, dirtyl)
+
+/* Chunk lock held: a clean c at the front of the cache (added or moved);
+ * a dirty chunk is not the cache's (invariant 1). */
+static void lru_touch(struct vol_store *s, struct vol_chunk *c)
+{
+	if (c->dirty || !c->data)
+		return;
+	pthread_mutex_lock(&s->cache_lock);
+	if (c->in_lru)
+		vol_link_del(&c->lru);
+	else
+		s->clean_bytes += c->d->rec.chunk_size;
+	vol_link_add(&s->lru, &c->lru);
+	c->in_lru = 1;
+	pthread_mutex_unlock(&s->cache_lock);
+}
+
+/* cache_lock held. */
+static void lru_unlink(struct vol_store *s, struct vol_chunk *c)
+{
+	vol_link_del(&c->lru);
+	c->in_lru = 0;
+	s->clean_bytes -= c->d->rec.chunk_size;
+}
+
+/* Chunk lock held. */
+static void lru_remove(struct vol_store *s, struct vol_chunk *c)
+{
+	if (!c->in_lru)
+		return;
+	pthread_mutex_lock(&s->cache_lock);
+	lru_unlink(s, c);
+	pthread_mutex_unlock(&s->cache_lock);
+}
+
+/* Drop least recently used clean chunks until the cache fits. Call with
+ * no chunk lock held. */
+static void cache_trim(struct vol_store *s)
+{
+	struct vol_chunk *c;
+	int tries = 0;
+
+	pthread_mutex_lock(&s->cache_lock);
+	while (s->clean_bytes > s->conf.cache_bytes && s->lru.prev != &s->lru &&
+	       tries++ < 256) {
+		c = LRU_CHUNK(s->lru.prev);
+		vol_link_del(&c->lru);
+		if (pthread_mutex_trylock(&c->lock)) {
+			/* busy: give it another round at the front */
+			vol_link_add(&s->lru, &c->lru);
+			continue;
+		}
+		c->in_lru = 0;
+		s->clean_bytes -= c->d->rec.chunk_size;
+		free(c->data);
+		c->data = NULL;
+		pthread_mutex_unlock(&c->lock);
+	}
+	pthread_mutex_unlock(&s->cache_lock);
+}
+
+/* Chunk lock held; c clean → dirty. */
+static void mark_dirty(struct vol_store *s, struct vol_chunk *c)
+{
+	if (c->dirty)
+		return;
+	lru_remove(s, c);
+	c->dirty = 1;
+	pthread_mutex_lock(&s->dirty_lock);
+	vol_link_add(s->dirty.prev, &c->dirtyl);
+	c->in_dirty = 1;
+	s->dirty_bytes += c->d->rec.chunk_size;
+	pthread_mutex_unlock(&s->dirty_lock);
+}
+
+/* Chunk lock held; c dirty → clean (its data stays unless the caller
+ * frees it). */
+static void mark_clean(struct vol_store *s, struct vol_chunk *c)
+{
+	if (!c->dirty)
+		return;
+	c->dirty = 0;
+	pthread_mutex_lock(&s->dirty_lock);
+	vol_link_del(&c->dirtyl);
+	c->in_dirty = 0;
+	s->dirty_bytes -= c->d->rec.chunk_size;
+	pthread_cond_broadcast(&s->dirty_cond);
+	pthread_mutex_unlock(&s->dirty_lock);
+}
+
+/* The map entry of idx with its owner's id, and the disk's generation. */
+static void map_get(struct vol_disk *d, uint32_t idx, struct vol_ref *ref,
+		    vol_id owner, uint32_t *gen)
+{
+	pthread_mutex_lock(&d->map_lock);
+	*ref = d->rec.map[idx];
+	if (ref->owner)
+		memcpy(owner, d->rec.owners[ref->owner - 1], sizeof(vol_id));
+	if (gen)
+		*gen = d->rec.gen;
+	pthread_mutex_unlock(&d->map_lock);
+}
+
+/* Chunk lock held, c->data NULL, idx allocated: GET the whole chunk. */
+static int fetch_chunk(struct vol_disk *d, struct vol_chunk *c,
+		       const struct vol_ref *ref, const char *owner)
+{
+	struct vol_store *s = d->s;
+	char name[VOL_CHUNK_NAME_MAX];
+	uint8_t *buf;
+	ssize_t n;
+
+	buf = malloc(CS(d));
+	if (!buf)
+		return -ENOMEM;
+	vol_chunk_name(name, owner, ref->gen, c->idx);
+	n = oc_get_range(s->conf.cluster, s->account, VOL_CONT_CHUNKS, name,
+			 buf, CS(d), 0);
+	if (n < 0) {
+		log_err("disk %s: cannot read chunk %s: %s", d->rec.id, name,
+			strerror((int)-n));
+		free(buf);
+		return n == -ENOENT ? -EIO : (int)n;
+	}
+	if ((size_t)n < CS(d))
+		memset(buf + n, 0, CS(d) - (size_t)n);
+	c->data = buf;
+	return 0;
+}
+
+/* --- background jobs ------------------------------------------------------ */
+
+static void job_hold(struct vol_disk *d)
+{
+	pthread_mutex_lock(&d->jobs_lock);
+	d->jobs++;
+	pthread_mutex_unlock(&d->jobs_lock);
+}
+
+static void job_release(struct vol_disk *d)
+{
+	pthread_mutex_lock(&d->jobs_lock);
+	if (--d->jobs == 0)
+		pthread_cond_broadcast(&d->jobs_cond);
+	pthread_mutex_unlock(&d->jobs_lock);
+}
+
+static int load_job(void *arg)
+{
+	struct vol_chunk *c = arg;
+	struct vol_disk *d = c->d;
+	struct vol_ref ref;
+	vol_id owner;
+	int rc = 0;
+
+	pthread_mutex_lock(&c->lock);
+	if (!c->data) {
+		map_get(d, c->idx, &ref, owner, NULL);
+		if (ref.owner) {
+			rc = fetch_chunk(d, c, &ref, owner);
+			if (!rc)
+				lru_touch(d->s, c);
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	__atomic_store_n(&c->loading, 0, __ATOMIC_RELEASE);
+	cache_trim(d->s);
+	job_release(d);
+	return rc;
+}
+
+/* Queue loads of the allocated chunks after idx that are not in memory. */
+static void read_ahead(struct vol_disk *d, uint32_t idx)
+{
+	struct vol_chunk *c;
+	uint32_t i;
+	int owner;
+
+	for (i = idx + 1; i < d->nchunks && i <= idx + VOL_READAHEAD; i++) {
+		pthread_mutex_lock(&d->map_lock);
+		owner = d->rec.map[i].owner;
+		pthread_mutex_unlock(&d->map_lock);
+		if (!owner)
+			continue;
+		c = get_chunk(d, i);
+		if (!c || __atomic_load_n(&c->data, __ATOMIC_ACQUIRE) ||
+		    __atomic_exchange_n(&c->loading, 1, __ATOMIC_ACQ_REL))
+			continue;
+		job_hold(d);
+		if (vol_pool_submit(&d->s->pool, load_job, c, NULL)) {
+			__atomic_store_n(&c->loading, 0, __ATOMIC_RELEASE);
+			job_release(d);
+			return;
+		}
+	}
+}
+
+/*
+ * PUT the chunk's data if it is dirty (invariant 2) and point the map at
+ * it (in memory: vol_disk_save_map stores it). locked: the caller holds
+ * gen_lock for writing. 0 or -errno (the chunk then stays dirty).
+ */
+static int flush_chunk(struct vol_disk *d, struct vol_chunk *c, int locked)
+{
+	struct vol_store *s = d->s;
+	char name[VOL_CHUNK_NAME_MAX];
+	struct vol_ref ref;
+	vol_id owner;
+	uint8_t *copy = NULL;
+	uint64_t seq;
+	uint32_t gen;
+	int rc = 0, put = 1;
+
+	if (!locked)
+		pthread_rwlock_rdlock(&d->gen_lock);
+	pthread_mutex_lock(&c->lock);
+	while (c->flushing)
+		pthread_cond_wait(&c->cond, &c->lock);
+	if (!c->dirty) {
+		pthread_mutex_unlock(&c->lock);
+		goto cleanup;
+	}
+	copy = malloc(CS(d));
+	if (!copy) {
+		pthread_mutex_unlock(&c->lock);
+		rc = -ENOMEM;
+		goto cleanup;
+	}
+	memcpy(copy, c->data, CS(d));
+	seq = c->wseq;
+	c->flushing = 1;
+	pthread_mutex_unlock(&c->lock);
+
+	map_get(d, c->idx, &ref, owner, &gen);
+	/* a never-stored chunk of zeros stays a hole */
+	if (!ref.owner && !memcmp(copy, s->zeros, CS(d)))
+		put = 0;
+	if (put) {
+		vol_chunk_name(name, d->rec.id, gen, c->idx);
+		rc = oc_put(s->conf.cluster, s->account, VOL_CONT_CHUNKS, name,
+			    copy, CS(d), NULL);
+		if (rc)
+			log_err("disk %s: cannot write chunk %s: %s", d->rec.id,
+				name, strerror(-rc));
+	}
+	if (!rc && put && (ref.owner != 1 || ref.gen != gen)) {
+		pthread_mutex_lock(&d->map_lock);
+		d->rec.map[c->idx].owner = 1;
+		d->rec.map[c->idx].gen = gen;
+		d->map_seq++;
+		pthread_mutex_unlock(&d->map_lock);
+	}
+	pthread_mutex_lock(&c->lock);
+	c->flushing = 0;
+	if (!rc && c->wseq == seq) {
+		mark_clean(s, c);
+		lru_touch(s, c);
+	}
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	cache_trim(s);
+cleanup:
+	free(copy);
+	if (!locked)
+		pthread_rwlock_unlock(&d->gen_lock);
+	return rc;
+}
+
+struct flush_arg {
+	struct vol_chunk *c;
+	int background;
+};
+
+static int flush_job(void *arg)
+{
+	struct flush_arg *fa = arg;
+	struct vol_chunk *c = fa->c;
+	struct vol_disk *d = c->d;
+	struct vol_store *s = d->s;
+	int rc = flush_chunk(d, c, 0);
+
+	if (fa->background) {
+		pthread_mutex_lock(&s->dirty_lock);
+		c->queued = 0;
+		s->wb_err = rc;
+		pthread_cond_broadcast(&s->dirty_cond);
+		pthread_mutex_unlock(&s->dirty_lock);
+	}
+	free(fa);
+	job_release(d);
+	return rc;
+}
+
+/* Queue a background flush of c unless one is queued. dirty_lock held. */
+static void kick_locked(struct vol_chunk *c)
+{
+	struct flush_arg *fa;
+
+	if (c->queued)
+		return;
+	fa = malloc(sizeof(*fa));
+	if (!fa)
+		return;
+	fa->c = c;
+	fa->background = 1;
+	c->queued = 1;
+	job_hold(c->d);
+	if (vol_pool_submit(&c->d->s->pool, flush_job, fa, NULL)) {
+		c->queued = 0;
+		job_release(c->d);
+		free(fa);
+	}
+}
+
+static void kick(struct vol_chunk *c)
+{
+	struct vol_store *s = c->d->s;
+
+	pthread_mutex_lock(&s->dirty_lock);
+	if (c->in_dirty)
+		kick_locked(c);
+	pthread_mutex_unlock(&s->dirty_lock);
+}
+
+/* Writers wait here while dirty memory is over the limit; every dirty
+ * chunk is queued for write-back. -EIO when write-back keeps failing. */
+static int throttle(struct vol_store *s)
+{
+	struct vol_link *l;
+	struct timespec ts;
+	int rc = 0;
+
+	pthread_mutex_lock(&s->dirty_lock);
+	while (s->dirty_bytes > s->conf.dirty_bytes) {
+		for (l = s->dirty.next; l != &s->dirty; l = l->next)
+			kick_locked(DIRTY_CHUNK(l));
+		if (s->wb_err) {
+			rc = s->wb_err;
+			break;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&s->dirty_cond, &s->dirty_lock, &ts);
+	}
+	pthread_mutex_unlock(&s->dirty_lock);
+	return rc;
+}
+
+/* --- the disk ------------------------------------------------------------- */
+
+/*
+ * Store the map if it changed since it was last stored (or always, with
+ * force). One PUT at a time per disk; a caller that waited finds its
+ * change already stored by the one before. 0 or -errno.
+ */
+int vol_disk_save_map(struct vol_disk *d, int force)
+{
+	struct buf b = BUF_INIT;
+	uint64_t seq;
+	int rc = 0;
+
+	pthread_mutex_lock(&d->save_lock);
+	pthread_mutex_lock(&d->map_lock);
+	seq = d->map_seq;
+	if (force || seq != d->map_saved)
+		rc = vol_record_encode(&d->rec, &b);
+	else
+		seq = 0;
+	pthread_mutex_unlock(&d->map_lock);
+	if (!rc && b.len) {
+		rc = oc_put(d->s->conf.cluster, d->s->account, VOL_CONT_DISKS,
+			    d->rec.id, b.data, b.len, NULL);
+		if (rc)
+			log_err("disk %s: cannot store its map: %s", d->rec.id,
+				strerror(-rc));
+		else
+			d->map_saved = seq;
+	}
+	pthread_mutex_unlock(&d->save_lock);
+	buf_free(&b);
+	return rc;
+}
+
+/* The dirty chunks of d now (oldest first) in a new array. */
+static int dirty_of(struct vol_disk *d, struct vol_chunk ***out, size_t *n)
+{
+	struct vol_store *s = d->s;
+	struct vol_chunk *c, **v = NULL, **nv;
+	struct vol_link *l;
+	size_t cap = 0;
+
+	*n = 0;
+	pthread_mutex_lock(&s->dirty_lock);
+	for (l = s->dirty.next; l != &s->dirty; l = l->next) {
+		c = DIRTY_CHUNK(l);
+		if (c->d != d)
+			continue;
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 64;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				pthread_mutex_unlock(&s->dirty_lock);
+				free(v);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		v[(*n)++] = c;
+	}
+	pthread_mutex_unlock(&s->dirty_lock);
+	*out = v;
+	return 0;
+}
+
+/* Invariant 5: every dirty chunk PUT (in parallel), then the map. */
+int vol_disk_flush_all(struct vol_disk *d)
+{
+	struct vol_chunk **v = NULL;
+	struct vol_batch b;
+	struct flush_arg *fa;
+	size_t i, n;
+	int rc, rc2;
+
+	rc = dirty_of(d, &v, &n);
+	if (rc)
+		return rc;
+	vol_batch_init(&b);
+	for (i = 0; i < n; i++) {
+		fa = malloc(sizeof(*fa));
+		if (fa) {
+			fa->c = v[i];
+			fa->background = 0;
+			job_hold(d);
+			if (!vol_pool_submit(&d->s->pool, flush_job, fa, &b))
+				continue;
+			job_release(d);
+			free(fa);
+		}
+		rc2 = flush_chunk(d, v[i], 0); /* no memory: inline */
+		if (rc2 && !rc)
+			rc = rc2;
+	}
+	rc2 = vol_batch_wait(&b);
+	if (!rc)
+		rc = rc2;
+	if (!rc)
+		rc = vol_disk_save_map(d, 0);
+	free(v);
+	return rc;
+}
+
+/*
+ * The point-in-time copy behind a snapshot or clone (invariant 4): flush,
+ * then with no chunk flush in flight, flush what came meanwhile, copy the
+ * map into a new record new_id (vol_record_derive), bump the generation
+ * and store it. *out is the caller's. 0 or -errno.
+ */
+int vol_disk_freeze(struct vol_disk *d, const char *new_id, uint64_t size,
+		    uint32_t flags, struct vol_record *out)
+{
+	struct vol_chunk **v = NULL;
+	size_t i, n;
+	int rc;
+
+	rc = vol_disk_flush_all(d);
+	if (rc)
+		return rc;
+	pthread_rwlock_wrlock(&d->gen_lock);
+	rc = dirty_of(d, &v, &n);
+	for (i = 0; !rc && i < n; i++)
+		rc = flush_chunk(d, v[i], 1);
+	free(v);
+	if (!rc)
+		rc = vol_disk_save_map(d, 0);
+	if (rc)
+		goto cleanup;
+	pthread_mutex_lock(&d->map_lock);
+	rc = vol_record_derive(&d->rec, new_id, size, flags, out);
+	if (!rc && !(d->rec.flags & VOL_REC_SNAPSHOT)) {
+		d->rec.gen++;
+		d->map_seq++;
+	}
+	pthread_mutex_unlock(&d->map_lock);
+	if (!rc) {
+		rc = vol_disk_save_map(d, 0);
+		if (rc)
+			vol_record_free(out);
+	}
+cleanup:
+	pthread_rwlock_unlock(&d->gen_lock);
+	return rc;
+}
+
+/* Size and allocated bytes as the open disk sees them (its record size:
+ * larger than the open size after an extend). */
+int vol_disk_count(struct vol_disk *d, uint64_t *size, uint64_t *allocated)
+{
+	uint64_t n = 0;
+	uint32_t i;
+
+	pthread_mutex_lock(&d->map_lock);
+	for (i = 0; i < d->nchunks; i++)
+		n += d->rec.map[i].owner != 0;
+	if (size)
+		*size = d->rec.size;
+	if (allocated)
+		*allocated = n * d->rec.chunk_size;
+	pthread_mutex_unlock(&d->map_lock);
+	return 0;
+}
+
+/* Record a larger size for an open disk (stored now; handles opened
+ * before the last close keep the size they had). 0, -EINVAL, -errno. */
+int vol_disk_grow(struct vol_disk *d, uint64_t size)
+{
+	pthread_mutex_lock(&d->map_lock);
+	if (size < d->rec.size) {
+		pthread_mutex_unlock(&d->map_lock);
+		return -EINVAL;
+	}
+	d->rec.size = size;
+	d->map_seq++;
+	pthread_mutex_unlock(&d->map_lock);
+	return vol_disk_save_map(d, 0);
+}
+
+/*
+ * An open disk from its record (taken over: *rec is emptied). *out is
+ * freed with vol_disk_free. 0 or -ENOMEM.
+ */
+int vol_disk_load(struct vol_store *s, struct vol_record *rec,
+		  struct vol_disk **out)
+{
+	pthread_rwlockattr_t attr;
+	struct vol_disk *d;
+
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->chunks = calloc(rec->nchunks ? rec->nchunks : 1, sizeof(*d->chunks));
+	if (!d->chunks) {
+		free(d);
+		return -ENOMEM;
+	}
+	d->s = s;
+	d->rec = *rec;
+	memset(rec, 0, sizeof(*rec));
+	d->nchunks = d->rec.nchunks;
+	d->open_size = d->rec.size;
+	/* a freeze must not starve behind a stream of chunk flushes */
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(
+		&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&d->gen_lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
+	pthread_mutex_init(&d->map_lock, NULL);
+	pthread_mutex_init(&d->save_lock, NULL);
+	pthread_mutex_init(&d->jobs_lock, NULL);
+	pthread_cond_init(&d->jobs_cond, NULL);
+	*out = d;
+	return 0;
+}
+
+/* Take the chunks off the dirty list (so nobody queues a job for them;
+ * dirty data that could not be flushed is lost: the caller flushed and
+ * logged), wait for the jobs still running, free. */
+void vol_disk_free(struct vol_disk *d)
+{
+	struct vol_chunk *c;
+	uint32_t i;
+
+	if (!d)
+		return;
+	for (i = 0; i < d->nchunks; i++) {
+		c = d->chunks[i];
+		if (!c)
+			continue;
+		pthread_mutex_lock(&c->lock);
+		mark_clean(d->s, c);
+		pthread_mutex_unlock(&c->lock);
+	}
+	pthread_mutex_lock(&d->jobs_lock);
+	while (d->jobs)
+		pthread_cond_wait(&d->jobs_cond, &d->jobs_lock);
+	pthread_mutex_unlock(&d->jobs_lock);
+	for (i = 0; i < d->nchunks; i++) {
+		c = d->chunks[i];
+		if (!c)
+			continue;
+		pthread_mutex_lock(&c->lock);
+		lru_remove(d->s, c);
+		pthread_mutex_unlock(&c->lock);
+		free(c->data);
+		pthread_cond_destroy(&c->cond);
+		pthread_mutex_destroy(&c->lock);
+		free(c);
+	}
+	free(d->chunks);
+	vol_record_free(&d->rec);
+	pthread_cond_destroy(&d->jobs_cond);
+	pthread_mutex_destroy(&d->jobs_lock);
+	pthread_mutex_destroy(&d->save_lock);
+	pthread_mutex_destroy(&d->map_lock);
+	pthread_rwlock_destroy(&d->gen_lock);
+	free(d);
+}
+
+/* --- the export callbacks ------------------------------------------------- */
+
+static uint64_t disk_size(void *h)
+{
+	return ((struct vol_handle *)h)->size;
+}
+
+static int check_range(struct vol_handle *hd, uint32_t len, uint64_t off)
+{
+	if (off > hd->size || len > hd->size - off)
+		return -EINVAL;
+	return 0;
+}
+
+static int read_chunk(struct vol_disk *d, uint32_t idx, uint8_t *out,
+		      uint32_t n, uint32_t coff)
+{
+	struct vol_chunk *c = get_chunk(d, idx), *prev;
+	struct vol_ref ref;
+	vol_id owner;
+	int rc = 0, ahead = 0;
+
+	if (!c)
+		return -ENOMEM;
+	pthread_mutex_lock(&c->lock);
+	if (c->data) {
+		memcpy(out, c->data + coff, n);
+		lru_touch(d->s, c);
+		pthread_mutex_unlock(&c->lock);
+		return 0;
+	}
+	map_get(d, idx, &ref, owner, NULL);
+	if (!ref.owner) {
+		memset(out, 0, n);
+		pthread_mutex_unlock(&c->lock);
+		return 0;
+	}
+	rc = fetch_chunk(d, c, &ref, owner);
+	if (!rc) {
+		memcpy(out, c->data + coff, n);
+		lru_touch(d->s, c);
+		/* sequential: the start of a chunk, or its predecessor read */
+		prev = idx ? __atomic_load_n(&d->chunks[idx - 1],
+					     __ATOMIC_ACQUIRE)
+			   : NULL;
+		ahead = coff == 0 ||
+			(prev &&
+			 __atomic_load_n(&prev->data, __ATOMIC_ACQUIRE));
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (ahead)
+		read_ahead(d, idx);
+	cache_trim(d->s);
+	return rc;
+}
+
+static int disk_pread(void *h, void *buf, uint32_t len, uint64_t off)
+{
+	struct vol_handle *hd = h;
+	struct vol_disk *d = hd->d;
+	uint8_t *out = buf;
+	uint32_t idx, coff, n;
+	int rc = check_range(hd, len, off);
+
+	while (!rc && len) {
+		idx = (uint32_t)(off / CS(d));
+		coff = (uint32_t)(off % CS(d));
+		n = CS(d) - coff < len ? CS(d) - coff : len;
+		rc = read_chunk(d, idx, out, n, coff);
+		out += n;
+		off += n;
+		len -= n;
+	}
+	return rc;
+}
+
+/* Copy src (NULL: zeros) into the chunk, loading it first when the write
+ * covers part of an allocated chunk not in memory. */
+static int write_chunk(struct vol_disk *d, uint32_t idx, const uint8_t *src,
+		       uint32_t n, uint32_t coff)
+{
+	struct vol_chunk *c = get_chunk(d, idx);
+	struct vol_ref ref;
+	vol_id owner;
+	int rc = 0;
+
+	if (!c)
+		return -ENOMEM;
+	pthread_mutex_lock(&c->lock);
+	if (!c->data) {
+		if (n == CS(d)) {
+			c->data = malloc(CS(d));
+		} else {
+			map_get(d, idx, &ref, owner, NULL);
+			if (ref.owner)
+				rc = fetch_chunk(d, c, &ref, owner);
+			else
+				c->data = calloc(1, CS(d));
+		}
+		if (!rc && !c->data)
+			rc = -ENOMEM;
+		if (rc)
+			goto cleanup;
+	}
+	if (src)
+		memcpy(c->data + coff, src, n);
+	else
+		memset(c->data + coff, 0, n);
+	c->wseq++;
+	mark_dirty(d->s, c);
+cleanup:
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+/* After the writes of [first, last]: FUA makes them durable now; a write
+ * that ends a chunk starts its write-back (a sequential writer fills the
+ * next chunk meanwhile); everyone waits while dirty memory is over. */
+static int after_write(struct vol_disk *d, uint32_t first, uint32_t last,
+		       uint64_t end, uint32_t flags)
+{
+	struct vol_chunk *c;
+	uint32_t i;
+	int rc = 0;
+
+	if (flags & VOL_FUA) {
+		for (i = first; !rc && i <= last; i++) {
+			c = get_chunk(d, i);
+			rc = c ? flush_chunk(d, c, 0) : -ENOMEM;
+		}
+		return rc ? rc : vol_disk_save_map(d, 0);
+	}
+	for (i = first; i <= last; i++) {
+		if (i == last && end % CS(d) && end != d->open_size)
+			break;
+		c = get_chunk(d, i);
+		if (c)
+			kick(c);
+	}
+	return throttle(d->s);
+}
+
+static int disk_pwrite(void *h, const void *buf, uint32_t len, uint64_t off,
+		       uint32_t flags)
+{
+	struct vol_handle *hd = h;
+	struct vol_disk *d = hd->d;
+	const uint8_t *src = buf;
+	uint64_t end = off + len;
+	uint32_t idx, coff, n, first = (uint32_t)(off / CS(d));
+	int rc = check_range(hd, len, off);
+
+	if (!rc && hd->read_only)
+		rc = -EROFS;
+	if (rc || !len)
+		return rc;
+	while (!rc && len) {
+		idx = (uint32_t)(off / CS(d));
+		coff = (uint32_t)(off % CS(d));
+		n = CS(d) - coff < len ? CS(d) - coff : len;
+		rc = write_chunk(d, idx, src, n, coff);
+		src += n;
+		off += n;
+		len -= n;
+	}
+	if (rc)
+		return rc;
+	return after_write(d, first, (uint32_t)((end - 1) / CS(d)), end, flags);
+}
+
+static int disk_flush(void *h)
+{
+	return vol_disk_flush_all(((struct vol_handle *)h)->d);
+}
+
+/* Deallocate chunk idx: drop what memory holds, make the map entry a hole
+ * and, for an object of the current generation (invariant 4), store the
+ * map and then delete the object. */
+static int drop_chunk(struct vol_disk *d, uint32_t idx)
+{
+	struct vol_store *s = d->s;
+	struct vol_chunk *c = get_chunk(d, idx);
+	char name[VOL_CHUNK_NAME_MAX];
+	struct vol_ref ref;
+	uint32_t gen;
+	int rc = 0;
+
+	if (!c)
+		return -ENOMEM;
+	pthread_rwlock_rdlock(&d->gen_lock);
+	pthread_mutex_lock(&c->lock);
+	while (c->flushing)
+		pthread_cond_wait(&c->cond, &c->lock);
+	mark_clean(s, c);
+	lru_remove(s, c);
+	free(c->data);
+	c->data = NULL;
+	c->wseq++;
+	pthread_mutex_lock(&d->map_lock);
+	ref = d->rec.map[idx];
+	gen = d->rec.gen;
+	if (ref.owner) {
+		d->rec.map[idx].owner = 0;
+		d->rec.map[idx].gen = 0;
+		d->map_seq++;
+	}
+	pthread_mutex_unlock(&d->map_lock);
+	if (ref.owner == 1 && ref.gen == gen) {
+		rc = vol_disk_save_map(d, 0);
+		if (!rc) {
+			vol_chunk_name(name, d->rec.id, gen, idx);
+			rc = oc_delete(s->conf.cluster, s->account,
+				       VOL_CONT_CHUNKS, name);
+			if (rc == -ENOENT)
+				rc = 0;
+			else if (rc) /* an orphan for gc.c; the map is right */
+				log_warn("disk %s: cannot delete chunk %s: %s",
+					 d->rec.id, name, strerror(-rc));
+			rc = 0;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	pthread_rwlock_unlock(&d->gen_lock);
+	return rc;
+}
+
+/* Trim (dealloc) or zero: whole chunks are deallocated when allowed, the
+ * rest written as zeros. */
+static int discard(struct vol_handle *hd, uint32_t len, uint64_t off,
+		   uint32_t flags, int dealloc)
+{
+	struct vol_disk *d = hd->d;
+	uint32_t idx, coff, n;
+	int rc = check_range(hd, len, off);
+
+	if (!rc && hd->read_only)
+		rc = -EROFS;
+	while (!rc && len) {
+		idx = (uint32_t)(off / CS(d));
+		coff = (uint32_t)(off % CS(d));
+		n = CS(d) - coff < len ? CS(d) - coff : len;
+		/* the last chunk may end past the disk: its tail is zeros */
+		if (dealloc && coff == 0 && (n == CS(d) || off + n == hd->size))
+			rc = drop_chunk(d, idx);
+		else
+			rc = write_chunk(d, idx, NULL, n, coff);
+		off += n;
+		len -= n;
+	}
+	if (rc)
+		return rc;
+	if (flags & VOL_FUA)
+		return vol_disk_flush_all(d);
+	return throttle(d->s);
+}
+
+static int disk_trim(void *h, uint32_t len, uint64_t off, uint32_t flags)
+{
+	return discard(h, len, off, flags, 1);
+}
+
+static int disk_zero(void *h, uint32_t len, uint64_t off, uint32_t flags)
+{
+	return discard(h, len, off, flags, !(flags & VOL_NO_HOLE));
+}
+
+/* A chunk is allocated when the map names an object for it or memory holds
+ * data not yet stored. */
+static uint32_t chunk_flags(struct vol_disk *d, uint32_t idx)
+{
+	struct vol_chunk *c =
+		__atomic_load_n(&d->chunks[idx], __ATOMIC_ACQUIRE);
+	int dirty = 0, owner;
+
+	if (c) {
+		pthread_mutex_lock(&c->lock);
+		dirty = c->dirty;
+		pthread_mutex_unlock(&c->lock);
+		if (dirty)
+			return 0;
+	}
+	pthread_mutex_lock(&d->map_lock);
+	owner = d->rec.map[idx].owner;
+	pthread_mutex_unlock(&d->map_lock);
+	return owner ? 0 : VOL_EXTENT_HOLE | VOL_EXTENT_ZERO;
+}
+
+static int disk_extents(void *h, uint32_t len, uint64_t off,
+			int (*fn)(void *arg, uint64_t off, uint64_t len,
+				  uint32_t flags),
+			void *arg)
+{
+	struct vol_handle *hd = h;
+	struct vol_disk *d = hd->d;
+	uint64_t end, pos, start, cend;
+	uint32_t flags, cur = 0;
+	int rc = check_range(hd, len, off), have = 0;
+
+	if (rc || !len)
+		return rc;
+	end = off + len;
+	start = pos = off;
+	while (pos < end) {
+		uint32_t idx = (uint32_t)(pos / CS(d));
+
+		cend = ((uint64_t)idx + 1) * CS(d);
+		if (cend > end)
+			cend = end;
+		flags = chunk_flags(d, idx);
+		if (have && flags != cur) {
+			rc = fn(arg, start, pos - start, cur);
+			if (rc)
+				return rc;
+			start = pos;
+		}
+		cur = flags;
+		have = 1;
+		pos = cend;
+	}
+	return fn(arg, start, end - start, cur);
+}
+
+const struct vol_export_ops vol_disk_ops = {
+	.size = disk_size,
+	.pread = disk_pread,
+	.pwrite = disk_pwrite,
+	.flush = disk_flush,
+	.trim = disk_trim,
+	.zero = disk_zero,
+	.extents = disk_extents,
+};
