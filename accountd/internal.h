@@ -24,8 +24,10 @@
 #include <jansson.h>
 
 #include "common/config.h"
+#include "common/dbaudit.h"
 #include "common/dbstore.h"
 #include "common/http.h"
+#include "common/recon.h"
 #include "common/timestamp.h"
 #include "ring/ring.h"
 
@@ -39,6 +41,10 @@ struct acctd_conf {
 	long long bind_port;
 	char devices[CONF_STR_MAX];
 	char log_level[CONF_STR_MAX];
+	/* auditor and recon (h6) */
+	char recon_cache_path[CONF_STR_MAX];
+	long long auditor_interval; /* seconds between auditor passes */
+	double accounts_per_second; /* auditor pace (0: no limit) */
 };
 
 /* The server, shared by every connection thread (read-only). */
@@ -46,6 +52,9 @@ struct acctd {
 	const struct acctd_conf *cfg; /* owned by daemon_main */
 	struct ring_hash_conf hash;
 	struct dbstore *store;
+	/* auditor and recon (h6) */
+	struct recon_conf recon; /* what /recon answers from */
+	struct dbaudit *auditor;
 };
 
 /* --- broker.c: account records and container rows ----------------------- */
@@ -107,8 +116,8 @@ int acctd_info_status_deleted(const struct acctd_info *info);
  * merge_items: the newest put and delete timestamps kept, the counts
  * taken from the report, deleted when deleted after put with no objects;
  * the account's counts and those of the row's policies (the old row's
- * and the new one's, as Swift's policy_stat triggers) follow. Takes the database lock. 0, -ENOENT (no
- * account), -EIO, -ENOMEM.
+ * and the new one's, as Swift's policy_stat triggers) follow. Takes the
+ * database lock. 0, -ENOENT (no account), -EIO, -ENOMEM.
  */
 int acctd_row_update(struct dbstore_db *db, const char *key, const char *name,
 		     const struct acctd_row *row);
@@ -119,5 +128,11 @@ int acctd_row_parse(const char *val, struct acctd_row *row);
 /* --- server.c: the HTTP routes ----------------------------------------- */
 
 const struct http_handler *acctd_route(struct http_request *req);
+
+/* --- auditor.c: the account auditor's checks (h6) --------------------- */
+
+/* Make a->auditor (common/dbaudit.h) over a->store with the account
+ * checks and a's config. 0 or -ENOMEM. */
+int acctd_auditor_new(struct acctd *a);
 
 #endif

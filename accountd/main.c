@@ -2,10 +2,15 @@
  * accountd/main.c: startup of bin/kumo-accountd, the account server.
  * Everything else is in server.c (protocol) and broker.c (records and
  * container rows).
+ *
+ *   kumo-accountd CONF [--pidfile F] [--port N]
+ *   kumo-accountd CONF --once audit    one auditor pass (server stopped)
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "accountd/internal.h"
 #include "common/daemon.h"
@@ -29,6 +34,15 @@ static const struct conf_key conf_table[] = {
 	  "where the devices are; each holds <dev>/accounts.ldb"),
 	K("account-server", "log_level", CONF_STR, 0, 0, "info", log_level,
 	  "debug, info, warn or error"),
+	/* auditor and recon (h6: auditor.c, common/dbaudit.c, recon.c) */
+	K("account-server", "recon_cache_path", CONF_STR, 0, 0,
+	  RECON_DEFAULT_CACHE, recon_cache_path,
+	  "folder of the recon cache (account.recon), read by /recon"),
+	K("account-server", "auditor_interval", CONF_INT, 1, 604800, "1800",
+	  auditor_interval, "seconds between passes of the account auditor"),
+	K("account-server", "accounts_per_second", CONF_DOUBLE, 0, 1e6, "200",
+	  accounts_per_second,
+	  "accounts the auditor checks per second at most (0: no limit)"),
 	{NULL},
 };
 
@@ -48,6 +62,16 @@ static int start(void *cfg, void **app)
 		free(a);
 		return rc;
 	}
+	/* auditor and recon (h6) */
+	a->recon.server = "account";
+	a->recon.devices = conf->devices;
+	a->recon.cache_dir = conf->recon_cache_path;
+	rc = acctd_auditor_new(a);
+	if (rc) {
+		dbstore_free(a->store);
+		free(a);
+		return rc;
+	}
 	*app = a;
 	return 0;
 }
@@ -58,8 +82,35 @@ static void stop(void *app)
 
 	if (!a)
 		return;
+	dbaudit_free(a->auditor); /* auditor (h6) */
 	dbstore_free(a->store);
 	free(a);
+}
+
+/* auditor (h6) */
+static int serving(void *app)
+{
+	struct acctd *a = app;
+
+	return dbaudit_start(a->auditor);
+}
+
+static int once(void *app, const char *what)
+{
+	struct acctd *a = app;
+	int rc;
+
+	if (strcmp(what, "audit")) {
+		fprintf(stderr, "kumo-accountd: unknown job '%s' (audit)\n",
+			what);
+		return 2;
+	}
+	rc = dbaudit_pass(a->auditor, NULL);
+	if (rc == -EBUSY)
+		fprintf(stderr,
+			"kumo-accountd: a database is held by a running "
+			"account server (stop it to audit once)\n");
+	return rc ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -74,6 +125,8 @@ int main(int argc, char **argv)
 		.start = start,
 		.route = acctd_route,
 		.stop = stop,
+		.once = once,	    /* h6 */
+		.serving = serving, /* h6 */
 	};
 
 	return daemon_main(&desc, argc, argv);

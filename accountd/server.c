@@ -480,6 +480,12 @@ static void on_headers(struct http_request *req)
 		http_reply(req, 200, "OK", 2);
 		return;
 	}
+	if (recon_is_path(http_raw_path(req))) { /* common/recon.c */
+		struct acctd *app = http_app(req);
+
+		recon_serve(req, &app->recon);
+		return;
+	}
 	r = calloc(1, sizeof(*r));
 	if (!r) {
 		http_reply_error(req, 500, "out of memory");

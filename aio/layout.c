@@ -5,6 +5,7 @@
  *   DIR/rings/             account, container, object .builder + .ring.gz
  *   DIR/node/d1..d4        the four devices (every storage server has all)
  *   DIR/run/               pidfiles
+ *   DIR/recon/             the recon cache of the node's servers
  *   DIR/hash_suffix        the cluster's hash path suffix, chosen once
  *
  * Data persists across starts: kumo.conf is rewritten (only the ports can
@@ -134,14 +135,17 @@ static int write_conf(struct aio *aio, const char *suffix)
 		"user_test2_tester2 = testing2 .admin\n"
 		"user_test5_tester5 = testing5 service\n\n"
 		"[object-server]\n"
-		"bind_ip = 127.0.0.1\nbind_port = %d\ndevices = %s/node\n\n"
+		"bind_ip = 127.0.0.1\nbind_port = %d\ndevices = %s/node\n"
+		"recon_cache_path = %s/recon\n\n"
 		"[container-server]\n"
-		"bind_ip = 127.0.0.1\nbind_port = %d\ndevices = %s/node\n\n"
+		"bind_ip = 127.0.0.1\nbind_port = %d\ndevices = %s/node\n"
+		"recon_cache_path = %s/recon\n\n"
 		"[account-server]\n"
-		"bind_ip = 127.0.0.1\nbind_port = %d\ndevices = %s/node\n",
+		"bind_ip = 127.0.0.1\nbind_port = %d\ndevices = %s/node\n"
+		"recon_cache_path = %s/recon\n",
 		suffix, aio->proxy_port, aio->dir, aio->proxy_port + 1,
-		aio->dir, aio->proxy_port + 2, aio->dir, aio->proxy_port + 3,
-		aio->dir);
+		aio->dir, aio->dir, aio->proxy_port + 2, aio->dir, aio->dir,
+		aio->proxy_port + 3, aio->dir, aio->dir);
 	if (n < 0)
 		return -ENOMEM;
 	snprintf(aio->conf, sizeof(aio->conf), "%s/kumo.conf", aio->dir);

@@ -28,8 +28,10 @@
 #include <jansson.h>
 
 #include "common/config.h"
+#include "common/dbaudit.h"
 #include "common/dbstore.h"
 #include "common/http.h"
+#include "common/recon.h"
 #include "common/timestamp.h"
 #include "ring/ring.h"
 
@@ -47,6 +49,10 @@ struct contd_conf {
 	double conn_timeout;	    /* seconds, connecting to an account */
 	double node_timeout;	    /* seconds, a whole account update */
 	long long updater_interval; /* seconds between updater passes */
+	/* auditor and recon (h6) */
+	char recon_cache_path[CONF_STR_MAX];
+	long long auditor_interval;   /* seconds between auditor passes */
+	double containers_per_second; /* auditor pace (0: no limit) */
 };
 
 /* The server, shared by every connection thread. */
@@ -60,6 +66,9 @@ struct contd {
 	pthread_mutex_t lock; /* guards stopping */
 	pthread_cond_t wake;
 	int stopping;
+	/* auditor and recon (h6) */
+	struct recon_conf recon; /* what /recon answers from */
+	struct dbaudit *auditor;
 };
 
 /* --- broker.c: container records and object rows ------------------------ */
@@ -168,5 +177,11 @@ void contd_updater_stop(struct contd *c);
 /* --- server.c: the HTTP routes ----------------------------------------- */
 
 const struct http_handler *contd_route(struct http_request *req);
+
+/* --- auditor.c: the container auditor's checks (h6) ------------------- */
+
+/* Make c->auditor (common/dbaudit.h) over c->store with the container
+ * checks and c's config. 0 or -ENOMEM. */
+int contd_auditor_new(struct contd *c);
 
 #endif

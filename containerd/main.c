@@ -7,6 +7,7 @@
  *   kumo-containerd CONF --once update   one pass of owed account updates
  *                                       (the server must be stopped: it
  *                                       owns its databases)
+ *   kumo-containerd CONF --once audit    one auditor pass (server stopped)
  */
 #include <errno.h>
 #include <stddef.h>
@@ -45,6 +46,15 @@ static const struct conf_key conf_table[] = {
 	  node_timeout, "seconds for a whole account update"),
 	K("container-server", "updater_interval", CONF_INT, 1, 86400, "5",
 	  updater_interval, "seconds between retries of owed account updates"),
+	/* auditor and recon (h6: auditor.c, common/dbaudit.c, recon.c) */
+	K("container-server", "recon_cache_path", CONF_STR, 0, 0,
+	  RECON_DEFAULT_CACHE, recon_cache_path,
+	  "folder of the recon cache (container.recon), read by /recon"),
+	K("container-server", "auditor_interval", CONF_INT, 1, 604800, "1800",
+	  auditor_interval, "seconds between passes of the container auditor"),
+	K("container-server", "containers_per_second", CONF_DOUBLE, 0, 1e6,
+	  "200", containers_per_second,
+	  "containers the auditor checks per second at most (0: no limit)"),
 	{NULL},
 };
 
@@ -67,13 +77,28 @@ static int start(void *cfg, void **app)
 		free(c);
 		return rc;
 	}
+	/* auditor and recon (h6) */
+	c->recon.server = "container";
+	c->recon.devices = conf->devices;
+	c->recon.cache_dir = conf->recon_cache_path;
+	rc = contd_auditor_new(c);
+	if (rc) {
+		dbstore_free(c->store);
+		free(c);
+		return rc;
+	}
 	*app = c;
 	return 0;
 }
 
 static int serving(void *app)
 {
-	return contd_updater_start(app);
+	struct contd *c = app;
+	int rc = contd_updater_start(c);
+
+	if (!rc) /* auditor (h6) */
+		rc = dbaudit_start(c->auditor);
+	return rc;
 }
 
 static void stop(void *app)
@@ -83,6 +108,7 @@ static void stop(void *app)
 	if (!c)
 		return;
 	contd_updater_stop(c);
+	dbaudit_free(c->auditor); /* auditor (h6) */
 	dbstore_free(c->store);
 	pthread_cond_destroy(&c->wake);
 	pthread_mutex_destroy(&c->lock);
@@ -92,8 +118,19 @@ static void stop(void *app)
 
 static int once(void *app, const char *what)
 {
+	struct contd *c = app;
 	int rc;
 
+	if (!strcmp(what, "audit")) { /* auditor (h6) */
+		rc = dbaudit_pass(c->auditor, NULL);
+		if (rc == -EBUSY)
+			fprintf(stderr,
+				"kumo-containerd: a database is held by a "
+				"running container server (stop it to audit "
+				"once; its own auditor runs every "
+				"auditor_interval)\n");
+		return rc ? 1 : 0;
+	}
 	if (strcmp(what, "update")) {
 		fprintf(stderr, "kumo-containerd: unknown job '%s' (update)\n",
 			what);
