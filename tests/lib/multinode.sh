@@ -104,11 +104,13 @@ user_test2_tester2 = testing2 .admin
 bind_ip = 127.0.0.1
 bind_port = $CONT_PORT
 devices = $NODE_DIR/shared
+recon_cache_path = $NODE_DIR/recon_shared
 
 [account-server]
 bind_ip = 127.0.0.1
 bind_port = $ACC_PORT
 devices = $NODE_DIR/shared
+recon_cache_path = $NODE_DIR/recon_shared
 EOF
 	for k in $(seq 1 "$n"); do
 		cat >"$T/obj$k.conf" <<EOF
