@@ -282,6 +282,25 @@ static json_t *from_cache(const struct recon_conf *rc, const char *name,
 	return out;
 }
 
+/* The object replicator's figures; replication_time and _last fall back on
+ * object_replication_time and _last (Swift's object replicator writes
+ * both pairs; swift-recon reads the first when it is not null). */
+static json_t *object_replication(const struct recon_conf *rc,
+				  const char *const *keys)
+{
+	json_t *out = from_cache(rc, "object", keys);
+	static const char *const pairs[2][2] = {
+		{"replication_time", "object_replication_time"},
+		{"replication_last", "object_replication_last"}};
+	int i;
+
+	for (i = 0; out && i < 2; i++)
+		if (json_is_null(json_object_get(out, pairs[i][0])))
+			json_object_set(out, pairs[i][0],
+					json_object_get(out, pairs[i][1]));
+	return out;
+}
+
 static json_t *get_diskusage(const struct recon_conf *rc)
 {
 	json_t *arr = json_array();
@@ -538,7 +557,7 @@ json_t *recon_answer(const struct recon_conf *rc, const char *what,
 	else if (!strcmp(what, "replication") && (is_a || is_c))
 		out = from_cache(rc, type, repl);
 	else if (!strcmp(what, "replication") && (is_o || !type))
-		out = from_cache(rc, "object", repl_obj);
+		out = object_replication(rc, repl_obj);
 	else if (!strcmp(what, "devices"))
 		out = get_devices(rc);
 	else if (!strcmp(what, "updater") && is_c)
