@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/integration/451-objectd-auditor-rate.sh: `kumo-objectd --once audit` reads every object file at the configured pace (auditor_files_per_second = 10 over 16 files takes at least 1.6 s; without a limit it is fast), quarantines only the files that fail (a flipped body byte, a wrong Content-Length, a broken footer), keeps the good ones, and records Swift's object_auditor_stats_ALL in the recon cache, which /recon/auditor/object and /recon/quarantined answer.
+# tests/integration/451-objectd-auditor-rate.sh: `kumo-objectd --once audit` reads every object file at the configured pace (auditor_files_per_second = 10 over 16 files takes at least 1.6 s; without a limit it is fast), quarantines only the files that fail (a flipped body byte, a wrong Content-Length, a broken footer), keeps the good ones, paces bytes too (auditor_bytes_per_second), runs by itself in a running server (auditor_interval), and records Swift's object_auditor_stats_ALL in the recon cache, which /recon/auditor/object and /recon/quarantined answer.
 . "$(dirname "$0")/../lib/functions.sh"
 requires curl md5sum kumo-objectd
 
@@ -56,7 +56,21 @@ grep -q "16 files.* 0 quarantined, 0 errors" "$TMPDIR_TEST/audit1.log" ||
 	fail "pass log: $(grep 'audit pass' "$TMPDIR_TEST/audit1.log")"
 [ ! -d "$D/d1/quarantined" ] || fail "a good object was quarantined"
 
-# 2. three corrupt files; no limit: fast, and exactly those quarantined
+# 2. the bytes pace: 16 bodies of ~17 bytes at 100 bytes/s take >= 2.6 s
+cat >>"$TMPDIR_TEST/audit.conf" <<CONF
+auditor_bytes_per_second = 100
+CONF
+t0=$(date +%s.%N)
+timeout 30 kumo-objectd "$TMPDIR_TEST/audit.conf" --once audit \
+	2>"$TMPDIR_TEST/audit3.log" || fail "audit pass (bytes) failed"
+t1=$(date +%s.%N)
+bytes=$(sed -n 's/.*audit pass done: [0-9]* files, \([0-9]*\) bytes.*/\1/p' "$TMPDIR_TEST/audit3.log")
+[ "${bytes:-0}" -ge 200 ] || fail "the bytes pass read ${bytes:-no} bytes"
+$PYTHON -c "import sys; d=float(sys.argv[2])-float(sys.argv[1]); sys.exit(0 if d >= int(sys.argv[3]) / 100.0 else 1)" "$t0" "$t1" "$bytes" ||
+	fail "$bytes bytes at 100 bytes/s took less than $bytes/100 s"
+audit_conf 0
+
+# 3. three corrupt files; no limit: fast, and exactly those quarantined
 flip "$(data_of o3)" 2                               # body byte
 f=$(data_of o5)
 flip "$f" $(($(stat -c %s "$f") - 3))                # footer CRC
@@ -77,7 +91,7 @@ n=$(ls "$D/d1/quarantined/objects" | wc -l)
 [ "$n" -eq 3 ] || fail "$n objects quarantined, expected 3"
 grep -q "3 quarantined" "$TMPDIR_TEST/audit2.log" || fail "pass log lacks 3 quarantined"
 
-# 3. the recon cache and endpoints
+# 4. the recon cache and endpoints
 $PYTHON - "$CACHE/object.recon" <<'PY' || fail "object.recon: $(cat "$CACHE/object.recon")"
 import json, sys
 s = json.load(open(sys.argv[1]))["object_auditor_stats_ALL"]
@@ -111,4 +125,16 @@ PY
 # a good object still reads back; a quarantined one is gone
 expect_status 200 GET /d1/7/a/c/o4
 expect_status 404 GET /d1/7/a/c/o3
+stop_objectd
+
+# 5. the background auditor of a running server finds rot by itself
+echo "auditor_interval = 1" >>"$TMPDIR_TEST/object.conf"
+start_objectd_again
+flip "$(data_of o4)" 0
+for i in $(seq 100); do
+	[ -d "$D/d1/quarantined/objects/$(hash_of o4)" ] && break
+	sleep 0.1
+done
+[ -d "$D/d1/quarantined/objects/$(hash_of o4)" ] ||
+	fail "the auditor thread did not quarantine o4 within 10 s"
 stop_objectd
