@@ -762,7 +762,9 @@ static int disk_pread(void *h, void *buf, uint32_t len, uint64_t off)
 }
 
 /* Copy src (NULL: zeros) into the chunk, loading it first when the write
- * covers part of an allocated chunk not in memory. */
+ * covers part of an allocated chunk not in memory. Once writes have
+ * covered as many bytes as the chunk holds (a sequential writer filled
+ * it), its write-back starts while the writer fills the next one. */
 static int write_chunk(struct vol_disk *d, uint32_t idx, const uint8_t *src,
 		       uint32_t n, uint32_t coff)
 {
@@ -794,17 +796,25 @@ static int write_chunk(struct vol_disk *d, uint32_t idx, const uint8_t *src,
 	else
 		memset(c->data + coff, 0, n);
 	c->wseq++;
+	if (!c->dirty)
+		c->wbytes = 0;
 	mark_dirty(d->s, c);
+	c->wbytes += n;
+	if (c->wbytes >= (d->open_size - (uint64_t)idx * CS(d) < CS(d)
+				  ? d->open_size - (uint64_t)idx * CS(d)
+				  : CS(d))) {
+		c->wbytes = 0;
+		kick(c);
+	}
 cleanup:
 	pthread_mutex_unlock(&c->lock);
 	return rc;
 }
 
-/* After the writes of [first, last]: FUA makes them durable now; a write
- * that ends a chunk starts its write-back (a sequential writer fills the
- * next chunk meanwhile); everyone waits while dirty memory is over. */
+/* After the writes of [first, last]: FUA makes them durable now; else
+ * the writer waits while dirty memory is over the limit. */
 static int after_write(struct vol_disk *d, uint32_t first, uint32_t last,
-		       uint64_t end, uint32_t flags)
+		       uint32_t flags)
 {
 	struct vol_chunk *c;
 	uint32_t i;
@@ -816,13 +826,6 @@ static int after_write(struct vol_disk *d, uint32_t first, uint32_t last,
 			rc = c ? flush_chunk(d, c, 0) : -ENOMEM;
 		}
 		return rc ? rc : vol_disk_save_map(d, 0);
-	}
-	for (i = first; i <= last; i++) {
-		if (i == last && end % CS(d) && end != d->open_size)
-			break;
-		c = get_chunk(d, i);
-		if (c)
-			kick(c);
 	}
 	return throttle(d->s);
 }
@@ -852,7 +855,7 @@ static int disk_pwrite(void *h, const void *buf, uint32_t len, uint64_t off,
 	}
 	if (rc)
 		return rc;
-	return after_write(d, first, (uint32_t)((end - 1) / CS(d)), end, flags);
+	return after_write(d, first, (uint32_t)((end - 1) / CS(d)), flags);
 }
 
 static int disk_flush(void *h)

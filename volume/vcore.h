@@ -159,10 +159,11 @@ struct vol_chunk {
 	pthread_cond_t cond;  /* flushing ended */
 	struct vol_disk *d;
 	uint32_t idx;
-	uint8_t *data; /* NULL: not in memory */
-	int dirty;     /* data newer than the cluster's */
-	int flushing;  /* a PUT of a copy is in flight */
-	uint64_t wseq; /* bumped by every write */
+	uint8_t *data;	 /* NULL: not in memory */
+	int dirty;	 /* data newer than the cluster's */
+	int flushing;	 /* a PUT of a copy is in flight */
+	uint64_t wseq;	 /* bumped by every write */
+	uint64_t wbytes; /* bytes written since dirty or last kick */
 	/* under s->cache_lock: clean chunks with data, most recent first */
 	struct vol_link lru;
 	int in_lru;
