@@ -43,8 +43,9 @@
  *  4. A request's payload is read whole (or skipped) before the next
  *     header: the stream never desynchronises; what cannot be skipped
  *     closes the connection.
- *  5. A worker holds at most one request: a connection buffers at most
- *     workers x NBD_MAX_PAYLOAD bytes whatever the client sends.
+ *  5. A worker holds at most one request, and the READ and WRITE buffers
+ *     of all connections together stay under NBD_PAYLOAD_BUDGET
+ *     (payload_get waits for room): clients cannot make us hold more.
  *  6. The export is opened by GO or EXPORT_NAME and closed (exports->
  *     close) only after every worker of the connection has ended.
  */
@@ -74,9 +75,10 @@
 #include "volume/nbd_proto.h"
 
 #define NBD_DEFAULT_MAX_CONNS 64
-#define NBD_DEFAULT_WORKERS   8
+#define NBD_DEFAULT_WORKERS   16
 #define NBD_HANDSHAKE_MS      30000	   /* idle limit before transmission */
 #define NBD_SKIP_LIMIT	      (256u << 20) /* oversized WRITE we read away */
+#define NBD_PAYLOAD_BUDGET    (512u << 20) /* buffers of all connections */
 #define NBD_MAX_EXTENTS	      8192	   /* per BLOCK_STATUS reply */
 
 struct nbd_req {
@@ -103,6 +105,9 @@ struct nbd_server {
 	struct nbd_conn *conns;
 	int nconns;
 	int stopping;
+	pthread_mutex_t plock; /* payload_bytes */
+	pthread_cond_t pcond;  /* payload memory was given back */
+	uint64_t payload_bytes;
 };
 
 struct nbd_conn {
@@ -1028,6 +1033,38 @@ static uint32_t vol_flags(const struct nbd_req *q)
 	       (q->flags & NBD_CMD_FLAG_NO_HOLE ? VOL_NO_HOLE : 0);
 }
 
+/* A buffer of len bytes for a payload, once the budget has room for it
+ * (invariant 5); NULL on ENOMEM. Give it back with payload_put. */
+static void *payload_get(struct nbd_server *s, uint32_t len)
+{
+	void *p;
+
+	pthread_mutex_lock(&s->plock);
+	while (s->payload_bytes && s->payload_bytes + len > NBD_PAYLOAD_BUDGET)
+		pthread_cond_wait(&s->pcond, &s->plock);
+	s->payload_bytes += len;
+	pthread_mutex_unlock(&s->plock);
+	p = malloc(len);
+	if (!p) {
+		pthread_mutex_lock(&s->plock);
+		s->payload_bytes -= len;
+		pthread_cond_broadcast(&s->pcond);
+		pthread_mutex_unlock(&s->plock);
+	}
+	return p;
+}
+
+static void payload_put(struct nbd_server *s, void *p, uint32_t len)
+{
+	if (!p)
+		return;
+	free(p);
+	pthread_mutex_lock(&s->plock);
+	s->payload_bytes -= len;
+	pthread_cond_broadcast(&s->pcond);
+	pthread_mutex_unlock(&s->plock);
+}
+
 /* Run one request and reply (worker thread). */
 static void serve(struct nbd_conn *c, struct nbd_req *q)
 {
@@ -1040,7 +1077,7 @@ static void serve(struct nbd_conn *c, struct nbd_req *q)
 		goto reply;
 	switch (q->type) {
 	case NBD_CMD_READ:
-		buf = malloc(q->len);
+		buf = payload_get(c->srv, q->len);
 		if (!buf) {
 			err = -ENOMEM;
 			break;
@@ -1048,7 +1085,7 @@ static void serve(struct nbd_conn *c, struct nbd_req *q)
 		err = ops->pread(h, buf, q->len, q->off);
 		if (!err)
 			read_reply(c, q, buf);
-		free(buf);
+		payload_put(c->srv, buf, q->len);
 		if (!err)
 			return;
 		break;
@@ -1120,7 +1157,7 @@ static int read_request(struct nbd_conn *c, struct nbd_req **out)
 		q->err = -EINVAL;
 		goto payload_read;
 	}
-	q->data = malloc(q->len);
+	q->data = payload_get(c->srv, q->len);
 	if (!q->data) {
 		r = conn_skip(c, q->len);
 		q->err = -ENOMEM;
@@ -1130,7 +1167,7 @@ static int read_request(struct nbd_conn *c, struct nbd_req **out)
 payload_read:
 	if (r) {
 		/* the client went away mid-payload: nothing is written */
-		free(q->data);
+		payload_put(c->srv, q->data, q->len);
 		free(q);
 		return r;
 	}
@@ -1167,7 +1204,7 @@ static void *worker_main(void *arg)
 		}
 		pthread_mutex_unlock(&c->rlock);
 		serve(c, q);
-		free(q->data);
+		payload_put(c->srv, q->data, q->len);
 		free(q);
 	}
 	return NULL;
@@ -1440,6 +1477,8 @@ int nbd_server_start(const struct nbd_server_conf *conf,
 	s->nworkers = conf->workers > 0 ? conf->workers : NBD_DEFAULT_WORKERS;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
+	pthread_mutex_init(&s->plock, NULL);
+	pthread_cond_init(&s->pcond, NULL);
 	if (conf->tls_cert) {
 		r = tls_ctx_new(conf, &s->tls);
 		if (r)
@@ -1472,6 +1511,8 @@ fail:
 	SSL_CTX_free(s->tls);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->cond);
+	pthread_mutex_destroy(&s->plock);
+	pthread_cond_destroy(&s->pcond);
 	free(s);
 	return r;
 }
@@ -1503,5 +1544,7 @@ void nbd_server_stop(struct nbd_server *s)
 	SSL_CTX_free(s->tls);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->cond);
+	pthread_mutex_destroy(&s->plock);
+	pthread_cond_destroy(&s->pcond);
 	free(s);
 }
