@@ -20,7 +20,7 @@ struct nbd_server_conf {
 	int max_connections; /* beyond it new connections are closed;
 			      * 0: 64 */
 	int workers;	     /* requests served at once per connection;
-			      * 0: 8 */
+			      * 0: 16 */
 };
 
 struct nbd_server;
