@@ -167,24 +167,6 @@ static void dwalk_free(void *ctx)
 	free(w);
 }
 
-/* Remove every name header of r. */
-static void resp_drop(struct cluster_resp *r, const char *name)
-{
-	int i = 0;
-
-	while (i < r->nhdrs) {
-		if (strcasecmp(r->hdr_names[i], name)) {
-			i++;
-			continue;
-		}
-		free(r->hdr_names[i]);
-		free(r->hdr_values[i]);
-		r->nhdrs--;
-		r->hdr_names[i] = r->hdr_names[r->nhdrs];
-		r->hdr_values[i] = r->hdr_values[r->nhdrs];
-	}
-}
-
 void dlo_get(struct http_request *req, struct proxy_app *app,
 	     const struct proxy_path *p, const struct cluster_resp *mr,
 	     const char *manifest)
@@ -193,7 +175,7 @@ void dlo_get(struct http_request *req, struct proxy_app *app,
 	struct cluster_resp r = *mr;
 	struct dlo_walk *w = calloc(1, sizeof(*w));
 	struct buf cat = {0};
-	char raw[4096], dec[4096], *segs[1], *prefix, etag[33], qetag[40];
+	char raw[4096], dec[4096], *segs[1], *prefix, etag[33];
 	char marker[2048] = "";
 	const char *lm = cluster_resp_header(mr, "Last-Modified");
 	const char *ct = cluster_resp_header(mr, "Content-Type");
@@ -256,7 +238,6 @@ void dlo_get(struct http_request *req, struct proxy_app *app,
 	}
 	md5_buf(cat.data ? cat.data : (const uint8_t *)"", cat.len, d);
 	md5_hex(d, etag);
-	snprintf(qetag, sizeof(qetag), "\"%s\"", etag);
 	snprintf(w->ctype, sizeof(w->ctype), "%s",
 		 ct ? ct : "application/octet-stream");
 	if (strstr(w->ctype, ";swift_bytes="))
@@ -284,23 +265,14 @@ void dlo_get(struct http_request *req, struct proxy_app *app,
 		}
 		r.nhdrs++;
 	}
-	resp_drop(&r, "Etag");
-	resp_drop(&r, "Content-Length");
-	resp_drop(&r, "Content-Range");
-	resp_drop(&r, "Content-Type");
+	lo_resp_del(&r, "Etag");
+	lo_resp_del(&r, "Content-Length");
+	lo_resp_del(&r, "Content-Range");
+	lo_resp_del(&r, "Content-Type");
 	proxy_relay_headers(req, &r, p);
-	http_add_header(req, "Etag", qetag);
-	if (p->tempurl)
-		tempurl_response_headers(
-			req, p, cluster_resp_header(mr, "Content-Disposition"));
-	status = cond_status(
-		http_header(req, "If-Match"), http_header(req, "If-None-Match"),
-		http_header(req, "If-Modified-Since"),
-		http_header(req, "If-Unmodified-Since"), etag, mtime, 1);
-	if (status) {
-		proxy_reply_status(req, status);
+	if (lo_conditional(req, p, etag, mtime,
+			   cluster_resp_header(mr, "Content-Disposition")))
 		goto out_r;
-	}
 	src.ctx = w;
 	src.single_range = 1;
 	lo_reply(req, app, p, (uint64_t)total, w->ctype, &src);

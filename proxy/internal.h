@@ -392,6 +392,16 @@ int lo_segment_open(struct http_request *req, struct proxy_app *app,
 		    struct cluster_resp *r, struct cluster_get **g);
 /* *dst = *src, its names (when in src->buf) pointing into dst->buf. */
 void lo_path_copy(struct proxy_path *dst, const struct proxy_path *src);
+/*
+ * The large object's ETag (etag: hex, sent quoted), a temp URL's
+ * headers, then the client's conditionals against etag and mtime (unix
+ * seconds, -1: unknown): 0 to go on, else replied 304 or 412 and
+ * returns it.
+ */
+int lo_conditional(struct http_request *req, const struct proxy_path *p,
+		   const char *etag, int64_t mtime, const char *disposition);
+/* Remove every name header of r (before relaying it). */
+void lo_resp_del(struct cluster_resp *r, const char *name);
 /* Strip the quotes of an ETag in place. */
 void lo_unquote(char *etag);
 

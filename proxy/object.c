@@ -177,6 +177,20 @@ static int copy_headers(struct cluster_hdrs *h, const struct cluster_resp *src,
 	return rc;
 }
 
+/* The name of a "Name: value" line into name (of len bytes); its value,
+ * or NULL when the line has no ':' or too long a name. */
+static const char *line_split(const char *line, char *name, size_t len)
+{
+	const char *c = strchr(line, ':');
+
+	if (!c || c - line >= (int)len)
+		return NULL;
+	snprintf(name, len, "%.*s", (int)(c - line), line);
+	for (c++; *c == ' '; c++)
+		;
+	return c;
+}
+
 static struct obj_put *put_open(struct http_request *req, struct proxy_app *app,
 				const struct proxy_path *p, int64_t length,
 				const struct cluster_resp *src, int fresh,
@@ -279,16 +293,12 @@ static struct obj_put *put_open(struct http_request *req, struct proxy_app *app,
 		int k;
 
 		for (k = 0; k < set->n; k++) {
-			const char *line = set->lines[k];
-			const char *c = strchr(line, ':');
 			char name[256];
+			const char *c =
+				line_split(set->lines[k], name, sizeof(name));
 
-			if (!c || c - line >= (int)sizeof(name))
+			if (!c)
 				continue;
-			snprintf(name, sizeof(name), "%.*s", (int)(c - line),
-				 line);
-			for (c++; *c == ' '; c++)
-				;
 			if (cluster_hdrs_set(&o->hdrs[i], name, c)) {
 				proxy_reply_status(req, 500);
 				goto fail;
@@ -417,17 +427,12 @@ void proxy_object_put_end(struct http_request *req, struct obj_put *o,
 	}
 	if (statuses[best] / 100 == 2) {
 		for (i = 0; extra && i < extra->n; i++) {
-			const char *line = extra->lines[i];
-			const char *c = strchr(line, ':');
 			char name[256];
+			const char *c =
+				line_split(extra->lines[i], name, sizeof(name));
 
-			if (!c || c - line >= (int)sizeof(name))
+			if (!c)
 				continue;
-			snprintf(name, sizeof(name), "%.*s", (int)(c - line),
-				 line);
-			c++;
-			while (*c == ' ')
-				c++;
 			http_add_header(req, name, c);
 		}
 		/* an Etag of extra (an SLO's) stands for the backends' */

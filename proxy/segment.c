@@ -460,6 +460,40 @@ fail:
 	lo_reader_free(lr);
 }
 
+int lo_conditional(struct http_request *req, const struct proxy_path *p,
+		   const char *etag, int64_t mtime, const char *disposition)
+{
+	int status;
+
+	http_add_headerf(req, "Etag", "\"%s\"", etag);
+	if (p->tempurl)
+		tempurl_response_headers(req, p, disposition);
+	status = cond_status(
+		http_header(req, "If-Match"), http_header(req, "If-None-Match"),
+		http_header(req, "If-Modified-Since"),
+		http_header(req, "If-Unmodified-Since"), etag, mtime, 1);
+	if (status)
+		proxy_reply_status(req, status);
+	return status;
+}
+
+void lo_resp_del(struct cluster_resp *r, const char *name)
+{
+	int i = 0;
+
+	while (i < r->nhdrs) {
+		if (strcasecmp(r->hdr_names[i], name)) {
+			i++;
+			continue;
+		}
+		free(r->hdr_names[i]);
+		free(r->hdr_values[i]);
+		r->nhdrs--;
+		r->hdr_names[i] = r->hdr_names[r->nhdrs];
+		r->hdr_values[i] = r->hdr_values[r->nhdrs];
+	}
+}
+
 void lo_unquote(char *etag)
 {
 	size_t n;

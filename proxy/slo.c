@@ -60,24 +60,6 @@ static int is_slo(const struct cluster_resp *r)
 	return truthy(cluster_resp_header(r, "X-Static-Large-Object"));
 }
 
-/* Remove every name header of r. */
-static void resp_del(struct cluster_resp *r, const char *name)
-{
-	int i = 0;
-
-	while (i < r->nhdrs) {
-		if (strcasecmp(r->hdr_names[i], name)) {
-			i++;
-			continue;
-		}
-		free(r->hdr_names[i]);
-		free(r->hdr_values[i]);
-		r->nhdrs--;
-		r->hdr_names[i] = r->hdr_names[r->nhdrs];
-		r->hdr_values[i] = r->hdr_values[r->nhdrs];
-	}
-}
-
 /* Read the rest of g into out (at most max bytes). 0, -EIO, -EFBIG. */
 static int read_all(struct cluster_get *g, struct buf *out, size_t max)
 {
@@ -508,8 +490,8 @@ static void reply_raw_manifest(struct http_request *req,
 				*t++ = *s;
 		*t = '\0';
 	}
-	resp_del(r, "Etag");
-	resp_del(r, "Content-Length");
+	lo_resp_del(r, "Etag");
+	lo_resp_del(r, "Content-Length");
 	proxy_relay_headers(req, r, p);
 	md5_buf(out, strlen(out), d);
 	md5_hex(d, hex);
@@ -535,9 +517,8 @@ static void slo_get(struct http_request *req, struct proxy_app *app,
 	struct slo_walk *w = NULL;
 	struct buf body = {0};
 	json_t *segs = NULL;
-	char etag[33], qetag[40], manifest_etag[80];
+	char etag[33], manifest_etag[80];
 	int64_t size = 0, mtime = -1;
-	int status;
 
 	snprintf(manifest_etag, sizeof(manifest_etag), "%s",
 		 metag ? metag : "");
@@ -563,10 +544,9 @@ static void slo_get(struct http_request *req, struct proxy_app *app,
 	}
 	if (lm)
 		ts_parse_http_date(lm, &mtime);
-	snprintf(qetag, sizeof(qetag), "\"%s\"", etag);
-	resp_del(r, "Etag");
-	resp_del(r, "Content-Length");
-	resp_del(r, "Content-Range");
+	lo_resp_del(r, "Etag");
+	lo_resp_del(r, "Content-Length");
+	lo_resp_del(r, "Content-Range");
 	w = calloc(1, sizeof(*w));
 	if (!w) {
 		proxy_reply_status(req, 500);
@@ -574,21 +554,12 @@ static void slo_get(struct http_request *req, struct proxy_app *app,
 	}
 	clean_ctype(cluster_resp_header(r, "Content-Type"), w->ctype,
 		    sizeof(w->ctype));
-	resp_del(r, "Content-Type");
+	lo_resp_del(r, "Content-Type");
 	proxy_relay_headers(req, r, p);
 	http_add_header(req, "X-Manifest-Etag", manifest_etag);
-	http_add_header(req, "Etag", qetag);
-	if (p->tempurl)
-		tempurl_response_headers(
-			req, p, cluster_resp_header(r, "Content-Disposition"));
-	status = cond_status(
-		http_header(req, "If-Match"), http_header(req, "If-None-Match"),
-		http_header(req, "If-Modified-Since"),
-		http_header(req, "If-Unmodified-Since"), etag, mtime, 1);
-	if (status) {
-		proxy_reply_status(req, status);
+	if (lo_conditional(req, p, etag, mtime,
+			   cluster_resp_header(r, "Content-Disposition")))
 		goto out;
-	}
 	w->req = req;
 	w->app = app;
 	lo_path_copy(&w->who, p);
@@ -667,7 +638,7 @@ static void lo_get(struct http_request *req, struct proxy_app *app,
 			reply_raw_manifest(req, p, &r, g);
 			goto out;
 		}
-		resp_del(&r, "Content-Type");
+		lo_resp_del(&r, "Content-Type");
 		if (r.nhdrs >= 0 && !cluster_resp_header(&r, "Content-Type")) {
 			char **n =
 				realloc(r.hdr_names,
@@ -1729,43 +1700,9 @@ static int delete_object(struct http_request *req, struct proxy_app *app,
 				     "0") ||
 		    cluster_hdrs_add(&hdrs[i], "X-Timestamp", ts))
 			goto out;
-	{
-		/* the container updates, as object.c's writes spread them */
-		int needed = cluster_quorum(n) + 1, k;
-
-		if (needed < containers.nprimary)
-			needed = containers.nprimary;
-		for (k = 0; k < needed && containers.nprimary; k++) {
-			const struct ring_dev *dev =
-				containers.dev[k % containers.nprimary];
-			struct cluster_hdrs *h = &hdrs[k % n];
-			const char *old =
-				cluster_hdrs_get(h, "X-Container-Host");
-			char host[300], *both = NULL;
-
-			snprintf(host, sizeof(host),
-				 strchr(dev->ip, ':') ? "[%s]:%d" : "%s:%d",
-				 dev->ip, dev->port);
-			if (old) {
-				if (asprintf(&both, "%s,%s", old, host) < 0)
-					goto out;
-				cluster_hdrs_set(h, "X-Container-Host", both);
-				free(both);
-				old = cluster_hdrs_get(h, "X-Container-Device");
-				if (asprintf(&both, "%s,%s", old, dev->device) <
-				    0)
-					goto out;
-				cluster_hdrs_set(h, "X-Container-Device", both);
-				free(both);
-			} else {
-				cluster_hdrs_add(h, "X-Container-Host", host);
-				cluster_hdrs_add(h, "X-Container-Device",
-						 dev->device);
-				cluster_hdrs_addf(h, "X-Container-Partition",
-						  "%u", containers.part);
-			}
-		}
-	}
+	if (cluster_update_headers(hdrs, n, &containers, "Container",
+				   cluster_quorum(n) + 1))
+		goto out;
 	status = proxy_quorum_request(req, app, &nodes, "DELETE", dp, hdrs, n,
 				      204, 0);
 out:
