@@ -1,10 +1,11 @@
 #!/usr/bin/python3
-# tests/lib/repl_load.py STORAGE_URL TOKEN CONTAINER OP N STATE: writes
-# through the proxy for the replication tests, recording what each object
-# should be in STATE (the format tests/lib/repl_check.py reads):
-#   put N        PUT o00000..o<N-1>, bodies of 0..48 KiB (deterministic)
-#   overwrite N  PUT new bodies over o00000..o<N-1>
-#   delete N     DELETE o<N>..o<2N-1> (older objects, not overwritten)
+# tests/lib/repl_load.py STORAGE_URL TOKEN CONTAINER OP [N [FROM]] STATE:
+# writes through the proxy for the replication tests, recording what each
+# object should be in STATE (the format tests/lib/repl_check.py reads):
+#   put N [FROM]        PUT o<FROM>..o<FROM+N-1> (FROM defaults to 0),
+#                       bodies of 0..48 KiB (deterministic)
+#   overwrite N [FROM]  PUT new bodies over those
+#   delete N [FROM]     DELETE those
 #   get          GET every object of STATE once; exits 1 on any answer
 #                that is not what STATE says (200 with the MD5, or 404)
 # Four connections work at once; any failed write exits 1.
@@ -25,6 +26,7 @@ def body(name, gen):
 def main():
     url, token, cont, op = sys.argv[1:5]
     n = int(sys.argv[5]) if op != "get" else 0
+    first = int(sys.argv[6]) if len(sys.argv) == 8 else 0
     state_file = sys.argv[-1]
     u = urllib.parse.urlparse(url)
     state = {}
@@ -35,11 +37,11 @@ def main():
     base = u.path + "/" + cont + "/"
     acct = u.path.split("/")[-1]
     if op == "put":
-        work = [("PUT", "o%05d" % i, 1) for i in range(n)]
+        work = [("PUT", "o%05d" % i, 1) for i in range(first, first + n)]
     elif op == "overwrite":
-        work = [("PUT", "o%05d" % i, 2) for i in range(n)]
+        work = [("PUT", "o%05d" % i, 2) for i in range(first, first + n)]
     elif op == "delete":
-        work = [("DELETE", "o%05d" % i, 0) for i in range(n, 2 * n)]
+        work = [("DELETE", "o%05d" % i, 0) for i in range(first, first + n)]
     else:
         work = [("GET", k.split("/")[-1], 0) for k in sorted(state)]
     errors = []
@@ -55,7 +57,7 @@ def main():
                              headers={"X-Auth-Token": token})
                 r = conn.getresponse()
                 got = r.read()
-            except Exception as e:  # one retry on a fresh connection
+            except Exception as e:  # counted; a fresh connection goes on
                 conn.close()
                 conn = http.client.HTTPConnection(u.hostname, u.port,
                                                   timeout=60)
