@@ -14,6 +14,8 @@ struct aio {
 	char dir[4096];	 /* everything lives under it */
 	char bin[4096];	 /* where the kumo-* programs are */
 	int proxy_port;	 /* storage servers take the next three */
+	int volume_port; /* kumo-volumed's API (8776) */
+	int nbd_port;	 /* kumo-volumed's NBD exports (10809) */
 	char conf[4200]; /* the one config file all daemons read */
 };
 

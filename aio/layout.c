@@ -1,7 +1,9 @@
 /*
  * aio/layout.c: the all-in-one cluster's files under one folder:
  *
- *   DIR/kumo.conf          every daemon's section, one file
+ *   DIR/kumo.conf          every daemon's section, one file (the volume
+ *                          service's records and chunks live in the
+ *                          cluster, under internal accounts)
  *   DIR/rings/             account, container, object .builder + .ring.gz
  *   DIR/node/d1..d4        the four devices (every storage server has all)
  *   DIR/run/               pidfiles
@@ -142,10 +144,15 @@ static int write_conf(struct aio *aio, const char *suffix)
 		"recon_cache_path = %s/recon\n\n"
 		"[account-server]\n"
 		"bind_ip = 127.0.0.1\nbind_port = %d\ndevices = %s/node\n"
-		"recon_cache_path = %s/recon\n",
+		"recon_cache_path = %s/recon\n\n"
+		"[volume-server]\n"
+		"bind_ip = 127.0.0.1\nbind_port = %d\nswift_dir = %s/rings\n"
+		"proxy_url = http://127.0.0.1:%d\n"
+		"nbd_ip = 127.0.0.1\nnbd_port = %d\n",
 		suffix, aio->proxy_port, aio->dir, aio->proxy_port + 1,
 		aio->dir, aio->dir, aio->proxy_port + 2, aio->dir, aio->dir,
-		aio->proxy_port + 3, aio->dir, aio->dir);
+		aio->proxy_port + 3, aio->dir, aio->dir, aio->volume_port,
+		aio->dir, aio->proxy_port, aio->nbd_port);
 	if (n < 0)
 		return -ENOMEM;
 	snprintf(aio->conf, sizeof(aio->conf), "%s/kumo.conf", aio->dir);

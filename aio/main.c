@@ -1,10 +1,12 @@
 /*
  * aio/main.c: bin/kumo-aio, the all-in-one cluster on 127.0.0.1 (startup
  * only): a proxy on PORT (8080) and object, container and account servers
- * on PORT+1..PORT+3, each serving four devices, all data under DIR
- * (./var/aio).
+ * on PORT+1..PORT+3, each serving four devices, and the volume service
+ * (kumo-volumed: the Cinder-style API on VPORT, 8776, and NBD exports on
+ * NPORT, 10809), all data under DIR (./var/aio).
  *
- *   kumo-aio [--dir DIR] [--proxy-port PORT]
+ *   kumo-aio [--dir DIR] [--proxy-port PORT] [--volume-port VPORT]
+ *            [--nbd-port NPORT]
  *
  * Runs in the foreground until Ctrl-C or SIGTERM, which stop every daemon
  * cleanly; data persists across restarts.
@@ -24,7 +26,8 @@
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: kumo-aio [--dir DIR] [--proxy-port PORT]\n");
+	fprintf(stderr, "usage: kumo-aio [--dir DIR] [--proxy-port PORT] "
+			"[--volume-port PORT] [--nbd-port PORT]\n");
 }
 
 static void print_welcome(const struct aio *aio)
@@ -49,14 +52,31 @@ static void print_welcome(const struct aio *aio)
 	       "http://127.0.0.1:%d/v1/AUTH_test/photos/README.md\n"
 	       "  curl -H \"X-Auth-Token: $TOKEN\" "
 	       "http://127.0.0.1:%d/v1/AUTH_test/photos\n\n"
+	       "Block volumes (the Cinder v3 API, the same tokens) on "
+	       "http://127.0.0.1:%d/v3/AUTH_test, NBD exports on port %d:\n"
+	       "  curl -H \"X-Auth-Token: $TOKEN\" -d "
+	       "'{\"volume\": {\"size\": 1}}' "
+	       "http://127.0.0.1:%d/v3/AUTH_test/volumes\n\n"
 	       "Ctrl-C stops the cluster.\n",
-	       p, p + 1, p + 3, aio->dir, p, p, p, p, p, p, p);
+	       p, p + 1, p + 3, aio->dir, p, p, p, p, p, p, p, aio->volume_port,
+	       aio->nbd_port, aio->volume_port);
 	fflush(stdout);
+}
+
+/* bin/kumo-volumed; the Makefile's default name for the volume part,
+ * kumo-volume, until it names it so. */
+static const char *volumed_prog(const struct aio *aio)
+{
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/kumo-volumed", aio->bin);
+	return access(path, X_OK) == 0 ? "kumo-volumed" : "kumo-volume";
 }
 
 int main(int argc, char **argv)
 {
-	struct aio aio = {.proxy_port = 8080};
+	struct aio aio = {
+		.proxy_port = 8080, .volume_port = 8776, .nbd_port = 10809};
 	const char *dir = "var/aio";
 	char self[PATH_MAX], abs[PATH_MAX];
 	sigset_t sigs;
@@ -74,6 +94,20 @@ int main(int argc, char **argv)
 					argv[i]);
 				return 2;
 			}
+		} else if ((!strcmp(argv[i], "--volume-port") ||
+			    !strcmp(argv[i], "--nbd-port")) &&
+			   i + 1 < argc) {
+			int port = atoi(argv[i + 1]);
+
+			if (port < 1 || port > 65535) {
+				fprintf(stderr, "kumo-aio: bad port %s\n",
+					argv[i + 1]);
+				return 2;
+			}
+			if (!strcmp(argv[i++], "--volume-port"))
+				aio.volume_port = port;
+			else
+				aio.nbd_port = port;
 		} else {
 			usage();
 			return 2;
@@ -111,6 +145,8 @@ int main(int argc, char **argv)
 			{"container", "kumo-containerd", aio.proxy_port + 2, 0},
 			{"object", "kumo-objectd", aio.proxy_port + 1, 0},
 			{"proxy", "kumo-proxy", aio.proxy_port, 0},
+			/* after the proxy: it checks tokens there */
+			{"volume", volumed_prog(&aio), aio.volume_port, 0},
 		};
 		int nkids = (int)(sizeof(kids) / sizeof(kids[0]));
 

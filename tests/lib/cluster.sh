@@ -2,7 +2,8 @@
 # functions.sh. start_cluster runs bin/kumo-aio in $TMPDIR_TEST/aio on a
 # free port block, waits for the proxy, and stops it at exit (failing the
 # test if it lingers). Sets PROXY_PORT, AIO_DIR, AUTH_URL, and SWIFT (the
-# swift client command line for test:tester).
+# swift client command line for test:tester); VOLUME_PORT and NBD_PORT
+# (kumo-volumed's API and NBD ports) follow the storage servers' ports.
 
 # pick_port_block N: a port P with P..P+N-1 all free on 127.0.0.1.
 pick_port_block() {
@@ -42,6 +43,7 @@ _stop_aio() {
 # _launch_aio: run kumo-aio on $AIO_DIR/$PROXY_PORT and wait until it is up.
 _launch_aio() {
 	kumo-aio --dir "$AIO_DIR" --proxy-port "$PROXY_PORT" \
+		--volume-port "$VOLUME_PORT" --nbd-port "$NBD_PORT" \
 		>"$TMPDIR_TEST/aio.out" 2>"$TMPDIR_TEST/aio.err" &
 	AIO_PID=$!
 	cleanup_fn _stop_aio "$AIO_PID"
@@ -64,7 +66,9 @@ _launch_aio() {
 start_cluster() {
 	requires kumo-aio kumo-proxy kumo-objectd kumo-containerd kumo-accountd
 	AIO_DIR=$TMPDIR_TEST/aio
-	PROXY_PORT=$(pick_port_block 4)
+	PROXY_PORT=$(pick_port_block 6)
+	VOLUME_PORT=$((PROXY_PORT + 4))
+	NBD_PORT=$((PROXY_PORT + 5))
 	mkdir -p "$AIO_DIR"
 	_launch_aio
 	AUTH_URL=http://127.0.0.1:$PROXY_PORT/auth/v1.0
