@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include "accountd/internal.h"
-#include "common/dbserver.h"
 #include "common/log.h"
 
 struct tally {
@@ -22,23 +21,13 @@ struct tally {
 	int bad;
 };
 
-static int tally_row(void *arg, const char *key, size_t klen, const char *val,
-		     size_t vlen)
+static int tally_row(void *arg, char *val)
 {
 	struct tally *t = arg;
 	struct acctd_row row;
-	char *copy = malloc(vlen + 1);
-	int rc;
 
-	(void)key;
-	(void)klen;
-	if (!copy)
-		return -ENOMEM;
-	memcpy(copy, val, vlen);
-	copy[vlen] = '\0';
-	rc = acctd_row_parse(copy, &row);
-	free(copy);
-	if (rc || row.object_count < 0 || row.bytes_used < 0) {
+	if (acctd_row_parse(val, &row) || row.object_count < 0 ||
+	    row.bytes_used < 0) {
 		t->bad = 1;
 		return 1; /* stop: the account is corrupt */
 	}
@@ -46,29 +35,6 @@ static int tally_row(void *arg, const char *key, size_t klen, const char *val,
 	t->objects += row.object_count;
 	t->bytes += row.bytes_used;
 	return 0;
-}
-
-/* Tally the rows kind H "/" * of the account rkey. */
-static int tally(struct dbstore_db *db, char kind, const char *rkey,
-		 struct tally *t)
-{
-	size_t klen;
-	char *lo = dbserver_row_key(kind, rkey, "", &klen), *hi;
-	int rc;
-
-	if (!lo)
-		return -ENOMEM;
-	hi = malloc(klen);
-	if (!hi) {
-		free(lo);
-		return -ENOMEM;
-	}
-	memcpy(hi, lo, klen);
-	hi[klen - 1]++; /* '/' + 1: past every name */
-	rc = dbstore_scan(db, lo, klen, 1, hi, klen, 0, tally_row, t);
-	free(lo);
-	free(hi);
-	return rc;
 }
 
 static int check(void *app, struct dbstore_db *db, const char *rkey,
@@ -87,9 +53,9 @@ static int check(void *app, struct dbstore_db *db, const char *rkey,
 	}
 	if (rc)
 		return rc;
-	rc = tally(db, 'L', rkey, &live);
+	rc = dbaudit_rows(db, 'L', rkey, tally_row, &live);
 	if (!rc)
-		rc = tally(db, 'X', rkey, &dead);
+		rc = dbaudit_rows(db, 'X', rkey, tally_row, &dead);
 	if (rc)
 		goto out;
 	if (live.bad || dead.bad) {

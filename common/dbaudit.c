@@ -26,8 +26,10 @@
 
 #include "common/buf.h"
 #include "common/dbaudit.h"
+#include "common/dbserver.h"
 #include "common/fsutil.h"
 #include "common/log.h"
+#include "common/pace.h"
 #include "common/recon.h"
 
 #define BATCH	 256
@@ -48,14 +50,6 @@ struct dbaudit {
 	double clock; /* the pace: next allowed moment (monotonic) */
 };
 
-static double mono(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 static double wall(void)
 {
 	struct timespec t;
@@ -67,24 +61,7 @@ static double wall(void)
 /* Wait until `until` (monotonic) or a stop; 1 when stopping. */
 static int wait_until(struct dbaudit *a, double until)
 {
-	struct timespec real;
-	double left;
-	int stopping;
-
-	pthread_mutex_lock(&a->lock);
-	while (!a->stopping && (left = until - mono()) > 0) {
-		clock_gettime(CLOCK_REALTIME, &real);
-		real.tv_sec += (time_t)left;
-		real.tv_nsec += (long)((left - (double)(time_t)left) * 1e9);
-		if (real.tv_nsec >= 1000000000L) {
-			real.tv_sec++;
-			real.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&a->wake, &a->lock, &real);
-	}
-	stopping = a->stopping;
-	pthread_mutex_unlock(&a->lock);
-	return stopping;
+	return pace_wait(&a->lock, &a->wake, &a->stopping, until);
 }
 
 int dbaudit_new(const struct dbaudit_conf *conf, const struct dbaudit_ops *ops,
@@ -230,6 +207,54 @@ int dbaudit_quarantine(struct dbstore_db *db, const char *dev_dir,
 	return rc;
 }
 
+/* --- rows, for the parts' checks ------------------------------------------ */
+
+struct rows {
+	int (*fn)(void *arg, char *val);
+	void *arg;
+};
+
+static int each_row(void *arg, const char *key, size_t klen, const char *val,
+		    size_t vlen)
+{
+	struct rows *r = arg;
+	char *copy = malloc(vlen + 1);
+	int rc;
+
+	(void)key;
+	(void)klen;
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, val, vlen);
+	copy[vlen] = '\0';
+	rc = r->fn(r->arg, copy);
+	free(copy);
+	return rc;
+}
+
+int dbaudit_rows(struct dbstore_db *db, char kind, const char *rkey,
+		 int (*fn)(void *arg, char *val), void *arg)
+{
+	struct rows r = {fn, arg};
+	size_t klen;
+	char *lo = dbserver_row_key(kind, rkey, "", &klen), *hi;
+	int rc;
+
+	if (!lo)
+		return -ENOMEM;
+	hi = malloc(klen);
+	if (!hi) {
+		free(lo);
+		return -ENOMEM;
+	}
+	memcpy(hi, lo, klen);
+	hi[klen - 1]++; /* '/' + 1: past every name */
+	rc = dbstore_scan(db, lo, klen, 1, hi, klen, 0, each_row, &r);
+	free(lo);
+	free(hi);
+	return rc;
+}
+
 /* --- a pass -------------------------------------------------------------- */
 
 #define KEY_KEEP 64 /* bytes of a key kept to resume a scan from */
@@ -344,15 +369,10 @@ static int audit_db(struct dbaudit *a, struct dbstore_db *db,
 				st->failed++;
 			else
 				st->errors++;
-			if (a->conf.per_second > 0) {
-				double now = mono();
-
-				if (a->clock < now)
-					a->clock = now;
-				a->clock += 1.0 / a->conf.per_second;
-				if (wait_until(a, a->clock))
-					rc = -EINTR;
-			}
+			if (a->conf.per_second > 0 &&
+			    wait_until(a, pace_next(&a->clock, 1.0,
+						    a->conf.per_second)))
+				rc = -EINTR;
 		}
 		if (rc || ks->n < BATCH)
 			break;
@@ -406,7 +426,7 @@ int dbaudit_pass(struct dbaudit *a, struct dbaudit_stats *stats)
 	DIR *d;
 
 	pthread_mutex_lock(&a->pass_lock);
-	begin = mono();
+	begin = pace_now();
 	since = wall();
 	a->clock = begin;
 	d = opendir(a->devices);
@@ -461,7 +481,7 @@ int dbaudit_pass(struct dbaudit *a, struct dbaudit_stats *stats)
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
-	st.duration = mono() - begin;
+	st.duration = pace_now() - begin;
 	pthread_mutex_unlock(&a->pass_lock);
 	log_info("%s audit pass %s: %ld passed, %ld failed (quarantined), "
 		 "%ld databases quarantined, %ld errors, %.2fs",
@@ -495,7 +515,7 @@ static void *audit_main(void *arg)
 {
 	struct dbaudit *a = arg;
 
-	while (!wait_until(a, mono() + a->conf.interval))
+	while (!wait_until(a, pace_now() + a->conf.interval))
 		dbaudit_pass(a, NULL);
 	return NULL;
 }

@@ -79,6 +79,16 @@ int dbaudit_start(struct dbaudit *a);
 void dbaudit_stop(struct dbaudit *a);
 
 /*
+ * For a part's check: call fn(arg, val) with a NUL-terminated copy of
+ * the value of each row kind H "/" * of the record rkey (fn may cut val
+ * up; it is freed after the call), in name order. fn returns 0 to go on,
+ * > 0 to stop (0 is returned), < 0 to stop with that error. Reads a
+ * snapshot; no lock needed. 0 or -errno.
+ */
+int dbaudit_rows(struct dbstore_db *db, char kind, const char *rkey,
+		 int (*fn)(void *arg, char *val), void *arg);
+
+/*
  * Quarantine the record rkey (kind letter + 32 hex) of db on device dir
  * dev_dir for a server: see the top. Takes the database lock. 0 or
  * -errno (logged).

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/dbserver.h"
 #include "common/log.h"
 #include "containerd/internal.h"
 
@@ -21,51 +20,18 @@ struct tally {
 	int bad;
 };
 
-static int tally_row(void *arg, const char *key, size_t klen, const char *val,
-		     size_t vlen)
+static int tally_row(void *arg, char *val)
 {
 	struct tally *t = arg;
 	struct contd_row row;
-	char *copy = malloc(vlen + 1);
 
-	(void)key;
-	(void)klen;
-	if (!copy)
-		return -ENOMEM;
-	memcpy(copy, val, vlen);
-	copy[vlen] = '\0';
-	if (contd_row_parse(copy, &row) || row.size < 0) {
+	if (contd_row_parse(val, &row) || row.size < 0) {
 		t->bad = 1;
-		free(copy);
 		return 1; /* stop: the container is corrupt */
 	}
 	t->count++;
 	t->bytes += row.size;
-	free(copy);
 	return 0;
-}
-
-/* Tally the rows kind H "/" * of the container rkey. */
-static int tally(struct dbstore_db *db, char kind, const char *rkey,
-		 struct tally *t)
-{
-	size_t klen;
-	char *lo = dbserver_row_key(kind, rkey, "", &klen), *hi;
-	int rc;
-
-	if (!lo)
-		return -ENOMEM;
-	hi = malloc(klen);
-	if (!hi) {
-		free(lo);
-		return -ENOMEM;
-	}
-	memcpy(hi, lo, klen);
-	hi[klen - 1]++; /* '/' + 1: past every name */
-	rc = dbstore_scan(db, lo, klen, 1, hi, klen, 0, tally_row, t);
-	free(lo);
-	free(hi);
-	return rc;
 }
 
 static int check(void *app, struct dbstore_db *db, const char *rkey,
@@ -84,9 +50,9 @@ static int check(void *app, struct dbstore_db *db, const char *rkey,
 	}
 	if (rc)
 		return rc;
-	rc = tally(db, 'O', rkey, &live);
+	rc = dbaudit_rows(db, 'O', rkey, tally_row, &live);
 	if (!rc)
-		rc = tally(db, 'T', rkey, &dead);
+		rc = dbaudit_rows(db, 'T', rkey, tally_row, &dead);
 	if (rc)
 		goto out;
 	if (live.bad || dead.bad) {

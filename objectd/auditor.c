@@ -47,6 +47,7 @@
 
 #include "common/log.h"
 #include "common/md5.h"
+#include "common/pace.h"
 #include "common/recon.h"
 #include "objectd/internal.h"
 
@@ -58,52 +59,14 @@ struct aud_pass {
 	double fclock, bclock; /* next allowed moments (monotonic) */
 };
 
-static double now_mono(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-/* Sleep until the monotonic time `until` or until the server stops.
- * Returns 1 when stopping. */
-static int sleep_until(struct objd *od, double until)
-{
-	struct timespec real;
-	double left = until - now_mono();
-	int stopping;
-
-	if (left <= 0)
-		return od->stopping;
-	clock_gettime(CLOCK_REALTIME, &real);
-	real.tv_sec += (time_t)left;
-	real.tv_nsec += (long)((left - (double)(time_t)left) * 1e9);
-	if (real.tv_nsec >= 1000000000L) {
-		real.tv_sec++;
-		real.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&od->lock);
-	while (!od->stopping && now_mono() < until &&
-	       pthread_cond_timedwait(&od->wake, &od->lock, &real) != ETIMEDOUT)
-		;
-	stopping = od->stopping;
-	pthread_mutex_unlock(&od->lock);
-	return stopping;
-}
-
-/* Advance a rate clock by amount/rate seconds from max(clock, now) and
- * sleep until it. 1 when stopping. */
+/* Advance a pace clock by amount/rate and sleep until it. 1 when the
+ * server stops. */
 static int pace(struct aud_pass *p, double *clock, double amount, double rate)
 {
-	double now = now_mono();
+	double until = pace_next(clock, amount, rate);
 
-	if (rate <= 0)
-		return 0;
-	if (*clock < now)
-		*clock = now; /* no credit for time spent idle */
-	*clock += amount / rate;
-	return sleep_until(p->od, *clock);
+	return until > 0 &&
+	       pace_wait(&p->od->lock, &p->od->wake, &p->od->stopping, until);
 }
 
 /* "/a/c/o" split into its three parts (copies into buf). 0 or -EINVAL. */
@@ -386,11 +349,11 @@ int aud_run_once(struct objd *od, struct aud_stats *out)
 	p.od = od;
 	pthread_mutex_lock(&od->aud_pass_lock);
 	start = wall_now();
-	begin = now_mono();
+	begin = pace_now();
 	p.fclock = p.bclock = begin;
 	log_info("object audit pass begins on %s", od->cfg->devices);
 	rc = each_subdir(od->cfg->devices, valid_dev, on_device, &p, NULL);
-	p.st.duration = now_mono() - begin;
+	p.st.duration = pace_now() - begin;
 	pthread_mutex_unlock(&od->aud_pass_lock);
 	log_info("object audit pass %s: %" PRIu64 " files, %" PRIu64
 		 " bytes, %" PRIu64 " quarantined, %" PRIu64 " errors, %.2fs",

@@ -12,17 +12,6 @@ read -r TOKEN URL < <(get_token test:tester testing)
 [ -n "$TOKEN" ] || fail "no token"
 [ "$(status PUT "$URL/c" -H "X-Auth-Token: $TOKEN")" = 201 ] || fail "container PUT"
 
-flip() { # FILE OFFSET
-	$PYTHON - "$1" "$2" <<'PY'
-import sys
-path, off = sys.argv[1], int(sys.argv[2])
-with open(path, "r+b") as f:
-    f.seek(off)
-    b = f.read(1)
-    f.seek(off)
-    f.write(bytes([b[0] ^ 0x55]))
-PY
-}
 # the .data files of object $1 (one per replica), sorted
 replicas() {
 	local h
@@ -38,7 +27,7 @@ for o in read-me audit-me; do
 	[ "${#R[@]}" -eq 3 ] || fail "$o has ${#R[@]} replicas on disk: ${R[*]}"
 	md5sum "${R[0]}" | cut -d' ' -f1 >"$TMPDIR_TEST/$o.file-md5"
 	echo "${R[0]}" >"$TMPDIR_TEST/$o.bad"
-	flip "${R[0]}" 1234
+	flip_byte "${R[0]}" 1234
 	md5sum "${R[0]}" | cut -d' ' -f1 | cmp -s - "$TMPDIR_TEST/$o.file-md5" &&
 		fail "the flip did not change ${R[0]}"
 done

@@ -9,17 +9,6 @@ start_objectd
 D=$TMPDIR_TEST/srv
 CACHE=$TMPDIR_TEST/cache
 
-flip() {
-	$PYTHON - "$1" "$2" <<'PY'
-import sys
-path, off = sys.argv[1], int(sys.argv[2])
-with open(path, "r+b") as f:
-    f.seek(off)
-    b = f.read(1)
-    f.seek(off)
-    f.write(bytes([b[0] ^ 0xff]))
-PY
-}
 hash_of() { printf '/a/c/%skumotest' "$1" | md5sum | cut -d' ' -f1; }
 data_of() {
 	local h
@@ -71,9 +60,9 @@ $PYTHON -c "import sys; d=float(sys.argv[2])-float(sys.argv[1]); sys.exit(0 if d
 audit_conf 0
 
 # 3. three corrupt files; no limit: fast, and exactly those quarantined
-flip "$(data_of o3)" 2                               # body byte
+flip_byte "$(data_of o3)" 2                               # body byte
 f=$(data_of o5)
-flip "$f" $(($(stat -c %s "$f") - 3))                # footer CRC
+flip_byte "$f" $(($(stat -c %s "$f") - 3))                # footer CRC
 f=$(data_of o9)
 truncate -s 0 "$f"                                   # empty: no footer
 audit_conf 0
@@ -130,7 +119,7 @@ stop_objectd
 # 5. the background auditor of a running server finds rot by itself
 echo "auditor_interval = 1" >>"$TMPDIR_TEST/object.conf"
 start_objectd_again
-flip "$(data_of o4)" 0
+flip_byte "$(data_of o4)" 0
 for i in $(seq 100); do
 	[ -d "$D/d1/quarantined/objects/$(hash_of o4)" ] && break
 	sleep 0.1

@@ -68,3 +68,17 @@ print(s.getsockname()[1])
 s.close()
 PY
 }
+
+# flip_byte FILE OFFSET: invert the bits of one byte of FILE in place (bit
+# rot for the auditor and quarantine tests).
+flip_byte() {
+	$PYTHON - "$1" "$2" <<'PY'
+import sys
+path, off = sys.argv[1], int(sys.argv[2])
+with open(path, "r+b") as f:
+    f.seek(off)
+    b = f.read(1)
+    f.seek(off)
+    f.write(bytes([b[0] ^ 0xff]))
+PY
+}
