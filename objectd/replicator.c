@@ -620,13 +620,14 @@ out:
 
 /* --- a partition job --------------------------------------------------- */
 
-/* Force a full rehash (so old tombstones are reclaimed) at most every
- * FULL_REHASH_MAX seconds, at least every reclaim_age. */
+/* Force a full rehash (so old tombstones are reclaimed, even in suffixes
+ * nothing touches) every quarter of reclaim_age, at most every
+ * FULL_REHASH_MAX seconds: a tombstone goes soon after reclaim_age. */
 static void maybe_full_rehash(const struct objd *od, const struct job *j)
 {
 	char mark[DF_DEV_DIR_MAX + 64], cache[DF_DEV_DIR_MAX + 64];
-	long long every = od->cfg->reclaim_age < FULL_REHASH_MAX
-				  ? od->cfg->reclaim_age
+	long long every = od->cfg->reclaim_age / 4 < FULL_REHASH_MAX
+				  ? od->cfg->reclaim_age / 4
 				  : FULL_REHASH_MAX;
 	struct stat st;
 	int fd;
