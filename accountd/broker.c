@@ -44,13 +44,6 @@ int acctd_key(const struct acctd *a, const char *account, char key[34])
 	return 0;
 }
 
-static int get_ts(json_t *o, const char *name, struct ts *t)
-{
-	const char *s = json_string_value(json_object_get(o, name));
-
-	return s ? ts_parse(s, t) : -EINVAL;
-}
-
 struct acctd_policy_stat *acctd_policy_stat(struct acctd_info *info, int index)
 {
 	struct acctd_policy_stat *st = NULL;
@@ -112,12 +105,43 @@ void acctd_info_free(struct acctd_info *info)
 	memset(info, 0, sizeof(*info));
 }
 
+int acctd_info_from_json(json_t *o, struct acctd_info *info)
+{
+	struct dbserver_times times = {&info->created_at, &info->put,
+				       &info->del, &info->status_changed};
+	const char *status;
+	int rc = 0;
+
+	memset(info, 0, sizeof(*info));
+	info->account =
+		strdup(json_string_value(json_object_get(o, "account")) ?: "");
+	if (!info->account) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = dbserver_record_parse(o, &times, &info->metadata);
+	if (rc)
+		goto out;
+	status = json_string_value(json_object_get(o, "status"));
+	info->status_deleted = status && !strcmp(status, "DELETED");
+	info->container_count =
+		json_integer_value(json_object_get(o, "container_count"));
+	info->object_count =
+		json_integer_value(json_object_get(o, "object_count"));
+	info->bytes_used = json_integer_value(json_object_get(o, "bytes_used"));
+	if (get_pstats(o, info))
+		rc = -EIO;
+out:
+	if (rc)
+		acctd_info_free(info);
+	return rc;
+}
+
 int acctd_info_get(struct dbstore_db *db, const char *key,
 		   struct acctd_info *info)
 {
 	json_error_t jerr;
 	json_t *o = NULL;
-	const char *status;
 	char *val = NULL;
 	size_t len;
 	int rc;
@@ -132,40 +156,11 @@ int acctd_info_get(struct dbstore_db *db, const char *key,
 		rc = -EIO;
 		goto out;
 	}
-	info->account =
-		strdup(json_string_value(json_object_get(o, "account")) ?: "");
-	if (!info->account) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	if (get_ts(o, "created_at", &info->created_at) ||
-	    get_ts(o, "put_timestamp", &info->put) ||
-	    get_ts(o, "delete_timestamp", &info->del) ||
-	    get_ts(o, "status_changed_at", &info->status_changed)) {
-		log_err("account record %s has a bad timestamp", key);
-		rc = -EIO;
-		goto out;
-	}
-	status = json_string_value(json_object_get(o, "status"));
-	info->status_deleted = status && !strcmp(status, "DELETED");
-	info->container_count =
-		json_integer_value(json_object_get(o, "container_count"));
-	info->object_count =
-		json_integer_value(json_object_get(o, "object_count"));
-	info->bytes_used = json_integer_value(json_object_get(o, "bytes_used"));
-	if (get_pstats(o, info)) {
-		log_err("account record %s has bad policy stats", key);
-		rc = -EIO;
-		goto out;
-	}
-	info->metadata = json_incref(json_object_get(o, "metadata"));
-	if (!info->metadata)
-		info->metadata = json_object();
-	if (!info->metadata)
-		rc = -ENOMEM;
+	rc = acctd_info_from_json(o, info);
+	if (rc == -EIO)
+		log_err("account record %s has a bad timestamp or policy stats",
+			key);
 out:
-	if (rc)
-		acctd_info_free(info);
 	json_decref(o);
 	free(val);
 	return rc;
@@ -301,6 +296,14 @@ int acctd_row_update(struct dbstore_db *db, const char *key, const char *name,
 			rec.put = old.put;
 		if (ts_cmp(&old.del, &rec.del) > 0)
 			rec.del = old.del;
+		/* nothing new: no write, no new row id (a replicated row
+		 * that agrees must not travel back) */
+		if (!ts_cmp(&old.put, &rec.put) &&
+		    !ts_cmp(&old.del, &rec.del) &&
+		    old.object_count == rec.object_count &&
+		    old.bytes_used == rec.bytes_used &&
+		    old.policy == rec.policy)
+			goto out;
 		info.container_count -= live ? 1 : 0;
 		info.object_count -= old.object_count;
 		info.bytes_used -= old.bytes_used;
@@ -335,6 +338,9 @@ int acctd_row_update(struct dbstore_db *db, const char *key, const char *name,
 	}
 	dbstore_batch_put(b, deleted ? xkey : lkey, klen, val, strlen(val));
 	rc = stage_info(b, key, &info);
+	if (!rc) /* the row's new row id (common/dbreplicator.h) */
+		rc = dbrepl_stage_row(&acctd_layout, db, b, key,
+				      deleted ? 'X' : 'L', name);
 	if (!rc)
 		rc = dbstore_commit(db, b);
 out:

@@ -19,14 +19,17 @@
 #ifndef KUMO_ACCOUNTD_INTERNAL_H
 #define KUMO_ACCOUNTD_INTERNAL_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include <jansson.h>
 
 #include "common/config.h"
-#include "common/dbaudit.h"
 #include "common/dbstore.h"
+#include "common/dbaudit.h"
+#include "common/dbreplicator.h"
 #include "common/http.h"
+#include "common/periodic.h"
 #include "common/recon.h"
 #include "common/timestamp.h"
 #include "ring/ring.h"
@@ -45,6 +48,15 @@ struct acctd_conf {
 	char recon_cache_path[CONF_STR_MAX];
 	long long auditor_interval; /* seconds between auditor passes */
 	double accounts_per_second; /* auditor pace (0: no limit) */
+	/* replicator and reaper (h7) */
+	char swift_dir[CONF_STR_MAX];  /* holds account.ring.gz */
+	long long replicator_interval; /* seconds between passes */
+	long long replicator_concurrency;
+	long long reclaim_age;		   /* seconds */
+	long long per_diff;		   /* rows per merge_items */
+	double conn_timeout, node_timeout; /* seconds, to other servers */
+	long long reaper_delay;		   /* seconds a deleted account waits */
+	long long reaper_interval;	   /* seconds between reaper passes */
 };
 
 /* The server, shared by every connection thread (read-only). */
@@ -55,6 +67,10 @@ struct acctd {
 	/* auditor and recon (h6) */
 	struct recon_conf recon; /* what /recon answers from */
 	struct dbaudit *auditor;
+	/* replicator and reaper (h7) */
+	struct dbrepl *repl;
+	pthread_mutex_t reap_lock; /* one reaper pass at a time */
+	struct periodic reaper;
 };
 
 /* --- broker.c: account records and container rows ----------------------- */
@@ -93,6 +109,8 @@ int acctd_key(const struct acctd *a, const char *account, char key[34]);
  * acctd_info_free. */
 int acctd_info_get(struct dbstore_db *db, const char *key,
 		   struct acctd_info *info);
+/* The same from a record's JSON (borrowed). 0, -EIO, -ENOMEM. */
+int acctd_info_from_json(json_t *o, struct acctd_info *info);
 void acctd_info_free(struct acctd_info *info);
 
 /* Write the record durably. Call with the database lock. 0 or -errno. */
@@ -116,14 +134,37 @@ int acctd_info_status_deleted(const struct acctd_info *info);
  * merge_items: the newest put and delete timestamps kept, the counts
  * taken from the report, deleted when deleted after put with no objects;
  * the account's counts and those of the row's policies (the old row's
- * and the new one's, as Swift's policy_stat triggers) follow. Takes the
- * database lock. 0, -ENOENT (no account), -EIO, -ENOMEM.
+ * and the new one's, as Swift's policy_stat triggers) follow. Takes the database lock. 0, -ENOENT (no
+ * account), -EIO, -ENOMEM.
  */
 int acctd_row_update(struct dbstore_db *db, const char *key, const char *name,
 		     const struct acctd_row *row);
 
 /* Parse a row value; 0 or -EIO. */
 int acctd_row_parse(const char *val, struct acctd_row *row);
+
+/* --- replicator.c: the account replicator's part (h7) ----------------- */
+
+/* The key letters of an account database (common/dbreplicator.h). */
+extern const struct dbrepl_layout acctd_layout;
+/* Its merges (for the unit tests; the replicator gets them itself). */
+extern const struct dbrepl_ops acctd_repl_ops;
+
+/* Make a->repl from the config (not started). 0 or -errno. */
+int acctd_repl_new(struct acctd *a);
+
+/* Handlers of REPLICATE and of POST /once/<job>, or NULL when req is
+ * neither. */
+const struct http_handler *acctd_repl_route(struct http_request *req);
+
+/* --- reaper.c: the account reaper (h7) --------------------------------- */
+
+/* One pass: empty every deleted account (past reaper_delay) whose first
+ * primary is here. Logs and writes recon figures. 0 or -errno. */
+int acctd_reap_pass(struct acctd *a);
+/* The background reaper thread (reaper_interval). */
+int acctd_reaper_start(struct acctd *a);
+void acctd_reaper_stop(struct acctd *a);
 
 /* --- server.c: the HTTP routes ----------------------------------------- */
 

@@ -5,12 +5,17 @@
  *
  *   kumo-accountd CONF [--pidfile F] [--port N]
  *   kumo-accountd CONF --once audit    one auditor pass (server stopped)
+ *   kumo-accountd CONF --once replicate|reap   one replication or reaper
+ *                                      pass (run by the server when one
+ *                                      is running)
  */
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <curl/curl.h>
 
 #include "accountd/internal.h"
 #include "common/daemon.h"
@@ -43,6 +48,28 @@ static const struct conf_key conf_table[] = {
 	K("account-server", "accounts_per_second", CONF_DOUBLE, 0, 1e6, "200",
 	  accounts_per_second,
 	  "accounts the auditor checks per second at most (0: no limit)"),
+	/* replicator and reaper (h7) */
+	K("account-server", "swift_dir", CONF_STR, 0, 0, "/etc/swift",
+	  swift_dir, "where the rings are (replicator and reaper)"),
+	K("account-server", "replicator_interval", CONF_INT, 1, 86400, "30",
+	  replicator_interval, "seconds between replication passes"),
+	K("account-server", "replicator_concurrency", CONF_INT, 1, 64, "4",
+	  replicator_concurrency, "accounts replicated at once"),
+	K("account-server", "reclaim_age", CONF_INT, 0, 315360000, "604800",
+	  reclaim_age,
+	  "seconds after which deleted container rows and emptied deleted "
+	  "accounts go"),
+	K("account-server", "per_diff", CONF_INT, 1, 100000, "1000", per_diff,
+	  "rows per replication request"),
+	K("account-server", "conn_timeout", CONF_DOUBLE, 0.01, 60, "0.5",
+	  conn_timeout, "seconds to connect to another server"),
+	K("account-server", "node_timeout", CONF_DOUBLE, 0.01, 600, "10",
+	  node_timeout, "seconds another server may take to answer"),
+	K("account-server", "reaper_delay", CONF_INT, 0, 315360000, "0",
+	  reaper_delay,
+	  "seconds a deleted account keeps its data before the reaper"),
+	K("account-server", "reaper_interval", CONF_INT, 1, 86400, "3600",
+	  reaper_interval, "seconds between reaper passes"),
 	{NULL},
 };
 
@@ -72,6 +99,16 @@ static int start(void *cfg, void **app)
 		free(a);
 		return rc;
 	}
+	/* replicator and reaper (h7) */
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	pthread_mutex_init(&a->reap_lock, NULL);
+	rc = acctd_repl_new(a);
+	if (rc) {
+		dbaudit_free(a->auditor);
+		dbstore_free(a->store);
+		free(a);
+		return rc;
+	}
 	*app = a;
 	return 0;
 }
@@ -82,9 +119,13 @@ static void stop(void *app)
 
 	if (!a)
 		return;
+	acctd_reaper_stop(a); /* replicator and reaper (h7) */
+	dbrepl_free(a->repl);
 	dbaudit_free(a->auditor); /* auditor (h6) */
 	dbstore_free(a->store);
+	pthread_mutex_destroy(&a->reap_lock);
 	free(a);
+	curl_global_cleanup();
 }
 
 /* auditor (h6) */
@@ -92,7 +133,13 @@ static int serving(void *app)
 {
 	struct acctd *a = app;
 
-	return dbaudit_start(a->auditor);
+	int rc = dbaudit_start(a->auditor);
+
+	if (!rc) /* replicator and reaper (h7) */
+		rc = dbrepl_start(a->repl);
+	if (!rc)
+		rc = acctd_reaper_start(a);
+	return rc;
 }
 
 static int once(void *app, const char *what)
@@ -100,8 +147,19 @@ static int once(void *app, const char *what)
 	struct acctd *a = app;
 	int rc;
 
+	if (!strcmp(what, "replicate") || !strcmp(what, "reap")) { /* h7 */
+		/* a running server owns the databases: it runs the pass */
+		rc = dbrepl_once_remote(a->cfg->bind_ip, (int)a->cfg->bind_port,
+					what, 3600);
+		if (rc == -ECONNREFUSED)
+			rc = !strcmp(what, "reap") ? acctd_reap_pass(a)
+						   : dbrepl_pass(a->repl, NULL);
+		return rc ? 1 : 0;
+	}
 	if (strcmp(what, "audit")) {
-		fprintf(stderr, "kumo-accountd: unknown job '%s' (audit)\n",
+		fprintf(stderr,
+			"kumo-accountd: unknown job '%s' (audit, replicate, "
+			"reap)\n",
 			what);
 		return 2;
 	}

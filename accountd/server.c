@@ -512,6 +512,8 @@ static const struct http_handler handler = {
 
 const struct http_handler *acctd_route(struct http_request *req)
 {
-	(void)req;
-	return &handler;
+	/* REPLICATE and POST /once/ (replicator.c) */
+	const struct http_handler *h = acctd_repl_route(req);
+
+	return h ? h : &handler;
 }

@@ -172,3 +172,47 @@ void dbserver_rows_free(struct dbserver_rows *rs)
 	free(rs->val);
 	rs->name = rs->val = NULL;
 }
+
+static int get_ts(json_t *o, const char *name, struct ts *t)
+{
+	const char *s = json_string_value(json_object_get(o, name));
+
+	return s ? ts_parse(s, t) : -EINVAL;
+}
+
+int dbserver_record_parse(json_t *o, const struct dbserver_times *t,
+			  json_t **metadata)
+{
+	json_t *md;
+
+	if (get_ts(o, "created_at", t->created_at) ||
+	    get_ts(o, "put_timestamp", t->put) ||
+	    get_ts(o, "delete_timestamp", t->del) ||
+	    get_ts(o, "status_changed_at", t->status_changed))
+		return -EIO;
+	md = json_object_get(o, "metadata");
+	*metadata = json_is_object(md) ? json_incref(md) : json_object();
+	return *metadata ? 0 : -ENOMEM;
+}
+
+/* *a = the older (newer when newest) of *a and *b; 1 when *a changed. */
+static int take(struct ts *a, const struct ts *b, int newest)
+{
+	int c = ts_cmp(b, a);
+
+	if (newest ? c <= 0 : c >= 0)
+		return 0;
+	*a = *b;
+	return 1;
+}
+
+int dbserver_merge_times(const struct dbserver_times *mine,
+			 const struct dbserver_times *peer)
+{
+	int changed = take(mine->created_at, peer->created_at, 0);
+
+	changed |= take(mine->put, peer->put, 1);
+	changed |= take(mine->del, peer->del, 1);
+	changed |= take(mine->status_changed, peer->status_changed, 1);
+	return changed;
+}

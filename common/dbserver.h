@@ -60,6 +60,28 @@ int dbserver_apply_meta(struct http_request *req, const char *kind,
  */
 int dbserver_head_format(struct http_request *req, enum listing_format *fmt);
 
+/* The timestamps every account and container record keeps. */
+struct dbserver_times {
+	struct ts *created_at, *put, *del, *status_changed;
+};
+
+/*
+ * A record's timestamps (created_at, put_timestamp, delete_timestamp,
+ * status_changed_at) and its metadata (*metadata: a new reference, an
+ * empty object when absent) from its JSON o (borrowed). 0, -EIO (a
+ * timestamp missing or bad), -ENOMEM.
+ */
+int dbserver_record_parse(json_t *o, const struct dbserver_times *t,
+			  json_t **metadata);
+
+/*
+ * Swift's merge_timestamps over a replica's record: created_at the
+ * oldest, put, delete and status change the newest of mine and peer's.
+ * Returns 1 when mine changed, else 0.
+ */
+int dbserver_merge_times(const struct dbserver_times *mine,
+			 const struct dbserver_times *peer);
+
 /* A listing source over the rows prefix[0] H "/" name of one record. */
 struct dbserver_rows {
 	struct dbstore_db *db;

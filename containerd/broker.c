@@ -42,13 +42,6 @@ int contd_key(const struct contd *c, const char *account, const char *container,
 	return 0;
 }
 
-static int get_ts(json_t *o, const char *name, struct ts *t)
-{
-	const char *s = json_string_value(json_object_get(o, name));
-
-	return s ? ts_parse(s, t) : -EINVAL;
-}
-
 void contd_info_free(struct contd_info *info)
 {
 	free(info->account);
@@ -80,6 +73,36 @@ static void parse_targets(json_t *u, struct contd_targets *t)
 	snprintf(t->part, sizeof(t->part), "%s", part ? part : "");
 }
 
+int contd_info_from_json(json_t *o, struct contd_info *info)
+{
+	struct dbserver_times times = {&info->created_at, &info->put,
+				       &info->del, &info->status_changed};
+	int rc = 0;
+
+	memset(info, 0, sizeof(*info));
+	info->account =
+		strdup(json_string_value(json_object_get(o, "account")) ?: "");
+	info->container = strdup(
+		json_string_value(json_object_get(o, "container")) ?: "");
+	if (!info->account || !info->container) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = dbserver_record_parse(o, &times, &info->metadata);
+	if (rc)
+		goto out;
+	info->object_count =
+		json_integer_value(json_object_get(o, "object_count"));
+	info->bytes_used = json_integer_value(json_object_get(o, "bytes_used"));
+	info->policy = (int)json_integer_value(
+		json_object_get(o, "storage_policy_index"));
+	parse_targets(json_object_get(o, "account_update"), &info->targets);
+out:
+	if (rc)
+		contd_info_free(info);
+	return rc;
+}
+
 int contd_info_get(struct dbstore_db *db, const char *key,
 		   struct contd_info *info)
 {
@@ -99,38 +122,10 @@ int contd_info_get(struct dbstore_db *db, const char *key,
 		rc = -EIO;
 		goto out;
 	}
-	info->account =
-		strdup(json_string_value(json_object_get(o, "account")) ?: "");
-	info->container = strdup(
-		json_string_value(json_object_get(o, "container")) ?: "");
-	if (!info->account || !info->container) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	if (get_ts(o, "created_at", &info->created_at) ||
-	    get_ts(o, "put_timestamp", &info->put) ||
-	    get_ts(o, "delete_timestamp", &info->del) ||
-	    get_ts(o, "status_changed_at", &info->status_changed)) {
+	rc = contd_info_from_json(o, info);
+	if (rc == -EIO)
 		log_err("container record %s has a bad timestamp", key);
-		rc = -EIO;
-		goto out;
-	}
-	info->object_count =
-		json_integer_value(json_object_get(o, "object_count"));
-	info->bytes_used = json_integer_value(json_object_get(o, "bytes_used"));
-	info->policy = (int)json_integer_value(
-		json_object_get(o, "storage_policy_index"));
-	info->metadata = json_incref(json_object_get(o, "metadata"));
-	if (!info->metadata)
-		info->metadata = json_object();
-	if (!info->metadata) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	parse_targets(json_object_get(o, "account_update"), &info->targets);
 out:
-	if (rc)
-		contd_info_free(info);
 	json_decref(o);
 	free(val);
 	return rc;
@@ -355,6 +350,9 @@ int contd_row_update(struct dbstore_db *db, const char *key, const char *name,
 	}
 	contd_mark_pending(&info, &before);
 	rc = contd_info_stage(b, key, &info);
+	if (!rc) /* the row's new row id (common/dbreplicator.h) */
+		rc = dbrepl_stage_row(&contd_layout, db, b, key,
+				      row.deleted ? 'T' : 'O', name);
 	if (!rc)
 		rc = dbstore_commit(db, b);
 out:

@@ -28,8 +28,9 @@
 #include <jansson.h>
 
 #include "common/config.h"
-#include "common/dbaudit.h"
 #include "common/dbstore.h"
+#include "common/dbaudit.h"
+#include "common/dbreplicator.h"
 #include "common/http.h"
 #include "common/recon.h"
 #include "common/timestamp.h"
@@ -53,6 +54,12 @@ struct contd_conf {
 	char recon_cache_path[CONF_STR_MAX];
 	long long auditor_interval;   /* seconds between auditor passes */
 	double containers_per_second; /* auditor pace (0: no limit) */
+	/* replicator (h7) */
+	char swift_dir[CONF_STR_MAX];  /* holds container.ring.gz */
+	long long replicator_interval; /* seconds between passes */
+	long long replicator_concurrency;
+	long long reclaim_age; /* seconds */
+	long long per_diff;    /* rows per merge_items */
 };
 
 /* The server, shared by every connection thread. */
@@ -69,6 +76,8 @@ struct contd {
 	/* auditor and recon (h6) */
 	struct recon_conf recon; /* what /recon answers from */
 	struct dbaudit *auditor;
+	/* replicator (h7) */
+	struct dbrepl *repl;
 };
 
 /* --- broker.c: container records and object rows ------------------------ */
@@ -106,6 +115,8 @@ int contd_key(const struct contd *c, const char *account, const char *container,
  * contd_info_free. */
 int contd_info_get(struct dbstore_db *db, const char *key,
 		   struct contd_info *info);
+/* The same from a record's JSON (borrowed). 0, -EIO, -ENOMEM. */
+int contd_info_from_json(json_t *o, struct contd_info *info);
 void contd_info_free(struct contd_info *info);
 
 /* Swift's is_deleted: no record, or no objects and deleted after put. */
@@ -173,6 +184,20 @@ int contd_updater_pass(struct contd *c);
 /* Start / stop the background updater thread. */
 int contd_updater_start(struct contd *c);
 void contd_updater_stop(struct contd *c);
+
+/* --- replicator.c: the container replicator's part (h7) --------------- */
+
+/* The key letters of a container database (common/dbreplicator.h). */
+extern const struct dbrepl_layout contd_layout;
+/* Its merges (for the unit tests; the replicator gets them itself). */
+extern const struct dbrepl_ops contd_repl_ops;
+
+/* Make c->repl from the config (not started). 0 or -errno. */
+int contd_repl_new(struct contd *c);
+
+/* Handlers of REPLICATE and of POST /once/replicate, or NULL when req is
+ * neither. */
+const struct http_handler *contd_repl_route(struct http_request *req);
 
 /* --- server.c: the HTTP routes ----------------------------------------- */
 

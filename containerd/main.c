@@ -7,6 +7,8 @@
  *   kumo-containerd CONF --once update   one pass of owed account updates
  *                                       (the server must be stopped: it
  *                                       owns its databases)
+ *   kumo-containerd CONF --once replicate  one replication pass (run by
+ *                                       the server when one is running)
  *   kumo-containerd CONF --once audit    one auditor pass (server stopped)
  */
 #include <errno.h>
@@ -55,6 +57,18 @@ static const struct conf_key conf_table[] = {
 	K("container-server", "containers_per_second", CONF_DOUBLE, 0, 1e6,
 	  "200", containers_per_second,
 	  "containers the auditor checks per second at most (0: no limit)"),
+	/* replicator (h7) */
+	K("container-server", "swift_dir", CONF_STR, 0, 0, "/etc/swift",
+	  swift_dir, "where container.ring.gz is (for the replicator)"),
+	K("container-server", "replicator_interval", CONF_INT, 1, 86400, "30",
+	  replicator_interval, "seconds between replication passes"),
+	K("container-server", "replicator_concurrency", CONF_INT, 1, 64, "4",
+	  replicator_concurrency, "containers replicated at once"),
+	K("container-server", "reclaim_age", CONF_INT, 0, 315360000, "604800",
+	  reclaim_age,
+	  "seconds after which tombstone rows and deleted containers go"),
+	K("container-server", "per_diff", CONF_INT, 1, 100000, "1000", per_diff,
+	  "rows per replication request"),
 	{NULL},
 };
 
@@ -77,12 +91,19 @@ static int start(void *cfg, void **app)
 		free(c);
 		return rc;
 	}
+	rc = contd_repl_new(c); /* replicator (h7) */
+	if (rc) {
+		dbstore_free(c->store);
+		free(c);
+		return rc;
+	}
 	/* auditor and recon (h6) */
 	c->recon.server = "container";
 	c->recon.devices = conf->devices;
 	c->recon.cache_dir = conf->recon_cache_path;
 	rc = contd_auditor_new(c);
 	if (rc) {
+		dbrepl_free(c->repl);
 		dbstore_free(c->store);
 		free(c);
 		return rc;
@@ -96,6 +117,8 @@ static int serving(void *app)
 	struct contd *c = app;
 	int rc = contd_updater_start(c);
 
+	if (!rc) /* replicator (h7) */
+		rc = dbrepl_start(c->repl);
 	if (!rc) /* auditor (h6) */
 		rc = dbaudit_start(c->auditor);
 	return rc;
@@ -109,6 +132,7 @@ static void stop(void *app)
 		return;
 	contd_updater_stop(c);
 	dbaudit_free(c->auditor); /* auditor (h6) */
+	dbrepl_free(c->repl);	  /* replicator (h7) */
 	dbstore_free(c->store);
 	pthread_cond_destroy(&c->wake);
 	pthread_mutex_destroy(&c->lock);
@@ -121,6 +145,14 @@ static int once(void *app, const char *what)
 	struct contd *c = app;
 	int rc;
 
+	if (!strcmp(what, "replicate")) { /* replicator (h7) */
+		/* a running server owns the databases: it runs the pass */
+		rc = dbrepl_once_remote(c->cfg->bind_ip, (int)c->cfg->bind_port,
+					"replicate", 3600);
+		if (rc == -ECONNREFUSED)
+			rc = dbrepl_pass(c->repl, NULL);
+		return rc ? 1 : 0;
+	}
 	if (!strcmp(what, "audit")) { /* auditor (h6) */
 		rc = dbaudit_pass(c->auditor, NULL);
 		if (rc == -EBUSY)
@@ -132,7 +164,9 @@ static int once(void *app, const char *what)
 		return rc ? 1 : 0;
 	}
 	if (strcmp(what, "update")) {
-		fprintf(stderr, "kumo-containerd: unknown job '%s' (update)\n",
+		fprintf(stderr,
+			"kumo-containerd: unknown job '%s' (update, "
+			"replicate)\n",
 			what);
 		return 2;
 	}
