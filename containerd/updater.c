@@ -32,6 +32,7 @@
 #include <curl/curl.h>
 
 #include "common/log.h"
+#include "common/pace.h"
 #include "containerd/internal.h"
 
 /* Percent-encode s (all but unreserved characters) into b. */
@@ -335,7 +336,16 @@ static int pass_device(struct dbstore_db *db, const char *dev, void *arg)
 
 int contd_updater_pass(struct contd *c)
 {
-	return dbstore_each(c->store, pass_device, c);
+	double begin = pace_now();
+	int rc = dbstore_each(c->store, pass_device, c);
+	/* recon (Swift's container updater: the sweep's duration) */
+	json_t *fig = json_pack("{s:f}", "container_updater_sweep",
+				pace_now() - begin);
+
+	if (fig)
+		recon_update(c->cfg->recon_cache_path, "container", fig);
+	json_decref(fig);
+	return rc;
 }
 
 static void *updater_main(void *arg)

@@ -82,6 +82,7 @@
 
 #include "common/fsutil.h"
 #include "common/log.h"
+#include "common/pace.h"
 #include "objectd/internal.h"
 
 #define TICKS_PER_SEC	  100000
@@ -502,6 +503,8 @@ int exp_run_once(struct objd *od, int64_t now_secs)
 	struct stat st;
 	DIR *d;
 	int done = 0, rc = 0, n;
+	double begin = pace_now();
+	json_t *fig;
 
 	pthread_mutex_lock(&od->exp_pass_lock);
 	d = opendir(od->cfg->devices);
@@ -528,6 +531,12 @@ int exp_run_once(struct objd *od, int64_t now_secs)
 	closedir(d);
 	rc = done;
 	log_info("expirer pass done: %d object(s) expired", done);
+	/* recon (Swift's expirer: the pass's duration and what it expired) */
+	fig = json_pack("{s:f,s:i}", "object_expiration_pass",
+			pace_now() - begin, "expired_last_pass", done);
+	if (fig)
+		recon_update(od->cfg->recon_cache_path, "object", fig);
+	json_decref(fig);
 out:
 	pthread_mutex_unlock(&od->exp_pass_lock);
 	return rc;

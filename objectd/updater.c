@@ -39,6 +39,7 @@
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "common/md5.h"
+#include "common/pace.h"
 #include "objectd/internal.h"
 
 #define MAX_TARGETS	 16
@@ -501,6 +502,8 @@ int upd_run_once(struct objd *od)
 	struct stat st;
 	DIR *d;
 	int left = 0, rc = 0, n;
+	double begin = pace_now();
+	json_t *fig;
 
 	pthread_mutex_lock(&od->pass_lock);
 	d = opendir(od->cfg->devices);
@@ -524,6 +527,12 @@ int upd_run_once(struct objd *od)
 	closedir(d);
 	rc = left;
 	log_info("updater pass done: %d update(s) still pending", left);
+	/* recon (Swift's object updater: the sweep's duration) */
+	fig = json_pack("{s:f,s:i}", "object_updater_sweep", pace_now() - begin,
+			"async_pending", left);
+	if (fig)
+		recon_update(od->cfg->recon_cache_path, "object", fig);
+	json_decref(fig);
 out:
 	pthread_mutex_unlock(&od->pass_lock);
 	return rc;

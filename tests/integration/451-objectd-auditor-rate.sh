@@ -7,7 +7,7 @@ requires curl md5sum kumo-objectd
 
 start_objectd
 D=$TMPDIR_TEST/srv
-CACHE=$TMPDIR_TEST/cache
+CACHE=$TMPDIR_TEST/recon # the recon_cache_path of tests/lib/objectd.sh
 
 hash_of() { printf '/a/c/%skumotest' "$1" | md5sum | cut -d' ' -f1; }
 data_of() {
@@ -88,9 +88,6 @@ assert s["quarantined"] == 3 and s["passes"] == 13 and s["errors"] == 0, s
 assert s["bytes_processed"] > 0 and s["audit_time"] >= 0 and s["start_time"] > 0, s
 PY
 start_objectd_again() {
-	cat >>"$TMPDIR_TEST/object.conf" <<CONF
-recon_cache_path = $CACHE
-CONF
 	kumo-objectd "$TMPDIR_TEST/object.conf" 2>>"$TMPDIR_TEST/objectd.log" &
 	OBJ_PID=$!
 	cleanup_fn "kill -9 $OBJ_PID 2>/dev/null"

@@ -17,6 +17,7 @@ devices = $TMPDIR_TEST/srv
 updater_interval = ${OBJ_UPDATER_INTERVAL:-3600}
 conn_timeout = 0.5
 node_timeout = 2
+recon_cache_path = $TMPDIR_TEST/recon
 CONF
 	kumo-objectd "$TMPDIR_TEST/object.conf" \
 		--pidfile "$TMPDIR_TEST/objectd.pid" \
