@@ -14,6 +14,10 @@
  * The answer is the PUT's, with X-Copied-From, X-Copied-From-Account and
  * X-Copied-From-Last-Modified on success.
  *
+ * A large object (SLO or DLO) is copied assembled from its segments
+ * (slo.c's lo_copy_source), as a plain object; with
+ * ?multipart-manifest=get its manifest object is copied as it is stored.
+ *
  * Authorization: tempauth_request has checked the request's own path
  * (COPY as a GET of the source); here the other side is checked (a PUT
  * of the destination for COPY, a GET of the source for X-Copy-From), as
@@ -150,10 +154,12 @@ static void copy_object(struct http_request *req, struct proxy_app *app,
 	struct cluster_resp r = {0};
 	struct cluster_get *g = NULL;
 	struct obj_put *o = NULL;
+	struct lo_reader *lo = NULL;
 	const char *cl;
 	char *chunk = NULL;
-	int64_t length;
+	int64_t length = 0;
 	ssize_t n;
+	int status;
 
 	if (cluster_lookup(app->cluster, CLUSTER_OBJECT, src->account,
 			   src->container, src->object, &nodes)) {
@@ -172,12 +178,20 @@ static void copy_object(struct http_request *req, struct proxy_app *app,
 		proxy_reply_status(req, r.status);
 		goto out;
 	}
+	/* a large object is copied assembled, as Swift's copy reads it
+	 * through the slo and dlo middlewares */
+	status = lo_copy_source(req, app, src, &r, &g, &lo, &length);
+	if (status) {
+		proxy_reply_status(req, status);
+		goto out;
+	}
 	cl = cluster_resp_header(&r, "Content-Length");
-	if (!cl || r.status != 200) {
+	if (!lo && (!cl || r.status != 200)) {
 		http_reply_error(req, 413, "Your request is too large.");
 		goto out;
 	}
-	length = strtoll(cl, NULL, 10);
+	if (!lo)
+		length = strtoll(cl, NULL, 10);
 	chunk = malloc(COPY_CHUNK);
 	if (!chunk || response_headers(req, src, &r, fresh, &extra)) {
 		proxy_reply_status(req, 500);
@@ -186,7 +200,8 @@ static void copy_object(struct http_request *req, struct proxy_app *app,
 	o = proxy_object_put_open(req, app, dst, length, &r, fresh);
 	if (!o)
 		goto out;
-	while ((n = cluster_get_read(g, chunk, COPY_CHUNK)) > 0)
+	while ((n = lo ? lo_reader_read(lo, chunk, COPY_CHUNK)
+		       : cluster_get_read(g, chunk, COPY_CHUNK)) > 0)
 		if (proxy_object_put_write(o, chunk, (size_t)n)) {
 			log_err("COPY to /%s/%s/%s: too few backends left",
 				dst->account, dst->container, dst->object);
@@ -203,6 +218,7 @@ static void copy_object(struct http_request *req, struct proxy_app *app,
 out:
 	proxy_object_put_free(o);
 	free(chunk);
+	lo_reader_close(lo);
 	cluster_get_close(g);
 	cluster_resp_free(&r);
 	cluster_hdrs_free(&extra);

@@ -167,54 +167,47 @@ static void dwalk_free(void *ctx)
 	free(w);
 }
 
-void dlo_get(struct http_request *req, struct proxy_app *app,
-	     const struct proxy_path *p, const struct cluster_resp *mr,
-	     const char *manifest)
+/*
+ * List the segments of the DLO whose X-Object-Manifest is manifest, as
+ * who: *out the walk over them, *total their length, etag the DLO's.
+ * 0, or an HTTP status (not replied).
+ */
+static int dlo_walk_new(struct http_request *req, struct proxy_app *app,
+			const struct proxy_path *who, const char *manifest,
+			struct dlo_walk **out, int64_t *total, char etag[33])
 {
-	struct lo_source src = {dwalk_start, dwalk_next, dwalk_free, NULL};
-	struct cluster_resp r = *mr;
 	struct dlo_walk *w = calloc(1, sizeof(*w));
 	struct buf cat = {0};
-	char raw[4096], dec[4096], *segs[1], *prefix, etag[33];
-	char marker[2048] = "";
-	const char *lm = cluster_resp_header(mr, "Last-Modified");
-	const char *ct = cluster_resp_header(mr, "Content-Type");
+	char raw[4096], dec[4096], *segs[1], *prefix, marker[2048] = "";
 	uint8_t d[MD5_LEN];
-	int64_t total = 0, mtime = -1;
 	size_t got, i;
-	int status, pages;
+	int status = 500, pages;
 	json_t *seg;
 
-	if (!w) {
-		proxy_reply_status(req, 500);
-		return;
-	}
+	*out = NULL;
+	*total = 0;
+	if (!w)
+		return 500;
 	/* the value is percent-encoded as stored (wsgi_unquote) */
 	snprintf(raw, sizeof(raw), "/%s", manifest);
 	if (http_split_path(raw, dec, sizeof(dec), segs, 1) != 1 ||
 	    !(prefix = strchr(segs[0], '/'))) {
-		proxy_reply_status(req, 400);
-		goto out;
+		status = 400;
+		goto fail;
 	}
 	*prefix++ = '\0';
 	w->container = strdup(segs[0]);
 	w->segs = json_array();
-	if (!w->container || !w->segs) {
-		proxy_reply_status(req, 500);
-		goto out;
-	}
-	status = lo_allowed(req, app, p, "GET", w->container, NULL);
-	if (status) {
-		proxy_reply_status(req, status);
-		goto out;
-	}
+	if (!w->container || !w->segs)
+		goto fail;
+	status = lo_allowed(req, app, who, "GET", w->container, NULL);
+	if (status)
+		goto fail;
 	for (pages = 0; pages < DLO_MAX_PAGES; pages++) {
-		status = list_page(req, app, p->account, w->container, prefix,
+		status = list_page(req, app, who->account, w->container, prefix,
 				   marker, w->segs, &got);
-		if (status / 100 != 2) {
-			proxy_reply_status(req, status);
-			goto out;
-		}
+		if (status / 100 != 2)
+			goto fail;
 		if (got < CONTAINER_LISTING_LIMIT)
 			break;
 		snprintf(marker, sizeof(marker), "%s",
@@ -223,66 +216,81 @@ void dlo_get(struct http_request *req, struct proxy_app *app,
 						json_array_size(w->segs) - 1),
 				 "name")));
 	}
+	status = 500;
 	json_array_foreach(w->segs, i, seg)
 	{
 		const char *h = json_string_value(json_object_get(seg, "hash"));
 		char tag[80];
 
-		total += json_integer_value(json_object_get(seg, "bytes"));
+		*total += json_integer_value(json_object_get(seg, "bytes"));
 		snprintf(tag, sizeof(tag), "%s", h ? h : "");
 		lo_unquote(tag);
-		if (buf_append(&cat, tag, strlen(tag))) {
-			proxy_reply_status(req, 500);
-			goto out;
-		}
+		if (buf_append(&cat, tag, strlen(tag)))
+			goto fail;
 	}
 	md5_buf(cat.data ? cat.data : (const uint8_t *)"", cat.len, d);
 	md5_hex(d, etag);
+	buf_free(&cat);
+	*out = w;
+	return 0;
+fail:
+	buf_free(&cat);
+	dwalk_free(w);
+	return status;
+}
+
+int dlo_source(struct http_request *req, struct proxy_app *app,
+	       const struct proxy_path *who, const char *manifest,
+	       struct lo_source *src, int64_t *size)
+{
+	struct dlo_walk *w;
+	char etag[33];
+	int status = dlo_walk_new(req, app, who, manifest, &w, size, etag);
+
+	if (status)
+		return status;
+	src->start = dwalk_start;
+	src->next = dwalk_next;
+	src->free = dwalk_free;
+	src->ctx = w;
+	src->single_range = 1;
+	return 0;
+}
+
+void dlo_get(struct http_request *req, struct proxy_app *app,
+	     const struct proxy_path *p, struct cluster_resp *r,
+	     const char *manifest)
+{
+	struct lo_source src = {dwalk_start, dwalk_next, dwalk_free, NULL, 1};
+	const char *lm = cluster_resp_header(r, "Last-Modified");
+	const char *ct = cluster_resp_header(r, "Content-Type");
+	struct dlo_walk *w = NULL;
+	char etag[33];
+	int64_t total = 0, mtime = -1;
+	int status;
+
+	status = dlo_walk_new(req, app, p, manifest, &w, &total, etag);
+	if (status) {
+		proxy_reply_status(req, status);
+		return;
+	}
 	snprintf(w->ctype, sizeof(w->ctype), "%s",
 		 ct ? ct : "application/octet-stream");
 	if (strstr(w->ctype, ";swift_bytes="))
 		*strstr(w->ctype, ";swift_bytes=") = '\0';
 	if (lm)
 		ts_parse_http_date(lm, &mtime);
-	/* relay the manifest object's headers but its length and ETag:
-	 * a shallow copy whose header arrays are rebuilt */
-	r.hdr_names = calloc((size_t)mr->nhdrs + 1, sizeof(char *));
-	r.hdr_values = calloc((size_t)mr->nhdrs + 1, sizeof(char *));
-	r.nhdrs = 0;
-	r.body.data = NULL;
-	r.body.len = r.body.cap = 0;
-	if (!r.hdr_names || !r.hdr_values) {
-		proxy_reply_status(req, 500);
-		goto out_r;
-	}
-	for (i = 0; i < (size_t)mr->nhdrs; i++) {
-		r.hdr_names[r.nhdrs] = strdup(mr->hdr_names[i]);
-		r.hdr_values[r.nhdrs] = strdup(mr->hdr_values[i]);
-		if (!r.hdr_names[r.nhdrs] || !r.hdr_values[r.nhdrs]) {
-			free(r.hdr_names[r.nhdrs]);
-			free(r.hdr_values[r.nhdrs]);
-			continue;
-		}
-		r.nhdrs++;
-	}
-	lo_resp_del(&r, "Etag");
-	lo_resp_del(&r, "Content-Length");
-	lo_resp_del(&r, "Content-Range");
-	lo_resp_del(&r, "Content-Type");
-	proxy_relay_headers(req, &r, p);
+	/* the manifest object's headers but its length and ETag */
+	lo_resp_del(r, "Etag");
+	lo_resp_del(r, "Content-Length");
+	lo_resp_del(r, "Content-Range");
+	lo_resp_del(r, "Content-Type");
+	proxy_relay_headers(req, r, p);
 	if (lo_conditional(req, p, etag, mtime,
-			   cluster_resp_header(mr, "Content-Disposition")))
-		goto out_r;
-	src.ctx = w;
-	src.single_range = 1;
-	lo_reply(req, app, p, (uint64_t)total, w->ctype, &src);
-	w = NULL;
-out_r:
-	r.status = 0;
-	r.dev = NULL;
-	cluster_resp_free(&r);
-out:
-	buf_free(&cat);
-	if (w)
+			   cluster_resp_header(r, "Content-Disposition"))) {
 		dwalk_free(w);
+		return;
+	}
+	src.ctx = w;
+	lo_reply(req, app, p, (uint64_t)total, w->ctype, &src);
 }

@@ -374,6 +374,32 @@ void lo_reply(struct http_request *req, struct proxy_app *app,
 	      const struct proxy_path *who, uint64_t size, const char *ctype,
 	      struct lo_source *src);
 /*
+ * A reader of the whole large object (for a copy): src taken, its first
+ * piece opened. NULL with errno (EIO: the first segment cannot be read;
+ * ENOMEM), src then freed. lo_reader_read: >0 bytes, 0 at the end, -EIO
+ * (a segment failed or differs from its manifest entry).
+ */
+struct lo_reader;
+struct lo_reader *lo_reader_open(struct http_request *req,
+				 struct proxy_app *app,
+				 const struct proxy_path *who, uint64_t size,
+				 struct lo_source *src);
+ssize_t lo_reader_read(struct lo_reader *lr, char *buf, size_t max);
+void lo_reader_close(struct lo_reader *lr);
+/*
+ * For a COPY or X-Copy-From whose source answered r (body in *g): when
+ * the source is a large object (and the request has no
+ * ?multipart-manifest=get), *out reads its assembled bytes (*g is then
+ * consumed and closed) and *size is their length; r loses the headers a
+ * plain copy must not keep (ETag, X-Static-Large-Object, its sysmeta,
+ * X-Object-Manifest, swift_bytes). 0 (*out NULL: not a large object), or
+ * an HTTP status (not replied; 409 when the first segment fails).
+ */
+int lo_copy_source(struct http_request *req, struct proxy_app *app,
+		   const struct proxy_path *src, struct cluster_resp *r,
+		   struct cluster_get **g, struct lo_reader **out,
+		   int64_t *size);
+/*
  * May the requester who (user, service or temp URL scope; account) do
  * method on /container/object? 0, or 401/403/500. Never replies.
  */
@@ -441,14 +467,15 @@ struct slo_seg_in {
 /*
  * Validate segs[0..n) against HEADs of each segment as p's requester and
  * store the manifest at p (X-Static-Large-Object, Swift's stored form
- * and sysmeta), then reply: 201 with the SLO's ETag (quoted), or 400 with
- * Swift's per-segment reasons (Accept: text/plain, json or xml), 422 when
- * the client's ETag differs, 413 for too many segments. segs stay the
- * caller's.
+ * and sysmeta, plus the backend headers of more when not NULL: an S3
+ * upload's own sysmeta), then reply: 201 with the SLO's ETag (quoted),
+ * or 400 with Swift's per-segment reasons (Accept: text/plain, json or
+ * xml), 422 when the client's ETag differs, 413 for too many segments.
+ * segs and more stay the caller's.
  */
 void slo_store(struct http_request *req, struct proxy_app *app,
-	       const struct proxy_path *p, const struct slo_seg_in *segs,
-	       int n);
+	       const struct proxy_path *p, const struct slo_seg_in *segs, int n,
+	       const struct cluster_hdrs *more);
 
 /*
  * Swift's parse_and_validate_input of a put body (len bytes) for the
@@ -470,8 +497,13 @@ int slo_manifest_totals(const char *json, size_t len, char etag[33],
  * stored, r the manifest object's answer): list the segments and reply.
  */
 void dlo_get(struct http_request *req, struct proxy_app *app,
-	     const struct proxy_path *p, const struct cluster_resp *r,
+	     const struct proxy_path *p, struct cluster_resp *r,
 	     const char *manifest);
+/* The walk over the DLO whose X-Object-Manifest is manifest, listed as
+ * who, into *src, and its length: 0, or an HTTP status (not replied). */
+int dlo_source(struct http_request *req, struct proxy_app *app,
+	       const struct proxy_path *who, const char *manifest,
+	       struct lo_source *src, int64_t *size);
 /* Check X-Object-Manifest on a PUT: 0, or replies 400 and returns it. */
 int dlo_check_put(struct http_request *req);
 

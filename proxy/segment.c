@@ -379,22 +379,19 @@ static uint64_t multipart_length(struct lo_reader *lr)
 	return total + 2 + strlen(lr->boundary) + 4;
 }
 
-void lo_reply(struct http_request *req, struct proxy_app *app,
-	      const struct proxy_path *who, uint64_t size, const char *ctype,
-	      struct lo_source *src)
+/* A reader of src (taken: freed with the reader) as who; NULL with src
+ * freed when out of memory. */
+static struct lo_reader *reader_new(struct http_request *req,
+				    struct proxy_app *app,
+				    const struct proxy_path *who, uint64_t size,
+				    const char *ctype, struct lo_source *src)
 {
 	struct lo_reader *lr = calloc(1, sizeof(*lr));
-	const char *range = http_header(req, "Range");
-	unsigned char rnd[16];
-	char cr[96];
-	int64_t length = (int64_t)size;
-	int i, rc;
 
 	if (!lr) {
 		if (src->free)
 			src->free(src->ctx);
-		proxy_reply_status(req, 500);
-		return;
+		return NULL;
 	}
 	lr->req = req;
 	lr->app = app;
@@ -402,6 +399,59 @@ void lo_reply(struct http_request *req, struct proxy_app *app,
 	lr->src = *src;
 	lr->size = size;
 	lr->ctype = ctype;
+	return lr;
+}
+
+struct lo_reader *lo_reader_open(struct http_request *req,
+				 struct proxy_app *app,
+				 const struct proxy_path *who, uint64_t size,
+				 struct lo_source *src)
+{
+	struct lo_reader *lr = reader_new(req, app, who, size, "", src);
+	int rc;
+
+	if (!lr) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	rc = range_start(lr);
+	if (!rc && size)
+		rc = piece_next(lr);
+	if (rc < 0) {
+		lo_reader_free(lr);
+		errno = EIO;
+		return NULL;
+	}
+	return lr;
+}
+
+ssize_t lo_reader_read(struct lo_reader *lr, char *buf, size_t max)
+{
+	ssize_t n = seg_read(lr, 0, buf, max);
+
+	return n < 0 ? -EIO : n;
+}
+
+void lo_reader_close(struct lo_reader *lr)
+{
+	lo_reader_free(lr);
+}
+
+void lo_reply(struct http_request *req, struct proxy_app *app,
+	      const struct proxy_path *who, uint64_t size, const char *ctype,
+	      struct lo_source *src)
+{
+	struct lo_reader *lr = reader_new(req, app, who, size, ctype, src);
+	const char *range = http_header(req, "Range");
+	unsigned char rnd[16];
+	char cr[96];
+	int64_t length = (int64_t)size;
+	int i, rc;
+
+	if (!lr) {
+		proxy_reply_status(req, 500);
+		return;
+	}
 	http_add_header(req, "Accept-Ranges", "bytes");
 	if (range && !strcmp(http_method(req), "GET")) {
 		lr->nranges = range_parse(range, size, lr->ranges);

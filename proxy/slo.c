@@ -724,6 +724,86 @@ out:
 	cluster_resp_free(&r);
 }
 
+/* A plain copy's headers: what made the source large goes (Swift's
+ * copy reads the source through the slo and dlo middlewares). */
+static void plain_copy_headers(struct cluster_resp *r)
+{
+	static const char *const drop[] = {
+		"Etag",		  "X-Static-Large-Object", SYSMETA_SLO_ETAG,
+		SYSMETA_SLO_SIZE, "X-Object-Manifest",	   "Content-Length",
+		"X-Manifest-Etag"};
+	size_t i;
+	int k;
+
+	for (i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
+		lo_resp_del(r, drop[i]);
+	for (k = 0; k < r->nhdrs; k++) {
+		char *sb;
+
+		if (strcasecmp(r->hdr_names[k], "Content-Type"))
+			continue;
+		sb = strstr(r->hdr_values[k], ";swift_bytes=");
+		if (sb)
+			*sb = '\0';
+	}
+}
+
+int lo_copy_source(struct http_request *req, struct proxy_app *app,
+		   const struct proxy_path *src, struct cluster_resp *r,
+		   struct cluster_get **g, struct lo_reader **out,
+		   int64_t *size)
+{
+	const char *mm = http_query(req, "multipart-manifest");
+	const char *dlo = cluster_resp_header(r, "X-Object-Manifest");
+	struct lo_source ls = {walk_start, walk_next, walk_free, NULL, 0};
+	struct slo_walk *w = NULL;
+	struct buf body = {0};
+	json_t *segs = NULL;
+	char etag[33], *manifest = NULL;
+	int status = 500;
+
+	*out = NULL;
+	if ((mm && !strcmp(mm, "get")) || r->status != 200 ||
+	    (!is_slo(r) && !dlo))
+		return 0;
+	if (dlo) {
+		manifest = strdup(dlo);
+		if (!manifest)
+			return 500;
+		status = dlo_source(req, app, src, manifest, &ls, size);
+		free(manifest);
+		if (status)
+			return status;
+	} else {
+		if (read_all(*g, &body, SLO_READ_MAX))
+			goto fail;
+		segs = json_loadb((const char *)body.data, body.len, 0, NULL);
+		if (!json_is_array(segs) || manifest_totals(segs, etag, size))
+			goto fail;
+		w = calloc(1, sizeof(*w));
+		if (!w)
+			goto fail;
+		w->req = req;
+		w->app = app;
+		lo_path_copy(&w->who, src);
+		w->root = segs;
+		segs = NULL;
+		ls.ctx = w;
+	}
+	cluster_get_close(*g);
+	*g = NULL;
+	plain_copy_headers(r);
+	*out = lo_reader_open(req, app, src, (uint64_t)*size, &ls);
+	status = *out ? 0 : errno == EIO ? 409 : 500;
+	goto done;
+fail:
+	status = 500;
+done:
+	json_decref(segs);
+	buf_free(&body);
+	return status;
+}
+
 /* --- PUT ?multipart-manifest=put ----------------------------------------- */
 
 struct slo_put {
@@ -1279,7 +1359,7 @@ void slo_put_end(struct http_request *req)
 	} else if (status) {
 		proxy_reply_status(req, status);
 	} else {
-		slo_store(req, sp->app, sp->p, segs, n);
+		slo_store(req, sp->app, sp->p, segs, n, NULL);
 	}
 	slo_segs_free(segs, n);
 	buf_free(&msg);
@@ -1488,7 +1568,8 @@ static int check_segment(const struct slo_seg_in *s, const struct seg_head *h,
 }
 
 void slo_store(struct http_request *req, struct proxy_app *app,
-	       const struct proxy_path *p, const struct slo_seg_in *segs, int n)
+	       const struct proxy_path *p, const struct slo_seg_in *segs, int n,
+	       const struct cluster_hdrs *more)
 {
 	enum out_format f = out_format(req);
 	struct seg_head *heads = NULL;
@@ -1561,7 +1642,8 @@ void slo_store(struct http_request *req, struct proxy_app *app,
 	    cluster_hdrs_add(&set, SYSMETA_SLO_ETAG, slo_etag) ||
 	    cluster_hdrs_addf(&set, SYSMETA_SLO_SIZE, "%lld", total) ||
 	    cluster_hdrs_add(&set, "Content-Type", ctype) ||
-	    cluster_hdrs_add(&extra, "Etag", qetag))
+	    cluster_hdrs_add(&extra, "Etag", qetag) ||
+	    (more && cluster_hdrs_copy(&set, more)))
 		goto oom;
 	o = proxy_object_put_open_set(req, app, p, (int64_t)json.len, &set);
 	if (!o)

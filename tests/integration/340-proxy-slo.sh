@@ -10,7 +10,8 @@
 #     If-None-Match on the SLO ETag gives 304; the listing shows the
 #     SLO's size;
 #   - ?multipart-manifest=get gives the stored form, &format=raw the put
-#     form;
+#     form (which puts back as the same object);
+#   - a COPY is the assembled bytes, stored as a plain object;
 #   - a nested manifest (a sub-SLO segment) streams both levels;
 #   - refusals: missing segment, wrong etag, wrong size (400 with Swift's
 #     per-segment reasons, in text and JSON), bad JSON and bad entries
@@ -124,6 +125,15 @@ grep -q '"sub_slo": true' <(curl -s -H "$T" "$URL/c/outer?multipart-manifest=get
 [ "$(curl -s -H "$T" -r $((size - 3))-$((size + 2)) "$URL/c/outer" | md5)" = \
 	"$( (tail -c 3 whole; tail -c 10 s3 | head -c 3) | md5)" ] ||
 	fail "nested range"
+
+# a COPY is the assembled object, stored plain (as Swift's copy)
+[ "$(code -X COPY -H "$T" -H 'Destination: c/copied' "$URL/c/big")" = 201 ] ||
+	fail "COPY of the SLO"
+curl -s -I -H "$T" "$URL/c/copied" | tr -d '\r' >chead
+grep -qi "^etag: \"$(md5 <whole)\"$" chead && grep -qi "^content-length: $size$" chead &&
+	! grep -qi "^x-static-large-object" chead || { cat chead; fail "the copy is not plain"; }
+[ "$(curl -s -H "$T" "$URL/c/copied" | md5)" = "$(md5 <whole)" ] ||
+	fail "the copy's bytes differ"
 
 # refusals
 echo "[{\"path\": \"/segs/nope\"}, {\"path\": \"/segs/s1\", \"etag\": \"0123\"}, {\"path\": \"/segs/s2\", \"size_bytes\": 5}]" >bad.json

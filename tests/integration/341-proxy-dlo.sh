@@ -7,6 +7,7 @@
 #     their ETags concatenated;
 #   - a Range across segments; several ranges are ignored (200, whole);
 #   - a segment added later is part of the next GET;
+#   - X-Copy-From the DLO copies its assembled bytes as a plain object;
 #   - ?multipart-manifest=get gives the manifest object itself;
 #   - a malformed X-Object-Manifest is a 400 with Swift's message;
 #   - the segments' container is read as the requester (tester3 may read
@@ -61,6 +62,11 @@ printf 'tail' >p4
 [ "$(curl -s -H "$T" "$URL/c/movie" | md5)" = "$(cat whole p4 | md5)" ] ||
 	fail "a later segment is not part of the object"
 
+[ "$(code -X PUT -H "$T" -H 'X-Copy-From: c/movie' --data-binary '' "$URL/c/copy")" = 201 ] ||
+	fail "X-Copy-From the DLO"
+[ "$(curl -s -H "$T" "$URL/c/copy" | md5)" = "$(cat whole p4 | md5)" ] &&
+	! curl -s -I -H "$T" "$URL/c/copy" | grep -qi "^x-object-manifest" ||
+	fail "the copy is not the assembled bytes, plain"
 [ "$(curl -s -H "$T" "$URL/c/movie?multipart-manifest=get" | wc -c)" = 0 ] ||
 	fail "multipart-manifest=get did not give the manifest object"
 OUT=bad.out code -X PUT -H "$T" -H 'X-Object-Manifest: nocontainer' \
