@@ -36,8 +36,8 @@ void disp_free_names(char **names, int n)
 	free(names);
 }
 
-int disp_names(struct ring *ring, const struct disp_opts *o, char ***names,
-	       int *n)
+int disp_names(struct ring *ring, const struct disp_opts *o,
+	       enum disp_kind kind, char ***names, int *n)
 {
 	struct ring_hash_conf h;
 	uint8_t *seen = calloc(ring->nparts, 1);
@@ -58,7 +58,11 @@ int disp_names(struct ring *ring, const struct disp_opts *o, char ***names,
 		int64_t part;
 
 		snprintf(name, sizeof(name), NAME_FMT, i);
-		part = ring_get_part(ring, &h, o->account, o->container, name);
+		part = kind == DISP_OBJECTS
+			       ? ring_get_part(ring, &h, o->account,
+					       o->container, name)
+			       : ring_get_part(ring, &h, o->account, name,
+					       NULL);
 		if (part < 0) {
 			disp_free_names(out, got);
 			free(seen);
@@ -91,17 +95,61 @@ static char *hdr(const char *name, const char *value)
 	return s;
 }
 
-int disp_populate(struct ring *ring, const struct disp_opts *o,
-		  const struct status_opts *so, char **account)
+/* PUT each name under base (a container URL, or the account's for
+ * containers) with the token header; 0 or -EIO (reported). */
+static int put_sample(const char *base, char **names, int n,
+		      const char *const *hdrs, int objects,
+		      const struct status_opts *so)
 {
-	struct fetch auth = {0}, *puts = NULL;
+	struct fetch *f = calloc((size_t)n + 1, sizeof(*f));
+	int i, bad = 0;
+
+	if (!f)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		f[i].method = "PUT";
+		if (asprintf(&f[i].url, "%s/%s", base, names[i]) < 0) {
+			f[i].url = NULL;
+			bad = -1;
+		}
+		f[i].headers = hdrs;
+		f[i].body = objects ? names[i] : "";
+		f[i].body_len = objects ? strlen(names[i]) : 0;
+	}
+	if (!bad) {
+		progress_begin(objects ? "writing the object sample"
+				       : "writing the container sample",
+			       (size_t)n, so->quiet);
+		fetch_all(f, (size_t)n, 8, so->conn_timeout, so->timeout,
+			  progress_cb, NULL);
+		progress_end();
+		for (i = 0; i < n; i++)
+			if (f[i].status / 100 != 2)
+				bad++;
+	}
+	for (i = 0; i < n; i++)
+		free(f[i].url);
+	fetch_free(f, (size_t)n);
+	free(f);
+	if (bad)
+		fprintf(stderr, "kumo-status: %d of %d %s not written\n",
+			bad < 0 ? n : bad, n,
+			objects ? "objects" : "containers");
+	return bad ? -EIO : 0;
+}
+
+int disp_populate(struct ring *oring, struct ring *cring,
+		  const struct disp_opts *o, const struct status_opts *so,
+		  char **account)
+{
+	struct fetch auth = {0};
 	char *h_user = hdr("X-Auth-User", o->user);
 	char *h_key = hdr("X-Auth-Key", o->key), *h_tok = NULL, *ctr = NULL;
 	const char *auth_hdrs[3] = {h_user, h_key, NULL};
-	const char *tok_hdrs[2];
+	const char *tok_hdrs[2] = {NULL, NULL};
 	struct disp_opts named = *o;
-	char **names = NULL, *slash, *esc;
-	int n = 0, i, rc = 0, bad = 0;
+	char **names = NULL, *slash, *esc = NULL;
+	int n = 0, rc = 0;
 
 	*account = NULL;
 	auth.method = "GET";
@@ -118,78 +166,49 @@ int disp_populate(struct ring *ring, const struct disp_opts *o,
 	slash = strrchr(auth.storage_url, '/');
 	*account = strdup(slash ? slash + 1 : "");
 	h_tok = hdr("X-Auth-Token", auth.token);
-	if (!*account || !h_tok) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	named.account = *account;
-	rc = disp_names(ring, &named, &names, &n);
-	if (rc)
-		goto out;
-	tok_hdrs[0] = h_tok;
-	tok_hdrs[1] = NULL;
 	esc = curl_easy_escape(NULL, o->container, 0);
-	if (!esc || asprintf(&ctr, "%s/%s", auth.storage_url, esc) < 0) {
-		curl_free(esc);
+	if (!*account || !h_tok || !esc ||
+	    asprintf(&ctr, "%s/%s", auth.storage_url, esc) < 0) {
 		ctr = NULL;
 		rc = -ENOMEM;
 		goto out;
 	}
-	curl_free(esc);
-	puts = calloc((size_t)n + 1, sizeof(*puts));
-	if (!puts) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	puts[0].method = "PUT";
-	puts[0].url = strdup(ctr);
-	puts[0].headers = tok_hdrs;
-	puts[0].body = "";
-	fetch_all(puts, 1, 1, so->conn_timeout, so->timeout, NULL, NULL);
-	if (puts[0].status / 100 != 2) {
+	named.account = *account;
+	tok_hdrs[0] = h_tok;
+	if (cring) {
+		rc = disp_names(cring, &named, DISP_CONTAINERS, &names, &n);
+		if (!rc)
+			rc = put_sample(auth.storage_url, names, n, tok_hdrs, 0,
+					so);
+		disp_free_names(names, n);
+		names = NULL;
+		if (rc)
+			goto out;
 		fprintf(stderr,
-			"kumo-status: cannot create container %s: %d %s\n",
-			o->container, puts[0].status, puts[0].error);
-		rc = -EIO;
-		goto out;
+			"kumo-status: %d dispersion containers written "
+			"to %s\n",
+			n, *account);
 	}
-	for (i = 0; i < n; i++) {
-		struct fetch *f = &puts[i + 1];
+	if (oring) {
+		char *one[1] = {esc};
 
-		f->method = "PUT";
-		if (asprintf(&f->url, "%s/%s", ctr, names[i]) < 0)
-			f->url = NULL;
-		f->headers = tok_hdrs;
-		f->body = names[i];
-		f->body_len = strlen(names[i]);
-	}
-	progress_begin("populating the dispersion sample", (size_t)n,
-		       so->quiet);
-	fetch_all(puts + 1, (size_t)n, 8, so->conn_timeout, so->timeout,
-		  progress_cb, NULL);
-	progress_end();
-	for (i = 1; i <= n; i++)
-		if (puts[i].status != 201)
-			bad++;
-	if (bad) {
-		fprintf(stderr, "kumo-status: %d of %d objects not written\n",
-			bad, n);
-		rc = -EIO;
-	} else {
-		fprintf(stderr,
-			"kumo-status: %d dispersion objects written to "
-			"%s/%s\n",
-			n, *account, o->container);
+		/* the objects' container: PUT <storage_url>/<container> */
+		rc = put_sample(auth.storage_url, one, 1, tok_hdrs, 0, so);
+		if (!rc)
+			rc = disp_names(oring, &named, DISP_OBJECTS, &names,
+					&n);
+		if (!rc)
+			rc = put_sample(ctr, names, n, tok_hdrs, 1, so);
+		if (!rc)
+			fprintf(stderr,
+				"kumo-status: %d dispersion objects written "
+				"to %s/%s\n",
+				n, *account, o->container);
 	}
 out:
-	if (puts) {
-		for (i = 0; i <= n; i++)
-			free(puts[i].url);
-		fetch_free(puts, (size_t)n + 1);
-	}
-	free(puts);
 	fetch_free(&auth, 1);
 	disp_free_names(names, n);
+	curl_free(esc);
 	free(ctr);
 	free(h_tok);
 	free(h_user);
@@ -202,7 +221,8 @@ out:
 }
 
 json_t *disp_check(struct ring *ring, const struct disp_opts *o,
-		   const struct status_opts *so, int *lacking)
+		   const struct status_opts *so, enum disp_kind kind,
+		   int *lacking)
 {
 	struct ring_hash_conf h;
 	const struct ring_dev *nodes[16];
@@ -215,7 +235,7 @@ json_t *disp_check(struct ring *ring, const struct disp_opts *o,
 
 	*lacking = 0;
 	hash_conf(o, &h);
-	if (!hist || disp_names(ring, o, &names, &n))
+	if (!hist || disp_names(ring, o, kind, &names, &n))
 		goto done;
 	nprim = calloc((size_t)n + 1, sizeof(int));
 	found = calloc((size_t)n + 1, sizeof(int));
@@ -225,8 +245,11 @@ json_t *disp_check(struct ring *ring, const struct disp_opts *o,
 	if (!nprim || !found || !f || !ea || !ec)
 		goto done;
 	for (i = 0; i < n; i++) {
-		int64_t part = ring_get_part(ring, &h, o->account, o->container,
-					     names[i]);
+		int64_t part = kind == DISP_OBJECTS
+				       ? ring_get_part(ring, &h, o->account,
+						       o->container, names[i])
+				       : ring_get_part(ring, &h, o->account,
+						       names[i], NULL);
 
 		nprim[i] = ring_get_part_nodes(ring, (uint32_t)part, nodes, 16);
 		if (nprim[i] > maxrep)
@@ -235,15 +258,25 @@ json_t *disp_check(struct ring *ring, const struct disp_opts *o,
 			struct fetch *x = &f[total++];
 
 			x->method = "HEAD";
-			if (asprintf(&x->url, "http://%s:%d/%s/%lld/%s/%s/%s",
-				     nodes[k]->ip, nodes[k]->port,
-				     nodes[k]->device, (long long)part, ea, ec,
-				     names[i]) < 0)
+			if ((kind == DISP_OBJECTS
+				     ? asprintf(&x->url,
+						"http://%s:%d/%s/%lld/%s/%s/%s",
+						nodes[k]->ip, nodes[k]->port,
+						nodes[k]->device,
+						(long long)part, ea, ec,
+						names[i])
+				     : asprintf(&x->url,
+						"http://%s:%d/%s/%lld/%s/%s",
+						nodes[k]->ip, nodes[k]->port,
+						nodes[k]->device,
+						(long long)part, ea,
+						names[i])) < 0)
 				x->url = NULL;
 		}
 	}
-	progress_begin("checking the dispersion sample", (size_t)total,
-		       so->quiet);
+	progress_begin(kind == DISP_OBJECTS ? "checking the object sample"
+					    : "checking the container sample",
+		       (size_t)total, so->quiet);
 	fetch_all(f, (size_t)total, 32, so->conn_timeout, so->timeout,
 		  progress_cb, NULL);
 	progress_end();
@@ -252,7 +285,7 @@ json_t *disp_check(struct ring *ring, const struct disp_opts *o,
 		char key[16];
 
 		for (k = 0; k < nprim[i]; k++, r++) {
-			if (f[r].status == 200)
+			if (f[r].status / 100 == 2)
 				found[i]++;
 			else if (f[r].status != 404)
 				errors++;
@@ -269,10 +302,11 @@ json_t *disp_check(struct ring *ring, const struct disp_opts *o,
 				1));
 	}
 	*lacking = lack;
-	out = json_pack("{s:s,s:s,s:i,s:i,s:i,s:i,s:O,s:i,s:b}", "account",
-			o->account, "container", o->container, "sampled", n,
-			"replicas", maxrep, "partitions_lacking", lack,
-			"objects_missing", missing, "found", hist, "errors",
+	out = json_pack("{s:s,s:s,s:s,s:i,s:i,s:i,s:i,s:O,s:i,s:b}", "kind",
+			kind == DISP_OBJECTS ? "object" : "container",
+			"account", o->account, "container", o->container,
+			"sampled", n, "replicas", maxrep, "partitions_lacking",
+			lack, "missing", missing, "found", hist, "errors",
 			errors, "populated", n > 0 && missing < n);
 done:
 	if (f) {
@@ -300,13 +334,20 @@ void disp_print(json_t *d, FILE *out)
 	const char *k;
 	json_t *v;
 
+	int objects = !strcmp(json_string_value(json_object_get(d, "kind")),
+			      "object");
+
+	if (objects)
+		fprintf(out, "object dispersion: %lld objects of %s/%s", n,
+			json_string_value(json_object_get(d, "account")),
+			json_string_value(json_object_get(d, "container")));
+	else
+		fprintf(out, "container dispersion: %lld containers of %s", n,
+			json_string_value(json_object_get(d, "account")));
 	fprintf(out,
-		"dispersion: %lld objects sampled in %lld partitions of "
-		"%s/%s: %lld lacking a full set of %lld replicas (%.1f%% "
-		"whole)\n",
-		n, n, json_string_value(json_object_get(d, "account")),
-		json_string_value(json_object_get(d, "container")), lack, rep,
-		n ? 100.0 * (double)(n - lack) / (double)n : 0.0);
+		" in %lld partitions: %lld lacking a full set of %lld "
+		"replicas (%.1f%% whole)\n",
+		n, lack, rep, n ? 100.0 * (double)(n - lack) / (double)n : 0.0);
 	json_object_foreach(hist, k, v)
 		fprintf(out, "  %lld with %s of %lld replicas\n",
 			(long long)json_integer_value(v), k, rep);
@@ -315,6 +356,6 @@ void disp_print(json_t *d, FILE *out)
 			(long long)json_integer_value(
 				json_object_get(d, "errors")));
 	if (!json_is_true(json_object_get(d, "populated")))
-		fprintf(out, "  no sampled object found anywhere: run "
+		fprintf(out, "  nothing sampled found anywhere: run "
 			     "kumo-status --populate first\n");
 }

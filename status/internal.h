@@ -7,9 +7,9 @@
  *                 timeouts and a progress callback
  *   nodes.c       every storage server of the rings asked for its /recon
  *                 figures; the summary of servers, devices, passes
- *   dispersion.c  objects sampled through the object ring (one per
- *                 partition), populated once through the proxy, then
- *                 looked for on every primary directly
+ *   dispersion.c  objects and containers sampled through their rings
+ *                 (one per partition), populated once through the
+ *                 proxy, then looked for on every primary directly
  *   progress.c    the progress display (a line redrawn in place on a tty,
  *                 periodic lines otherwise)
  */
@@ -100,32 +100,41 @@ struct disp_opts {
 	const char *auth_url, *user, *key;
 };
 
+/* What a sample is made of: objects of o->container, or containers. */
+enum disp_kind { DISP_OBJECTS, DISP_CONTAINERS };
+
 /*
- * The sample's object names: the first names "kumo-dispersion-<i>" that
- * fall in distinct partitions of ring, o->sample of them (fewer when the
- * ring has fewer partitions). *names is a malloc'd array of malloc'd
- * strings (disp_free_names). 0 or -errno.
+ * The sample's names: the first names "kumo-dispersion-<i>" that fall in
+ * distinct partitions of ring (as objects of o->container, or as
+ * containers of o->account), o->sample of them (fewer when the ring has
+ * fewer partitions). *names is a malloc'd array of malloc'd strings
+ * (disp_free_names). 0 or -errno.
  */
-int disp_names(struct ring *ring, const struct disp_opts *o, char ***names,
-	       int *n);
+int disp_names(struct ring *ring, const struct disp_opts *o,
+	       enum disp_kind kind, char ***names, int *n);
 void disp_free_names(char **names, int n);
 
 /*
- * PUT the sample through the proxy (tempauth at o->auth_url with
+ * PUT the samples through the proxy (tempauth at o->auth_url with
  * o->user/o->key; the account is the one of the storage URL answered,
- * written to *account, malloc'd). 0 or -errno with a message on stderr.
+ * written to *account, malloc'd): the containers of cring's sample, then
+ * o->container and the objects of oring's sample (a NULL ring: none).
+ * 0 or -errno with a message on stderr.
  */
-int disp_populate(struct ring *ring, const struct disp_opts *o,
-		  const struct status_opts *so, char **account);
+int disp_populate(struct ring *oring, struct ring *cring,
+		  const struct disp_opts *o, const struct status_opts *so,
+		  char **account);
 
 /*
- * HEAD every primary of every sampled object directly. Returns a JSON
- * object {"sampled", "replicas", "partitions_lacking", "objects_missing",
- * "found": {"3": n, ...}, "errors"} (owned by the caller), NULL on
- * allocation failure; *lacking gets partitions_lacking.
+ * HEAD every primary of every sampled object (or container) directly.
+ * Returns a JSON object {"kind", "account", "container", "sampled",
+ * "replicas", "partitions_lacking", "missing", "found": {"3": n, ...},
+ * "errors", "populated"} (owned by the caller), NULL on allocation
+ * failure; *lacking gets partitions_lacking.
  */
 json_t *disp_check(struct ring *ring, const struct disp_opts *o,
-		   const struct status_opts *so, int *lacking);
+		   const struct status_opts *so, enum disp_kind kind,
+		   int *lacking);
 
 /* Print the dispersion part for people. */
 void disp_print(json_t *d, FILE *out);

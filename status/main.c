@@ -3,7 +3,7 @@
  * which storage servers of the rings answer, how full their devices are,
  * when each last finished a replication pass and how it went, async
  * pendings, quarantined counts, and a dispersion check (how many sampled
- * partitions lack a full set of object replicas). Startup and the order
+ * partitions lack a full set of container and object replicas). Startup and the order
  * of the phases only; nodes.c and dispersion.c do the work.
  *
  *   kumo-status [--conf FILE] [--swift-dir DIR] [--json] [--quiet]
@@ -81,7 +81,7 @@ int main(int argc, char **argv)
 	struct ring *rings[3] = {NULL, NULL, NULL};
 	const char *conf = NULL, *swift_dir = NULL;
 	char auth_url[256], path[4200], *populated_account = NULL;
-	json_t *report = NULL, *disp = NULL;
+	json_t *report = NULL, *disp = NULL, *cdisp = NULL;
 	int json = 0, dispersion = 1, populate = 0, down = 0, lacking = 0;
 	int i, t, rc = 2, loaded = 0;
 
@@ -163,12 +163,8 @@ int main(int argc, char **argv)
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (populate) {
-		if (!rings[2]) {
-			fprintf(stderr, "kumo-status: --populate needs the "
-					"object ring\n");
-			goto out_curl;
-		}
-		if (disp_populate(rings[2], &dp, &so, &populated_account)) {
+		if (disp_populate(rings[2], rings[1], &dp, &so,
+				  &populated_account)) {
 			rc = 1;
 			goto out_curl;
 		}
@@ -179,10 +175,22 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kumo-status: out of memory\n");
 		goto out_curl;
 	}
+	if (dispersion && rings[1]) {
+		int clacking = 0;
+
+		cdisp = disp_check(rings[1], &dp, &so, DISP_CONTAINERS,
+				   &clacking);
+		if (cdisp)
+			json_object_set(report, "container_dispersion", cdisp);
+		lacking += clacking;
+	}
 	if (dispersion && rings[2]) {
-		disp = disp_check(rings[2], &dp, &so, &lacking);
+		int olacking = 0;
+
+		disp = disp_check(rings[2], &dp, &so, DISP_OBJECTS, &olacking);
 		if (disp)
 			json_object_set(report, "dispersion", disp);
+		lacking += olacking;
 	}
 	json_object_set_new(report, "swift_dir", json_string(swift_dir));
 	json_object_set_new(report, "healthy", json_boolean(!down && !lacking));
@@ -193,6 +201,8 @@ int main(int argc, char **argv)
 		printf("kumo cluster (rings in %s): %s\n", swift_dir,
 		       !down && !lacking ? "healthy" : "NOT healthy");
 		nodes_print(report, stdout);
+		if (cdisp)
+			disp_print(cdisp, stdout);
 		if (disp)
 			disp_print(disp, stdout);
 	}
@@ -201,6 +211,7 @@ out_curl:
 	curl_global_cleanup();
 out:
 	json_decref(disp);
+	json_decref(cdisp);
 	json_decref(report);
 	free(populated_account);
 	for (t = 0; t < 3; t++)

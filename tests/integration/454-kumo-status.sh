@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/integration/454-kumo-status.sh: bin/kumo-status on a four-node cluster: after --populate it reports every server up and no sampled partition lacking a replica (exit 0, text and --json, progress lines on a non-tty stderr); with one object server stopped it reports that server down and exits 1; with one device wiped it reports partitions lacking replicas (> 0, exit 1), and after a replication pass the cluster is whole again (exit 0).
+# tests/integration/454-kumo-status.sh: bin/kumo-status on a four-node cluster: after --populate it reports every server up and no sampled partition lacking a container or object replica (exit 0, text and --json, progress lines on a non-tty stderr); with one object server stopped it reports that server down and exits 1; with one device wiped it reports partitions lacking replicas (> 0, exit 1), and after a replication pass the cluster is whole again (exit 0).
 . "$(dirname "$0")/../lib/functions.sh"
 . "$(dirname "$0")/../lib/multinode.sh"
 requires curl timeout kumo-status
@@ -14,10 +14,12 @@ timeout 60 $ST --populate --auth-url "$AUTH_URL" --user test:tester \
 	fail "healthy cluster: exit $? $(cat "$TMPDIR_TEST/s1" "$TMPDIR_TEST/e1")"
 grep -q "^kumo cluster .*: healthy" "$TMPDIR_TEST/s1" || fail "not healthy: $(cat "$TMPDIR_TEST/s1")"
 grep -q "object servers: 4 of 4 up" "$TMPDIR_TEST/s1" || fail "servers: $(cat "$TMPDIR_TEST/s1")"
-grep -q "64 objects sampled in 64 partitions .* 0 lacking" "$TMPDIR_TEST/s1" ||
+grep -q "object dispersion: 64 objects of AUTH_test/kumo_dispersion in 64 partitions: 0 lacking" "$TMPDIR_TEST/s1" &&
+	grep -q "container dispersion: 64 containers of AUTH_test in 64 partitions: 0 lacking" "$TMPDIR_TEST/s1" ||
 	fail "dispersion: $(cat "$TMPDIR_TEST/s1")"
-grep -q "64 dispersion objects written" "$TMPDIR_TEST/e1" || fail "populate: $(cat "$TMPDIR_TEST/e1")"
-grep -q "checking the dispersion sample: 192/192 done" "$TMPDIR_TEST/e1" ||
+grep -q "64 dispersion objects written" "$TMPDIR_TEST/e1" &&
+	grep -q "64 dispersion containers written" "$TMPDIR_TEST/e1" || fail "populate: $(cat "$TMPDIR_TEST/e1")"
+grep -q "checking the object sample: 192/192 done" "$TMPDIR_TEST/e1" ||
 	fail "no progress lines: $(cat "$TMPDIR_TEST/e1")"
 timeout 60 $ST --json --quiet >"$TMPDIR_TEST/j1" || fail "--json: exit $?"
 $PYTHON - "$TMPDIR_TEST/j1" <<'PY' || fail "json: $(cat "$TMPDIR_TEST/j1")"
@@ -31,6 +33,8 @@ assert s["object"]["devices"] == 4 and s["object"]["size"] > 0, s
 d = r["dispersion"]
 assert d["sampled"] == 64 and d["replicas"] == 3 and d["partitions_lacking"] == 0, d
 assert d["found"] == {"3": 64}, d
+c = r["container_dispersion"]
+assert c["kind"] == "container" and c["sampled"] == 64 and c["partitions_lacking"] == 0, c
 for srv in r["servers"]:
     assert srv["up"] and srv["devices"], srv
 PY
