@@ -10,8 +10,10 @@
  * manifest object itself (slo.c's hook does not call dlo_get then).
  *
  * Unlike Swift, which reads listings past the first page lazily and then
- * answers without a length, every page is listed before the reply (a
- * listing row is small; the reply then always has a Content-Length).
+ * answers without a length, every page is listed before the reply (the
+ * reply then always has a Content-Length and an ETag), up to
+ * DLO_MAX_PAGES pages: a DLO of more segments is refused (503, logged)
+ * rather than held in memory or served short.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -27,8 +29,8 @@
 #include "common/timestamp.h"
 #include "proxy/internal.h"
 
-/* most listing pages read for one DLO (100 pages of 10,000 segments) */
-#define DLO_MAX_PAGES 100
+/* most listing pages read for one DLO (10 pages of 10,000 segments) */
+#define DLO_MAX_PAGES 10
 
 int dlo_check_put(struct http_request *req)
 {
@@ -210,6 +212,14 @@ static int dlo_walk_new(struct http_request *req, struct proxy_app *app,
 			goto fail;
 		if (got < CONTAINER_LISTING_LIMIT)
 			break;
+		if (pages + 1 == DLO_MAX_PAGES) {
+			log_err("%s: more than %d segments under %s",
+				http_raw_path(req),
+				DLO_MAX_PAGES * CONTAINER_LISTING_LIMIT,
+				manifest);
+			status = 503;
+			goto fail;
+		}
 		snprintf(marker, sizeof(marker), "%s",
 			 json_string_value(json_object_get(
 				 json_array_get(w->segs,

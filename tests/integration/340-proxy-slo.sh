@@ -12,7 +12,8 @@
 #   - ?multipart-manifest=get gives the stored form, &format=raw the put
 #     form (which puts back as the same object);
 #   - a COPY is the assembled bytes, stored as a plain object;
-#   - a nested manifest (a sub-SLO segment) streams both levels;
+#   - a nested manifest (a sub-SLO segment) streams both levels; 10
+#     levels are read, 11 are not (Swift's max_slo_recursion_depth);
 #   - refusals: missing segment, wrong etag, wrong size (400 with Swift's
 #     per-segment reasons, in text and JSON), bad JSON and bad entries
 #     (400 with Swift's lines), too many segments (413), a client ETag
@@ -125,6 +126,17 @@ grep -q '"sub_slo": true' <(curl -s -H "$T" "$URL/c/outer?multipart-manifest=get
 [ "$(curl -s -H "$T" -r $((size - 3))-$((size + 2)) "$URL/c/outer" | md5)" = \
 	"$( (tail -c 3 whole; tail -c 10 s3 | head -c 3) | md5)" ] ||
 	fail "nested range"
+
+# Swift's depth limit: 10 manifests deep are read, 11 are not (409)
+echo '[{"path": "/segs/s3"}]' >lvl.json
+[ "$(put lvl.json 'c/lvl1?multipart-manifest=put')" = 201 ] || fail "lvl1"
+for i in $(seq 2 11); do
+	echo "[{\"path\": \"/c/lvl$((i - 1))\"}]" >lvl.json
+	[ "$(put lvl.json "c/lvl$i?multipart-manifest=put")" = 201 ] || fail "lvl$i"
+done
+[ "$(curl -s -H "$T" "$URL/c/lvl10" | md5)" = "$(md5 <s3)" ] ||
+	fail "10 levels of manifests"
+[ "$(code -H "$T" "$URL/c/lvl11")" = 409 ] || fail "11 levels of manifests"
 
 # a COPY is the assembled object, stored plain (as Swift's copy)
 [ "$(code -X COPY -H "$T" -H 'Destination: c/copied' "$URL/c/big")" = 201 ] ||
