@@ -844,6 +844,8 @@ static int add_jobs_of_dev(struct pass *p, const struct ring_dev *dev, int *cap)
 			if (same_dev(nodes[i], dev))
 				mine = 1;
 		j->handoff = !mine;
+		log_debug("job %s/%s: %s", dev->device, j->part,
+			  mine ? "primary" : "handoff");
 		for (i = 0; i < n; i++)
 			if (!same_dev(nodes[i], dev))
 				j->peers[j->npeers++] = nodes[i];
@@ -851,6 +853,39 @@ static int add_jobs_of_dev(struct pass *p, const struct ring_dev *dev, int *cap)
 	}
 	closedir(d);
 	return 0;
+}
+
+/*
+ * Devices under `devices` that no ring device names any more (removed
+ * from the ring): every partition they hold is a handoff, pushed to its
+ * primaries and removed, so removing a device from the ring drains it.
+ * Where servers share one devices folder (kumo-aio) each of them does
+ * this; the pushes are idempotent (invariant 3).
+ */
+static int add_orphan_jobs(struct pass *p, int *cap)
+{
+	struct ring_dev orphan;
+	struct dirent *de;
+	int i, known, rc = 0;
+	DIR *d = opendir(p->od->cfg->devices);
+
+	if (!d)
+		return 0;
+	while (!rc && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		for (i = known = 0; i < p->ring->ndevs && !known; i++)
+			known = p->ring->devs[i] &&
+				!strcmp(p->ring->devs[i]->device, de->d_name);
+		if (known)
+			continue;
+		memset(&orphan, 0, sizeof(orphan));
+		orphan.id = -1;
+		orphan.device = de->d_name;
+		rc = add_jobs_of_dev(p, &orphan, cap);
+	}
+	closedir(d);
+	return rc;
 }
 
 /* Handoffs first: they hold what primaries lack. */
@@ -928,6 +963,8 @@ int repl_run_once(struct objd *od, struct repl_stats *out)
 		}
 		rc = add_jobs_of_dev(&p, d, &cap);
 	}
+	if (!rc)
+		rc = add_orphan_jobs(&p, &cap);
 	if (rc)
 		goto out;
 	if (p.njobs)
