@@ -702,17 +702,20 @@ static int check_range(struct vol_handle *hd, uint32_t len, uint64_t off)
 static int read_chunk(struct vol_disk *d, uint32_t idx, uint8_t *out,
 		      uint32_t n, uint32_t coff)
 {
-	struct vol_chunk *c = get_chunk(d, idx), *prev;
+	struct vol_store *s = d->s;
+	struct vol_chunk *c = get_chunk(d, idx);
+	char name[VOL_CHUNK_NAME_MAX];
 	struct vol_ref ref;
 	vol_id owner;
-	int rc = 0, ahead = 0;
+	ssize_t got;
+	int rc = 0, seq, room;
 
 	if (!c)
 		return -ENOMEM;
 	pthread_mutex_lock(&c->lock);
 	if (c->data) {
 		memcpy(out, c->data + coff, n);
-		lru_touch(d->s, c);
+		lru_touch(s, c);
 		pthread_mutex_unlock(&c->lock);
 		return 0;
 	}
@@ -722,22 +725,39 @@ static int read_chunk(struct vol_disk *d, uint32_t idx, uint8_t *out,
 		pthread_mutex_unlock(&c->lock);
 		return 0;
 	}
-	rc = fetch_chunk(d, c, &ref, owner);
-	if (!rc) {
-		memcpy(out, c->data + coff, n);
-		lru_touch(d->s, c);
-		/* sequential: the start of a chunk, or its predecessor read */
-		prev = idx ? __atomic_load_n(&d->chunks[idx - 1],
-					     __ATOMIC_ACQUIRE)
-			   : NULL;
-		ahead = coff == 0 ||
-			(prev &&
-			 __atomic_load_n(&prev->data, __ATOMIC_ACQUIRE));
+	/*
+	 * A miss. Sequential readers (a chunk's start, large reads) and any
+	 * reader while the cache has room get the whole chunk, so the next
+	 * reads of it hit memory; a small random read of a full cache reads
+	 * just its range (a whole chunk per 4 KiB read would thrash).
+	 */
+	seq = coff == 0 || n >= CS(d) / 8;
+	room = __atomic_load_n(&s->clean_bytes, __ATOMIC_RELAXED) + CS(d) <=
+	       s->conf.cache_bytes;
+	if (seq || room) {
+		rc = fetch_chunk(d, c, &ref, owner);
+		if (!rc) {
+			memcpy(out, c->data + coff, n);
+			lru_touch(s, c);
+		}
+	} else {
+		vol_chunk_name(name, owner, ref.gen, idx);
+		got = oc_get_range(s->conf.cluster, s->account, VOL_CONT_CHUNKS,
+				   name, out, n, coff);
+		if (got < 0) {
+			rc = (int)got;
+			log_err("disk %s: cannot read chunk %s: %s", d->rec.id,
+				name, strerror(-rc));
+			if (rc == -ENOENT)
+				rc = -EIO;
+		} else if ((uint32_t)got < n) {
+			memset(out + got, 0, n - (uint32_t)got);
+		}
 	}
 	pthread_mutex_unlock(&c->lock);
-	if (ahead)
+	if (!rc && seq)
 		read_ahead(d, idx);
-	cache_trim(d->s);
+	cache_trim(s);
 	return rc;
 }
 

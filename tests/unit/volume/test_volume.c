@@ -471,6 +471,41 @@ Test(volume, import_from_an_image_object)
 	free(ref);
 }
 
+Test(volume, small_reads_of_a_full_cache_read_ranges)
+{
+	const size_t size = 8 * MiB;
+	uint8_t *ref = malloc(size), got[4096];
+	struct vol_store *s = store(MiB, 2 * MiB, 8 * MiB);
+	struct vol_export e;
+	int i;
+
+	cr_assert_eq(vol_disk_create(s, "t-range", size), 0);
+	cr_assert_eq(vol_disk_open(s, "t-range", 0, &e), 0);
+	put(&e, ref, 0, (uint32_t)size, 77);
+	vol_disk_close(s, &e);
+	vol_store_close(s);
+	/* cold: the first two misses load chunks, then the cache is full and
+	 * 4 KiB reads elsewhere read their range only */
+	s = store(MiB, 2 * MiB, 8 * MiB);
+	cr_assert_eq(vol_disk_open(s, "t-range", 0, &e), 0);
+	srand(3);
+	for (i = 0; i < 300; i++) {
+		uint64_t off = 512 + (uint64_t)rand() % (size - 5000);
+
+		cr_assert_eq(e.ops->pread(e.h, got, 4096, off), 0);
+		cr_assert(!memcmp(got, ref + off, 4096), "read at %llu",
+			  (unsigned long long)off);
+	}
+	/* a write after range reads: read-modify-write still right */
+	put(&e, ref, 5 * MiB + 100, 200, 78);
+	cr_assert_eq(e.ops->pread(e.h, got, 4096, 5 * MiB), 0);
+	cr_assert(!memcmp(got, ref + 5 * MiB, 4096));
+	expect_disk(&e, ref, size);
+	vol_disk_close(s, &e);
+	vol_store_close(s);
+	free(ref);
+}
+
 /* --- concurrency ----------------------------------------------------------- */
 
 struct worker {
