@@ -1291,25 +1291,36 @@ static void serve_merge(struct dbrepl *r, struct http_request *req,
 			goto fail;
 		rc = 0;
 	}
+	/* one fsync for the whole batch, before the answer (dbstore.h) */
+	dbstore_defer_sync(1);
 	json_array_foreach(rows, i, row)
 	{
 		const char *name = json_string_value(json_array_get(row, 0));
 		const char *value = json_string_value(json_array_get(row, 2));
 
 		if (!name || !value || !*name) {
-			http_reply_error(req, 400, "bad row %zu", i);
-			return;
+			rc = -EINVAL;
+			break;
 		}
 		rc = r->ops->merge_row(r->app, db, rkey, name,
 				       json_is_true(json_array_get(row, 1)),
 				       value);
-		if (rc == -ENOENT) {
-			http_reply(req, 404, "", 0);
-			return;
-		}
 		if (rc)
-			goto fail;
+			break;
 	}
+	dbstore_defer_sync(0);
+	if (!rc)
+		rc = dbstore_sync(db);
+	if (rc == -EINVAL) {
+		http_reply_error(req, 400, "bad row %zu", i);
+		return;
+	}
+	if (rc == -ENOENT) {
+		http_reply(req, 404, "", 0);
+		return;
+	}
+	if (rc)
+		goto fail;
 	if (id && json_is_integer(json_object_get(body, "point"))) {
 		s = json_pack("{sO}", id, json_object_get(body, "point"));
 		rc = s ? dbrepl_merge_syncs(r->ops->layout, db, rkey, s)

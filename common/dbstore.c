@@ -38,13 +38,17 @@ struct dbstore_batch {
 
 /* Options shared by every store: reads, and writes with sync. */
 static leveldb_writeoptions_t *g_sync_wopts;
+static leveldb_writeoptions_t *g_nosync_wopts;
 static leveldb_readoptions_t *g_ropts;
+/* set by dbstore_defer_sync in this thread */
+static __thread int t_defer_sync;
 static pthread_once_t g_opts_once = PTHREAD_ONCE_INIT;
 
 static void make_opts(void)
 {
 	g_sync_wopts = leveldb_writeoptions_create();
 	leveldb_writeoptions_set_sync(g_sync_wopts, 1);
+	g_nosync_wopts = leveldb_writeoptions_create();
 	g_ropts = leveldb_readoptions_create();
 }
 
@@ -301,13 +305,33 @@ int dbstore_commit(struct dbstore_db *db, struct dbstore_batch *b)
 {
 	char *err = NULL;
 
-	leveldb_write(db->ldb, g_sync_wopts, b->wb, &err);
+	leveldb_write(db->ldb, t_defer_sync ? g_nosync_wopts : g_sync_wopts,
+		      b->wb, &err);
 	if (err) {
 		log_err("leveldb write on %s: %s", db->dev, err);
 		leveldb_free(err);
 		return -EIO;
 	}
 	return 0;
+}
+
+void dbstore_defer_sync(int on)
+{
+	t_defer_sync = on;
+}
+
+int dbstore_sync(struct dbstore_db *db)
+{
+	struct dbstore_batch *b = dbstore_batch_new();
+	int rc, was = t_defer_sync;
+
+	if (!b)
+		return -ENOMEM;
+	t_defer_sync = 0;
+	rc = dbstore_commit(db, b); /* an empty synced write syncs the log */
+	t_defer_sync = was;
+	dbstore_batch_free(b);
+	return rc;
 }
 
 void dbstore_batch_free(struct dbstore_batch *b)

@@ -82,6 +82,16 @@ int dbstore_commit(struct dbstore_db *db, struct dbstore_batch *b);
 void dbstore_batch_free(struct dbstore_batch *b);
 
 /*
+ * Bulk writes (a replication merge of many rows): while on is set in the
+ * calling thread, its commits are written without waiting for the disk;
+ * dbstore_sync then makes every write of the database durable at once
+ * (one synced write of LevelDB's log, which holds them in order). The
+ * caller acknowledges nothing before dbstore_sync returns 0.
+ */
+void dbstore_defer_sync(int on);
+int dbstore_sync(struct dbstore_db *db);
+
+/*
  * Visit the keys k with lo <= k (lo < k when lo_incl is 0) and k < hi,
  * ascending, or descending when reverse, calling fn with each key and
  * value (valid during the call only). fn returns 0 to go on, > 0 to stop

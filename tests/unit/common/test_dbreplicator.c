@@ -311,3 +311,16 @@ Test(dbrepl, merges_converge_and_tombstones_win)
 	cr_assert_eq(m1, max1);
 	cr_assert_eq(m2, max2);
 }
+
+Test(dbrepl, deferred_sync_writes_are_readable_and_synced)
+{
+	char *v = NULL;
+
+	dbstore_defer_sync(1);
+	put_raw(db1, "k1", 2, "v1");
+	dbstore_defer_sync(0);
+	cr_assert_eq(dbstore_get(db1, "k1", 2, &v, NULL), 0);
+	cr_assert_str_eq(v, "v1");
+	free(v);
+	cr_assert_eq(dbstore_sync(db1), 0);
+}
