@@ -130,15 +130,18 @@ static int gather_key(void *arg, const char *key, size_t klen, const char *val,
 	return 0;
 }
 
-/* A free path <qdir>/<name>[-N] into out. */
-static void free_path(const char *qdir, const char *name, char *out, size_t len)
+/* A free path <qdir>/<name>[-N] into out. 0 or -ENAMETOOLONG. */
+static int free_path(const char *qdir, const char *name, char *out, size_t len)
 {
 	struct stat st;
 	int i;
 
-	snprintf(out, len, "%s/%s", qdir, name);
+	if (snprintf(out, len, "%s/%s", qdir, name) >= (int)len)
+		return -ENAMETOOLONG;
 	for (i = 1; stat(out, &st) == 0; i++)
-		snprintf(out, len, "%s/%s-%d", qdir, name, i);
+		if (snprintf(out, len, "%s/%s-%d", qdir, name, i) >= (int)len)
+			return -ENAMETOOLONG;
+	return 0;
 }
 
 static int make_qdir(const char *dev_dir, const char *server, char *qdir,
@@ -179,7 +182,9 @@ static int quarantine_locked(struct dbstore_db *db, const char *dev_dir,
 		rc = make_qdir(dev_dir, server, qdir, sizeof(qdir));
 	if (rc)
 		goto out;
-	free_path(qdir, rkey + 1, path, sizeof(path));
+	rc = free_path(qdir, rkey + 1, path, sizeof(path));
+	if (rc)
+		goto out;
 	rc = fs_write_atomic(path, g.out.data ? (void *)g.out.data : "",
 			     g.out.len, 0600);
 	if (!rc)
@@ -398,7 +403,9 @@ static int quarantine_db(struct dbaudit *a, const char *dev_dir)
 	snprintf(from, sizeof(from), "%s/%s", dev_dir, a->ops->dbname);
 	snprintf(name, sizeof(name), "%s-%lld", a->ops->dbname,
 		 (long long)time(NULL));
-	free_path(qdir, name, to, sizeof(to));
+	rc = free_path(qdir, name, to, sizeof(to));
+	if (rc)
+		return rc;
 	if (rename(from, to) == -1) {
 		rc = -errno;
 		log_err("cannot quarantine %s: %m", from);
