@@ -93,6 +93,7 @@ static int start(void *cfg, void **app)
 	a->recon.server = "account";
 	a->recon.devices = conf->devices;
 	a->recon.cache_dir = conf->recon_cache_path;
+	a->recon.swift_dir = conf->swift_dir; /* ringmd5 */
 	rc = acctd_auditor_new(a);
 	if (rc) {
 		dbstore_free(a->store);

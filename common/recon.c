@@ -28,6 +28,7 @@
 
 #include "common/fsutil.h"
 #include "common/log.h"
+#include "common/md5.h"
 #include "common/recon.h"
 
 #define RECON_FILE_MAX (4 << 20)
@@ -405,6 +406,36 @@ static json_t *get_devices(const struct recon_conf *rc)
 	return out;
 }
 
+/* {path: md5 hex} of every *.ring.gz of swift_dir (Swift's ringmd5,
+ * which swift-recon --md5 compares with its own copies by file name). */
+static json_t *get_ringmd5(const struct recon_conf *rc)
+{
+	json_t *out = json_object();
+	struct dirent *de;
+	char path[4200], hex[33];
+	uint8_t *data, digest[MD5_LEN];
+	size_t len, n;
+	DIR *d = rc->swift_dir ? opendir(rc->swift_dir) : NULL;
+
+	while (out && d && (de = readdir(d))) {
+		n = strlen(de->d_name);
+		if (n <= 8 || strcmp(de->d_name + n - 8, ".ring.gz"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", rc->swift_dir,
+			 de->d_name);
+		data = NULL;
+		if (fs_read_file(path, 1 << 30, &data, &len) == 0 &&
+		    md5_buf(data, len, digest) == 0) {
+			md5_hex(digest, hex);
+			json_object_set_new(out, path, json_string(hex));
+		}
+		free(data);
+	}
+	if (d)
+		closedir(d);
+	return out;
+}
+
 static json_t *get_load(void)
 {
 	double m1, m5, m15;
@@ -579,7 +610,7 @@ json_t *recon_answer(const struct recon_conf *rc, const char *what,
 	else if (!strcmp(what, "diskusage"))
 		out = get_diskusage(rc);
 	else if (!strcmp(what, "ringmd5"))
-		out = json_object(); /* kumo's servers do not read the rings */
+		out = get_ringmd5(rc);
 	else if (!strcmp(what, "swiftconfmd5"))
 		out = json_pack("{s:n}", "/etc/swift/swift.conf");
 	else if (!strcmp(what, "quarantined"))

@@ -63,6 +63,7 @@ struct recon_conf {
 	const char *server;    /* "object", "container" or "account" */
 	const char *devices;   /* the server's devices folder */
 	const char *cache_dir; /* its recon_cache_path */
+	const char *swift_dir; /* its rings' folder, for ringmd5; may be NULL */
 };
 
 /* 1 when a request path is a recon one ("/recon/..."). */

@@ -101,6 +101,7 @@ static int start(void *cfg, void **app)
 	c->recon.server = "container";
 	c->recon.devices = conf->devices;
 	c->recon.cache_dir = conf->recon_cache_path;
+	c->recon.swift_dir = conf->swift_dir; /* ringmd5 */
 	rc = contd_auditor_new(c);
 	if (rc) {
 		dbrepl_free(c->repl);

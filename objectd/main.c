@@ -105,6 +105,7 @@ static int objd_start(void *cfg, void **app)
 	od->recon.server = "object";
 	od->recon.devices = c->devices;
 	od->recon.cache_dir = c->recon_cache_path;
+	od->recon.swift_dir = c->swift_dir;
 	for (i = 0; i < EXP_LOCKS; i++)
 		pthread_mutex_init(&od->hash_locks[i], NULL);
 	log_info("object server on devices %s", c->devices);

@@ -78,7 +78,8 @@ for path in diskusage async quarantined replication/object auditor/object \
 		fail "GET /recon/$path"
 	cp "$TMPDIR_TEST/r.json" "$TMPDIR_TEST/$(echo "$path" | tr / _).json"
 done
-$PYTHON - "$TMPDIR_TEST" <<'PY' || fail "recon JSON shapes"
+ring_md5=$(md5sum "$RINGS/object.ring.gz" | cut -d' ' -f1)
+$PYTHON - "$TMPDIR_TEST" "$RINGS" "$ring_md5" <<'PY' || fail "recon JSON shapes"
 import json, sys
 t = sys.argv[1]
 j = lambda n: json.load(open("%s/%s.json" % (t, n)))
@@ -95,6 +96,8 @@ assert set(j("auditor_object")["object_auditor_stats_ALL"]) >= {
 assert j("unmounted") == [] and j("version") == {"version": "2.30.0"}
 assert isinstance(j("time"), float)
 assert set(j("load")) == {"1m", "5m", "15m", "tasks", "processes"}
+rm = j("ringmd5")
+assert rm[sys.argv[2] + "/object.ring.gz"] == sys.argv[3] and len(rm) == 3, rm
 assert j("updater_object")["object_updater_sweep"] >= 0
 e = j("expirer_object")
 assert e["object_expiration_pass"] >= 0 and e["expired_last_pass"] == 0, e

@@ -137,7 +137,7 @@ Test(recon, concurrent_writers_lose_nothing)
 
 Test(recon, answers)
 {
-	struct recon_conf rc = {"object", devices, cache};
+	struct recon_conf rc = {"object", devices, cache, NULL};
 	json_t *a, *f;
 	int status;
 
@@ -205,6 +205,21 @@ Test(recon, answers)
 	json_decref(a);
 	a = recon_answer(&rc, "unmounted", NULL, &status);
 	cr_expect(json_is_array(a) && json_array_size(a) == 0);
+	json_decref(a);
+
+	/* ringmd5: every *.ring.gz of swift_dir */
+	touch("node/object.ring.gz");
+	rc.swift_dir = devices;
+	a = recon_answer(&rc, "ringmd5", NULL, &status);
+	cr_assert_eq(status, 200);
+	cr_expect_eq(json_object_size(a), 1);
+	{
+		char want[600];
+
+		snprintf(want, sizeof(want), "%s/object.ring.gz", devices);
+		cr_expect_str_eq(json_string_value(json_object_get(a, want)),
+				 "d41d8cd98f00b204e9800998ecf8427e");
+	}
 	json_decref(a);
 
 	cr_expect_null(recon_answer(&rc, "nonsense", NULL, &status));
