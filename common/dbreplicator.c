@@ -545,8 +545,9 @@ static int drop_prefix(struct dbstore_db *db, struct dbstore_batch *b,
 }
 
 int dbrepl_remove_db(const struct dbrepl_layout *lay, struct dbstore_db *db,
-		     const char *rkey)
+		     const char *rkey, int64_t if_max)
 {
+	json_t *m;
 	struct dbstore_batch *b = dbstore_batch_new();
 	char kinds[16];
 	size_t i;
@@ -557,6 +558,13 @@ int dbrepl_remove_db(const struct dbrepl_layout *lay, struct dbstore_db *db,
 	snprintf(kinds, sizeof(kinds), "%c%c%cMRI%s", lay->rec, lay->live,
 		 lay->dead, lay->extra ? lay->extra : "");
 	dbstore_lock(db);
+	if (if_max >= 0) {
+		m = meta_load(db, rkey, &rc);
+		if (m &&
+		    json_integer_value(json_object_get(m, "max_row")) != if_max)
+			rc = -EAGAIN; /* written meanwhile: keep it */
+		json_decref(m);
+	}
 	for (i = 0; kinds[i] && !rc; i++)
 		rc = drop_prefix(db, b, rkey, kinds[i]);
 	if (!rc)
@@ -949,6 +957,8 @@ static void do_item(struct pass *p, struct item *it)
 	uint32_t part;
 	json_t *rec;
 	long reclaimed = 0;
+	int64_t before = 0;
+	char id[33];
 	int n, i, rc, primary = 0, ok = 0, tried = 0;
 
 	count(p, &p->st.attempted);
@@ -960,7 +970,7 @@ static void do_item(struct pass *p, struct item *it)
 		return;
 	if (r->ops->db_reclaimable(rec, &cutoff)) {
 		json_decref(rec);
-		if (!dbrepl_remove_db(r->ops->layout, it->db, it->rkey))
+		if (!dbrepl_remove_db(r->ops->layout, it->db, it->rkey, -1))
 			count(p, &p->st.remove);
 		return;
 	}
@@ -979,6 +989,11 @@ static void do_item(struct pass *p, struct item *it)
 	for (i = 0; i < n; i++)
 		if (!strcmp(prim[i]->device, it->dev) && is_local(r, prim[i]))
 			primary = 1;
+	/* a handoff goes once every primary took it, unless it changed
+	 * meanwhile (Swift's check of max_row before delete_db) */
+	if (!primary &&
+	    dbrepl_db_meta(r->ops->layout, it->db, it->rkey, id, &before, NULL))
+		return;
 	for (i = 0; i < n; i++) {
 		enum repl_kind kind = REPL_NO_CHANGE;
 
@@ -1004,10 +1019,9 @@ static void do_item(struct pass *p, struct item *it)
 			 : kind == REPL_DIFF	? &p->st.diff
 						: &p->st.rsync);
 	}
-	if (!primary && tried && ok == tried) {
-		if (!dbrepl_remove_db(r->ops->layout, it->db, it->rkey))
-			count(p, &p->st.remove);
-	}
+	if (!primary && tried && ok == tried &&
+	    !dbrepl_remove_db(r->ops->layout, it->db, it->rkey, before))
+		count(p, &p->st.remove);
 }
 
 static void *worker(void *arg)

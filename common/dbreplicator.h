@@ -203,10 +203,11 @@ int dbrepl_merge_syncs(const struct dbrepl_layout *lay, struct dbstore_db *db,
 int dbrepl_reclaim_rows(const struct dbrepl_ops *ops, struct dbstore_db *db,
 			const char *rkey, const struct ts *cutoff, long *n);
 
-/* Remove the whole database rkey (record, rows, indexes, extra keys).
+/* Remove the whole database rkey (record, rows, indexes, extra keys),
+ * only if its max_row is still if_max when if_max >= 0 (else -EAGAIN).
  * Takes the database lock. 0 or -errno. */
 int dbrepl_remove_db(const struct dbrepl_layout *lay, struct dbstore_db *db,
-		     const char *rkey);
+		     const char *rkey, int64_t if_max);
 
 /*
  * --once WHAT of a part whose server may be running: when a server

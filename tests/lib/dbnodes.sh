@@ -3,9 +3,9 @@
 # (tests/integration/46N-*.sh). Source after functions.sh.
 #
 # start_db_cluster builds three rings with kumo-ring (3 replicas, part
-# power 8, zones 1..3): the object ring has d1..d3 on three kumo-objectd,
-# the container ring d1..d3 on three kumo-containerd, the account ring
-# d1..d3 on three kumo-accountd (server K holds dK under $NODE_DIR/<kind>K,
+# power 8, one zone per device): the object ring has d1..dN on N
+# kumo-objectd, the container ring d1..dN on N kumo-containerd, the
+# account ring d1..dN on N kumo-accountd (N is DB_NODES, default 3) (server K holds dK under $NODE_DIR/<kind>K,
 # config $TMPDIR_TEST/<kind>K.conf). Every daemon and the proxy start on
 # free loopback ports and are stopped at exit (SIGTERM, failing the test
 # if one lingers). Background replication is slowed down
@@ -16,6 +16,8 @@
 #   stop_server KIND K      SIGTERM kumo-<KIND>d number K (cont, acc, obj)
 #   start_server KIND K     start it again on the same port and devices
 #   replicate KIND          --once replicate on every server of KIND
+#   nodes_of RING PATH      the primaries' and first handoff's device
+#                           numbers of PATH (prints "P1 P2 P3 H")
 #   part_of PATH            the partition of /a[/c] (prints it)
 #   get_token, status       as tests/lib/proxy.sh
 # DB_EXTRA_CONF, when set, is added to [container-server] and
@@ -63,10 +65,17 @@ stop_server() {
 
 replicate() {
 	local k
-	for k in 1 2 3; do
+	for k in $(seq 1 "${DB_NODES:-3}"); do
 		timeout 60 "$(_db_prog "$1")" "$TMPDIR_TEST/$1$k.conf" \
 			--once replicate || fail "$1$k --once replicate failed"
 	done
+}
+
+nodes_of() {
+	kumo-ring get-nodes "$RINGS/$1.ring.gz" --prefix "" --suffix test-suffix \
+		--json --handoffs 1 "$2" | $PYTHON -c 'import json, sys
+j = json.load(sys.stdin)
+print(" ".join(d["device"][1:] for d in j["primaries"] + j["handoffs"]))'
 }
 
 part_of() {
@@ -84,7 +93,7 @@ start_db_cluster() {
 	mkdir -p "$RINGS"
 	PROXY_PORT=$(pick_unused_port)
 	CONT_PORTS=() ACC_PORTS=() OBJ_PORTS=()
-	for k in 1 2 3; do
+	for k in $(seq 1 "${DB_NODES:-3}"); do
 		CONT_PORTS[$k]=$(pick_unused_port)
 		ACC_PORTS[$k]=$(pick_unused_port)
 		OBJ_PORTS[$k]=$(pick_unused_port)
@@ -92,10 +101,9 @@ start_db_cluster() {
 			mkdir -p "$NODE_DIR/$kind$k/d$k"
 		done
 	done
-	_mn_ring object 3 "${OBJ_PORTS[1]}" "${OBJ_PORTS[2]}" "${OBJ_PORTS[3]}"
-	_mn_ring container 3 "${CONT_PORTS[1]}" "${CONT_PORTS[2]}" \
-		"${CONT_PORTS[3]}"
-	_mn_ring account 3 "${ACC_PORTS[1]}" "${ACC_PORTS[2]}" "${ACC_PORTS[3]}"
+	_mn_ring object 3 "${OBJ_PORTS[@]}"
+	_mn_ring container 3 "${CONT_PORTS[@]}"
+	_mn_ring account 3 "${ACC_PORTS[@]}"
 	local hash="[swift-hash]
 swift_hash_path_prefix =
 swift_hash_path_suffix = test-suffix
@@ -113,7 +121,7 @@ error_suppression_interval = 1
 user_admin_admin = admin .admin .reseller_admin
 user_test_tester = testing .admin
 EOF
-	for k in 1 2 3; do
+	for k in $(seq 1 "${DB_NODES:-3}"); do
 		cat >"$T/cont$k.conf" <<EOF
 $hash
 [container-server]
@@ -148,7 +156,7 @@ devices = $NODE_DIR/obj$k
 updater_interval = 3600
 EOF
 	done
-	for k in 1 2 3; do
+	for k in $(seq 1 "${DB_NODES:-3}"); do
 		start_server acc "$k"
 		start_server cont "$k"
 		start_server obj "$k"

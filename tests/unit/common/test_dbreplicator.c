@@ -240,7 +240,9 @@ Test(dbrepl, reclaim_and_remove)
 	cr_assert_str_eq(s.text, "-new=150 live=10 ", "only old tombstones go");
 	rows(db1, other, -1, &s);
 	cr_assert_str_eq(s.text, "-old=50 ", "another record keeps its own");
-	cr_assert_eq(dbrepl_remove_db(&lay, db1, rkey), 0);
+	cr_assert_eq(dbrepl_remove_db(&lay, db1, rkey, 1), -EAGAIN,
+		     "a database written since is kept");
+	cr_assert_eq(dbrepl_remove_db(&lay, db1, rkey, -1), 0);
 	cr_assert_eq(dbstore_get(db1, rkey, 33, &v, NULL), -ENOENT);
 	rows(db1, rkey, -1, &s);
 	cr_assert_eq(s.n, 0);
