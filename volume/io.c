@@ -48,13 +48,28 @@
 
 /* --- chunks, cache, dirty list ------------------------------------------- */
 
+/* Where chunk idx (< d->nchunks) is kept. */
+static struct vol_chunk **chunk_slot(struct vol_disk *d, uint32_t idx)
+{
+	struct vol_chunk ***pages =
+		__atomic_load_n(&d->pages, __ATOMIC_ACQUIRE);
+
+	return &pages[idx >> VOL_PAGE_SHIFT][idx & VOL_PAGE_MASK];
+}
+
+/* The chunk idx if it was ever used, else NULL. */
+static struct vol_chunk *chunk_peek(struct vol_disk *d, uint32_t idx)
+{
+	return __atomic_load_n(chunk_slot(d, idx), __ATOMIC_ACQUIRE);
+}
+
 /* The chunk of index idx, created on first use (never freed while the disk
  * is open). NULL on ENOMEM. */
 static struct vol_chunk *get_chunk(struct vol_disk *d, uint32_t idx)
 {
-	struct vol_chunk *c, *exp = NULL;
+	struct vol_chunk **slot = chunk_slot(d, idx), *c, *exp = NULL;
 
-	c = __atomic_load_n(&d->chunks[idx], __ATOMIC_ACQUIRE);
+	c = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
 	if (c)
 		return c;
 	c = calloc(1, sizeof(*c));
@@ -66,8 +81,8 @@ static struct vol_chunk *get_chunk(struct vol_disk *d, uint32_t idx)
 	vol_link_init(&c->dirtyl);
 	c->d = d;
 	c->idx = idx;
-	if (!__atomic_compare_exchange_n(&d->chunks[idx], &exp, c, 0,
-					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+	if (!__atomic_compare_exchange_n(slot, &exp, c, 0, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
 		pthread_cond_destroy(&c->cond);
 		pthread_mutex_destroy(&c->lock);
 		free(c);
@@ -256,9 +271,9 @@ static void read_ahead(struct vol_disk *d, uint32_t idx)
 	uint32_t i;
 	int owner;
 
-	for (i = idx + 1; i < d->nchunks && i <= idx + VOL_READAHEAD; i++) {
+	for (i = idx + 1; i <= idx + VOL_READAHEAD; i++) {
 		pthread_mutex_lock(&d->map_lock);
-		owner = d->rec.map[i].owner;
+		owner = i < d->nchunks ? d->rec.map[i].owner : 0;
 		pthread_mutex_unlock(&d->map_lock);
 		if (!owner)
 			continue;
@@ -604,6 +619,35 @@ int vol_disk_grow(struct vol_disk *d, uint64_t size)
 	return vol_disk_save_map(d, 0);
 }
 
+/* Pages for npages * 2^VOL_PAGE_SHIFT chunks, the first old_n taken from
+ * old. NULL on ENOMEM. */
+static struct vol_chunk ***pages_grow(struct vol_chunk ***old, uint32_t old_n,
+				      uint32_t npages)
+{
+	struct vol_chunk ***pages = calloc(npages ? npages : 1, sizeof(*pages));
+	uint32_t i;
+
+	if (!pages)
+		return NULL;
+	for (i = 0; i < npages; i++) {
+		pages[i] = i < old_n ? old[i]
+				     : calloc(1u << VOL_PAGE_SHIFT,
+					      sizeof(struct vol_chunk *));
+		if (!pages[i]) {
+			while (i-- > old_n)
+				free(pages[i]);
+			free(pages);
+			return NULL;
+		}
+	}
+	return pages;
+}
+
+static uint32_t npages_of(uint32_t nchunks)
+{
+	return (nchunks + VOL_PAGE_MASK) >> VOL_PAGE_SHIFT;
+}
+
 /*
  * An open disk from its record (taken over: *rec is emptied). *out is
  * freed with vol_disk_free. 0 or -ENOMEM.
@@ -617,8 +661,9 @@ int vol_disk_load(struct vol_store *s, struct vol_record *rec,
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
-	d->chunks = calloc(rec->nchunks ? rec->nchunks : 1, sizeof(*d->chunks));
-	if (!d->chunks) {
+	d->npages = npages_of(rec->nchunks);
+	d->pages = pages_grow(NULL, 0, d->npages);
+	if (!d->pages) {
 		free(d);
 		return -ENOMEM;
 	}
@@ -641,6 +686,56 @@ int vol_disk_load(struct vol_store *s, struct vol_record *rec,
 	return 0;
 }
 
+/*
+ * After an extend of the open disk (its record is larger than what it
+ * serves): cover the new size, for the handles opened from now on (those
+ * open keep their size and never reach the new indexes). Store lock held
+ * (one resize at a time). 0 or -ENOMEM (then nothing changed).
+ */
+int vol_disk_resize(struct vol_disk *d)
+{
+	struct vol_chunk ****retired, ***pages = NULL;
+	uint64_t size;
+	uint32_t n, np;
+	int rc = 0;
+
+	pthread_mutex_lock(&d->map_lock);
+	size = d->rec.size;
+	pthread_mutex_unlock(&d->map_lock);
+	if (size <= d->open_size)
+		return 0;
+	n = vol_nchunks(size, CS(d));
+	np = npages_of(n);
+	if (np > d->npages) {
+		retired = realloc(d->retired,
+				  (size_t)(d->nretired + 1) * sizeof(*retired));
+		if (!retired)
+			return -ENOMEM;
+		d->retired = retired;
+		pages = pages_grow(d->pages, d->npages, np);
+		if (!pages)
+			return -ENOMEM;
+	}
+	pthread_mutex_lock(&d->map_lock);
+	rc = vol_record_resize(&d->rec, size);
+	if (!rc) {
+		if (pages) {
+			d->retired[d->nretired++] = d->pages;
+			__atomic_store_n(&d->pages, pages, __ATOMIC_RELEASE);
+			d->npages = np;
+		}
+		d->nchunks = n;
+		__atomic_store_n(&d->open_size, size, __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&d->map_lock);
+	if (rc && pages) {
+		for (n = d->npages; n < np; n++)
+			free(pages[n]);
+		free(pages);
+	}
+	return rc;
+}
+
 /* Take the chunks off the dirty list (so nobody queues a job for them;
  * dirty data that could not be flushed is lost: the caller flushed and
  * logged), wait for the jobs still running, free. */
@@ -648,11 +743,12 @@ void vol_disk_free(struct vol_disk *d)
 {
 	struct vol_chunk *c;
 	uint32_t i;
+	int k;
 
 	if (!d)
 		return;
 	for (i = 0; i < d->nchunks; i++) {
-		c = d->chunks[i];
+		c = chunk_peek(d, i);
 		if (!c)
 			continue;
 		pthread_mutex_lock(&c->lock);
@@ -664,7 +760,7 @@ void vol_disk_free(struct vol_disk *d)
 		pthread_cond_wait(&d->jobs_cond, &d->jobs_lock);
 	pthread_mutex_unlock(&d->jobs_lock);
 	for (i = 0; i < d->nchunks; i++) {
-		c = d->chunks[i];
+		c = chunk_peek(d, i);
 		if (!c)
 			continue;
 		pthread_mutex_lock(&c->lock);
@@ -675,7 +771,12 @@ void vol_disk_free(struct vol_disk *d)
 		pthread_mutex_destroy(&c->lock);
 		free(c);
 	}
-	free(d->chunks);
+	for (i = 0; i < d->npages; i++)
+		free(d->pages[i]);
+	free(d->pages);
+	for (k = 0; k < d->nretired; k++)
+		free(d->retired[k]);
+	free(d->retired);
 	vol_record_free(&d->rec);
 	pthread_cond_destroy(&d->jobs_cond);
 	pthread_mutex_destroy(&d->jobs_lock);
@@ -789,12 +890,14 @@ static int write_chunk(struct vol_disk *d, uint32_t idx, const uint8_t *src,
 		       uint32_t n, uint32_t coff)
 {
 	struct vol_chunk *c = get_chunk(d, idx);
+	uint64_t end;
 	struct vol_ref ref;
 	vol_id owner;
 	int rc = 0;
 
 	if (!c)
 		return -ENOMEM;
+	end = __atomic_load_n(&d->open_size, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&c->lock);
 	if (!c->data) {
 		if (n == CS(d)) {
@@ -820,8 +923,8 @@ static int write_chunk(struct vol_disk *d, uint32_t idx, const uint8_t *src,
 		c->wbytes = 0;
 	mark_dirty(d->s, c);
 	c->wbytes += n;
-	if (c->wbytes >= (d->open_size - (uint64_t)idx * CS(d) < CS(d)
-				  ? d->open_size - (uint64_t)idx * CS(d)
+	if (c->wbytes >= (end - (uint64_t)idx * CS(d) < CS(d)
+				  ? end - (uint64_t)idx * CS(d)
 				  : CS(d))) {
 		c->wbytes = 0;
 		kick(c);
@@ -978,8 +1081,7 @@ static int disk_zero(void *h, uint32_t len, uint64_t off, uint32_t flags)
  * data not yet stored. */
 static uint32_t chunk_flags(struct vol_disk *d, uint32_t idx)
 {
-	struct vol_chunk *c =
-		__atomic_load_n(&d->chunks[idx], __ATOMIC_ACQUIRE);
+	struct vol_chunk *c = chunk_peek(d, idx);
 	int dirty = 0, owner;
 
 	if (c) {

@@ -33,8 +33,10 @@
 #define VOL_CONT_CHUNKS	   "chunks"
 #define VOL_ID_MAX	   64
 #define VOL_CHUNK_NAME_MAX (VOL_ID_MAX + 20)
-#define VOL_WORKERS	   8 /* flush/load/import threads per store */
-#define VOL_READAHEAD	   4 /* chunks loaded ahead of a missing one */
+#define VOL_WORKERS	   8  /* flush/load/import threads per store */
+#define VOL_READAHEAD	   4  /* chunks loaded ahead of a missing one */
+#define VOL_PAGE_SHIFT	   10 /* chunks per page of the chunk table: 1024 */
+#define VOL_PAGE_MASK	   ((1u << VOL_PAGE_SHIFT) - 1)
 
 /* Record flags. */
 #define VOL_REC_SNAPSHOT 1u /* read-only point-in-time copy */
@@ -185,9 +187,18 @@ struct vol_disk {
 	struct vol_record rec;
 	uint64_t map_seq, map_saved;
 	pthread_mutex_t save_lock; /* one record PUT at a time */
-	uint32_t nchunks;	   /* chunks[] and rec.map cover this many */
-	uint64_t open_size;	   /* size the arrays cover */
-	struct vol_chunk **chunks; /* created on first use, never freed */
+	/* chunks and rec.map cover nchunks indexes (open_size bytes); they
+	 * grow at an open after an extend (vol_disk_resize), under map_lock */
+	uint32_t nchunks;
+	uint64_t open_size;
+	/* chunk i is pages[i >> VOL_PAGE_SHIFT][i & VOL_PAGE_MASK], created on
+	 * first use, never freed while open; pages is swapped whole when it
+	 * grows (the old tops are kept in retired until the disk is freed, as
+	 * readers go through them without a lock) */
+	struct vol_chunk ***pages;
+	uint32_t npages;
+	struct vol_chunk ****retired;
+	int nretired;
 	pthread_mutex_t jobs_lock;
 	pthread_cond_t jobs_cond;
 	int jobs; /* background jobs still holding the disk */
@@ -210,6 +221,7 @@ int vol_disk_freeze(struct vol_disk *d, const char *new_id, uint64_t size,
 		    uint32_t flags, struct vol_record *out);
 int vol_disk_count(struct vol_disk *d, uint64_t *size, uint64_t *allocated);
 int vol_disk_grow(struct vol_disk *d, uint64_t size);
+int vol_disk_resize(struct vol_disk *d);
 
 /* The store (volume.c). */
 struct vol_store {

@@ -507,6 +507,10 @@ int vol_disk_open(struct vol_store *s, const char *id, int read_only,
 			goto cleanup;
 		d->next = s->disks;
 		s->disks = d;
+	} else {
+		rc = vol_disk_resize(d); /* extended while open */
+		if (rc)
+			goto cleanup;
 	}
 	d->refs++;
 	hd->d = d;

@@ -61,7 +61,9 @@ int vol_disk_import(struct vol_store *s, const char *id, uint64_t size,
 		    const char *account, const char *container,
 		    const char *object);
 
-/* Grow a disk (not open, or open: the new size shows at the next open). */
+/* Grow a disk. When it is open, the handles open keep their size (an
+ * export's size is constant); those opened afterwards see the new one.
+ * -EINVAL when size is smaller than the current size. */
 int vol_disk_extend(struct vol_store *s, const char *id, uint64_t size);
 
 /* Delete a disk (-EBUSY while open); chunks still used by another disk

@@ -410,9 +410,9 @@ Test(volume, snapshot_deleted_first_frees_overwritten_chunks)
 
 Test(volume, extend_keeps_data_and_reads_zeros_after)
 {
-	uint8_t *ref = calloc(1, 5 * MiB);
+	uint8_t *ref = calloc(1, 6 * MiB);
 	struct vol_store *s = store(MiB, 4 * MiB, 4 * MiB);
-	struct vol_export e;
+	struct vol_export e, e2, e3;
 	uint64_t sz;
 
 	cr_assert_eq(vol_disk_create(s, "t-ext", 2 * MiB + 512), 0);
@@ -427,13 +427,27 @@ Test(volume, extend_keeps_data_and_reads_zeros_after)
 	cr_expect_eq(e.ops->size(e.h), 5 * MiB);
 	expect_disk(&e, ref, 5 * MiB);
 	put(&e, ref, 5 * MiB - 4096, 4096, 10);
-	/* extend while open: stored now, seen at the next open */
+	/* extend while open (twice, the second past a page of the chunk
+	 * table): open handles keep their size, new opens see the new one */
 	cr_assert_eq(vol_disk_extend(s, "t-ext", 6 * MiB), 0);
 	cr_expect_eq(e.ops->size(e.h), 5 * MiB);
+	cr_assert_eq(vol_disk_open(s, "t-ext", 0, &e2), 0);
+	cr_expect_eq(e2.ops->size(e2.h), 6 * MiB);
+	put(&e2, ref, 5 * MiB + 10, 1000, 11);
+	cr_assert_eq(vol_disk_extend(s, "t-ext", 2048 * MiB), 0);
+	cr_assert_eq(vol_disk_open(s, "t-ext", 0, &e3), 0);
+	cr_expect_eq(e3.ops->size(e3.h), 2048 * MiB);
+	put(&e3, NULL, 2047 * MiB, MiB, 12);
+	cr_assert_eq(
+		e3.ops->pread(e3.h, ref + 5 * MiB + 10, 1000, 5 * MiB + 10), 0);
+	expect_disk(&e2, ref, 6 * MiB);
+	vol_disk_close(s, &e3);
+	vol_disk_close(s, &e2);
 	vol_disk_close(s, &e);
 	cr_assert_eq(vol_disk_open(s, "t-ext", 0, &e), 0);
-	cr_expect_eq(e.ops->size(e.h), 6 * MiB);
-	expect_disk(&e, ref, 5 * MiB);
+	cr_expect_eq(e.ops->size(e.h), 2048 * MiB);
+	expect_disk(&e, ref, 6 * MiB);
+	cr_expect_eq(chunks_of("t-ext"), 5);
 	vol_disk_close(s, &e);
 	vol_store_close(s);
 	free(ref);
