@@ -425,9 +425,21 @@ int vol_disk_delete(struct vol_store *s, const char *id)
 		goto cleanup;
 	}
 	rc = vol_record_load(s, id, &r);
-	if (rc)
+	if (rc == -ENOENT) {
+		/* a create or import that stopped half-way (or a delete whose
+		 * collection failed) left its own family: finish it */
+		rc = vol_family_load(s, id, &members, &dead);
+		if (!rc && vol_idlist_find(&members, id) < 0 &&
+		    vol_idlist_find(&dead, id) < 0)
+			rc = -ENOENT;
+		if (rc)
+			goto cleanup;
+		snprintf(r.family, sizeof(r.family), "%s", id);
+	} else if (!rc) {
+		rc = vol_family_load(s, r.family, &members, &dead);
+	}
+	if (rc && rc != -ENOENT)
 		goto cleanup;
-	rc = vol_family_load(s, r.family, &members, &dead);
 	if (rc == -ENOENT) {
 		log_warn("disk %s: family %s has no record", id, r.family);
 		rc = vol_idlist_add(&members, id);

@@ -650,3 +650,30 @@ Test(volume, bad_ids_and_sizes)
 	cr_expect_eq(vol_disk_extend(s, "t-none", MiB), -ENOENT);
 	vol_store_close(s);
 }
+
+Test(volume, delete_finishes_a_create_that_stopped_half_way)
+{
+	struct vol_store *s = store(64 * KiB, MiB, MiB);
+	struct vol_idlist members = {0}, dead = {0};
+	uint8_t chunk[64 * KiB];
+
+	/* what an import leaves when it stops before its record: the family
+	 * and some chunks */
+	memset(chunk, 5, sizeof(chunk));
+	cr_assert_eq(vol_idlist_add(&members, "t-orph"), 0);
+	cr_assert_eq(vol_family_save(s, "t-orph", &members, &dead), 0);
+	cr_assert_eq(oc_put(cl, ACCT, VOL_CONT_CHUNKS,
+			    "t-orph/00000000/00000001", chunk, sizeof(chunk),
+			    NULL),
+		     0);
+	cr_expect_eq(vol_disk_create(s, "t-orph", MiB), -EEXIST);
+	cr_expect_eq(vol_disk_open(s, "t-orph", 0, NULL), -ENOENT);
+	cr_assert_eq(vol_disk_delete(s, "t-orph"), 0);
+	cr_expect_eq(chunks_of("t-orph"), 0);
+	cr_expect_eq(count_objects(VOL_CONT_FAMILIES, "t-orph"), 0);
+	cr_expect_eq(vol_disk_delete(s, "t-orph"), -ENOENT);
+	cr_expect_eq(vol_disk_create(s, "t-orph", MiB), 0);
+	cr_expect_eq(vol_disk_delete(s, "t-orph"), 0);
+	vol_idlist_free(&members);
+	vol_store_close(s);
+}
