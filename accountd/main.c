@@ -4,10 +4,9 @@
  * container rows).
  *
  *   kumo-accountd CONF [--pidfile F] [--port N]
- *   kumo-accountd CONF --once audit    one auditor pass (server stopped)
- *   kumo-accountd CONF --once replicate|reap   one replication or reaper
- *                                      pass (run by the server when one
- *                                      is running)
+ *   kumo-accountd CONF --once replicate|reap|audit   one replication,
+ *                                      reaper or auditor pass (run by the
+ *                                      server when one is running)
  */
 #include <errno.h>
 #include <stddef.h>
@@ -148,28 +147,22 @@ static int once(void *app, const char *what)
 	struct acctd *a = app;
 	int rc;
 
-	if (!strcmp(what, "replicate") || !strcmp(what, "reap")) { /* h7 */
+	if (!strcmp(what, "replicate") || !strcmp(what, "reap") ||
+	    !strcmp(what, "audit")) { /* h7; audit: h6 */
 		/* a running server owns the databases: it runs the pass */
 		rc = dbrepl_once_remote(a->cfg->bind_ip, (int)a->cfg->bind_port,
 					what, 3600);
 		if (rc == -ECONNREFUSED)
 			rc = !strcmp(what, "reap") ? acctd_reap_pass(a)
-						   : dbrepl_pass(a->repl, NULL);
+			     : !strcmp(what, "audit")
+				     ? dbaudit_pass(a->auditor, NULL)
+				     : dbrepl_pass(a->repl, NULL);
 		return rc ? 1 : 0;
 	}
-	if (strcmp(what, "audit")) {
-		fprintf(stderr,
-			"kumo-accountd: unknown job '%s' (audit, replicate, "
-			"reap)\n",
-			what);
-		return 2;
-	}
-	rc = dbaudit_pass(a->auditor, NULL);
-	if (rc == -EBUSY)
-		fprintf(stderr,
-			"kumo-accountd: a database is held by a running "
-			"account server (stop it to audit once)\n");
-	return rc ? 1 : 0;
+	fprintf(stderr,
+		"kumo-accountd: unknown job '%s' (audit, replicate, reap)\n",
+		what);
+	return 2;
 }
 
 int main(int argc, char **argv)

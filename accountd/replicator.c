@@ -150,9 +150,15 @@ static int job_reap(void *app)
 	return acctd_reap_pass(app);
 }
 
+static int job_audit(void *app) /* the auditor (h6, auditor.c) */
+{
+	return dbaudit_pass(((struct acctd *)app)->auditor, NULL);
+}
+
 static const struct dbrepl_job jobs[] = {
 	{"replicate", job_replicate},
 	{"reap", job_reap},
+	{"audit", job_audit},
 	{NULL, NULL},
 };
 

@@ -9,7 +9,8 @@
  *                                       owns its databases)
  *   kumo-containerd CONF --once replicate  one replication pass (run by
  *                                       the server when one is running)
- *   kumo-containerd CONF --once audit    one auditor pass (server stopped)
+ *   kumo-containerd CONF --once audit    one auditor pass (run by the
+ *                                       server when one is running)
  */
 #include <errno.h>
 #include <stddef.h>
@@ -155,19 +156,17 @@ static int once(void *app, const char *what)
 		return rc ? 1 : 0;
 	}
 	if (!strcmp(what, "audit")) { /* auditor (h6) */
-		rc = dbaudit_pass(c->auditor, NULL);
-		if (rc == -EBUSY)
-			fprintf(stderr,
-				"kumo-containerd: a database is held by a "
-				"running container server (stop it to audit "
-				"once; its own auditor runs every "
-				"auditor_interval)\n");
+		/* a running server owns the databases: it runs the pass */
+		rc = dbrepl_once_remote(c->cfg->bind_ip, (int)c->cfg->bind_port,
+					"audit", 3600);
+		if (rc == -ECONNREFUSED)
+			rc = dbaudit_pass(c->auditor, NULL);
 		return rc ? 1 : 0;
 	}
 	if (strcmp(what, "update")) {
 		fprintf(stderr,
 			"kumo-containerd: unknown job '%s' (update, "
-			"replicate)\n",
+			"replicate, audit)\n",
 			what);
 		return 2;
 	}

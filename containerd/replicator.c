@@ -165,8 +165,14 @@ static int job_replicate(void *app)
 	return dbrepl_pass(((struct contd *)app)->repl, NULL);
 }
 
+static int job_audit(void *app) /* the auditor (h6, auditor.c) */
+{
+	return dbaudit_pass(((struct contd *)app)->auditor, NULL);
+}
+
 static const struct dbrepl_job jobs[] = {
 	{"replicate", job_replicate},
+	{"audit", job_audit},
 	{NULL, NULL},
 };
 

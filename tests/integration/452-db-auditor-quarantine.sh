@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/integration/452-db-auditor-quarantine.sh: the container and account auditors (`--once audit`) quarantine a database record whose content no checksum catches as wrong (its LevelDB log rewritten with a valid CRC: bytes_used no longer the sum of the rows; a record that is not JSON; an account's container_count off by one) into <dev>/quarantined/containers|accounts, keep the good ones serving, and report the figures through /recon/auditor/<type> and /recon/quarantined.
+# tests/integration/452-db-auditor-quarantine.sh: the container and account auditors (`--once audit`) quarantine a database record whose content no checksum catches as wrong (its LevelDB log rewritten with a valid CRC: bytes_used no longer the sum of the rows; a record that is not JSON; an account's container_count off by one) into <dev>/quarantined/containers|accounts, keep the good ones serving, and report the figures through /recon/auditor/<type> and /recon/quarantined; with the servers running, `--once audit` asks them to run the pass.
 . "$(dirname "$0")/../lib/functions.sh"
 requires curl kumo-containerd kumo-accountd
 PATCH=$(dirname "$0")/../lib/ldb_log_patch.py
@@ -121,3 +121,13 @@ assert a["account_audits_failed"] == 1 and a["account_audits_passed"] == 0, a
 q = json.load(open(t + "/q.json"))
 assert q["containers"] == 2 and q["accounts"] == 1 and q["objects"] == 0, q
 PY
+
+# 5. with the servers running, --once audit is run by them
+for prog in kumo-containerd kumo-accountd; do
+	timeout 30 "$prog" "$TMPDIR_TEST/kumo.conf" --once audit \
+		>"$TMPDIR_TEST/once.log" 2>&1 || fail "$prog --once audit while serving: $(cat "$TMPDIR_TEST/once.log")"
+done
+grep -q "container audit pass done: 1 passed, 0 failed" "$TMPDIR_TEST/kumo-containerd.log" ||
+	fail "the running container server did not run the pass"
+grep -q "account audit pass done: 0 passed, 0 failed" "$TMPDIR_TEST/kumo-accountd.log" ||
+	fail "the running account server did not run the pass"
