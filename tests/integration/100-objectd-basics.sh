@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/integration/100-objectd-basics.sh: kumo-objectd's sample config matches --sample; /healthcheck; 405 for unknown methods; 400 for bad paths and names over Swift's limits; 507 for an unknown device; SIGTERM exits 0 and removes the pidfile.
+# tests/integration/100-objectd-basics.sh: kumo-objectd's sample config matches --sample; /healthcheck; 405 for unknown methods; the replication verbs' answers to bad input; 400 for bad paths and names over Swift's limits; 507 for an unknown device; SIGTERM exits 0 and removes the pidfile.
 . "$(dirname "$0")/../lib/functions.sh"
 requires curl kumo-objectd
 
@@ -16,7 +16,26 @@ start_objectd
 
 TS=$(now_ts)
 expect_status 405 PATCH /d1/1/a/c/o -H "X-Timestamp: $TS"
-expect_status 405 REPLICATE /d1/1
+# the replication verbs (objectd/replserver.c) refuse bad input
+expect_status 200 REPLICATE /d1/1
+expect_status 200 REPLICATE /d1/1/abc-fff
+expect_status 400 REPLICATE /d1/1/abc-zzz
+expect_status 400 REPLICATE /d1/1/../x
+expect_status 400 REPLICATE /d1/x1
+expect_status 507 REPLICATE /nodev/1
+expect_status 400 SSYNC /d1/1
+expect_status 400 SSYNC /d1/1/ab
+expect_status 200 SSYNC /d1/1/abc
+expect_status 400 PUT /d1/1/a/c/o -H "X-Backend-Replication: True" \
+	-H "Content-Length: 0"
+expect_status 400 PUT /d1/1/a/c/o -H "X-Backend-Replication: True" \
+	-H "X-Backend-Replication-File: ../$TS.data" -H "Content-Length: 0"
+expect_status 422 PUT /d1/1/a/c/o -H "X-Backend-Replication: True" \
+	-H "X-Backend-Replication-File: $TS.data" --data-binary "not a file"
+expect_status 422 PUT /d1/1/a/c/o -H "X-Backend-Replication: True" \
+	-H "X-Backend-Replication-File: $TS.exe" --data-binary "not a file"
+[ -z "$(find "$TMPDIR_TEST" -path '*/objects/*' -name "$TS*")" ] ||
+	fail "a refused replication PUT left a file"
 # wrong shapes
 expect_status 400 GET /d1/1/a/c
 expect_status 400 GET /d1/1/a/c/
