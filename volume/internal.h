@@ -60,6 +60,7 @@ struct volumed_conf {
 	char availability_zone[CONF_STR_MAX];
 };
 
+struct import_job;
 struct vd_auth;
 struct vd_lockset;
 struct vd_exports;
@@ -73,10 +74,11 @@ struct volumed {
 	struct vd_auth *auth;
 	struct vd_lockset *locks;
 	struct vd_exports *exports;
-	/* background jobs (image imports): counted so stop can wait */
+	/* background jobs (image imports), listed so that stop can wait for
+	 * them and a "creating" volume without one is known orphaned */
 	pthread_mutex_t jobs_lock;
 	pthread_cond_t jobs_done;
-	int jobs;
+	struct import_job *jobs;
 };
 
 struct vd_route;

@@ -105,6 +105,7 @@ struct import_job {
 	char *container;
 	char *object;
 	uint64_t bytes;
+	struct import_job *next; /* in vd->jobs */
 };
 
 /* Set the volume's status after a job (under its lock). */
@@ -123,6 +124,33 @@ static void finish_status(struct volumed *vd, const char *phash, const char *id,
 	rec_unlock(vd, id);
 }
 
+static void job_unlist(struct volumed *vd, struct import_job *j)
+{
+	struct import_job **pp;
+
+	pthread_mutex_lock(&vd->jobs_lock);
+	for (pp = &vd->jobs; *pp; pp = &(*pp)->next)
+		if (*pp == j) {
+			*pp = j->next;
+			break;
+		}
+	pthread_cond_broadcast(&vd->jobs_done);
+	pthread_mutex_unlock(&vd->jobs_lock);
+}
+
+/* Is an import of volume id running in this volumed? */
+static int job_running(struct volumed *vd, const char *id)
+{
+	struct import_job *j;
+	int found = 0;
+
+	pthread_mutex_lock(&vd->jobs_lock);
+	for (j = vd->jobs; j && !found; j = j->next)
+		found = !strcmp(j->id, id);
+	pthread_mutex_unlock(&vd->jobs_lock);
+	return found;
+}
+
 static void *import_main(void *arg)
 {
 	struct import_job *j = arg;
@@ -135,13 +163,10 @@ static void *import_main(void *arg)
 		log_err("volume %s: import of %s/%s/%s failed: %s", j->id,
 			j->project, j->container, j->object, strerror(-rc));
 	finish_status(vd, j->phash, j->id, rc ? "error" : "available");
+	job_unlist(vd, j);
 	free(j->container);
 	free(j->object);
 	free(j);
-	pthread_mutex_lock(&vd->jobs_lock);
-	vd->jobs--;
-	pthread_cond_broadcast(&vd->jobs_done);
-	pthread_mutex_unlock(&vd->jobs_lock);
 	return NULL;
 }
 
@@ -165,7 +190,8 @@ static int start_import(struct vd_req *r, const char *id, uint64_t bytes,
 	if (!j->container || !j->object)
 		goto fail;
 	pthread_mutex_lock(&r->vd->jobs_lock);
-	r->vd->jobs++;
+	j->next = r->vd->jobs;
+	r->vd->jobs = j;
 	pthread_mutex_unlock(&r->vd->jobs_lock);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -173,9 +199,7 @@ static int start_import(struct vd_req *r, const char *id, uint64_t bytes,
 	pthread_attr_destroy(&attr);
 	if (!rc)
 		return 0;
-	pthread_mutex_lock(&r->vd->jobs_lock);
-	r->vd->jobs--;
-	pthread_mutex_unlock(&r->vd->jobs_lock);
+	job_unlist(r->vd, j);
 fail:
 	free(j->container);
 	free(j->object);
@@ -186,7 +210,7 @@ fail:
 void vd_jobs_wait(struct volumed *vd)
 {
 	pthread_mutex_lock(&vd->jobs_lock);
-	while (vd->jobs > 0)
+	while (vd->jobs)
 		pthread_cond_wait(&vd->jobs_done, &vd->jobs_lock);
 	pthread_mutex_unlock(&vd->jobs_lock);
 }
@@ -661,6 +685,9 @@ void vd_delete_volume(struct http_request *req, struct vd_req *r, json_t *body)
 	if (!rec)
 		goto out;
 	st = rec_str(rec, "status");
+	/* an import cut short by a restart leaves "creating" for good */
+	if (!strcmp(st, "creating") && !job_running(r->vd, r->arg[0]))
+		st = "error";
 	if ((strcmp(st, "available") && strcmp(st, "error") &&
 	     strcmp(st, "error_deleting")) ||
 	    rec_int(rec, "nsnap") > 0 ||
