@@ -186,7 +186,8 @@ int vol_gc_family(struct vol_store *s, const char *fid,
 		if (rc)
 			goto cleanup;
 	}
-	qsort(refs.v, refs.n, sizeof(*refs.v), cmp_str);
+	if (refs.n)
+		qsort(refs.v, refs.n, sizeof(*refs.v), cmp_str);
 
 	for (i = 0; i < members->n && !rc; i++)
 		rc = vol_idlist_add(&owners, members->ids[i]);
@@ -212,8 +213,8 @@ int vol_gc_family(struct vol_store *s, const char *fid,
 				continue;
 			}
 			if ((live && gen >= gens[m]) ||
-			    bsearch(&name, refs.v, refs.n, sizeof(*refs.v),
-				    cmp_str)) {
+			    (refs.n && bsearch(&name, refs.v, refs.n,
+					       sizeof(*refs.v), cmp_str))) {
 				kept++;
 				continue;
 			}

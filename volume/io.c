@@ -91,6 +91,18 @@ static struct vol_chunk *get_chunk(struct vol_disk *d, uint32_t idx)
 	return c;
 }
 
+/* c->data and s->clean_bytes change under their locks but are also read
+ * without them, as hints (read-ahead, the cache's room): atomic. */
+static void set_data(struct vol_chunk *c, uint8_t *data)
+{
+	__atomic_store_n(&c->data, data, __ATOMIC_RELEASE);
+}
+
+static void clean_add(struct vol_store *s, int64_t n)
+{
+	__atomic_add_fetch(&s->clean_bytes, (uint64_t)n, __ATOMIC_RELAXED);
+}
+
 #define LRU_CHUNK(l)   vol_link_entry(l, struct vol_chunk, lru)
 #define DIRTY_CHUNK(l) vol_link_entry(l, struct vol_chunk, dirtyl)
 
@@ -104,7 +116,7 @@ static void lru_touch(struct vol_store *s, struct vol_chunk *c)
 	if (c->in_lru)
 		vol_link_del(&c->lru);
 	else
-		s->clean_bytes += c->d->rec.chunk_size;
+		clean_add(s, (int64_t)c->d->rec.chunk_size);
 	vol_link_add(&s->lru, &c->lru);
 	c->in_lru = 1;
 	pthread_mutex_unlock(&s->cache_lock);
@@ -115,7 +127,7 @@ static void lru_unlink(struct vol_store *s, struct vol_chunk *c)
 {
 	vol_link_del(&c->lru);
 	c->in_lru = 0;
-	s->clean_bytes -= c->d->rec.chunk_size;
+	clean_add(s, -(int64_t)c->d->rec.chunk_size);
 }
 
 /* Chunk lock held. */
@@ -146,9 +158,9 @@ static void cache_trim(struct vol_store *s)
 			continue;
 		}
 		c->in_lru = 0;
-		s->clean_bytes -= c->d->rec.chunk_size;
+		clean_add(s, -(int64_t)c->d->rec.chunk_size);
 		free(c->data);
-		c->data = NULL;
+		set_data(c, NULL);
 		pthread_mutex_unlock(&c->lock);
 	}
 	pthread_mutex_unlock(&s->cache_lock);
@@ -219,7 +231,7 @@ static int fetch_chunk(struct vol_disk *d, struct vol_chunk *c,
 	}
 	if ((size_t)n < CS(d))
 		memset(buf + n, 0, CS(d) - (size_t)n);
-	c->data = buf;
+	set_data(c, buf);
 	return 0;
 }
 
@@ -901,13 +913,13 @@ static int write_chunk(struct vol_disk *d, uint32_t idx, const uint8_t *src,
 	pthread_mutex_lock(&c->lock);
 	if (!c->data) {
 		if (n == CS(d)) {
-			c->data = malloc(CS(d));
+			set_data(c, malloc(CS(d)));
 		} else {
 			map_get(d, idx, &ref, owner, NULL);
 			if (ref.owner)
 				rc = fetch_chunk(d, c, &ref, owner);
 			else
-				c->data = calloc(1, CS(d));
+				set_data(c, calloc(1, CS(d)));
 		}
 		if (!rc && !c->data)
 			rc = -ENOMEM;
@@ -1007,7 +1019,7 @@ static int drop_chunk(struct vol_disk *d, uint32_t idx)
 	mark_clean(s, c);
 	lru_remove(s, c);
 	free(c->data);
-	c->data = NULL;
+	set_data(c, NULL);
 	c->wseq++;
 	pthread_mutex_lock(&d->map_lock);
 	ref = d->rec.map[idx];
