@@ -15,18 +15,12 @@
 # OBJECTS=N changes the object count (default 176: 704 MiB, 2.06 GiB
 # stored).
 . "$(dirname "$0")/../tests/lib/functions.sh"
-. "$(dirname "$0")/../tests/lib/multinode.sh"
-LIB=$TESTS_DIR/lib
+. "$(dirname "$0")/../tests/lib/replication.sh"
 n=${OBJECTS:-176}
 
 OBJ_EXTRA_CONF="replicator_interval = 86400
 replicator_concurrency = 4"
-start_multinode_cluster 4
-read -r TOKEN URL < <(get_token test:tester testing)
-[ -n "$TOKEN" ] || fail "no token"
-[ "$(status PUT "$URL/c" -H "X-Auth-Token: $TOKEN")" = 201 ] ||
-	fail "container PUT"
-STATE=$TMPDIR_TEST/state
+repl_cluster 4
 $PYTHON - "$URL" "$TOKEN" "$n" "$STATE" <<'PY' || fail "upload failed"
 import hashlib, http.client, os, sys, threading, urllib.parse
 url, token, n, state = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
@@ -81,8 +75,7 @@ replicate() {
 }
 repl_s=$(secs replicate)
 restored=$(du -sb "$NODE_DIR/obj2/d2/objects" | awk '{ print $1 }')
-$PYTHON "$LIB/repl_check.py" "$RINGS/object.ring.gz" "$NODE_DIR" "$STATE" \
-	>/dev/null || fail "replicas were not restored"
+repl_check >/dev/null || fail "replicas were not restored"
 
 awk -v total="$total" -v lost="$lost" -v restored="$restored" \
 	-v cp="$cp_s" -v rp="$repl_s" -v n="$n" 'BEGIN {

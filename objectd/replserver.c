@@ -53,14 +53,28 @@ static int split_suffixes(char *s, char **out, int max)
 	return n;
 }
 
+/* A REPLICATE or SSYNC request: /<dev>/<part>[/<sfx>-<sfx>...]. */
+struct part_req {
+	char *pathbuf; /* the decoded path; part and sfx point into it */
+	char dev_dir[DF_DEV_DIR_MAX];
+	const char *part;
+	char **sfx;
+	int nsfx;
+};
+
+static void part_req_free(struct part_req *pr)
+{
+	free(pr->pathbuf);
+	free(pr->sfx);
+}
+
 /*
- * Parse /<dev>/<part>[/<suffixes>] into dev_dir and the suffix list
- * (pointing into *pathbuf, which the caller frees). 0, or answered and
- * -EINVAL/-ENODEV.
+ * Parse the request's path into *pr (zeroed first; free it with
+ * part_req_free either way). 0, or answered (400, 412, 507, 500) and
+ * -errno.
  */
-static int parse_part_path(struct http_request *req, int need_sfx,
-			   char **pathbuf, char *dev_dir, size_t dlen,
-			   const char **part, char **sfx, int *nsfx)
+static int parse_part_req(struct http_request *req, int need_sfx,
+			  struct part_req *pr)
 {
 	struct objd *od = http_app(req);
 	const char *raw = http_raw_path(req);
@@ -69,38 +83,40 @@ static int parse_part_path(struct http_request *req, int need_sfx,
 	struct stat st;
 	int status, n;
 
-	*nsfx = 0;
-	*pathbuf = malloc(len);
-	if (!*pathbuf) {
+	memset(pr, 0, sizeof(*pr));
+	pr->pathbuf = malloc(len);
+	pr->sfx = calloc(MAX_SUFFIXES, sizeof(*pr->sfx));
+	if (!pr->pathbuf || !pr->sfx) {
 		http_reply_error(req, 500, "out of memory");
 		return -ENOMEM;
 	}
-	status = backend_split_path(raw, *pathbuf, len, need_sfx ? 3 : 2, 3, 0,
-				    segs, msg, sizeof(msg));
+	status = backend_split_path(raw, pr->pathbuf, len, need_sfx ? 3 : 2, 3,
+				    0, segs, msg, sizeof(msg));
 	if (!status && strspn(segs[1], "0123456789") != strlen(segs[1])) {
 		snprintf(msg, sizeof(msg), "Invalid partition: %s", segs[1]);
 		status = 400;
 	}
 	if (!status && segs[2] && *segs[2]) {
-		n = split_suffixes(segs[2], sfx, MAX_SUFFIXES);
+		n = split_suffixes(segs[2], pr->sfx, MAX_SUFFIXES);
 		if (n < 0) {
 			snprintf(msg, sizeof(msg), "Invalid suffixes");
 			status = 400;
 		} else {
-			*nsfx = n;
+			pr->nsfx = n;
 		}
 	}
 	if (status) {
 		http_reply_error(req, status, "%s", msg);
 		return -EINVAL;
 	}
-	n = snprintf(dev_dir, dlen, "%s/%s", od->cfg->devices, segs[0]);
-	if (n < 0 || (size_t)n >= dlen || stat(dev_dir, &st) == -1 ||
-	    !S_ISDIR(st.st_mode)) {
+	n = snprintf(pr->dev_dir, sizeof(pr->dev_dir), "%s/%s",
+		     od->cfg->devices, segs[0]);
+	if (n < 0 || (size_t)n >= sizeof(pr->dev_dir) ||
+	    stat(pr->dev_dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
 		http_reply_error(req, 507, "Insufficient Storage: %s", segs[0]);
 		return -ENODEV;
 	}
-	*part = segs[1];
+	pr->part = segs[1];
 	return 0;
 }
 
@@ -120,51 +136,39 @@ static void reply_json(struct http_request *req, json_t *v)
 static void replicate_headers(struct http_request *req)
 {
 	struct objd *od = http_app(req);
-	char dev_dir[DF_DEV_DIR_MAX], *pathbuf = NULL;
-	char **sfx = calloc(MAX_SUFFIXES, sizeof(*sfx));
-	const char *part;
+	struct part_req pr;
 	json_t *hashes = NULL;
-	int nsfx, rc;
+	int rc;
 
-	if (!sfx) {
-		http_reply_error(req, 500, "out of memory");
-		return;
+	if (!parse_part_req(req, 0, &pr)) {
+		rc = objd_get_hashes(pr.dev_dir, pr.part,
+				     (const char *const *)pr.sfx, pr.nsfx,
+				     od->cfg->reclaim_age, &hashes);
+		if (rc)
+			http_reply_error(req, 500, "cannot hash: %s",
+					 strerror(-rc));
+		else
+			reply_json(req, hashes);
 	}
-	if (parse_part_path(req, 0, &pathbuf, dev_dir, sizeof(dev_dir), &part,
-			    sfx, &nsfx))
-		goto out;
-	rc = objd_get_hashes(dev_dir, part, (const char *const *)sfx, nsfx,
-			     od->cfg->reclaim_age, &hashes);
-	if (rc)
-		http_reply_error(req, 500, "cannot hash: %s", strerror(-rc));
-	else
-		reply_json(req, hashes);
-out:
 	json_decref(hashes);
-	free(pathbuf);
-	free(sfx);
+	part_req_free(&pr);
 }
 
 static void ssync_headers(struct http_request *req)
 {
 	struct objd *od = http_app(req);
-	char dev_dir[DF_DEV_DIR_MAX], *pathbuf = NULL;
-	char **sfx = calloc(MAX_SUFFIXES, sizeof(*sfx));
 	char dts[TS_INTERNAL_LEN + 1], mts[TS_INTERNAL_LEN + 1];
 	struct objd_entry *e = NULL;
-	json_t *all = json_object(), *one;
-	const char *part;
-	int nsfx, n, i, j, rc = 0;
+	json_t *all = NULL, *one;
+	struct part_req pr;
+	int n, i, j, rc = 0;
 
-	if (!sfx || !all) {
-		http_reply_error(req, 500, "out of memory");
+	if (parse_part_req(req, 1, &pr))
 		goto out;
-	}
-	if (parse_part_path(req, 1, &pathbuf, dev_dir, sizeof(dev_dir), &part,
-			    sfx, &nsfx))
-		goto out;
-	for (i = 0; i < nsfx && !rc; i++) {
-		rc = objd_list_suffix(dev_dir, part, sfx[i],
+	all = json_object();
+	rc = all ? 0 : -ENOMEM;
+	for (i = 0; i < pr.nsfx && !rc; i++) {
+		rc = objd_list_suffix(pr.dev_dir, pr.part, pr.sfx[i],
 				      od->cfg->reclaim_age, &e, &n);
 		for (j = 0; !rc && j < n; j++) {
 			const struct df_current *c = &e[j].cur;
@@ -186,8 +190,7 @@ static void ssync_headers(struct http_request *req)
 		reply_json(req, all);
 out:
 	json_decref(all);
-	free(pathbuf);
-	free(sfx);
+	part_req_free(&pr);
 }
 
 /* --- replication PUT ----------------------------------------------------- */

@@ -9,39 +9,28 @@
 # handoff keeps a copy, nothing deleted comes back in GETs or in the
 # container listing.
 . "$(dirname "$0")/../lib/functions.sh"
-. "$(dirname "$0")/../lib/multinode.sh"
+. "$(dirname "$0")/../lib/replication.sh"
 requires curl timeout
-LIB=$TESTS_DIR/lib
 
 OBJ_EXTRA_CONF="replicator_interval = 3600"
 PROXY_EXTRA_CONF="error_suppression_interval = 60"
-start_multinode_cluster 4
-read -r TOKEN URL < <(get_token test:tester testing)
-[ -n "$TOKEN" ] || fail "no token"
-[ "$(status PUT "$URL/c" -H "X-Auth-Token: $TOKEN")" = 201 ] ||
-	fail "container PUT"
-STATE=$TMPDIR_TEST/state
-load() { timeout 90 $PYTHON "$LIB/repl_load.py" "$URL" "$TOKEN" c "$@" "$STATE"; }
-load put 100 0 || fail "first PUTs failed"
+repl_cluster 4
+repl_load put 100 0 || fail "first PUTs failed"
 old_on_d2=$(find "$NODE_DIR/obj2/d2/objects" -name '*.data' | wc -l)
 [ "$old_on_d2" -gt 0 ] || fail "d2 holds none of the first objects"
 
 kill_object_server 2
-load put 1000 100 || fail "PUTs with a server down failed"
-load overwrite 100 100 || fail "overwrites with a server down failed"
-load delete 100 0 || fail "DELETEs with a server down failed"
+repl_load put 1000 100 || fail "PUTs with a server down failed"
+repl_load overwrite 100 100 || fail "overwrites with a server down failed"
+repl_load delete 100 0 || fail "DELETEs with a server down failed"
 restart_object_server 2
 
-for k in 1 2 3 4; do
-	timeout 90 kumo-objectd "$TMPDIR_TEST/obj$k.conf" --once replicate \
-		2>>"$TMPDIR_TEST/repl.log" || fail "replication on node $k failed"
-done
+replicate_all
 grep -q "handoffs removed" "$TMPDIR_TEST/repl.log" || fail "no pass logged"
 grep "replication pass" "$TMPDIR_TEST/repl.log" | grep -qv " 0 handoffs removed" ||
 	fail "no handoff partition was removed"
-$PYTHON "$LIB/repl_check.py" --exclusive "$RINGS/object.ring.gz" \
-	"$NODE_DIR" "$STATE" || fail "replicas do not agree with the newest state"
-load get || fail "GETs do not give the newest state"
+repl_check --exclusive || fail "replicas do not agree with the newest state"
+repl_load get || fail "GETs do not give the newest state"
 listing=$(curl -sf "$URL/c?limit=10000" -H "X-Auth-Token: $TOKEN") ||
 	fail "listing"
 want=$(awk '$2 == "live" { sub(".*/", "", $1); print $1 }' "$STATE" | sort)

@@ -10,19 +10,12 @@
 # (remove, rebalance, copy, replicate under reads): its partitions are
 # pushed to their new primaries, d3 ends up empty, placement matches.
 . "$(dirname "$0")/../lib/functions.sh"
-. "$(dirname "$0")/../lib/multinode.sh"
+. "$(dirname "$0")/../lib/replication.sh"
 requires curl timeout
-LIB=$TESTS_DIR/lib
 
 OBJ_EXTRA_CONF="replicator_interval = 3600"
-start_multinode_cluster 4
-read -r TOKEN URL < <(get_token test:tester testing)
-[ -n "$TOKEN" ] || fail "no token"
-[ "$(status PUT "$URL/c" -H "X-Auth-Token: $TOKEN")" = 201 ] ||
-	fail "container PUT"
-STATE=$TMPDIR_TEST/state
-timeout 60 $PYTHON "$LIB/repl_load.py" "$URL" "$TOKEN" c put 200 0 "$STATE" ||
-	fail "PUTs failed"
+repl_cluster 4
+repl_load put 200 || fail "PUTs failed"
 
 # the operator's copy of the builder, away from swift_dir
 OPS=$TMPDIR_TEST/ops
@@ -46,27 +39,22 @@ new_ring() {
 # move: GET every object in a loop while one replication pass runs on
 # every node; fail on any failed GET or pass
 move() {
-	local k reader
+	local reader
 	rm -f "$TMPDIR_TEST/stop" "$TMPDIR_TEST/getfail"
 	(
 		while [ ! -e "$TMPDIR_TEST/stop" ]; do
-			timeout 60 $PYTHON "$LIB/repl_load.py" "$URL" "$TOKEN" c \
-				get "$STATE" >>"$TMPDIR_TEST/getfail" || true
+			repl_load get >>"$TMPDIR_TEST/getfail" || true
 		done
 	) &
 	reader=$!
 	sleep 1
-	for k in 1 2 3 4; do
-		timeout 60 kumo-objectd "$TMPDIR_TEST/obj$k.conf" --once replicate \
-			2>>"$TMPDIR_TEST/repl.log" || fail "replication on node $k failed"
-	done
+	replicate_all
 	sleep 1
 	touch "$TMPDIR_TEST/stop"
 	wait "$reader"
 	[ ! -s "$TMPDIR_TEST/getfail" ] ||
 		fail "GETs failed while data moved: $(head -5 "$TMPDIR_TEST/getfail")"
-	$PYTHON "$LIB/repl_check.py" --exclusive "$RINGS/object.ring.gz" \
-		"$NODE_DIR" "$STATE" || fail "placement does not match the new ring"
+	repl_check --exclusive || fail "placement does not match the new ring"
 }
 
 mkdir "$NODE_DIR/obj1/d5"

@@ -8,38 +8,23 @@
 # (no file of those objects is left on any device), and the objects do
 # not come back: GETs answer 404 and further passes move nothing.
 . "$(dirname "$0")/../lib/functions.sh"
-. "$(dirname "$0")/../lib/multinode.sh"
+. "$(dirname "$0")/../lib/replication.sh"
 requires curl timeout
-LIB=$TESTS_DIR/lib
 
 OBJ_EXTRA_CONF="replicator_interval = 3600
 reclaim_age = 20"
 PROXY_EXTRA_CONF="error_suppression_interval = 60"
-start_multinode_cluster 4
-read -r TOKEN URL < <(get_token test:tester testing)
-[ -n "$TOKEN" ] || fail "no token"
-[ "$(status PUT "$URL/c" -H "X-Auth-Token: $TOKEN")" = 201 ] ||
-	fail "container PUT"
-STATE=$TMPDIR_TEST/state
-load() { timeout 60 $PYTHON "$LIB/repl_load.py" "$URL" "$TOKEN" c "$@" "$STATE"; }
-replicate_all() {
-	local k
-	for k in 1 2 3 4; do
-		timeout 60 kumo-objectd "$TMPDIR_TEST/obj$k.conf" --once replicate \
-			2>>"$TMPDIR_TEST/repl.log" || fail "replication on node $k failed"
-	done
-}
+repl_cluster 4
 count_files() { find "$NODE_DIR"/obj*/d*/objects -name "*.$1" | wc -l; }
 
-load put 40 0 || fail "PUTs failed"
+repl_load put 40 0 || fail "PUTs failed"
 kill_object_server 2
-load delete 40 0 || fail "DELETEs failed"
+repl_load delete 40 0 || fail "DELETEs failed"
 deleted_at=$SECONDS
 restart_object_server 2
 [ "$(count_files data)" -gt 0 ] || fail "d2 should still hold old data"
 replicate_all
-$PYTHON "$LIB/repl_check.py" --exclusive "$RINGS/object.ring.gz" \
-	"$NODE_DIR" "$STATE" || fail "tombstones did not reach every primary"
+repl_check --exclusive || fail "tombstones did not reach every primary"
 [ "$(count_files data)" -eq 0 ] || fail "old data survived the tombstones"
 [ "$(count_files ts)" -eq 120 ] || fail "want 120 tombstones, $(count_files ts)"
 
@@ -48,12 +33,11 @@ $PYTHON "$LIB/repl_check.py" --exclusive "$RINGS/object.ring.gz" \
 sleep $((deleted_at + 21 - SECONDS)) # past reclaim_age
 replicate_all
 [ "$(count_files ts)" -eq 0 ] || fail "$(count_files ts) tombstones not reclaimed"
-$PYTHON "$LIB/repl_check.py" --reclaimed "$RINGS/object.ring.gz" \
-	"$NODE_DIR" "$STATE" || fail "reclaimed objects are not gone"
+repl_check --reclaimed || fail "reclaimed objects are not gone"
 : >"$TMPDIR_TEST/repl.log"
 replicate_all
 grep "replication pass" "$TMPDIR_TEST/repl.log" |
 	grep -v " 0 objects and 0 bytes moved" && fail "a pass moved something"
 [ "$(count_files data)" -eq 0 ] || fail "a deleted object came back"
-load get || fail "a deleted object reads back"
+repl_load get || fail "a deleted object reads back"
 echo "ok: 40 tombstones spread, then reclaimed; nothing came back"

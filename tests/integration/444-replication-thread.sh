@@ -6,26 +6,18 @@
 # /recon/replication, and every server still stops at once on SIGTERM
 # (multinode.sh fails the test if one lingers).
 . "$(dirname "$0")/../lib/functions.sh"
-. "$(dirname "$0")/../lib/multinode.sh"
+. "$(dirname "$0")/../lib/replication.sh"
 requires curl timeout
-LIB=$TESTS_DIR/lib
 
 OBJ_EXTRA_CONF="replicator_interval = 1"
-start_multinode_cluster 4
-read -r TOKEN URL < <(get_token test:tester testing)
-[ -n "$TOKEN" ] || fail "no token"
-[ "$(status PUT "$URL/c" -H "X-Auth-Token: $TOKEN")" = 201 ] ||
-	fail "container PUT"
-STATE=$TMPDIR_TEST/state
-timeout 60 $PYTHON "$LIB/repl_load.py" "$URL" "$TOKEN" c put 60 0 "$STATE" ||
-	fail "PUTs failed"
+repl_cluster 4
+repl_load put 60 || fail "PUTs failed"
 # the device goes at once (its replicator is busy in it meanwhile)
 mv "$NODE_DIR/obj3/d3" "$TMPDIR_TEST/gone"
 mkdir "$NODE_DIR/obj3/d3"
 ok=
 for i in $(seq 1 60); do
-	if $PYTHON "$LIB/repl_check.py" "$RINGS/object.ring.gz" "$NODE_DIR" \
-		"$STATE" >/dev/null; then
+	if repl_check >/dev/null; then
 		ok=1
 		break
 	fi
