@@ -72,6 +72,7 @@
 #include "objectd/internal.h"
 
 #define MAX_PRIMARIES	8
+#define MAX_HANDOFFS	8   /* stand-ins tried for primaries that answer 507 */
 #define SFX_BATCH	256 /* suffixes per REPLICATE/SSYNC request */
 #define MAX_JSON_BYTES	(64 * 1024 * 1024)
 #define RECLAIM_MARK	".reclaimed"
@@ -720,6 +721,34 @@ static int remove_handoff(const struct job *j, const struct snap *s)
 	return 1;
 }
 
+/*
+ * A primary answered 507 (its device is gone or unmounted): as Swift,
+ * give the partition to the next handoff instead, so that it keeps as
+ * many replicas; that handoff's own replicator gives it back once the
+ * device returns. *next is where the handoff walk goes on. 0 when one
+ * took it, -errno otherwise.
+ */
+static int sync_stand_in(struct pass *p, struct conn *c, const struct job *j,
+			 json_t *local, int *next)
+{
+	const struct ring_dev *hand[MAX_HANDOFFS];
+	int n = ring_get_handoffs(p->ring, j->partno, hand, MAX_HANDOFFS);
+	int rc = -ENODEV;
+
+	while (rc == -ENODEV && *next < n && !p->od->stopping) {
+		const struct ring_dev *h = hand[(*next)++];
+
+		if (h->id == j->dev_id)
+			continue;
+		rc = sync_peer(c, j, h, local, NULL, p);
+		if (!rc)
+			log_info("partition %s: a primary's device is gone, "
+				 "handoff %s:%d/%s stands in",
+				 j->part, h->ip, h->port, h->device);
+	}
+	return rc;
+}
+
 static void run_job(struct pass *p, struct job *j)
 {
 	struct objd *od = p->od;
@@ -727,7 +756,7 @@ static void run_job(struct pass *p, struct job *j)
 	struct snap snap = {0};
 	const char **all = NULL, *key;
 	json_t *local = NULL, *v;
-	int i, n = 0, rc, failed = 0, removed = 0;
+	int i, n = 0, rc, failed = 0, removed = 0, next_handoff = 0;
 
 	maybe_full_rehash(od, j);
 	rc = objd_get_hashes(j->dev_dir, j->part, NULL, 0, od->cfg->reclaim_age,
@@ -748,10 +777,14 @@ static void run_job(struct pass *p, struct job *j)
 			goto out;
 		}
 	}
-	for (i = 0; i < j->npeers && !od->stopping; i++)
-		if (sync_peer(&c, j, j->peers[i], local,
-			      j->handoff ? &snap : NULL, p))
+	for (i = 0; i < j->npeers && !od->stopping; i++) {
+		rc = sync_peer(&c, j, j->peers[i], local,
+			       j->handoff ? &snap : NULL, p);
+		if (rc == -ENODEV && !j->handoff)
+			rc = sync_stand_in(p, &c, j, local, &next_handoff);
+		if (rc)
 			failed = 1;
+	}
 	if (j->handoff && !failed && !od->stopping)
 		removed = remove_handoff(j, &snap);
 out:
