@@ -138,21 +138,22 @@ static int write_conf(struct aio *aio, const char *suffix)
 		"user_test5_tester5 = testing5 service\n\n"
 		"[object-server]\n"
 		"bind_ip = 127.0.0.1\nbind_port = %d\ndevices = %s/node\n"
-		"recon_cache_path = %s/recon\n\n"
+		"recon_cache_path = %s/recon\nswift_dir = %s/rings\n\n"
 		"[container-server]\n"
 		"bind_ip = 127.0.0.1\nbind_port = %d\ndevices = %s/node\n"
-		"recon_cache_path = %s/recon\n\n"
+		"recon_cache_path = %s/recon\nswift_dir = %s/rings\n\n"
 		"[account-server]\n"
 		"bind_ip = 127.0.0.1\nbind_port = %d\ndevices = %s/node\n"
-		"recon_cache_path = %s/recon\n\n"
+		"recon_cache_path = %s/recon\nswift_dir = %s/rings\n\n"
 		"[volume-server]\n"
 		"bind_ip = 127.0.0.1\nbind_port = %d\nswift_dir = %s/rings\n"
 		"proxy_url = http://127.0.0.1:%d\n"
 		"nbd_ip = 127.0.0.1\nnbd_port = %d\n",
 		suffix, aio->proxy_port, aio->dir, aio->proxy_port + 1,
-		aio->dir, aio->dir, aio->proxy_port + 2, aio->dir, aio->dir,
-		aio->proxy_port + 3, aio->dir, aio->dir, aio->volume_port,
-		aio->dir, aio->proxy_port, aio->nbd_port);
+		aio->dir, aio->dir, aio->dir, aio->proxy_port + 2, aio->dir,
+		aio->dir, aio->dir, aio->proxy_port + 3, aio->dir, aio->dir,
+		aio->dir, aio->volume_port, aio->dir, aio->proxy_port,
+		aio->nbd_port);
 	if (n < 0)
 		return -ENOMEM;
 	snprintf(aio->conf, sizeof(aio->conf), "%s/kumo.conf", aio->dir);
