@@ -429,8 +429,13 @@ static void kick(struct vol_chunk *c)
 	pthread_mutex_unlock(&s->dirty_lock);
 }
 
-/* Writers wait here while dirty memory is over the limit; every dirty
- * chunk is queued for write-back. -EIO when write-back keeps failing. */
+/*
+ * Writers wait here while dirty memory is over the limit. The oldest dirty
+ * chunks are queued for write-back, as many as bring memory under the
+ * limit and keep every worker busy; the younger ones stay in memory and
+ * gather more writes before their PUT (random writes coalesce). -EIO (or
+ * the error) when write-back keeps failing.
+ */
 static int throttle(struct vol_store *s)
 {
 	struct vol_link *l;
@@ -439,8 +444,15 @@ static int throttle(struct vol_store *s)
 
 	pthread_mutex_lock(&s->dirty_lock);
 	while (s->dirty_bytes > s->conf.dirty_bytes) {
-		for (l = s->dirty.next; l != &s->dirty; l = l->next)
+		uint64_t want = s->dirty_bytes - s->conf.dirty_bytes +
+				(uint64_t)VOL_WORKERS * s->conf.chunk_size;
+		uint64_t queued = 0;
+
+		for (l = s->dirty.next; l != &s->dirty && queued < want;
+		     l = l->next) {
 			kick_locked(DIRTY_CHUNK(l));
+			queued += DIRTY_CHUNK(l)->d->rec.chunk_size;
+		}
 		if (s->wb_err) {
 			rc = s->wb_err;
 			break;
