@@ -228,6 +228,12 @@ int vol_gc_family(struct vol_store *s, const char *fid,
 		rc = delete_all(s, &doomed);
 	if (!rc)
 		rc = vol_family_save(s, fid, members, dead);
+	/* an open disk left alone may free what it replaces from now on */
+	for (i = 0; !rc && i < members->n; i++) {
+		d = vol_store_find_open(s, members->ids[i]);
+		if (d)
+			vol_disk_set_solo(d, members->n == 1);
+	}
 cleanup:
 	names_free(&refs);
 	names_free(&chunks);

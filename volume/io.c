@@ -26,7 +26,9 @@
  *  4. An object <self>/<rec.gen>/<i> is referenced by no other disk (a
  *     snapshot or clone bumps the source's gen first, vol_disk_freeze):
  *     it is overwritten in place and deleted on trim. Older generations
- *     are frozen: a write makes a new object; gc.c frees them.
+ *     are frozen: a write makes a new object; gc.c frees them, or the
+ *     disk itself when it is alone in its family (d->solo): what its map
+ *     stops naming is then deleted right after the map is stored.
  *  5. flush (vol_disk_flush_all) returns once every write acknowledged
  *     before it is in a chunk object and the map naming it is saved.
  *
@@ -208,6 +210,55 @@ static void map_get(struct vol_disk *d, uint32_t idx, struct vol_ref *ref,
 	pthread_mutex_unlock(&d->map_lock);
 }
 
+/* map_lock held: remember the chunk (owner, gen, idx) that the map no
+ * longer names (never our current generation's: that name is reused) for
+ * deletion after the next map save. Best effort: without memory, the
+ * chunk stays for gc.c. */
+static void garbage_add(struct vol_disk *d, uint16_t owner, uint32_t gen,
+			uint32_t idx)
+{
+	struct vol_garbage *g;
+
+	if (d->ngarbage == d->capgarbage) {
+		size_t cap = d->capgarbage ? 2 * d->capgarbage : 64;
+
+		g = realloc(d->garbage, cap * sizeof(*g));
+		if (!g)
+			return;
+		d->garbage = g;
+		d->capgarbage = cap;
+	}
+	d->garbage[d->ngarbage].owner = owner;
+	d->garbage[d->ngarbage].gen = gen;
+	d->garbage[d->ngarbage++].idx = idx;
+}
+
+/* Set whether d is the only member of its family (gc.c, freeze). */
+void vol_disk_set_solo(struct vol_disk *d, int solo)
+{
+	pthread_mutex_lock(&d->map_lock);
+	d->solo = solo;
+	pthread_mutex_unlock(&d->map_lock);
+}
+
+/* Delete the garbage taken at a map save that succeeded. */
+static void garbage_delete(struct vol_disk *d, struct vol_garbage *g, size_t n)
+{
+	char name[VOL_CHUNK_NAME_MAX];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		vol_chunk_name(name, d->rec.owners[g[i].owner - 1], g[i].gen,
+			       g[i].idx);
+		rc = oc_delete(d->s->conf.cluster, d->s->account,
+			       VOL_CONT_CHUNKS, name);
+		if (rc && rc != -ENOENT) /* gc.c frees it later */
+			log_warn("disk %s: cannot delete chunk %s: %s",
+				 d->rec.id, name, strerror(-rc));
+	}
+}
+
 /* Chunk lock held, c->data NULL, idx allocated: GET the whole chunk. */
 static int fetch_chunk(struct vol_disk *d, struct vol_chunk *c,
 		       const struct vol_ref *ref, const char *owner)
@@ -355,6 +406,8 @@ static int flush_chunk(struct vol_disk *d, struct vol_chunk *c, int locked)
 		d->rec.map[c->idx].owner = 1;
 		d->rec.map[c->idx].gen = gen;
 		d->map_seq++;
+		if (ref.owner && d->solo) /* nobody else names it */
+			garbage_add(d, ref.owner, ref.gen, c->idx);
 		pthread_mutex_unlock(&d->map_lock);
 	}
 	pthread_mutex_lock(&c->lock);
@@ -469,8 +522,9 @@ static int throttle(struct vol_store *s)
 
 /*
  * Store the map if it changed since it was last stored (or always, with
- * force). One PUT at a time per disk; a caller that waited finds its
- * change already stored by the one before. 0 or -errno.
+ * force), then delete the garbage it no longer names. One PUT at a time
+ * per disk; a caller that waited finds its change already stored by the
+ * one before. 0 or -errno.
  */
 int vol_disk_save_map(struct vol_disk *d, int force)
 {
@@ -478,13 +532,20 @@ int vol_disk_save_map(struct vol_disk *d, int force)
 	uint64_t seq;
 	int rc = 0;
 
+	struct vol_garbage *g = NULL;
+	size_t i, ng = 0;
+
 	pthread_mutex_lock(&d->save_lock);
 	pthread_mutex_lock(&d->map_lock);
 	seq = d->map_seq;
-	if (force || seq != d->map_saved)
+	if (force || seq != d->map_saved) {
 		rc = vol_record_encode(&d->rec, &b);
-	else
-		seq = 0;
+		/* what this map no longer names */
+		g = d->garbage;
+		ng = d->ngarbage;
+		d->garbage = NULL;
+		d->ngarbage = d->capgarbage = 0;
+	}
 	pthread_mutex_unlock(&d->map_lock);
 	if (!rc && b.len) {
 		rc = oc_put(d->s->conf.cluster, d->s->account, VOL_CONT_DISKS,
@@ -495,7 +556,16 @@ int vol_disk_save_map(struct vol_disk *d, int force)
 		else
 			d->map_saved = seq;
 	}
+	if (!rc) {
+		garbage_delete(d, g, ng);
+	} else {
+		pthread_mutex_lock(&d->map_lock);
+		for (i = 0; i < ng; i++)
+			garbage_add(d, g[i].owner, g[i].gen, g[i].idx);
+		pthread_mutex_unlock(&d->map_lock);
+	}
 	pthread_mutex_unlock(&d->save_lock);
+	free(g);
 	buf_free(&b);
 	return rc;
 }
@@ -594,6 +664,7 @@ int vol_disk_freeze(struct vol_disk *d, const char *new_id, uint64_t size,
 	if (rc)
 		goto cleanup;
 	pthread_mutex_lock(&d->map_lock);
+	d->solo = 0; /* the copy will share our chunks */
 	rc = vol_record_derive(&d->rec, new_id, size, flags, out);
 	if (!rc && !(d->rec.flags & VOL_REC_SNAPSHOT)) {
 		d->rec.gen++;
@@ -801,6 +872,7 @@ void vol_disk_free(struct vol_disk *d)
 	for (k = 0; k < d->nretired; k++)
 		free(d->retired[k]);
 	free(d->retired);
+	free(d->garbage);
 	vol_record_free(&d->rec);
 	pthread_cond_destroy(&d->jobs_cond);
 	pthread_mutex_destroy(&d->jobs_lock);
@@ -1040,6 +1112,8 @@ static int drop_chunk(struct vol_disk *d, uint32_t idx)
 		d->rec.map[idx].owner = 0;
 		d->rec.map[idx].gen = 0;
 		d->map_seq++;
+		if ((ref.owner != 1 || ref.gen != gen) && d->solo)
+			garbage_add(d, ref.owner, ref.gen, idx);
 	}
 	pthread_mutex_unlock(&d->map_lock);
 	if (ref.owner == 1 && ref.gen == gen) {

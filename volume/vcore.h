@@ -176,6 +176,12 @@ struct vol_chunk {
 	int loading; /* a read-ahead load is queued (atomic) */
 };
 
+/* A chunk to delete after the next map save (io.c garbage_add). */
+struct vol_garbage {
+	uint32_t gen, idx;
+	uint16_t owner; /* as in vol_ref */
+};
+
 struct vol_disk {
 	struct vol_store *s;
 	struct vol_disk *next; /* s->disks */
@@ -186,6 +192,12 @@ struct vol_disk {
 	pthread_mutex_t map_lock; /* rec (map, gen, size), map_seq */
 	struct vol_record rec;
 	uint64_t map_seq, map_saved;
+	/* under map_lock: the only live member of its family, so no other
+	 * disk names a chunk this map names: a chunk it replaces or trims is
+	 * garbage, deleted once the map without it is stored */
+	int solo;
+	struct vol_garbage *garbage;
+	size_t ngarbage, capgarbage;
 	pthread_mutex_t save_lock; /* one record PUT at a time */
 	/* chunks and rec.map cover nchunks indexes (open_size bytes); they
 	 * grow at an open after an extend (vol_disk_resize), under map_lock */
@@ -222,6 +234,7 @@ int vol_disk_freeze(struct vol_disk *d, const char *new_id, uint64_t size,
 int vol_disk_count(struct vol_disk *d, uint64_t *size, uint64_t *allocated);
 int vol_disk_grow(struct vol_disk *d, uint64_t size);
 int vol_disk_resize(struct vol_disk *d);
+void vol_disk_set_solo(struct vol_disk *d, int solo);
 
 /* The store (volume.c). */
 struct vol_store {

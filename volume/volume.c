@@ -496,13 +496,27 @@ cleanup:
 	return rc;
 }
 
+/* *alone: r is the only member of its family (nothing else references its
+ * chunks). 0 or -errno. */
+static int family_alone(struct vol_store *s, const struct vol_record *r,
+			int *alone)
+{
+	struct vol_idlist members = {0}, dead = {0};
+	int rc = vol_family_load(s, r->family, &members, &dead);
+
+	*alone = !rc && members.n == 1 && !strcmp(members.ids[0], r->id);
+	vol_idlist_free(&members);
+	vol_idlist_free(&dead);
+	return rc == -ENOENT ? 0 : rc;
+}
+
 int vol_disk_open(struct vol_store *s, const char *id, int read_only,
 		  struct vol_export *out)
 {
 	struct vol_record r = {0};
 	struct vol_handle *hd;
 	struct vol_disk *d;
-	int rc = 0;
+	int rc = 0, solo = 0;
 
 	if (!vol_id_valid(id))
 		return -EINVAL;
@@ -514,9 +528,12 @@ int vol_disk_open(struct vol_store *s, const char *id, int read_only,
 	if (!d) {
 		rc = vol_record_load(s, id, &r);
 		if (!rc)
+			rc = family_alone(s, &r, &solo);
+		if (!rc)
 			rc = vol_disk_load(s, &r, &d);
 		if (rc)
 			goto cleanup;
+		vol_disk_set_solo(d, solo);
 		d->next = s->disks;
 		s->disks = d;
 	} else {

@@ -376,6 +376,10 @@ Test(volume, delete_frees_exactly_the_unshared_chunks)
 		fill(ref + 192 * KiB, 64 * KiB, 3);
 		cr_assert_eq(vol_disk_open(s, "t-delc", 0, &c), 0);
 		expect_disk(&c, ref, 256 * KiB);
+		/* alone with a dead owner: a chunk of v it replaces goes */
+		put(&c, NULL, 0, 64 * KiB, 7);
+		cr_assert_eq(c.ops->flush(c.h), 0);
+		cr_expect_eq(chunks_of("t-delv"), 2);
 		vol_disk_close(s, &c);
 		free(ref);
 	}
@@ -404,6 +408,19 @@ Test(volume, snapshot_deleted_first_frees_overwritten_chunks)
 	/* deleting the snapshot while v is open frees the replaced chunk */
 	cr_assert_eq(vol_disk_delete(s, "t-sdfs"), 0);
 	cr_expect_eq(chunks_of("t-sdfv"), 4);
+	/* alone again, v frees the older chunks it replaces or trims */
+	put(&v, NULL, 128 * KiB, 64 * KiB, 3);
+	cr_assert_eq(v.ops->flush(v.h), 0);
+	cr_expect_eq(chunks_of("t-sdfv"), 4);
+	cr_assert_eq(v.ops->trim(v.h, 64 * KiB, 192 * KiB, 0), 0);
+	cr_assert_eq(v.ops->flush(v.h), 0);
+	cr_expect_eq(chunks_of("t-sdfv"), 3);
+	vol_disk_close(s, &v);
+	/* and after a reopen (alone, from its family record) */
+	cr_assert_eq(vol_disk_open(s, "t-sdfv", 0, &v), 0);
+	put(&v, NULL, 0, 64 * KiB, 4);
+	cr_assert_eq(v.ops->flush(v.h), 0);
+	cr_expect_eq(chunks_of("t-sdfv"), 3);
 	vol_disk_close(s, &v);
 	cr_assert_eq(vol_disk_delete(s, "t-sdfv"), 0);
 	cr_expect_eq(chunks_of("t-sdfv"), 0);
