@@ -50,11 +50,18 @@ RING_SRCS := $(filter-out ring/ringtool.c,$(sort $(wildcard ring/*.c)))
 LIB_SRCS := $(COMMON_SRCS) $(RING_SRCS)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libkumo.a
-PARTS := objectd containerd accountd proxy volume status aio
+PARTS := objectd containerd accountd proxy volume fuse status aio
 part_objs = $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(1)/main.c,$(sort $(wildcard $(1)/*.c))))
 
 # bin/kumo-<part> for each part that has a main.c
-PART_PROGS := $(foreach p,$(PARTS),$(if $(wildcard $(p)/main.c),$(BIN)/kumo-$(p)))
+# the program of a part is bin/kumo-<part>, or bin/kumo-<PROG_part> when set
+PROG_volume := volumed
+PROG_fuse := mount
+# libraries only one part links (its program and its unit tests)
+CFLAGS_fuse := $(shell pkg-config --cflags fuse3 2>/dev/null)
+LDLIBS_fuse := $(shell pkg-config --libs fuse3 2>/dev/null)
+prog = kumo-$(or $(PROG_$(1)),$(1))
+PART_PROGS := $(foreach p,$(PARTS),$(if $(wildcard $(p)/main.c),$(BIN)/$(call prog,$(p))))
 PROGS := $(BIN)/kumo-ring $(PART_PROGS)
 # one Criterion binary per tests/unit/<part>/test_<module>.c
 UNIT_SRCS := $(sort $(wildcard tests/unit/*/test_*.c))
@@ -84,14 +91,17 @@ $(BIN)/kumo-ring: $(BUILD)/ring/ringtool.o $(LIB)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 define part_rules
-$(BIN)/kumo-$(1): $(BUILD)/$(1)/main.o $(call part_objs,$(1)) $(LIB)
+$(BIN)/$(call prog,$(1)): $(BUILD)/$(1)/main.o $(call part_objs,$(1)) $(LIB)
 	@mkdir -p $(BIN)
 	@$$(if $(Q),echo "  LINK    $$@")
-	$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+	$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS_$(1)) $$(LDLIBS)
 
 $(BUILD)/tests/unit/$(1)/%: $(BUILD)/tests/unit/$(1)/%.o $(call part_objs,$(1)) $(LIB)
 	@$$(if $(Q),echo "  LINK    $$@")
-	$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(CRIT_LIBS) $$(LDLIBS)
+	$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(CRIT_LIBS) $$(LDLIBS_$(1)) $$(LDLIBS)
+
+$(BUILD)/$(1)/%.o: CFLAGS += $$(CFLAGS_$(1))
+$(BUILD)/tests/unit/$(1)/%.o: CFLAGS += $$(CFLAGS_$(1))
 endef
 $(foreach p,$(PARTS),$(eval $(call part_rules,$(p))))
 

@@ -63,16 +63,6 @@ static void print_welcome(const struct aio *aio)
 	fflush(stdout);
 }
 
-/* bin/kumo-volumed; the Makefile's default name for the volume part,
- * kumo-volume, until it names it so. */
-static const char *volumed_prog(const struct aio *aio)
-{
-	char path[4200];
-
-	snprintf(path, sizeof(path), "%s/kumo-volumed", aio->bin);
-	return access(path, X_OK) == 0 ? "kumo-volumed" : "kumo-volume";
-}
-
 int main(int argc, char **argv)
 {
 	struct aio aio = {
@@ -146,7 +136,7 @@ int main(int argc, char **argv)
 			{"object", "kumo-objectd", aio.proxy_port + 1, 0},
 			{"proxy", "kumo-proxy", aio.proxy_port, 0},
 			/* after the proxy: it checks tokens there */
-			{"volume", volumed_prog(&aio), aio.volume_port, 0},
+			{"volume", "kumo-volumed", aio.volume_port, 0},
 		};
 		int nkids = (int)(sizeof(kids) / sizeof(kids[0]));
 

@@ -12,9 +12,8 @@
 #   vapi_status ID         print the volume's status
 #   vapi_action ID JSON    POST volumes/ID/action (ST set)
 
-# VOLUMED: the volume daemon (bin/kumo-volumed, or kumo-volume as the
-# Makefile names the volume part by default).
-VOLUMED=$(command -v kumo-volumed || command -v kumo-volume || echo kumo-volumed)
+# VOLUMED: the volume daemon, bin/kumo-volumed.
+VOLUMED=$(command -v kumo-volumed || echo kumo-volumed)
 
 vapi_token() {
 	curl -s -m 10 -i -H "X-Auth-User: $1" -H "X-Auth-Key: $2" \
