@@ -1,0 +1,34 @@
+# tests/lib/s3.sh: S3 client setup for the S3 integration tests (353-357).
+# Source after functions.sh and cluster.sh, then call s3_setup after
+# start_cluster. The S3 endpoint is the proxy's port, path-style; the
+# credentials are tempauth's test:tester / testing (Swift's s3api:
+# access key account:user, secret the user's key), region us-east-1.
+#
+# s3_setup sets S3_URL, points HOME at a fresh folder (so no client reads
+# the machine's own configuration), exports the AWS_* credentials, and
+# sets AWS (awscli 2 from Debian, /usr/bin/aws, with --endpoint-url).
+# swift_list CONTAINER prints the Swift listing of CONTAINER (nothing when
+# it does not exist), to check what an S3 call stored or left.
+
+s3_setup() {
+	S3_URL=http://127.0.0.1:$PROXY_PORT
+	export HOME=$TMPDIR_TEST/home
+	mkdir -p "$HOME/.aws"
+	export AWS_ACCESS_KEY_ID=test:tester AWS_SECRET_ACCESS_KEY=testing
+	export AWS_DEFAULT_REGION=us-east-1 AWS_PAGER=
+	unset AWS_PROFILE AWS_SESSION_TOKEN AWS_CONFIG_FILE \
+		AWS_SHARED_CREDENTIALS_FILE AWS_ENDPOINT_URL 2>/dev/null || true
+	AWS="timeout 120 /usr/bin/aws --endpoint-url $S3_URL"
+}
+
+swift_list() {
+	local out
+	if out=$($SWIFT list "$1" 2>&1); then
+		[ -z "$out" ] || printf '%s\n' "$out"
+	else
+		case "$out" in
+		*"404 Not Found"* | *"not found"* | *"Not Found"*) ;;
+		*) echo "$out" >&2; fail "swift list $1" ;;
+		esac
+	fi
+}
