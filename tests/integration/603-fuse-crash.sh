@@ -1,0 +1,53 @@
+#!/bin/bash
+# 603-fuse-crash: kill -9 of kumo-mount in the middle of writes. A writer
+# (tests/lib/fuse_crash.py) runs numbered steps on the mount (random
+# pwrites then fsync into three files; write, fsync, rename over "cur" and
+# fsync of the directory; mkdir and fsync of its parent) and journals each
+# step on the local disk once it is durable. The mount process gets
+# SIGKILL at a random moment, the dead mount is cleared (fusermount3 -u -z),
+# the filesystem is mounted again (once the short lease has expired), and
+# every journaled step is there: every fsynced byte, a whole generation of
+# "cur" (never a half-renamed or half-written one), every fsynced mkdir,
+# and a tree whose every name can be looked up and read. Two rounds; the
+# second also crashes on the tree the first left.
+. "$(dirname "$0")/../lib/functions.sh"
+. "$(dirname "$0")/../lib/cluster.sh"
+. "$(dirname "$0")/../lib/fuse.sh"
+
+start_cluster
+fuse_mkfs fs603
+mnt=$TMPDIR_TEST/mnt
+lease=5
+seed=${SEED:-$($PYTHON -c 'import random; print(random.randrange(2**32))')}
+echo "seed $seed"
+
+round() {
+	local r=$1 s=$(($2 + $1)) wpid delay steps
+	fuse_mount_retry fs603 "$mnt" "lease_seconds=$lease" $((lease + 20))
+	mkdir -p "$mnt/r$r"
+	$PYTHON "$TESTS_DIR/lib/fuse_crash.py" write "$mnt/r$r" \
+		"$TMPDIR_TEST/journal.$r" --seed "$s" --seconds 40 \
+		>"$TMPDIR_TEST/writer.$r" 2>&1 &
+	wpid=$!
+	delay=$($PYTHON -c "import random; random.seed($s); print(round(random.uniform(3, 7), 2))")
+	sleep "$delay"
+	kill -0 "$wpid" 2>/dev/null || { cat "$TMPDIR_TEST/writer.$r"; fail "the writer ended before the kill"; }
+	fuse_kill9 "$mnt"
+	timeout 30 tail --pid="$wpid" -f /dev/null ||
+		fail "the writer hangs on the killed mount"
+	wait "$wpid" || true
+	cat "$TMPDIR_TEST/writer.$r"
+	steps=$(wc -l <"$TMPDIR_TEST/journal.$r")
+	[ "$steps" -ge 10 ] || fail "only $steps steps durable in $delay s: too slow to test"
+	fuse_mount_retry fs603 "$mnt" "lease_seconds=$lease" $((lease + 20))
+	# every earlier round is still whole too
+	for i in $(seq 1 "$r"); do
+		timeout 60 $PYTHON "$TESTS_DIR/lib/fuse_crash.py" check "$mnt/r$i" \
+			"$TMPDIR_TEST/journal.$i" --seed $(($2 + i)) ||
+			fail "after kill -9 in round $r, round $i's fsynced state is not all there (seed $seed)"
+	done
+	fuse_umount "$mnt"
+}
+round 1 "$seed"
+round 2 "$seed"
+echo "603-fuse-crash: ok (seed $seed)"
