@@ -1,0 +1,730 @@
+/*
+ * fuse/data.c: file data in chunk objects d/<ino>/<idx>, through a cache
+ * of chunks in memory with write-back (a bound on dirty bytes), read-ahead
+ * on sequential reads, and a size limit on clean chunks (LRU). A worker
+ * pool flushes dirty chunks (oldest first) and loads read-ahead chunks.
+ *
+ * A chunk in the cache:
+ *
+ *   absent --load--> loading --GET done--> clean <--flush done-- flushing
+ *      ^                                   |  ^                     ^
+ *      +------------evict (LRU)------------+  +--write--> dirty ----+
+ *
+ * Invariants: (1) a chunk whose bit is clear in its inode's bitmap has no
+ * object that may be read (reads give zeros); (2) a dirty or flushing
+ * chunk is never evicted; (3) one PUT at a time per chunk, and no PUT
+ * while a DELETE of the same object is in flight (fs->deleting), so a
+ * delete queued by a truncate never lands after newer data; (4) every
+ * chunk dirtied before epoch E is flushed once kd_flush_epoch(E) returns.
+ * Random reads of chunks not cached fetch only the bytes asked for (a
+ * ranged GET); a write to a chunk not cached loads it first unless the
+ * write covers it or it is a hole. Everything runs under fs->lock except
+ * the network calls. Leaves the namespace to meta.c, commits to journal.c.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "fuse/internal.h"
+
+void kd_chunk_name(const struct kfs *fs, uint64_t ino, uint64_t idx, char *out,
+		   size_t outlen)
+{
+	(void)fs;
+	snprintf(out, outlen, "d/%016" PRIx64 "/%08" PRIx64, ino, idx);
+}
+
+static uint64_t chash(uint64_t ino, uint64_t idx)
+{
+	uint64_t x = ino * 0x9e3779b97f4a7c15ULL ^ idx;
+	x ^= x >> 31;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	return x ^ (x >> 29);
+}
+
+static struct kchunk *cfind(struct kfs *fs, uint64_t ino, uint64_t idx)
+{
+	struct kchunk *c = fs->ch[chash(ino, idx) & (fs->chnb - 1)];
+	while (c && (c->ino != ino || c->idx != idx))
+		c = c->hnext;
+	return c;
+}
+
+static void lru_unlink(struct kfs *fs, struct kchunk *c)
+{
+	if (c->lprev)
+		c->lprev->lnext = c->lnext;
+	else
+		fs->lru_head = c->lnext;
+	if (c->lnext)
+		c->lnext->lprev = c->lprev;
+	else
+		fs->lru_tail = c->lprev;
+	c->lprev = c->lnext = NULL;
+}
+
+static void lru_front(struct kfs *fs, struct kchunk *c)
+{
+	if (fs->lru_head == c)
+		return;
+	lru_unlink(fs, c);
+	c->lnext = fs->lru_head;
+	if (fs->lru_head)
+		fs->lru_head->lprev = c;
+	fs->lru_head = c;
+	if (!fs->lru_tail)
+		fs->lru_tail = c;
+}
+
+static void dirty_unlink(struct kfs *fs, struct kchunk *c)
+{
+	if (c->dprev)
+		c->dprev->dnext = c->dnext;
+	else
+		fs->dirty_head = c->dnext;
+	if (c->dnext)
+		c->dnext->dprev = c->dprev;
+	else
+		fs->dirty_tail = c->dprev;
+	c->dprev = c->dnext = NULL;
+}
+
+static void mark_dirty(struct kfs *fs, struct kchunk *c)
+{
+	if (c->dirty)
+		return;
+	c->dirty = 1;
+	c->epoch = fs->epoch;
+	c->dnext = NULL;
+	c->dprev = fs->dirty_tail;
+	if (fs->dirty_tail)
+		fs->dirty_tail->dnext = c;
+	else
+		fs->dirty_head = c;
+	fs->dirty_tail = c;
+	fs->bytes_dirty += c->cap;
+	if (fs->bytes_dirty > fs->o.dirty_max / 2)
+		pthread_cond_signal(&fs->work);
+}
+
+static void clear_dirty(struct kfs *fs, struct kchunk *c)
+{
+	if (!c->dirty)
+		return;
+	dirty_unlink(fs, c);
+	c->dirty = 0;
+	fs->bytes_dirty -= c->cap;
+}
+
+static struct kchunk *cinsert(struct kfs *fs, uint64_t ino, uint64_t idx)
+{
+	struct kchunk *c = calloc(1, sizeof(*c));
+	uint64_t b;
+	if (!c)
+		return NULL;
+	if (fs->chcount >= fs->chnb) {
+		uint64_t nb = fs->chnb * 2, i;
+		struct kchunk **h = calloc(nb, sizeof(*h));
+		if (h) {
+			for (i = 0; i < fs->chnb; i++) {
+				struct kchunk *x = fs->ch[i], *nx;
+				for (; x; x = nx) {
+					nx = x->hnext;
+					x->hnext = h[chash(x->ino, x->idx) &
+						     (nb - 1)];
+					h[chash(x->ino, x->idx) & (nb - 1)] = x;
+				}
+			}
+			free(fs->ch);
+			fs->ch = h;
+			fs->chnb = nb;
+		}
+	}
+	c->ino = ino;
+	c->idx = idx;
+	b = chash(ino, idx) & (fs->chnb - 1);
+	c->hnext = fs->ch[b];
+	fs->ch[b] = c;
+	fs->chcount++;
+	lru_front(fs, c);
+	return c;
+}
+
+/* Remove c (clean, not loading or flushing, no refs) and free it. */
+static void cremove(struct kfs *fs, struct kchunk *c)
+{
+	struct kchunk **pp = &fs->ch[chash(c->ino, c->idx) & (fs->chnb - 1)];
+	while (*pp && *pp != c)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = c->hnext;
+	fs->chcount--;
+	clear_dirty(fs, c);
+	lru_unlink(fs, c);
+	fs->bytes_cached -= c->cap;
+	free(c->data);
+	free(c);
+}
+
+static void evict(struct kfs *fs)
+{
+	struct kchunk *c = fs->lru_tail, *prev;
+	while (fs->bytes_cached > fs->o.cache_size && c) {
+		prev = c->lprev;
+		if (!c->dirty && !c->flushing && !c->loading && !c->refs)
+			cremove(fs, c);
+		c = prev;
+	}
+}
+
+static int grow(struct kfs *fs, struct kchunk *c, uint32_t need)
+{
+	uint32_t cap = c->cap ? c->cap : 4096;
+	uint8_t *p;
+	if (need <= c->cap)
+		return 0;
+	while (cap < need)
+		cap *= 2;
+	if (cap > fs->chunk_size)
+		cap = fs->chunk_size;
+	p = realloc(c->data, cap);
+	if (!p)
+		return -ENOMEM;
+	memset(p + c->cap, 0, cap - c->cap);
+	fs->bytes_cached += cap - c->cap;
+	if (c->dirty)
+		fs->bytes_dirty += cap - c->cap;
+	c->data = p;
+	c->cap = cap;
+	return 0;
+}
+
+static int deleting(struct kfs *fs, uint64_t ino, uint64_t idx)
+{
+	uint32_t i;
+	for (i = 0; i < fs->ndeleting; i++)
+		if (fs->deleting[i].ino == ino && fs->deleting[i].idx == idx)
+			return 1;
+	return 0;
+}
+
+/*
+ * Load chunk (ino, idx) whole into the cache (or wait for a load in
+ * flight). Called and returns with fs->lock held; *out gets the chunk
+ * with a reference. 0 or -errno.
+ */
+static int load(struct kfs *fs, struct kinode *in, uint64_t idx,
+		struct kchunk **out)
+{
+	struct kchunk *c;
+	char name[64];
+	uint8_t *data;
+	ssize_t n;
+	for (;;) {
+		c = cfind(fs, in->ino, idx);
+		if (!c || !c->loading)
+			break;
+		pthread_cond_wait(&fs->cond, &fs->lock);
+	}
+	if (c) {
+		c->refs++;
+		lru_front(fs, c);
+		*out = c;
+		return 0;
+	}
+	if (!(c = cinsert(fs, in->ino, idx)))
+		return -ENOMEM;
+	c->refs++;
+	if (!ns_chunk_test(in, idx)) { /* a hole: zeros, no GET */
+		*out = c;
+		return 0;
+	}
+	c->loading = 1;
+	kd_chunk_name(fs, in->ino, idx, name, sizeof(name));
+	pthread_mutex_unlock(&fs->lock);
+	data = malloc(fs->chunk_size);
+	n = data ? swc_get_range(fs->sw, name, data, fs->chunk_size, 0)
+		 : -ENOMEM;
+	if (n == -ENOENT)
+		n = 0; /* a chunk its writer never stored reads as zeros */
+	pthread_mutex_lock(&fs->lock);
+	c->loading = 0;
+	pthread_cond_broadcast(&fs->cond);
+	if (n < 0) {
+		free(data);
+		c->refs--;
+		if (!c->dirty && !c->refs)
+			cremove(fs, c);
+		return (int)n;
+	}
+	if (c->cap) { /* written meanwhile (a hole filled): keep writes */
+		free(data);
+	} else {
+		c->data = data;
+		c->cap = fs->chunk_size;
+		c->len = (uint32_t)n;
+		memset(data + n, 0, fs->chunk_size - (size_t)n);
+		fs->bytes_cached += c->cap;
+	}
+	*out = c;
+	return 0;
+}
+
+static void unref(struct kfs *fs, struct kchunk *c)
+{
+	c->refs--;
+	if (c->dead && !c->refs && !c->flushing && !c->loading)
+		cremove(fs, c);
+}
+
+/* Flush c if dirty (lock held, dropped around the PUT). */
+static int flush_chunk(struct kfs *fs, struct kchunk *c)
+{
+	struct kinode *in;
+	char name[64];
+	uint8_t *copy;
+	uint64_t fsize;
+	uint32_t len;
+	int rc;
+	c->refs++;
+	while (c->flushing || deleting(fs, c->ino, c->idx))
+		pthread_cond_wait(&fs->cond, &fs->lock);
+	if (!c->dirty || c->dead) {
+		unref(fs, c);
+		return 0;
+	}
+	in = ns_inode(&fs->ns, c->ino);
+	fsize = in ? in->size : 0;
+	len = c->len;
+	if ((uint64_t)c->idx * fs->chunk_size + len > fsize)
+		len = fsize > c->idx * fs->chunk_size
+			      ? (uint32_t)(fsize - c->idx * fs->chunk_size)
+			      : 0;
+	copy = malloc(len ? len : 1);
+	if (!copy) {
+		unref(fs, c);
+		return -ENOMEM;
+	}
+	memcpy(copy, c->data, len);
+	clear_dirty(fs, c);
+	c->flushing = 1;
+	fs->nflushing++;
+	kd_chunk_name(fs, c->ino, c->idx, name, sizeof(name));
+	pthread_mutex_unlock(&fs->lock);
+	rc = swc_put(fs->sw, name, copy, len, 0);
+	free(copy);
+	pthread_mutex_lock(&fs->lock);
+	c->flushing = 0;
+	fs->nflushing--;
+	if (rc) {
+		fs->flush_error = rc;
+		if (!c->dead && !c->dirty) {
+			mark_dirty(fs, c);
+			c->epoch = 0; /* oldest: retried first */
+		}
+	}
+	pthread_cond_broadcast(&fs->cond);
+	unref(fs, c);
+	evict(fs);
+	return rc;
+}
+
+static void *worker(void *arg)
+{
+	struct kfs *fs = arg;
+	pthread_mutex_lock(&fs->lock);
+	while (fs->stopping < 2) {
+		struct kchunk *c;
+		for (c = fs->dirty_head; c; c = c->dnext)
+			if (!c->flushing)
+				break;
+		if (c && (fs->bytes_dirty > fs->o.dirty_max / 2 ||
+			  c->epoch <= fs->flush_target)) {
+			flush_chunk(fs, c);
+			continue;
+		}
+		if (fs->nra) {
+			struct kdel r = fs->ra[--fs->nra];
+			struct kinode *in = ns_inode(&fs->ns, r.ino);
+			if (in && !in->freed && !cfind(fs, r.ino, r.idx) &&
+			    ns_chunk_test(in, r.idx) &&
+			    fs->bytes_cached + fs->chunk_size <
+				    fs->o.cache_size) {
+				struct kchunk *k;
+				if (!load(fs, in, r.idx, &k))
+					unref(fs, k);
+			}
+			continue;
+		}
+		pthread_cond_wait(&fs->work, &fs->lock);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return NULL;
+}
+
+int kd_start(struct kfs *fs)
+{
+	int i;
+	if (!fs->ch) {
+		fs->chnb = 1024;
+		fs->ch = calloc(fs->chnb, sizeof(*fs->ch));
+	}
+	fs->workers = calloc((size_t)fs->o.threads, sizeof(*fs->workers));
+	if (!fs->ch || !fs->workers)
+		return -ENOMEM;
+	for (i = 0; i < fs->o.threads; i++) {
+		if (pthread_create(&fs->workers[i], NULL, worker, fs))
+			return -EAGAIN;
+		fs->nworkers++;
+	}
+	return 0;
+}
+
+void kd_stop(struct kfs *fs)
+{
+	int i;
+	pthread_mutex_lock(&fs->lock);
+	fs->stopping = 2;
+	pthread_cond_broadcast(&fs->work);
+	pthread_mutex_unlock(&fs->lock);
+	for (i = 0; i < fs->nworkers; i++)
+		pthread_join(fs->workers[i], NULL);
+	while (fs->lru_head) {
+		fs->lru_head->dirty = 0;
+		cremove(fs, fs->lru_head);
+	}
+	free(fs->ch);
+	free(fs->workers);
+	free(fs->ra);
+	free(fs->dels);
+	free(fs->deleting);
+}
+
+/* Queue read-ahead of the chunks after idx (lock held). */
+static void readahead(struct kfs *fs, struct kinode *in, uint64_t idx)
+{
+	int i;
+	for (i = 1; i <= fs->o.readahead; i++) {
+		uint64_t k = idx + (uint64_t)i;
+		if (k * fs->chunk_size >= in->size || cfind(fs, in->ino, k) ||
+		    !ns_chunk_test(in, k))
+			continue;
+		if (fs->nra == fs->capra) {
+			uint32_t cap = fs->capra ? fs->capra * 2 : 64;
+			struct kdel *p = realloc(fs->ra, cap * sizeof(*p));
+			if (!p)
+				return;
+			fs->ra = p;
+			fs->capra = cap;
+		}
+		/* a stack: the nearest chunk is taken first */
+		memmove(fs->ra + 1, fs->ra, fs->nra * sizeof(*fs->ra));
+		fs->ra[0] = (struct kdel){in->ino, k};
+		fs->nra++;
+		if (fs->nra > 256)
+			fs->nra = 256;
+	}
+	pthread_cond_broadcast(&fs->work);
+}
+
+ssize_t kd_read(struct kfs *fs, struct kinode *in, char *buf, size_t size,
+		uint64_t off, int sequential)
+{
+	size_t done = 0;
+	if (off >= in->size)
+		return 0;
+	if (size > in->size - off)
+		size = (size_t)(in->size - off);
+	while (done < size) {
+		uint64_t pos = off + done, idx = pos / fs->chunk_size;
+		uint32_t co = (uint32_t)(pos % fs->chunk_size);
+		size_t n = fs->chunk_size - co;
+		struct kchunk *c = cfind(fs, in->ino, idx);
+		if (n > size - done)
+			n = size - done;
+		if (c && c->loading) {
+			pthread_cond_wait(&fs->cond, &fs->lock);
+			continue;
+		}
+		if (!c && !ns_chunk_test(in, idx)) {
+			memset(buf + done, 0, n);
+		} else if (c || sequential || n == fs->chunk_size) {
+			int rc;
+			if (!c) {
+				if ((rc = load(fs, in, idx, &c)))
+					return done ? (ssize_t)done : rc;
+			} else {
+				c->refs++;
+				lru_front(fs, c);
+			}
+			if (co < c->len) {
+				size_t k = c->len - co < n ? c->len - co : n;
+				memcpy(buf + done, c->data + co, k);
+				memset(buf + done + k, 0, n - k);
+			} else {
+				memset(buf + done, 0, n);
+			}
+			unref(fs, c);
+			if (sequential && co + n == fs->chunk_size)
+				readahead(fs, in, idx);
+			else if (sequential && co == 0)
+				readahead(fs, in, idx);
+		} else { /* random: fetch only these bytes */
+			char name[64];
+			ssize_t got;
+			uint64_t ino = in->ino;
+			kd_chunk_name(fs, ino, idx, name, sizeof(name));
+			pthread_mutex_unlock(&fs->lock);
+			got = swc_get_range(fs->sw, name, buf + done, n, co);
+			pthread_mutex_lock(&fs->lock);
+			if (got == -ENOENT)
+				got = 0;
+			if (got < 0)
+				return done ? (ssize_t)done : got;
+			memset(buf + done + got, 0, n - (size_t)got);
+		}
+		done += n;
+	}
+	evict(fs);
+	return (ssize_t)done;
+}
+
+ssize_t kd_write(struct kfs *fs, struct kinode *in, const char *buf,
+		 size_t size, uint64_t off)
+{
+	size_t done = 0;
+	uint64_t ino = in->ino;
+	if (off + size > KFS_MAX_SIZE || off + size < off)
+		return -EFBIG;
+	while (fs->bytes_dirty > fs->o.dirty_max && fs->stopping < 2) {
+		pthread_cond_broadcast(&fs->work);
+		pthread_cond_wait(&fs->cond, &fs->lock);
+	}
+	if (!(in = ns_inode(&fs->ns, ino)))
+		return -ENOENT;
+	while (done < size) {
+		uint64_t pos = off + done, idx = pos / fs->chunk_size;
+		uint32_t co = (uint32_t)(pos % fs->chunk_size);
+		size_t n = fs->chunk_size - co;
+		struct kchunk *c = cfind(fs, ino, idx);
+		int rc;
+		if (n > size - done)
+			n = size - done;
+		if (c && c->loading) {
+			pthread_cond_wait(&fs->cond, &fs->lock);
+			continue;
+		}
+		if (!c && (n == fs->chunk_size || !ns_chunk_test(in, idx))) {
+			if (!(c = cinsert(fs, ino, idx)))
+				return done ? (ssize_t)done : -ENOMEM;
+			c->refs++;
+		} else if (!c) {
+			if ((rc = load(fs, in, idx, &c)))
+				return done ? (ssize_t)done : rc;
+			if (!(in = ns_inode(&fs->ns, ino)))
+				return -ENOENT;
+		} else {
+			c->refs++;
+			lru_front(fs, c);
+		}
+		if ((rc = grow(fs, c, co + (uint32_t)n)) ||
+		    (rc = ns_chunk_set(&fs->ns, in, idx))) {
+			unref(fs, c);
+			return done ? (ssize_t)done : rc;
+		}
+		memcpy(c->data + co, buf + done, n);
+		if (co + n > c->len)
+			c->len = co + (uint32_t)n;
+		mark_dirty(fs, c);
+		unref(fs, c);
+		done += n;
+		if (pos + n > in->size)
+			in->size = pos + n;
+	}
+	ns_touch(&fs->ns, in);
+	evict(fs);
+	return (ssize_t)done;
+}
+
+int kd_queue_delete(struct kfs *fs, uint64_t ino, uint64_t idx)
+{
+	if (fs->ndels == fs->capdels) {
+		uint64_t cap = fs->capdels ? fs->capdels * 2 : 256;
+		struct kdel *p = realloc(fs->dels, cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM; /* left to the mount-time sweep */
+		fs->dels = p;
+		fs->capdels = cap;
+	}
+	fs->dels[fs->ndels++] = (struct kdel){ino, idx};
+	return 0;
+}
+
+/* Drop chunk idx of in from the cache (waiting for a flush in flight). */
+static void drop_chunk(struct kfs *fs, uint64_t ino, uint64_t idx)
+{
+	struct kchunk *c;
+	while ((c = cfind(fs, ino, idx)) && (c->flushing || c->loading))
+		pthread_cond_wait(&fs->cond, &fs->lock);
+	if (!c)
+		return;
+	clear_dirty(fs, c);
+	if (c->refs)
+		c->dead = 1;
+	else
+		cremove(fs, c);
+}
+
+/* Zero [from, to) of chunk idx, which stays (lock held). */
+static int zero_in_chunk(struct kfs *fs, struct kinode *in, uint64_t idx,
+			 uint32_t from, uint32_t to)
+{
+	struct kchunk *c;
+	int rc;
+	uint64_t ino = in->ino;
+	if (!ns_chunk_test(in, idx) && !cfind(fs, ino, idx))
+		return 0;
+	if ((rc = load(fs, in, idx, &c)))
+		return rc;
+	if (from < c->len) {
+		uint32_t end = to < c->len ? to : c->len;
+		memset(c->data + from, 0, end - from);
+		if (end == c->len)
+			c->len = from;
+		mark_dirty(fs, c);
+	}
+	unref(fs, c);
+	return 0;
+}
+
+int kd_zero(struct kfs *fs, struct kinode *in, uint64_t off, uint64_t len)
+{
+	uint64_t end = off + len, idx;
+	uint64_t ino = in->ino;
+	int rc;
+	if (end > in->size)
+		end = in->size;
+	/* only chunks with a bit hold data (a cached hole is empty) */
+	for (idx = ns_chunk_next(in, off / fs->chunk_size);
+	     idx != UINT64_MAX && idx * fs->chunk_size < end;) {
+		uint64_t cs = idx * fs->chunk_size, ce = cs + fs->chunk_size;
+		uint64_t from = off > cs ? off - cs : 0;
+		uint64_t to = end < ce ? end - cs : fs->chunk_size;
+		if (from == 0 && to == fs->chunk_size) {
+			drop_chunk(fs, ino, idx);
+			if ((in = ns_inode(&fs->ns, ino)) &&
+			    ns_chunk_test(in, idx)) {
+				ns_chunk_clear(&fs->ns, in, idx);
+				kd_queue_delete(fs, ino, idx);
+			}
+		} else if ((rc = zero_in_chunk(fs, in, idx, (uint32_t)from,
+					       (uint32_t)to))) {
+			return rc;
+		}
+		if (!(in = ns_inode(&fs->ns, ino)))
+			return -ENOENT;
+		idx = ns_chunk_next(in, idx + 1);
+	}
+	return 0;
+}
+
+int kd_truncate(struct kfs *fs, struct kinode *in, uint64_t size)
+{
+	uint64_t ino = in->ino, old = in->size;
+	int rc;
+	if (size > KFS_MAX_SIZE)
+		return -EFBIG;
+	if (size < old) {
+		if ((rc = kd_zero(fs, in, size, old - size)))
+			return rc;
+		if (!(in = ns_inode(&fs->ns, ino)))
+			return -ENOENT;
+	}
+	in->size = size;
+	ns_touch(&fs->ns, in);
+	return 0;
+}
+
+void kd_drop_inode(struct kfs *fs, struct kinode *in)
+{
+	uint64_t ino = in->ino, idx;
+	struct kchunk *c, *nx;
+	/* cached chunks: scan the LRU (chunks without a bit included) */
+	for (c = fs->lru_head; c; c = nx) {
+		nx = c->lnext;
+		if (c->ino == ino && !c->flushing && !c->loading) {
+			clear_dirty(fs, c);
+			if (c->refs)
+				c->dead = 1;
+			else
+				cremove(fs, c);
+		} else if (c->ino == ino) {
+			c->dead = 1;
+			clear_dirty(fs, c);
+		}
+	}
+	for (idx = ns_chunk_next(in, 0); idx != UINT64_MAX;
+	     idx = ns_chunk_next(in, idx + 1))
+		kd_queue_delete(fs, ino, idx);
+}
+
+int kd_flush_epoch(struct kfs *fs, uint64_t epoch)
+{
+	int rc;
+	fs->flush_error = 0;
+	if (epoch > fs->flush_target)
+		fs->flush_target = epoch;
+	pthread_cond_broadcast(&fs->work);
+	for (;;) {
+		struct kchunk *c;
+		int busy = 0;
+		for (c = fs->dirty_head; c; c = c->dnext)
+			if (c->epoch <= epoch) {
+				busy = 1;
+				break;
+			}
+		if (!busy && !fs->nflushing)
+			break;
+		if (fs->flush_error)
+			break;
+		pthread_cond_wait(&fs->cond, &fs->lock);
+	}
+	rc = fs->flush_error;
+	fs->flush_error = 0;
+	return rc;
+}
+
+int kd_delete_now(struct kfs *fs, uint64_t ino, uint64_t idx)
+{
+	struct kinode *in = ns_inode(&fs->ns, ino);
+	char name[64];
+	uint32_t i;
+	int rc;
+	if (in && !in->freed && (ns_chunk_test(in, idx) || cfind(fs, ino, idx)))
+		return 0; /* written again since: newer data stays */
+	while (cfind(fs, ino, idx) && cfind(fs, ino, idx)->flushing)
+		pthread_cond_wait(&fs->cond, &fs->lock);
+	if (fs->ndeleting == fs->capdeleting) {
+		uint32_t cap = fs->capdeleting ? fs->capdeleting * 2 : 16;
+		struct kdel *p = realloc(fs->deleting, cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		fs->deleting = p;
+		fs->capdeleting = cap;
+	}
+	fs->deleting[fs->ndeleting++] = (struct kdel){ino, idx};
+	kd_chunk_name(fs, ino, idx, name, sizeof(name));
+	pthread_mutex_unlock(&fs->lock);
+	rc = swc_delete(fs->sw, name);
+	pthread_mutex_lock(&fs->lock);
+	for (i = 0; i < fs->ndeleting; i++)
+		if (fs->deleting[i].ino == ino && fs->deleting[i].idx == idx) {
+			fs->deleting[i] = fs->deleting[--fs->ndeleting];
+			break;
+		}
+	pthread_cond_broadcast(&fs->cond);
+	return rc == -ENOENT ? 0 : rc;
+}

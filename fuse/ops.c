@@ -1,0 +1,842 @@
+/*
+ * fuse/ops.c: the FUSE low-level operations of kumo-mount, each a thin
+ * translation onto meta.c (namespace) and data.c (file data) under
+ * fs->lock, with durability from journal.c (fsync commits). The kernel
+ * checks permissions (default_permissions); we keep the attributes right.
+ *
+ * A file handle: open → (read|write)* → flush → release. Invariant: an
+ * inode whose nlink drops to 0 keeps its data while nopen > 0 and is
+ * freed (its chunks queued for deletion after the next commit) by the
+ * release that brings nopen to 0 (kj_free_inode). Leaves mounting and
+ * options to main.c.
+ */
+#define FUSE_USE_VERSION 34
+#include <errno.h>
+#include <fcntl.h>
+#include <fuse_lowlevel.h>
+#include <linux/falloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
+
+#include "fuse/internal.h"
+
+#define TIMEOUT 1.0
+
+struct kfh {
+	uint64_t ino;
+	uint64_t next_off; /* sequential-read detection */
+	int flags;
+};
+
+static struct kfs *FS(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static void now_ts(struct timespec *t)
+{
+	clock_gettime(CLOCK_REALTIME, t);
+}
+
+static void fill_attr(struct kfs *fs, struct kinode *in, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = in->ino;
+	st->st_mode = in->mode;
+	st->st_nlink = in->nlink;
+	st->st_uid = in->uid;
+	st->st_gid = in->gid;
+	st->st_rdev = in->rdev;
+	st->st_size = (off_t)in->size;
+	st->st_blksize = 4096;
+	st->st_blocks =
+		S_ISREG(in->mode) ? (blkcnt_t)ns_blocks(&fs->ns, in) : 0;
+	st->st_atim = in->atime;
+	st->st_mtim = in->mtime;
+	st->st_ctim = in->ctime;
+}
+
+static void reply_entry(fuse_req_t req, struct kfs *fs, struct kinode *in)
+{
+	struct fuse_entry_param e;
+	memset(&e, 0, sizeof(e));
+	e.ino = in->ino;
+	e.generation = 1;
+	e.attr_timeout = TIMEOUT;
+	e.entry_timeout = TIMEOUT;
+	fill_attr(fs, in, &e.attr);
+	in->nlookup++;
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_entry(req, &e);
+}
+
+static int writable(struct kfs *fs)
+{
+	if (fs->o.ro)
+		return -EROFS;
+	if (fs->lease_lost)
+		return -EROFS;
+	return 0;
+}
+
+static struct kinode *live(struct kfs *fs, fuse_ino_t ino)
+{
+	struct kinode *in = ns_inode(&fs->ns, ino);
+	return in && !in->freed ? in : NULL;
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct kfs *fs = FS(req);
+	struct kdent *d;
+	struct kinode *in;
+	pthread_mutex_lock(&fs->lock);
+	if (strlen(name) > KFS_NAME_MAX) {
+		pthread_mutex_unlock(&fs->lock);
+		fuse_reply_err(req, ENAMETOOLONG);
+		return;
+	}
+	d = ns_lookup(&fs->ns, parent, name);
+	if (!d || !(in = live(fs, d->ino))) {
+		pthread_mutex_unlock(&fs->lock);
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	reply_entry(req, fs, in);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t n)
+{
+	struct kfs *fs = FS(req);
+	pthread_mutex_lock(&fs->lock);
+	ns_forget(&fs->ns, ino, n);
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count,
+			    struct fuse_forget_data *f)
+{
+	struct kfs *fs = FS(req);
+	size_t i;
+	pthread_mutex_lock(&fs->lock);
+	for (i = 0; i < count; i++)
+		ns_forget(&fs->ns, f[i].ino, f[i].nlookup);
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_none(req);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct kfs *fs = FS(req);
+	struct kinode *in;
+	struct stat st;
+	(void)fi;
+	pthread_mutex_lock(&fs->lock);
+	in = ns_inode(&fs->ns, ino);
+	if (!in) {
+		pthread_mutex_unlock(&fs->lock);
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	fill_attr(fs, in, &st);
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_attr(req, &st, TIMEOUT);
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		       int to_set, struct fuse_file_info *fi)
+{
+	struct kfs *fs = FS(req);
+	struct kinode *in;
+	struct timespec now;
+	struct stat st;
+	int rc = 0;
+	(void)fi;
+	now_ts(&now);
+	pthread_mutex_lock(&fs->lock);
+	if ((rc = writable(fs)))
+		goto out;
+	if (!(in = ns_inode(&fs->ns, ino))) {
+		rc = -ENOENT;
+		goto out;
+	}
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		if (S_ISDIR(in->mode)) {
+			rc = -EISDIR;
+			goto out;
+		}
+		if (!S_ISREG(in->mode)) {
+			rc = -EINVAL;
+			goto out;
+		}
+		if ((rc = kd_truncate(fs, in, (uint64_t)attr->st_size)))
+			goto out;
+		if (!(in = ns_inode(&fs->ns, ino))) {
+			rc = -ENOENT;
+			goto out;
+		}
+		in->mtime = now;
+	}
+	if (to_set & FUSE_SET_ATTR_MODE)
+		in->mode = (in->mode & S_IFMT) | (attr->st_mode & 07777);
+	if (to_set & FUSE_SET_ATTR_UID)
+		in->uid = attr->st_uid;
+	if (to_set & FUSE_SET_ATTR_GID)
+		in->gid = attr->st_gid;
+	if ((to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) &&
+	    !(to_set & FUSE_SET_ATTR_MODE) && !S_ISDIR(in->mode))
+		in->mode &= ~(uint32_t)(S_ISUID | S_ISGID);
+	if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+		in->atime = now;
+	else if (to_set & FUSE_SET_ATTR_ATIME)
+		in->atime = attr->st_atim;
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+		in->mtime = now;
+	else if (to_set & FUSE_SET_ATTR_MTIME)
+		in->mtime = attr->st_mtim;
+	if (to_set & FUSE_SET_ATTR_CTIME)
+		in->ctime = attr->st_ctim;
+	else
+		in->ctime = now;
+	ns_touch(&fs->ns, in);
+	fill_attr(fs, in, &st);
+out:
+	pthread_mutex_unlock(&fs->lock);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_attr(req, &st, TIMEOUT);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct kfs *fs = FS(req);
+	struct kinode *in;
+	char *t = NULL;
+	pthread_mutex_lock(&fs->lock);
+	in = ns_inode(&fs->ns, ino);
+	if (in && in->symlink)
+		t = strdup(in->symlink);
+	pthread_mutex_unlock(&fs->lock);
+	if (!t) {
+		fuse_reply_err(req, in ? EINVAL : ENOENT);
+		return;
+	}
+	fuse_reply_readlink(req, t);
+	free(t);
+}
+
+static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, dev_t rdev, const char *target,
+		      struct fuse_file_info *fi)
+{
+	struct kfs *fs = FS(req);
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct kinode *in;
+	struct timespec now;
+	int rc;
+	now_ts(&now);
+	pthread_mutex_lock(&fs->lock);
+	if (!(rc = writable(fs)))
+		rc = ns_mknod(&fs->ns, parent, name, mode, (uint32_t)rdev,
+			      ctx->uid, ctx->gid, target, &now, &in);
+	if (rc) {
+		pthread_mutex_unlock(&fs->lock);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	if (fi) {
+		struct fuse_entry_param e;
+		struct kfh *fh = calloc(1, sizeof(*fh));
+		if (!fh) {
+			pthread_mutex_unlock(&fs->lock);
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		fh->ino = in->ino;
+		fh->flags = fi->flags;
+		in->nopen++;
+		in->nlookup++;
+		memset(&e, 0, sizeof(e));
+		e.ino = in->ino;
+		e.generation = 1;
+		e.attr_timeout = e.entry_timeout = TIMEOUT;
+		fill_attr(fs, in, &e.attr);
+		fi->fh = (uint64_t)(uintptr_t)fh;
+		fi->keep_cache = 1;
+		pthread_mutex_unlock(&fs->lock);
+		fuse_reply_create(req, &e, fi);
+		return;
+	}
+	reply_entry(req, fs, in);
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode, dev_t rdev)
+{
+	make_node(req, parent, name, mode, rdev, NULL, NULL);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode)
+{
+	make_node(req, parent, name, S_IFDIR | (mode & 07777), 0, NULL, NULL);
+}
+
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		       const char *name)
+{
+	make_node(req, parent, name, S_IFLNK | 0777, 0, link, NULL);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, struct fuse_file_info *fi)
+{
+	make_node(req, parent, name, S_IFREG | (mode & 07777), 0, NULL, fi);
+}
+
+static void finish_victim(struct kfs *fs, struct kinode *victim)
+{
+	if (victim && victim->nlink == 0)
+		kj_free_inode(fs, victim);
+}
+
+static void remove_common(fuse_req_t req, fuse_ino_t parent, const char *name,
+			  int rmdir)
+{
+	struct kfs *fs = FS(req);
+	struct kinode *victim = NULL;
+	struct timespec now;
+	int rc;
+	now_ts(&now);
+	pthread_mutex_lock(&fs->lock);
+	if (!(rc = writable(fs)))
+		rc = ns_remove(&fs->ns, parent, name, rmdir, &now, &victim);
+	if (!rc)
+		finish_victim(fs, victim);
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_err(req, -rc);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_common(req, parent, name, 0);
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_common(req, parent, name, 1);
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      fuse_ino_t newparent, const char *newname,
+		      unsigned int flags)
+{
+	struct kfs *fs = FS(req);
+	struct kinode *victim = NULL;
+	struct timespec now;
+	int rc;
+	now_ts(&now);
+	pthread_mutex_lock(&fs->lock);
+	if (!(rc = writable(fs)))
+		rc = ns_rename(&fs->ns, parent, name, newparent, newname, flags,
+			       &now, &victim);
+	if (!rc)
+		finish_victim(fs, victim);
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_err(req, -rc);
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		    const char *newname)
+{
+	struct kfs *fs = FS(req);
+	struct timespec now;
+	int rc;
+	now_ts(&now);
+	pthread_mutex_lock(&fs->lock);
+	if (!(rc = writable(fs)))
+		rc = ns_link(&fs->ns, ino, newparent, newname, &now);
+	if (rc) {
+		pthread_mutex_unlock(&fs->lock);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	reply_entry(req, fs, ns_inode(&fs->ns, ino));
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct kfs *fs = FS(req);
+	struct kinode *in;
+	struct kfh *fh;
+	struct timespec now;
+	int rc = 0;
+	now_ts(&now);
+	pthread_mutex_lock(&fs->lock);
+	if (!(in = live(fs, ino))) {
+		rc = -ENOENT;
+		goto out;
+	}
+	if ((fi->flags & O_ACCMODE) != O_RDONLY && (rc = writable(fs)))
+		goto out;
+	if ((fi->flags & O_TRUNC) && (fi->flags & O_ACCMODE) != O_RDONLY) {
+		if (in->size && (rc = kd_truncate(fs, in, 0)))
+			goto out;
+		if (!(in = live(fs, ino))) {
+			rc = -ENOENT;
+			goto out;
+		}
+		in->mtime = in->ctime = now;
+		ns_touch(&fs->ns, in);
+	}
+	if (!(fh = calloc(1, sizeof(*fh)))) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	fh->ino = ino;
+	fh->flags = fi->flags;
+	in->nopen++;
+	fi->fh = (uint64_t)(uintptr_t)fh;
+	fi->keep_cache = 1;
+out:
+	pthread_mutex_unlock(&fs->lock);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_open(req, fi);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct kfs *fs = FS(req);
+	struct kfh *fh = (struct kfh *)(uintptr_t)fi->fh;
+	struct kinode *in;
+	char *buf = malloc(size ? size : 1);
+	ssize_t n;
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	in = ns_inode(&fs->ns, ino);
+	if (!in) {
+		n = -ENOENT;
+	} else {
+		int seq = fh->next_off == (uint64_t)off && off > 0;
+		n = kd_read(fs, in, buf, size, (uint64_t)off, seq);
+		if (n >= 0)
+			fh->next_off = (uint64_t)off + (uint64_t)n;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
+	free(buf);
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		     size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct kfs *fs = FS(req);
+	struct kfh *fh = (struct kfh *)(uintptr_t)fi->fh;
+	struct kinode *in;
+	struct timespec now;
+	ssize_t n;
+	now_ts(&now);
+	pthread_mutex_lock(&fs->lock);
+	if ((n = writable(fs)))
+		goto out;
+	in = ns_inode(&fs->ns, ino);
+	if (!in) {
+		n = -ENOENT;
+		goto out;
+	}
+	if (fh->flags & O_APPEND)
+		off = (off_t)in->size;
+	n = kd_write(fs, in, buf, size, (uint64_t)off);
+	if (n > 0 && (in = ns_inode(&fs->ns, ino))) {
+		in->mtime = in->ctime = now;
+		if (in->mode & (S_ISUID | S_ISGID)) {
+			const struct fuse_ctx *ctx = fuse_req_ctx(req);
+			if (ctx->uid != 0)
+				in->mode &= ~(uint32_t)S_ISUID;
+			if (ctx->uid != 0 && (in->mode & S_IXGRP))
+				in->mode &= ~(uint32_t)S_ISGID;
+		}
+		ns_touch(&fs->ns, in);
+	}
+out:
+	pthread_mutex_unlock(&fs->lock);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_write(req, (size_t)n);
+}
+
+static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)fi;
+	fuse_reply_err(req, 0);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct kfs *fs = FS(req);
+	struct kfh *fh = (struct kfh *)(uintptr_t)fi->fh;
+	struct kinode *in;
+	pthread_mutex_lock(&fs->lock);
+	in = ns_inode(&fs->ns, ino);
+	if (in && in->nopen) {
+		in->nopen--;
+		if (in->nlink == 0 && in->nopen == 0)
+			kj_free_inode(fs, in);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	free(fh);
+	fuse_reply_err(req, 0);
+}
+
+static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		     struct fuse_file_info *fi)
+{
+	int rc;
+	(void)ino;
+	(void)datasync;
+	(void)fi;
+	rc = kj_commit(FS(req));
+	fuse_reply_err(req, -rc);
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct kfs *fs = FS(req);
+	struct kinode *in;
+	pthread_mutex_lock(&fs->lock);
+	in = live(fs, ino);
+	if (in && S_ISDIR(in->mode))
+		in->nopendir++;
+	pthread_mutex_unlock(&fs->lock);
+	if (!in)
+		fuse_reply_err(req, ENOENT);
+	else if (!S_ISDIR(in->mode))
+		fuse_reply_err(req, ENOTDIR);
+	else
+		fuse_reply_open(req, fi);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	struct kfs *fs = FS(req);
+	struct kinode *dir;
+	char *buf = malloc(size);
+	size_t used = 0;
+	(void)fi;
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	dir = ns_inode(&fs->ns, ino);
+	if (!dir) {
+		pthread_mutex_unlock(&fs->lock);
+		free(buf);
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	/* offsets: 1 ".", 2 "..", slot + 3 entries */
+	for (;; off++) {
+		struct stat st;
+		const char *name;
+		size_t n;
+		memset(&st, 0, sizeof(st));
+		if (off == 0) {
+			name = ".";
+			st.st_ino = dir->ino;
+			st.st_mode = S_IFDIR;
+		} else if (off == 1) {
+			name = "..";
+			st.st_ino = dir->parent ? dir->parent : dir->ino;
+			st.st_mode = S_IFDIR;
+		} else if ((uint64_t)off - 2 < dir->nents) {
+			struct kdent *d = dir->ents[off - 2];
+			struct kinode *in;
+			if (!d)
+				continue;
+			in = ns_inode(&fs->ns, d->ino);
+			name = d->name;
+			st.st_ino = d->ino;
+			st.st_mode = in ? in->mode : 0;
+		} else {
+			break;
+		}
+		n = fuse_add_direntry(req, buf + used, size - used, name, &st,
+				      off + 1);
+		if (n > size - used)
+			break;
+		used += n;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
+{
+	struct kfs *fs = FS(req);
+	struct kinode *in;
+	(void)fi;
+	pthread_mutex_lock(&fs->lock);
+	in = ns_inode(&fs->ns, ino);
+	if (in && in->nopendir)
+		in->nopendir--;
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_err(req, 0);
+}
+
+static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+			struct fuse_file_info *fi)
+{
+	op_fsync(req, ino, datasync, fi);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct kfs *fs = FS(req);
+	struct statvfs sv;
+	uint64_t used = 0, i;
+	(void)ino;
+	pthread_mutex_lock(&fs->lock);
+	for (i = 0; i < fs->ns.inb; i++) {
+		struct kinode *in;
+		for (in = fs->ns.ih[i]; in; in = in->hnext)
+			if (!in->freed && S_ISREG(in->mode))
+				used += ns_blocks(&fs->ns, in) / 8;
+	}
+	memset(&sv, 0, sizeof(sv));
+	sv.f_bsize = 4096;
+	sv.f_frsize = 4096;
+	sv.f_blocks = 1ULL << 38; /* 1 PiB: the cluster's room is not known */
+	sv.f_bfree = sv.f_blocks - used;
+	sv.f_bavail = sv.f_bfree;
+	sv.f_files = 1ULL << 32;
+	sv.f_ffree = sv.f_files - fs->ns.icount;
+	sv.f_favail = sv.f_ffree;
+	sv.f_namemax = KFS_NAME_MAX;
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_statfs(req, &sv);
+}
+
+static int xattr_name_ok(const char *name)
+{
+	if (!strncmp(name, "system.", 7))
+		return -EOPNOTSUPP; /* no POSIX ACLs */
+	return 0;
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			const char *value, size_t size, int flags)
+{
+	struct kfs *fs = FS(req);
+	struct kinode *in;
+	struct timespec now;
+	int rc;
+	now_ts(&now);
+	pthread_mutex_lock(&fs->lock);
+	if (!(rc = writable(fs)) && !(rc = xattr_name_ok(name))) {
+		in = live(fs, ino);
+		rc = in ? ns_xattr_set(&fs->ns, in, name, value, size, flags)
+			: -ENOENT;
+		if (!rc)
+			in->ctime = now;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_err(req, -rc);
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			size_t size)
+{
+	struct kfs *fs = FS(req);
+	const struct kxattr *x;
+	struct kinode *in;
+	uint8_t *copy = NULL;
+	size_t len = 0;
+	int rc = 0;
+	pthread_mutex_lock(&fs->lock);
+	in = ns_inode(&fs->ns, ino);
+	if (!in)
+		rc = -ENOENT;
+	else if (!(x = ns_xattr_get(in, name)))
+		rc = -ENODATA;
+	else if (size && x->len > size)
+		rc = -ERANGE;
+	else if (size && !(copy = malloc(x->len ? x->len : 1)))
+		rc = -ENOMEM;
+	else {
+		len = x->len;
+		if (copy)
+			memcpy(copy, x->val, len);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else if (!size)
+		fuse_reply_xattr(req, len);
+	else
+		fuse_reply_buf(req, (char *)copy, len);
+	free(copy);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct kfs *fs = FS(req);
+	struct kinode *in;
+	struct buf b = BUF_INIT;
+	uint32_t i;
+	int rc = 0;
+	pthread_mutex_lock(&fs->lock);
+	in = ns_inode(&fs->ns, ino);
+	if (!in)
+		rc = -ENOENT;
+	for (i = 0; in && i < in->nxattr && !rc; i++)
+		rc = buf_append(&b, in->xattrs[i].name,
+				strlen(in->xattrs[i].name) + 1);
+	pthread_mutex_unlock(&fs->lock);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else if (!size)
+		fuse_reply_xattr(req, b.len);
+	else if (b.len > size)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, (char *)b.data, b.len);
+	buf_free(&b);
+}
+
+static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	struct kfs *fs = FS(req);
+	struct kinode *in;
+	struct timespec now;
+	int rc;
+	now_ts(&now);
+	pthread_mutex_lock(&fs->lock);
+	if (!(rc = writable(fs))) {
+		in = live(fs, ino);
+		rc = in ? ns_xattr_remove(&fs->ns, in, name) : -ENOENT;
+		if (!rc)
+			in->ctime = now;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_err(req, -rc);
+}
+
+static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
+			 off_t length, struct fuse_file_info *fi)
+{
+	struct kfs *fs = FS(req);
+	struct kinode *in;
+	struct timespec now;
+	uint64_t end = (uint64_t)offset + (uint64_t)length;
+	int rc;
+	(void)fi;
+	now_ts(&now);
+	if (offset < 0 || length <= 0) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE |
+		     FALLOC_FL_ZERO_RANGE)) {
+		fuse_reply_err(req, EOPNOTSUPP);
+		return;
+	}
+	if ((mode & FALLOC_FL_PUNCH_HOLE) && !(mode & FALLOC_FL_KEEP_SIZE)) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	if ((rc = writable(fs)))
+		goto out;
+	if (!(in = live(fs, ino))) {
+		rc = -ENOENT;
+		goto out;
+	}
+	if (end > KFS_MAX_SIZE) {
+		rc = -EFBIG;
+		goto out;
+	}
+	if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {
+		if ((rc = kd_zero(fs, in, (uint64_t)offset, (uint64_t)length)))
+			goto out;
+		if (!(in = live(fs, ino))) {
+			rc = -ENOENT;
+			goto out;
+		}
+		in->mtime = in->ctime = now;
+	}
+	if (!(mode & FALLOC_FL_KEEP_SIZE) && end > in->size) {
+		in->size = end; /* space is not reserved: holes read zero */
+		in->ctime = now;
+	}
+	ns_touch(&fs->ns, in);
+out:
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_err(req, -rc);
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
+	conn->max_write = 1 << 20;
+	conn->max_readahead = 1 << 20;
+}
+
+const struct fuse_lowlevel_ops kfs_ops = {
+	.init = op_init,
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
+	.getattr = op_getattr,
+	.setattr = op_setattr,
+	.readlink = op_readlink,
+	.mknod = op_mknod,
+	.mkdir = op_mkdir,
+	.unlink = op_unlink,
+	.rmdir = op_rmdir,
+	.symlink = op_symlink,
+	.rename = op_rename,
+	.link = op_link,
+	.open = op_open,
+	.read = op_read,
+	.write = op_write,
+	.flush = op_flush,
+	.release = op_release,
+	.fsync = op_fsync,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.releasedir = op_releasedir,
+	.fsyncdir = op_fsyncdir,
+	.statfs = op_statfs,
+	.setxattr = op_setxattr,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
+	.removexattr = op_removexattr,
+	.create = op_create,
+	.fallocate = op_fallocate,
+};
