@@ -1,8 +1,9 @@
 #!/bin/bash
 # 515-volume-nbd-snapshot-clone: snapshots and clones seen by a real NBD
 # client (qemu-io). A running VM's view: one qemu-io connection writes
-# pattern A and flushes, a snapshot is forced while that connection stays
-# open (the disk open in volumed), then the same connection overwrites
+# pattern A (its last write acknowledged but not flushed: the snapshot
+# must flush it), a snapshot is forced while that connection stays open
+# (the disk open in volumed), then the same connection overwrites
 # parts of A with pattern B (inside a chunk, so copy-on-write of a partly
 # rewritten 4 MiB chunk is tested). After detaching, a volume made from
 # the snapshot (the clone) reads A and zeros elsewhere, the volume reads B
@@ -65,7 +66,10 @@ send() {
 	cat "$TMPDIR_TEST/held" >&2
 	fail "the held qemu-io connection did not finish '$1'"
 }
-for c in "${A[@]}" flush; do send "$c"; done
+send "${A[0]}"
+send flush
+# the second write is not flushed: a snapshot flushes the open disk first
+send "${A[1]}"
 
 st=$(vol_api POST /snapshots "{\"snapshot\": {\"volume_id\": \"$vol\", \"force\": true}}" |
 	_json 'j["snapshot"]["status"] + " " + j["snapshot"]["id"]') ||

@@ -18,7 +18,8 @@
 # is attached again with the node still down (connections refused) and
 # compared byte for byte (qemu-img compare, and nbdcopy + cmp). Then the
 # node comes back empty (a replaced machine: 404 for every replica it
-# should hold), kumo-volumed restarts again and the volume reads the same.
+# should hold), kumo-volumed restarts again, and qemu-img compare finds
+# the volume the same.
 . "$(dirname "$0")/../lib/functions.sh"
 . "$(dirname "$0")/../lib/multinode.sh"
 . "$(dirname "$0")/../lib/nbd.sh"
@@ -73,19 +74,24 @@ n2=$(find "$NODE_DIR/obj2/d2" -name '*.data' \
 kill_object_server 2
 rm -rf "${NODE_DIR:?}/obj2/d2/"*
 
-# compare_volume WHEN: attach (after a cold restart), compare every byte
+# compare_volume WHEN [copy]: attach after a cold restart of kumo-volumed
+# and compare every byte with qemu-img compare; with "copy", also copy
+# the volume out with nbdcopy and cmp it with the image
 compare_volume() {
 	restart_volumed
 	TOKEN=
 	uri=$(vol_attach "$id")
 	timeout 60 qemu-img compare -f raw -F raw "$img" "$uri" ||
 		fail "the volume differs from the image $1"
-	rm -f "$TMPDIR_TEST/out"
-	timeout 60 nbdcopy "$uri" "$TMPDIR_TEST/out" || fail "nbdcopy out $1"
-	cmp "$img" "$TMPDIR_TEST/out" || fail "bytes differ $1"
+	if [ "${2:-}" = copy ]; then
+		timeout 60 nbdcopy "$uri" "$TMPDIR_TEST/out" ||
+			fail "nbdcopy out $1"
+		cmp "$img" "$TMPDIR_TEST/out" || fail "bytes differ $1"
+		rm -f "$TMPDIR_TEST/out"
+	fi
 	vol_detach "$id"
 }
-compare_volume "with node 2 down ($n2 chunks lost)"
+compare_volume "with node 2 down ($n2 chunks lost)" copy
 restart_object_server 2
 compare_volume "with node 2 back empty"
 echo "ok: $n2 chunk replicas lost with node 2, the volume intact"
