@@ -132,6 +132,16 @@ void http_each_header(const struct http_request *req,
 	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, each_cb, &e);
 }
 
+void http_each_query(const struct http_request *req,
+		     void (*fn)(const char *name, const char *value, void *arg),
+		     void *arg)
+{
+	struct each_ctx e = {fn, arg};
+
+	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, each_cb,
+				  &e);
+}
+
 static int hexval(int c)
 {
 	if (c >= '0' && c <= '9')

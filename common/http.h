@@ -88,6 +88,11 @@ void http_each_header(const struct http_request *req,
 				 void *arg),
 		      void *arg);
 int http_replied(const struct http_request *req);
+/* Call fn(name, value, arg) for every query argument, both as sent
+ * (percent-encoded; value "" for "?name" without a value). */
+void http_each_query(const struct http_request *req,
+		     void (*fn)(const char *name, const char *value, void *arg),
+		     void *arg);
 
 /*
  * Split a percent-encoded path "/a/b/c..." into at most max segments, the

@@ -47,6 +47,8 @@ struct proxy_conf {
 	struct conf_list users;
 	char hash_prefix[CONF_STR_MAX];
 	char hash_suffix[CONF_STR_MAX];
+	char s3_storage_domain[CONF_STR_MAX]; /* virtual-host buckets */
+	char s3_location[CONF_STR_MAX];	      /* the one region */
 };
 
 struct tempauth;
@@ -539,5 +541,285 @@ int lo_info(struct json_t *root);
 
 /* --- info.c --- */
 void proxy_info(struct http_request *req, struct proxy_app *app);
+
+/* === S3 ================================================================
+ * Amazon S3 on the same proxy, as Swift's s3api with tempauth:
+ * s3.c (detection, routing table, request context, XML errors and
+ * helpers, the body pipe), s3auth.c (Signature V2/V4, aws-chunked),
+ * s3bucket.c (buckets: containers of the user's account), s3object.c
+ * (objects), s3multipart.c (multipart uploads, stored as SLOs).
+ * The XML parser is expat: the proxy links `pkg-config --libs expat`.
+ *
+ * Life of an S3 request (struct s3_req is the http state):
+ *   proxy_route: s3_detect → s3_http_handler
+ *   on_headers: addressing (path or virtual host) → s3_auth_request
+ *     (signature checked; user, account) → route table (method, bucket?,
+ *     key?, subresource) → authorization (route->authz, tempauth's
+ *     rules on s->p) → h->on_headers(s)
+ *   on_body: the body decoded (aws-chunked) and checked (chunk
+ *     signatures; x-amz-content-sha256 and Content-MD5 as it streams) →
+ *     h->on_body(s, data, len), or collected into s->body when
+ *     h->on_body is NULL (at most S3_MAX_BODY bytes)
+ *   on_end: payload hash, Content-MD5 and decoded length checked →
+ *     h->on_end(s) | the S3 error (h->on_end never runs)
+ *   on_close: h->on_close(s, completed), then s freed.
+ *
+ * Invariants for handlers:
+ *  1. h->on_body sees only bytes whose chunk signature checked; when the
+ *     payload has one hash (hex x-amz-content-sha256, Content-MD5), the
+ *     last bytes of the body are held back until it is checked: on a
+ *     mismatch h->on_body never gets them and h->on_end never runs, so an
+ *     upload streamed to the backends stays short and nothing is stored.
+ *     h->on_close(s, 0) then says "abort": free without finishing.
+ *  2. h->on_end runs only when the whole body checked.
+ *  3. Every reply goes through http_reply* on s->req (s3_error,
+ *     s3_reply_xml); after a reply the framework stops calling on_body.
+ */
+struct s3_req;
+
+struct s3_handler {
+	/* Auth and authz done. Reply to finish, or return to get the body
+	 * (s->length: its decoded length, -1 unknown). */
+	void (*on_headers)(struct s3_req *s);
+	/* Decoded, checked body bytes; NULL: collect into s->body. */
+	void (*on_body)(struct s3_req *s, const char *data, size_t len);
+	/* The whole body checked: must reply. NULL: 500. */
+	void (*on_end)(struct s3_req *s);
+	/* Last call; free s->state. completed 0: client gone or body
+	 * refused (abort any upload). May be NULL. */
+	void (*on_close)(struct s3_req *s, int completed);
+};
+
+/* Who may use a route (checked before h->on_headers, with tempauth's
+ * rules as Swift: owner, container ACL, account ACL). */
+enum s3_authz {
+	S3_AUTHZ_NONE,	/* the handler checks (e.g. a copy's source too) */
+	S3_AUTHZ_READ,	/* GET on s->p (bucket or object) */
+	S3_AUTHZ_WRITE, /* PUT on s->p (an object write: container ACL) */
+	S3_AUTHZ_OWNER, /* the account's owner only (bucket PUT/DELETE, ACLs) */
+};
+
+#define S3_NO  0 /* the route wants no bucket (no key) */
+#define S3_YES 1
+
+/*
+ * One row of the dispatch table (s3.c s3_routes, first match wins):
+ * method, whether a bucket and a key are named, and the subresource the
+ * query must carry (NULL: none of s3_subresources). A request whose
+ * method matches no row for its shape → 405 MethodNotAllowed; an unknown
+ * subresource → 501 NotImplemented.
+ */
+struct s3_route {
+	const char *method; /* "HEAD" falls back to the "GET" row */
+	int bucket, key;
+	const char *sub;
+	enum s3_authz authz;
+	const struct s3_handler *h;
+	const char *op; /* S3's operation name, for logs */
+};
+
+/* The most a collected body (XML) may be; more → 400 MaxMessageLength-
+ * Exceeded. */
+#define S3_MAX_BODY (4 * 1024 * 1024)
+
+struct s3_body; /* s3auth.c: the body decoder and checker */
+
+/* The request context: the http state of every S3 request. */
+struct s3_req {
+	struct http_request *req;
+	struct proxy_app *app;
+	/* account "<prefix>_<account>" of the requester (or of the bucket's
+	 * owner for an anonymous request), container = bucket, object = key
+	 * (decoded), user (NULL: anonymous); give it to tempauth_allowed,
+	 * cluster_*, proxy_object_put_open, slo_store... */
+	struct proxy_path p;
+	const char *bucket; /* p.container or NULL */
+	const char *key;    /* p.object or NULL */
+	const struct s3_route *route;
+	const char *sub; /* route->sub */
+	int64_t length;	 /* decoded body length, -1: unknown */
+	struct buf body; /* the collected body (h->on_body NULL) */
+	void *state;	 /* the handler's; freed by its on_close */
+	/* authentication (s3auth.c) */
+	int sigv;	      /* 0 anonymous, 2, 4 */
+	char access_key[256]; /* "account:user" */
+	char account[512];    /* p.account points here */
+	struct s3_body *dec;  /* the body pipe, NULL without body */
+	int aborted; /* the framework refused the body: on_close(s, 0) */
+	char resource[1024 + 300]; /* "/bucket/key" for errors */
+};
+
+/* --- s3.c --- */
+/* Is req an S3 request (see s3.c)? 1 or 0. Called from proxy_route. */
+int s3_detect(struct http_request *req);
+extern const struct http_handler s3_http_handler;
+extern const struct s3_route s3_routes[];
+/* Sub-resources S3 signs and routes on (sorted, as s3api's list). */
+extern const char *const s3_subresources[];
+extern const int s3_nsubresources;
+/* A decoded query argument (http_query), or NULL. */
+const char *s3_query(const struct s3_req *s, const char *name);
+
+/*
+ * Reply with S3's error document:
+ *   <Error><Code>code</Code><Message>message</Message>
+ *   <Resource>resource</Resource><RequestId>txn</RequestId></Error>
+ * message NULL: S3's text for code; resource NULL: none. HEAD gets no
+ * body. Content-Type application/xml, x-amz-request-id = txn.
+ */
+void s3_error(struct http_request *req, int status, const char *code,
+	      const char *message, const char *resource);
+/* s3_error for what a backend answered (a Swift status) on s's
+ * bucket/key: 404 → NoSuchBucket or NoSuchKey (notfound_code when not
+ * NULL), 401/403 → AccessDenied, 409 → BucketNotEmpty for a bucket
+ * DELETE, 412 → PreconditionFailed, 416 → InvalidRange, 503/else →
+ * ServiceUnavailable / InternalError. */
+void s3_error_status(struct s3_req *s, int status, const char *notfound_code);
+/* Reply status with an XML document body (the buf stays the caller's;
+ * "" allowed). Adds Content-Type: application/xml. */
+void s3_reply_xml(struct http_request *req, int status, const struct buf *b);
+/* The 501 of a route not written yet. */
+void s3_not_implemented(struct s3_req *s);
+
+/* XML building: "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" */
+int s3_xml_start(struct buf *b);
+/* Append s with &, <, >, ", ' and control characters escaped. 0/-ENOMEM */
+int s3_xml_escape(struct buf *b, const char *s);
+/* <name>escaped value</name>. 0/-ENOMEM */
+int s3_xml_elem(struct buf *b, const char *name, const char *value);
+int s3_xml_elemf(struct buf *b, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* S3's time form 2009-10-12T17:50:30.000Z of unix seconds t. */
+void s3_iso8601(double t, char out[32]);
+/* The same from a Swift listing's "last_modified" (2009-10-12T17:50:30.
+ * 123456, UTC): milliseconds kept, Z added. */
+void s3_iso8601_listing(const char *last_modified, char out[32]);
+/* S3's RFC 1123 form for Last-Modified. */
+void s3_http_date(double t, char out[64]);
+
+/* XML parsing of request bodies (expat): a small tree. */
+struct s3_xml {
+	char *name; /* local name, namespace prefix dropped */
+	char *text; /* the text directly inside ("" when none) */
+	struct s3_xml *child, *next;
+};
+/* Parse len bytes: 0 with *out (free with s3_xml_free), or -EINVAL
+ * (malformed: answer MalformedXML), -ENOMEM. Depth and size bounded. */
+int s3_xml_parse(const char *data, size_t len, struct s3_xml **out);
+void s3_xml_free(struct s3_xml *x);
+/* The first child of x named name, or NULL; the next sibling so named. */
+const struct s3_xml *s3_xml_child(const struct s3_xml *x, const char *name);
+const struct s3_xml *s3_xml_next(const struct s3_xml *x, const char *name);
+
+/* --- s3auth.c --- */
+/*
+ * Authenticate s (V4 header or query, V2 header or query, or none:
+ * anonymous): s->sigv, s->access_key, s->p.user, s->p.account, s->dec
+ * (the body pipe) set. 0; else replied the S3 error (InvalidAccessKeyId,
+ * SignatureDoesNotMatch, RequestTimeTooSkewed, AccessDenied for an
+ * expired presigned URL, AuthorizationHeaderMalformed, InvalidArgument,
+ * MissingContentLength...) and returns its status.
+ */
+int s3_auth_request(struct s3_req *s);
+/* Feed len body bytes through the pipe; bytes ready for the handler go
+ * to emit(s, data, n). 0, or replied an S3 error and returns its status
+ * (IncompleteBody, SignatureDoesNotMatch, XAmzContentSHA256Mismatch...). */
+int s3_body_feed(struct s3_req *s, const char *data, size_t len,
+		 void (*emit)(struct s3_req *s, const char *data, size_t n));
+/* The end of the body: the held bytes emitted when the whole checks. 0, or
+ * replied and returns the status. */
+int s3_body_end(struct s3_req *s,
+		void (*emit)(struct s3_req *s, const char *data, size_t n));
+void s3_body_free(struct s3_body *b);
+
+/* Pure signing functions (tested against AWS's and botocore's vectors). */
+/* hex SHA-256 of data: out 65 bytes. 0/-EIO */
+int s3_sha256_hex(const void *data, size_t len, char out[65]);
+/* HMAC-SHA256 (EVP_MAC). 0/-EIO */
+int s3_hmac_sha256(const void *key, size_t keylen, const void *msg,
+		   size_t msglen, unsigned char out[32]);
+/* SigV4 signing key from secret, date (YYYYMMDD), region, service. */
+int s3_sigv4_key(const char *secret, const char *date, const char *region,
+		 const char *service, unsigned char out[32]);
+struct s3_kv {
+	const char *name, *value; /* value NULL: "name" with no '=' */
+};
+/*
+ * SigV4's canonical request: method, the raw (client-encoded) path
+ * (decoded and re-encoded as AWS: unreserved kept, '/' kept), the query
+ * args (decoded, unsorted; X-Amz-Signature left out by the caller),
+ * the signed headers' values looked up in hdrs (name lowercase; values
+ * trimmed and inner spaces squeezed), signed (";"-joined lowercase
+ * names), payload hash. Appended to out. 0, -ENOMEM, -EINVAL (a signed
+ * header missing).
+ */
+int s3_sigv4_canonical(const char *method, const char *raw_path,
+		       const struct s3_kv *query, int nq,
+		       const struct s3_kv *hdrs, int nh, const char *signed_,
+		       const char *payload_hash, struct buf *out);
+/* "AWS4-HMAC-SHA256\n<amzdate>\n<scope>\n<hex sha256(canonical)>" */
+int s3_sigv4_string_to_sign(const char *amzdate, const char *scope,
+			    const char *canonical, size_t len, struct buf *out);
+/* hex HMAC(key, sts): out 65 bytes. */
+int s3_sigv4_sign(const unsigned char key[32], const char *sts, size_t len,
+		  char out[65]);
+/* A chunk's string to sign (aws-chunked): "AWS4-HMAC-SHA256-PAYLOAD\n
+ * amzdate\nscope\nprev\n<sha256 of "">\n<sha256 of data>". */
+int s3_chunk_string_to_sign(const char *amzdate, const char *scope,
+			    const char *prev_sig, const void *data, size_t len,
+			    struct buf *out);
+/*
+ * SigV2's string to sign: method, Content-MD5, Content-Type, Date (""
+ * when x-amz-date is among the headers; the Expires value for a query
+ * signature), the x-amz-* headers (lowercased, sorted, values joined by
+ * ','), the raw path, and the sub-resources of the query (s3_subresources
+ * and response-* overrides, sorted, decoded values). 0/-ENOMEM.
+ */
+int s3_sigv2_string_to_sign(const char *method, const char *md5,
+			    const char *ctype, const char *date,
+			    const struct s3_kv *hdrs, int nh,
+			    const char *raw_path, const struct s3_kv *query,
+			    int nq, struct buf *out);
+/* base64 HMAC-SHA1(secret, sts): out at least 29 bytes. */
+int s3_sigv2_sign(const char *secret, const char *sts, size_t len,
+		  char out[64]);
+
+/* --- s3bucket.c --- */
+extern const struct s3_handler s3_list_buckets, s3_bucket_put, s3_bucket_delete,
+	s3_bucket_get, s3_bucket_location, s3_bucket_acl_get, s3_bucket_acl_put;
+/* Is name a valid S3 bucket name (s3api's validate_bucket_name, DNS
+ * compliant)? 1 or 0. */
+int s3_valid_bucket_name(const char *name);
+/*
+ * GET the listing of container (in s->p.account) with the encoded query
+ * (format=json added) into *out (a JSON array; the caller json_decrefs).
+ * Returns the Swift status: 200, 204 (empty), 404, 503 ...; *out set only
+ * for 2xx.
+ */
+int s3_container_listing(struct s3_req *s, const char *container,
+			 const char *query, struct json_t **out);
+/* The canned ACL of x-amz-acl on a PUT: 0 with *read set to the
+ * container's X-Container-Read value ("" for private, ".r:*,.rlistings"
+ * for public-read), or replied 400 InvalidArgument / 501 and returns it. */
+int s3_canned_acl(struct s3_req *s, const char **read);
+/* <Owner><ID>account:user</ID><DisplayName>…</DisplayName></Owner> of the
+ * account's owner. */
+int s3_xml_owner(struct buf *b, const struct s3_req *s);
+
+/* --- s3object.c (helper s2) --- */
+extern const struct s3_handler s3_object_put, /* PutObject, CopyObject */
+	s3_object_get,			      /* GetObject, HeadObject */
+	s3_object_delete,		      /* DeleteObject */
+	s3_objects_delete,		      /* POST /b?delete */
+	s3_object_acl_get, s3_object_acl_put;
+
+/* --- s3multipart.c (helper s2) --- */
+extern const struct s3_handler s3_mpu_create, /* POST /b/k?uploads */
+	s3_mpu_part,	 /* PUT /b/k?uploadId&partNumber (+ copy) */
+	s3_mpu_complete, /* POST /b/k?uploadId */
+	s3_mpu_abort,	 /* DELETE /b/k?uploadId */
+	s3_mpu_parts,	 /* GET /b/k?uploadId */
+	s3_mpu_list;	 /* GET /b?uploads */
+/* === end of S3 ========================================================= */
 
 #endif

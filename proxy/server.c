@@ -68,6 +68,14 @@ const struct conf_key proxy_conf_table[] = {
 	 "[storage_url]",
 	 OFF(users),
 	 "users, one a line, e.g. user_test_tester = testing .admin"},
+	{"filter:s3api", "storage_domain", CONF_STR, 0, 0, "localhost",
+	 OFF(s3_storage_domain),
+	 "S3 virtual-host addressing: Host <bucket>.<storage_domain>; "
+	 "empty: path style only"},
+	{"filter:s3api", "location", CONF_STR, 0, 0, "us-east-1",
+	 OFF(s3_location),
+	 "the S3 region: signatures' scope, GetBucketLocation, "
+	 "CreateBucket's LocationConstraint"},
 	{"swift-hash", "swift_hash_path_prefix", CONF_STR, 0, 0, "",
 	 OFF(hash_prefix), "salt hashed before every path (swift.conf)"},
 	{"swift-hash", "swift_hash_path_suffix", CONF_STR, 0, 0, "changeme",
@@ -845,6 +853,6 @@ static const struct http_handler proxy_handler = {on_headers, on_body, on_end,
 
 const struct http_handler *proxy_route(struct http_request *req)
 {
-	(void)req;
-	return &proxy_handler;
+	/* S3 requests (s3.c) have their own handler */
+	return s3_detect(req) ? &s3_http_handler : &proxy_handler;
 }
