@@ -194,7 +194,8 @@ static const char *line_split(const char *line, char *name, size_t len)
 static struct obj_put *put_open(struct http_request *req, struct proxy_app *app,
 				const struct proxy_path *p, int64_t length,
 				const struct cluster_resp *src, int fresh,
-				const struct cluster_hdrs *set);
+				const struct cluster_hdrs *set,
+				const char *const *drop, int *quiet);
 
 struct obj_put *proxy_object_put_open(struct http_request *req,
 				      struct proxy_app *app,
@@ -202,7 +203,7 @@ struct obj_put *proxy_object_put_open(struct http_request *req,
 				      int64_t length,
 				      const struct cluster_resp *src, int fresh)
 {
-	return put_open(req, app, p, length, src, fresh, NULL);
+	return put_open(req, app, p, length, src, fresh, NULL, NULL, NULL);
 }
 
 struct obj_put *proxy_object_put_open_set(struct http_request *req,
@@ -211,13 +212,73 @@ struct obj_put *proxy_object_put_open_set(struct http_request *req,
 					  int64_t length,
 					  const struct cluster_hdrs *set)
 {
-	return put_open(req, app, p, length, NULL, 0, set);
+	return put_open(req, app, p, length, NULL, 0, set, NULL, NULL);
 }
+
+struct obj_put *
+proxy_object_put_open_quiet(struct http_request *req, struct proxy_app *app,
+			    const struct proxy_path *p, int64_t length,
+			    const struct cluster_resp *src, int fresh,
+			    const struct cluster_hdrs *set,
+			    const char *const *drop, int *status)
+{
+	*status = 0;
+	return put_open(req, app, p, length, src, fresh, set, drop, status);
+}
+
+/* Is name one of drop's names, or does it start with one ending in '*'? */
+static int dropped(const char *name, const char *const *drop)
+{
+	size_t n;
+
+	for (; drop && *drop; drop++) {
+		n = strlen(*drop);
+		if (n && (*drop)[n - 1] == '*'
+			    ? !strncasecmp(name, *drop, n - 1)
+			    : !strcasecmp(name, *drop))
+			return 1;
+	}
+	return 0;
+}
+
+/* Remove from h every line whose name drop names. */
+static void drop_headers(struct cluster_hdrs *h, const char *const *drop)
+{
+	char name[256];
+	int i, k = 0;
+
+	for (i = 0; i < h->n; i++) {
+		if (line_split(h->lines[i], name, sizeof(name)) &&
+		    dropped(name, drop)) {
+			free(h->lines[i]);
+			continue;
+		}
+		h->lines[k++] = h->lines[i];
+	}
+	h->n = k;
+}
+
+/* A refusal of put_open: replied, or only recorded in *quiet. */
+#define REFUSE(st, ...)                                           \
+	do {                                                      \
+		if (quiet)                                        \
+			*quiet = (st);                            \
+		else                                              \
+			http_reply_error(req, (st), __VA_ARGS__); \
+	} while (0)
+#define REFUSE_STATUS(st)                              \
+	do {                                           \
+		if (quiet)                             \
+			*quiet = (st);                 \
+		else                                   \
+			proxy_reply_status(req, (st)); \
+	} while (0)
 
 static struct obj_put *put_open(struct http_request *req, struct proxy_app *app,
 				const struct proxy_path *p, int64_t length,
 				const struct cluster_resp *src, int fresh,
-				const struct cluster_hdrs *set)
+				const struct cluster_hdrs *set,
+				const char *const *drop, int *quiet)
 {
 	const char *ctype = http_header(req, "Content-Type");
 	const char *msg = NULL;
@@ -228,36 +289,35 @@ static struct obj_put *put_open(struct http_request *req, struct proxy_app *app,
 	int i, rc, early = 0, status;
 
 	if (length > MAX_FILE_SIZE) {
-		http_reply_error(req, 413, "Your request is too large.");
+		REFUSE(413, "Your request is too large.");
 		goto fail;
 	}
 	if (strlen(p->object) > MAX_OBJECT_NAME_LENGTH) {
-		http_reply_error(req, 400,
-				 "Object name length of %zu longer than %d",
-				 strlen(p->object), MAX_OBJECT_NAME_LENGTH);
+		REFUSE(400, "Object name length of %zu longer than %d",
+		       strlen(p->object), MAX_OBJECT_NAME_LENGTH);
 		goto fail;
 	}
 	if (ctype && !valid_utf8(ctype, strlen(ctype))) {
-		http_reply_error(req, 400, "Invalid Content-Type");
+		REFUSE(400, "Invalid Content-Type");
 		goto fail;
 	}
 	status = delete_at(req, &at, &msg);
 	if (status) {
-		http_reply_error(req, status, "%s", msg);
+		REFUSE(status, "%s", msg);
 		goto fail;
 	}
 	if (check_metadata(req, "object", err, sizeof(err))) {
-		http_reply_error(req, 400, "%s", err);
+		REFUSE(400, "%s", err);
 		goto fail;
 	}
 	status = proxy_head_status(req, app, CLUSTER_CONTAINER, p);
 	if (status / 100 != 2) {
-		proxy_reply_status(req, status == 503 ? 503 : 404);
+		REFUSE_STATUS(status == 503 ? 503 : 404);
 		goto fail;
 	}
 	o = calloc(1, sizeof(*o));
 	if (!o) {
-		proxy_reply_status(req, 500);
+		REFUSE_STATUS(500);
 		goto fail;
 	}
 	o->app = app;
@@ -267,7 +327,7 @@ static struct obj_put *put_open(struct http_request *req, struct proxy_app *app,
 			   o->p->container, o->p->object, &o->nodes) ||
 	    cluster_lookup(app->cluster, CLUSTER_CONTAINER, o->p->account,
 			   o->p->container, NULL, &containers)) {
-		proxy_reply_status(req, 503);
+		REFUSE_STATUS(503);
 		goto fail;
 	}
 	o->nslots = o->nodes.nprimary;
@@ -276,12 +336,20 @@ static struct obj_put *put_open(struct http_request *req, struct proxy_app *app,
 	if (proxy_backend_headers(req, o->hdrs, o->nslots, o->ts, &containers,
 				  "Container", o->quorum + 1) ||
 	    set_delete_at(o->hdrs, o->nslots, at)) {
-		proxy_reply_status(req, 500);
+		REFUSE_STATUS(500);
+		goto fail;
+	}
+	/* the client's headers dropped, the container updates made again */
+	for (i = 0; drop && i < o->nslots; i++)
+		drop_headers(&o->hdrs[i], drop);
+	if (drop && cluster_update_headers(o->hdrs, o->nslots, &containers,
+					   "Container", o->quorum + 1)) {
+		REFUSE_STATUS(500);
 		goto fail;
 	}
 	for (i = 0; src && i < o->nslots; i++)
 		if (copy_headers(&o->hdrs[i], src, fresh)) {
-			proxy_reply_status(req, 500);
+			REFUSE_STATUS(500);
 			goto fail;
 		}
 	if (!cluster_hdrs_get(&o->hdrs[0], "Content-Type") ||
@@ -300,7 +368,7 @@ static struct obj_put *put_open(struct http_request *req, struct proxy_app *app,
 			if (!c)
 				continue;
 			if (cluster_hdrs_set(&o->hdrs[i], name, c)) {
-				proxy_reply_status(req, 500);
+				REFUSE_STATUS(500);
 				goto fail;
 			}
 		}
@@ -311,11 +379,11 @@ static struct obj_put *put_open(struct http_request *req, struct proxy_app *app,
 			      &o->put);
 	if (rc == -EEXIST) {
 		/* Swift: 412 for If-None-Match, 202 for an older timestamp */
-		proxy_reply_status(req, early == 409 ? 202 : early);
+		REFUSE_STATUS(early == 409 ? 202 : early);
 		goto fail;
 	}
 	if (rc) {
-		proxy_reply_status(req, 503);
+		REFUSE_STATUS(503);
 		goto fail;
 	}
 	cluster_nodes_release(&containers);
@@ -325,6 +393,9 @@ fail:
 	obj_put_free(o);
 	return NULL;
 }
+
+#undef REFUSE
+#undef REFUSE_STATUS
 
 int proxy_object_put_write(struct obj_put *o, const void *data, size_t len)
 {
@@ -388,44 +459,57 @@ void proxy_object_end(struct http_request *req)
 	proxy_object_put_end(req, http_state(req), NULL);
 }
 
-void proxy_object_put_end(struct http_request *req, struct obj_put *o,
-			  const struct cluster_hdrs *extra)
+int proxy_object_put_finish(struct obj_put *o, char etag[33])
 {
 	int statuses[CLUSTER_MAX_NODES];
 	char etags[CLUSTER_MAX_NODES][33];
-	const char *etag = NULL;
-	struct ts t;
-	char date[32];
+	const char *e = NULL;
 	int n = 0, i, best;
 
-	if (!o->put) {
-		proxy_reply_status(req, 503);
-		return;
-	}
+	*etag = '\0';
+	if (!o->put)
+		return 503;
 	cluster_put_finish(o->put, statuses, etags, &n);
 	cluster_put_free(o->put);
 	o->put = NULL;
 	for (i = 0; i < n; i++) {
 		if (statuses[i] < 200 || statuses[i] >= 300 || !*etags[i])
 			continue;
-		if (etag && strcmp(etag, etags[i])) {
+		if (e && strcmp(e, etags[i])) {
 			log_err("PUT /%s/%s/%s: backends disagree on ETag "
 				"(%s, %s)",
-				o->p->account, o->p->container, o->p->object,
-				etag, etags[i]);
-			proxy_reply_status(req, 500);
-			return;
+				o->p->account, o->p->container, o->p->object, e,
+				etags[i]);
+			return 500;
 		}
-		etag = etags[i];
+		e = etags[i];
 	}
 	best = cluster_best_status(statuses, n, o->quorum);
 	if (best < 0) {
 		log_err("PUT /%s/%s/%s: no quorum (%d answers)", o->p->account,
 			o->p->container, o->p->object, n);
-		proxy_reply_status(req, 503);
-		return;
+		return 503;
 	}
-	if (statuses[best] / 100 == 2) {
+	if (e) {
+		memcpy(etag, e, 32);
+		etag[32] = '\0';
+	}
+	return statuses[best];
+}
+
+const char *proxy_object_put_ts(const struct obj_put *o)
+{
+	return o->ts;
+}
+
+void proxy_object_put_end(struct http_request *req, struct obj_put *o,
+			  const struct cluster_hdrs *extra)
+{
+	struct ts t;
+	char date[32], etag[33];
+	int i, status = proxy_object_put_finish(o, etag);
+
+	if (status / 100 == 2) {
 		for (i = 0; extra && i < extra->n; i++) {
 			char name[256];
 			const char *c =
@@ -436,17 +520,17 @@ void proxy_object_put_end(struct http_request *req, struct obj_put *o,
 			http_add_header(req, name, c);
 		}
 		/* an Etag of extra (an SLO's) stands for the backends' */
-		if (etag && !(extra && cluster_hdrs_get(extra, "Etag")))
+		if (*etag && !(extra && cluster_hdrs_get(extra, "Etag")))
 			http_add_header(req, "Etag", etag);
 		if (!ts_parse(o->ts, &t))
 			http_add_header(req, "Last-Modified",
 					ts_http_date(&t, date));
 	}
 	http_add_header(req, "Content-Type", "text/html; charset=UTF-8");
-	if (statuses[best] == 201)
+	if (status == 201)
 		http_reply(req, 201, "", 0);
 	else
-		proxy_reply_status(req, statuses[best]);
+		proxy_reply_status(req, status);
 }
 
 void proxy_object_close(struct http_request *req, int completed)
@@ -462,34 +546,38 @@ void proxy_object_close(struct http_request *req, int completed)
 	http_set_state(req, NULL);
 }
 
-/* POST or DELETE on every object primary. */
-static void object_write(struct http_request *req, struct proxy_app *app,
-			 struct proxy_path *p, const char *method)
+/* POST or DELETE on every object primary; replies when reply is set.
+ * Returns the status. */
+static int object_write(struct http_request *req, struct proxy_app *app,
+			const struct proxy_path *p, const char *method,
+			int reply)
 {
 	struct cluster_hdrs hdrs[CLUSTER_MAX_NODES];
 	struct cluster_nodes nodes = {0}, containers = {0};
 	const char *msg;
 	char err[512], ts[32];
 	long long at = 0;
-	int i, n = 0, status;
+	int i, n = 0, status = 0;
 
 	memset(hdrs, 0, sizeof(hdrs));
 	if (!strcmp(method, "POST")) {
 		status = delete_at(req, &at, &msg);
 		if (status) {
 			http_reply_error(req, status, "%s", msg);
-			return;
+			return status;
 		}
 		if (check_metadata(req, "object", err, sizeof(err))) {
 			http_reply_error(req, 400, "%s", err);
-			return;
+			return 400;
 		}
 	}
 	if (cluster_lookup(app->cluster, CLUSTER_OBJECT, p->account,
 			   p->container, p->object, &nodes) ||
 	    cluster_lookup(app->cluster, CLUSTER_CONTAINER, p->account,
 			   p->container, NULL, &containers)) {
-		proxy_reply_status(req, 503);
+		status = 503;
+		if (reply)
+			proxy_reply_status(req, status);
 		goto out;
 	}
 	n = nodes.nprimary;
@@ -497,16 +585,26 @@ static void object_write(struct http_request *req, struct proxy_app *app,
 	if (proxy_backend_headers(req, hdrs, n, ts, &containers, "Container",
 				  cluster_quorum(n) + 1) ||
 	    set_delete_at(hdrs, n, at)) {
-		proxy_reply_status(req, 500);
+		status = 500;
+		if (reply)
+			proxy_reply_status(req, status);
 		goto out;
 	}
-	proxy_quorum_request(req, app, &nodes, method, p, hdrs, n,
-			     !strcmp(method, "DELETE") ? 204 : 0, 1);
+	status = proxy_quorum_request(req, app, &nodes, method, p, hdrs, n,
+				      !strcmp(method, "DELETE") ? 204 : 0,
+				      reply);
 out:
 	for (i = 0; i < n; i++)
 		cluster_hdrs_free(&hdrs[i]);
 	cluster_nodes_release(&containers);
 	cluster_nodes_release(&nodes);
+	return status;
+}
+
+int proxy_object_delete_quiet(struct http_request *req, struct proxy_app *app,
+			      const struct proxy_path *p)
+{
+	return object_write(req, app, p, "DELETE", 0);
 }
 
 void proxy_object(struct http_request *req, struct proxy_app *app,
@@ -528,7 +626,7 @@ void proxy_object(struct http_request *req, struct proxy_app *app,
 			cluster_nodes_release(&nodes);
 		}
 	} else if (!strcmp(m, "POST") || !strcmp(m, "DELETE")) {
-		object_write(req, app, p, m);
+		object_write(req, app, p, m, 1);
 	} else {
 		http_add_header(req, "Allow", "DELETE, GET, HEAD, POST, PUT");
 		proxy_reply_status(req, 405);

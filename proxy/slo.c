@@ -748,6 +748,40 @@ static void plain_copy_headers(struct cluster_resp *r)
 	}
 }
 
+int slo_source(struct http_request *req, struct proxy_app *app,
+	       const struct proxy_path *who, struct cluster_get *g,
+	       struct lo_source *src, int64_t *size)
+{
+	struct lo_source ls = {walk_start, walk_next, walk_free, NULL, 0};
+	struct slo_walk *w = NULL;
+	struct buf body = {0};
+	json_t *segs = NULL;
+	char etag[33];
+	int rc = -EIO;
+
+	if (read_all(g, &body, SLO_READ_MAX))
+		goto out;
+	segs = json_loadb((const char *)body.data, body.len, 0, NULL);
+	if (!json_is_array(segs) || manifest_totals(segs, etag, size))
+		goto out;
+	rc = -ENOMEM;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		goto out;
+	w->req = req;
+	w->app = app;
+	lo_path_copy(&w->who, who);
+	w->root = segs;
+	segs = NULL;
+	ls.ctx = w;
+	*src = ls;
+	rc = 0;
+out:
+	json_decref(segs);
+	buf_free(&body);
+	return rc;
+}
+
 int lo_copy_source(struct http_request *req, struct proxy_app *app,
 		   const struct proxy_path *src, struct cluster_resp *r,
 		   struct cluster_get **g, struct lo_reader **out,
@@ -756,11 +790,8 @@ int lo_copy_source(struct http_request *req, struct proxy_app *app,
 	const char *mm = http_query(req, "multipart-manifest");
 	const char *dlo = cluster_resp_header(r, "X-Object-Manifest");
 	struct lo_source ls = {walk_start, walk_next, walk_free, NULL, 0};
-	struct slo_walk *w = NULL;
-	struct buf body = {0};
-	json_t *segs = NULL;
-	char etag[33], *manifest = NULL;
-	int status = 500;
+	char *manifest = NULL;
+	int status;
 
 	*out = NULL;
 	if ((mm && !strcmp(mm, "get")) || r->status != 200 ||
@@ -774,34 +805,14 @@ int lo_copy_source(struct http_request *req, struct proxy_app *app,
 		free(manifest);
 		if (status)
 			return status;
-	} else {
-		if (read_all(*g, &body, SLO_READ_MAX))
-			goto fail;
-		segs = json_loadb((const char *)body.data, body.len, 0, NULL);
-		if (!json_is_array(segs) || manifest_totals(segs, etag, size))
-			goto fail;
-		w = calloc(1, sizeof(*w));
-		if (!w)
-			goto fail;
-		w->req = req;
-		w->app = app;
-		lo_path_copy(&w->who, src);
-		w->root = segs;
-		segs = NULL;
-		ls.ctx = w;
+	} else if (slo_source(req, app, src, *g, &ls, size)) {
+		return 500;
 	}
 	cluster_get_close(*g);
 	*g = NULL;
 	plain_copy_headers(r);
 	*out = lo_reader_open(req, app, src, (uint64_t)*size, &ls);
-	status = *out ? 0 : errno == EIO ? 409 : 500;
-	goto done;
-fail:
-	status = 500;
-done:
-	json_decref(segs);
-	buf_free(&body);
-	return status;
+	return *out ? 0 : errno == EIO ? 409 : 500;
 }
 
 /* --- PUT ?multipart-manifest=put ----------------------------------------- */
@@ -1567,9 +1578,12 @@ static int check_segment(const struct slo_seg_in *s, const struct seg_head *h,
 	return rc;
 }
 
-void slo_store(struct http_request *req, struct proxy_app *app,
-	       const struct proxy_path *p, const struct slo_seg_in *segs, int n,
-	       const struct cluster_hdrs *more)
+/* slo_store, replying unless quiet (then the status is returned, the
+ * SLO's ETag in out_etag on success); drop as proxy_object_put_open_quiet. */
+static int store(struct http_request *req, struct proxy_app *app,
+		 const struct proxy_path *p, const struct slo_seg_in *segs,
+		 int n, const struct cluster_hdrs *more,
+		 const char *const *drop, int quiet, char out_etag[33])
 {
 	enum out_format f = out_format(req);
 	struct seg_head *heads = NULL;
@@ -1582,21 +1596,23 @@ void slo_store(struct http_request *req, struct proxy_app *app,
 	char slo_etag[33], hex[33], qetag[40], ctype[512], cetag[80];
 	uint8_t d[MD5_LEN];
 	long long total = 0;
-	int i, j, nobj = 0, nerrs = 0;
+	int i, j, nobj = 0, nerrs = 0, status = 500;
 
 	for (i = 0; i < n; i++)
 		nobj += segs[i].path != NULL;
 	if (nobj > SLO_MAX_MANIFEST_SEGMENTS) {
-		http_reply_error(req, 413,
-				 "Number of object-backed segments must be "
-				 "<= %d",
-				 SLO_MAX_MANIFEST_SEGMENTS);
-		return;
+		if (!quiet)
+			http_reply_error(req, 413,
+					 "Number of object-backed segments "
+					 "must be <= %d",
+					 SLO_MAX_MANIFEST_SEGMENTS);
+		return 413;
 	}
 	heads = calloc((size_t)(n > 0 ? n : 1), sizeof(*heads));
 	if (!heads) {
-		proxy_reply_status(req, 500);
-		return;
+		if (!quiet)
+			proxy_reply_status(req, 500);
+		return 500;
 	}
 	for (i = 0; i < n; i++) {
 		if (!segs[i].path)
@@ -1614,6 +1630,9 @@ void slo_store(struct http_request *req, struct proxy_app *app,
 			goto oom;
 	}
 	if (nerrs) {
+		status = 400;
+		if (quiet)
+			goto out;
 		if (bulk_body(&body, f, NULL, NULL, 0, errs, nerrs, "upload"))
 			goto oom;
 		http_add_header(req, "Content-Type", format_ctype(f));
@@ -1628,7 +1647,9 @@ void slo_store(struct http_request *req, struct proxy_app *app,
 		snprintf(cetag, sizeof(cetag), "%s", client_etag);
 		lo_unquote(cetag);
 		if (strcmp(cetag, slo_etag)) {
-			proxy_reply_status(req, 422);
+			status = 422;
+			if (!quiet)
+				proxy_reply_status(req, status);
 			goto out;
 		}
 	}
@@ -1645,17 +1666,33 @@ void slo_store(struct http_request *req, struct proxy_app *app,
 	    cluster_hdrs_add(&extra, "Etag", qetag) ||
 	    (more && cluster_hdrs_copy(&set, more)))
 		goto oom;
-	o = proxy_object_put_open_set(req, app, p, (int64_t)json.len, &set);
+	if (quiet)
+		o = proxy_object_put_open_quiet(req, app, p, (int64_t)json.len,
+						NULL, 0, &set, drop, &status);
+	else
+		o = proxy_object_put_open_set(req, app, p, (int64_t)json.len,
+					      &set);
 	if (!o)
 		goto out;
 	if (proxy_object_put_write(o, json.data, json.len)) {
-		proxy_reply_status(req, 503);
+		status = 503;
+		if (!quiet)
+			proxy_reply_status(req, status);
 		goto out;
 	}
-	proxy_object_put_end(req, o, &extra);
+	if (quiet) {
+		status = proxy_object_put_finish(o, hex);
+		if (status / 100 == 2)
+			snprintf(out_etag, 33, "%s", slo_etag);
+	} else {
+		proxy_object_put_end(req, o, &extra);
+		status = 201;
+	}
 	goto out;
 oom:
-	proxy_reply_status(req, 500);
+	status = 500;
+	if (!quiet)
+		proxy_reply_status(req, status);
 out:
 	proxy_object_put_free(o);
 	cluster_hdrs_free(&set);
@@ -1665,6 +1702,25 @@ out:
 	buf_free(&etags);
 	buf_free(&body);
 	free(heads);
+	return status;
+}
+
+void slo_store(struct http_request *req, struct proxy_app *app,
+	       const struct proxy_path *p, const struct slo_seg_in *segs, int n,
+	       const struct cluster_hdrs *more)
+{
+	char etag[33];
+
+	store(req, app, p, segs, n, more, NULL, 0, etag);
+}
+
+int slo_store_quiet(struct http_request *req, struct proxy_app *app,
+		    const struct proxy_path *p, const struct slo_seg_in *segs,
+		    int n, const struct cluster_hdrs *more,
+		    const char *const *drop, char etag[33])
+{
+	*etag = '\0';
+	return store(req, app, p, segs, n, more, drop, 1, etag);
 }
 
 /* --- DELETE ?multipart-manifest=delete ----------------------------------- */
