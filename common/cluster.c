@@ -66,7 +66,16 @@ struct errslot {
 };
 
 struct cluster {
+	/* rings[k] is replaced by a reload while lookups run: it is read and
+	 * its reference taken under ring_lock, and the replaced ring lives on
+	 * until the last cluster_nodes holding it is released */
+	pthread_mutex_t ring_lock; /* guards rings, next_check */
 	struct ring *rings[CLUSTER_NKINDS];
+	double next_check; /* monotonic time of the next look at the files */
+	int reloading;	   /* a thread is looking at the files */
+	double check_every;
+	char *ring_path[CLUSTER_NKINDS];
+	struct ring_stamp stamp[CLUSTER_NKINDS]; /* the reloading thread's */
 	char *prefix, *suffix;
 	struct ring_hash_conf hash;
 	long conn_ms, node_ms;
@@ -156,12 +165,16 @@ static const char *const ring_names[CLUSTER_NKINDS] = {
 int cluster_open(const struct cluster_conf *conf, struct cluster **out)
 {
 	struct cluster *c = calloc(1, sizeof(*c));
-	char path[4096];
 	int i, rc = 0;
 
 	if (!c)
 		return -ENOMEM;
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->ring_lock, NULL);
+	c->check_every = conf->ring_check_interval > 0
+				 ? conf->ring_check_interval
+				 : CLUSTER_RING_CHECK_DEFAULT;
+	c->next_check = now_s() + c->check_every;
 	c->prefix = strdup(conf->hash_prefix ? conf->hash_prefix : "");
 	c->suffix = strdup(conf->hash_suffix ? conf->hash_suffix : "");
 	if (!c->prefix || !c->suffix) {
@@ -178,11 +191,20 @@ int cluster_open(const struct cluster_conf *conf, struct cluster **out)
 	c->err_limit = conf->error_suppression_limit;
 	c->err_interval = conf->error_suppression_interval;
 	for (i = 0; i < CLUSTER_NKINDS; i++) {
-		snprintf(path, sizeof(path), "%s/%s", conf->swift_dir,
-			 ring_names[i]);
-		rc = ring_load(path, &c->rings[i]);
-		if (rc)
+		if (asprintf(&c->ring_path[i], "%s/%s", conf->swift_dir,
+			     ring_names[i]) == -1) {
+			c->ring_path[i] = NULL;
+			rc = -ENOMEM;
 			goto fail;
+		}
+		rc = ring_reload(c->ring_path[i], &c->stamp[i], &c->rings[i]);
+		if (rc < 0) {
+			if (!c->stamp[i].ino) /* stat failed: not yet said */
+				log_err("no ring at %s: %s", c->ring_path[i],
+					strerror(-rc));
+			goto fail;
+		}
+		rc = 0;
 	}
 	if (curl_global_init(CURL_GLOBAL_ALL)) {
 		log_err("curl_global_init failed");
@@ -205,39 +227,103 @@ void cluster_close(struct cluster *c)
 	for (i = 0; i < CLUSTER_NKINDS; i++)
 		if (c->rings[i])
 			ring_put(c->rings[i]);
+	for (i = 0; i < CLUSTER_NKINDS; i++)
+		free(c->ring_path[i]);
 	free(c->prefix);
 	free(c->suffix);
 	free(c->errs);
 	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->ring_lock);
 	free(c);
+}
+
+/*
+ * Look at the ring files again when check_every has passed (Swift's
+ * proxy: reload_time). One thread looks at a time, outside ring_lock, so
+ * lookups never wait on a file being read; a file whose mtime, size or
+ * inode changed is loaded and swapped in, and one that fails to load
+ * leaves the ring in use as it was (said once per bad file).
+ */
+static void rings_check(struct cluster *c)
+{
+	struct ring *fresh, *old;
+	double now = now_s();
+	int i, rc;
+
+	pthread_mutex_lock(&c->ring_lock);
+	if (c->reloading || now < c->next_check) {
+		pthread_mutex_unlock(&c->ring_lock);
+		return;
+	}
+	c->reloading = 1;
+	pthread_mutex_unlock(&c->ring_lock);
+	for (i = 0; i < CLUSTER_NKINDS; i++) {
+		rc = ring_reload(c->ring_path[i], &c->stamp[i], &fresh);
+		if (rc < 0 && rc != -ENOENT)
+			log_warn("keeping the loaded ring instead of %s",
+				 c->ring_path[i]);
+		if (rc <= 0)
+			continue;
+		pthread_mutex_lock(&c->ring_lock);
+		old = c->rings[i];
+		c->rings[i] = fresh;
+		pthread_mutex_unlock(&c->ring_lock);
+		ring_put(old);
+		log_info("ring %s reloaded (%u partitions, %d devices)",
+			 c->ring_path[i], fresh->nparts, fresh->num_devs);
+	}
+	pthread_mutex_lock(&c->ring_lock);
+	c->reloading = 0;
+	c->next_check = now_s() + c->check_every;
+	pthread_mutex_unlock(&c->ring_lock);
+}
+
+/* kind's current ring, with a reference the caller puts. */
+static struct ring *ring_of(struct cluster *c, enum cluster_kind kind)
+{
+	struct ring *ring;
+
+	rings_check(c);
+	pthread_mutex_lock(&c->ring_lock);
+	ring = ring_get(c->rings[kind]);
+	pthread_mutex_unlock(&c->ring_lock);
+	return ring;
 }
 
 int cluster_replicas(struct cluster *c, enum cluster_kind kind)
 {
-	return c->rings[kind]->nrows;
+	struct ring *ring = ring_of(c, kind);
+	int n = ring->nrows;
+
+	ring_put(ring);
+	return n;
 }
 
 int cluster_lookup(struct cluster *c, enum cluster_kind kind,
 		   const char *account, const char *container,
 		   const char *object, struct cluster_nodes *out)
 {
-	struct ring *ring = c->rings[kind];
+	struct ring *ring = ring_of(c, kind);
 	int64_t part;
 	int np, nh, max;
 
 	memset(out, 0, sizeof(*out));
 	part = ring_get_part(ring, &c->hash, account, container, object);
-	if (part < 0)
+	if (part < 0) {
+		ring_put(ring);
 		return (int)part;
+	}
 	np = ring_get_part_nodes(ring, (uint32_t)part, out->dev,
 				 CLUSTER_MAX_NODES);
 	max = np;
 	if (np + max > CLUSTER_MAX_NODES)
 		max = CLUSTER_MAX_NODES - np;
 	nh = ring_get_handoffs(ring, (uint32_t)part, out->dev + np, max);
-	if (nh < 0)
+	if (nh < 0) {
+		ring_put(ring);
 		return nh;
-	out->ring = ring_get(ring);
+	}
+	out->ring = ring; /* our reference passes to out */
 	out->kind = kind;
 	out->part = (uint32_t)part;
 	out->nprimary = np;

@@ -28,8 +28,15 @@
  *
  * Quorum is Swift's quorum_size: replicas / 2 + 1.
  *
- * Threads: a struct cluster is shared by all threads (its error table has
- * a lock; rings are immutable). A struct cluster_get or cluster_put belongs
+ * Rings are reloaded as Swift's proxy does: a lookup at least
+ * ring_check_interval seconds after the last look stats the ring files and
+ * loads those whose mtime, size or inode changed; a file that fails to
+ * load leaves the old ring in place. A lookup keeps the ring it was
+ * answered from (struct cluster_nodes holds a reference), so requests in
+ * flight finish on it.
+ *
+ * Threads: a struct cluster is shared by all threads (its error table and
+ * its ring pointers have locks; a loaded ring is immutable). A struct cluster_get or cluster_put belongs
  * to the thread that opened it.
  */
 #ifndef KUMO_COMMON_CLUSTER_H
@@ -57,7 +64,12 @@ struct cluster_conf {
 	double node_timeout;	 /* seconds a backend may stay silent */
 	int error_suppression_limit;
 	double error_suppression_interval; /* seconds */
+	/* seconds between looks at the ring files' mtimes; <= 0: the
+	 * default (Swift's proxy reload_time) */
+	double ring_check_interval;
 };
+
+#define CLUSTER_RING_CHECK_DEFAULT 15.0
 
 struct cluster;
 

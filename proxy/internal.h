@@ -38,6 +38,7 @@ struct proxy_conf {
 	double node_timeout;
 	long long error_suppression_limit;
 	double error_suppression_interval;
+	double ring_check_interval;
 	int account_autocreate;
 	long long token_life;
 	char reseller_prefix[CONF_STR_MAX];

@@ -45,6 +45,9 @@ const struct conf_key proxy_conf_table[] = {
 	{"proxy-server", "error_suppression_interval", CONF_DOUBLE, 0, 86400,
 	 "60", OFF(error_suppression_interval),
 	 "seconds a node's errors are remembered (and it is skipped)"},
+	{"proxy-server", "ring_check_interval", CONF_DOUBLE, 0.01, 86400, "15",
+	 OFF(ring_check_interval),
+	 "seconds between checks of the ring files (a changed one is loaded)"},
 	{"proxy-server", "account_autocreate", CONF_BOOL, 0, 0, "true",
 	 OFF(account_autocreate),
 	 "create an account on its first write (as Swift's option)"},
@@ -132,6 +135,7 @@ int proxy_start(void *cfg, void **out)
 	cc.node_timeout = conf->node_timeout;
 	cc.error_suppression_limit = (int)conf->error_suppression_limit;
 	cc.error_suppression_interval = conf->error_suppression_interval;
+	cc.ring_check_interval = conf->ring_check_interval;
 	rc = tempauth_new(&conf->users, conf->reseller_prefix, conf->token_life,
 			  &app->auth, err, sizeof(err));
 	if (!rc)

@@ -18,6 +18,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "common/buf.h"
 
@@ -77,6 +79,23 @@ struct ring_hash_conf {
  * reason is logged once, naming the file.
  */
 int ring_load(const char *path, struct ring **out);
+
+/* What a ring file looked like when it was last loaded (or tried). */
+struct ring_stamp {
+	struct timespec mtime;
+	off_t size;
+	ino_t ino;
+};
+
+/*
+ * Load path again when its mtime, size or inode differ from *stamp (all
+ * zero at first: always loads). Returns 1 with *out holding one reference
+ * to the new ring; 0 with *out NULL when the file did not change; -errno
+ * with *out NULL when it cannot be read or parsed (logged once, by
+ * ring_load; *stamp then records the bad file, so the same file is not
+ * tried again until it changes). The caller serializes calls per stamp.
+ */
+int ring_reload(const char *path, struct ring_stamp *stamp, struct ring **out);
 
 /* Parse a ring from the bytes of a .ring.gz file; as ring_load. */
 int ring_parse(const uint8_t *data, size_t len, const char *what,

@@ -14,6 +14,8 @@
  * All integers in the framing are big-endian. The whole file is inflated in
  * memory (rings are megabytes, bounded by RING_MAX_FILE).
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -443,6 +445,34 @@ int ring_load(const char *path, struct ring **out)
 	rc = ring_parse(data, len, path, out);
 	free(data);
 	return rc;
+}
+
+int ring_reload(const char *path, struct ring_stamp *stamp, struct ring **out)
+{
+	struct ring_stamp now = {0};
+	struct stat st;
+
+	*out = NULL;
+	if (stat(path, &st) == -1) {
+		int rc = -errno;
+
+		/* a file that comes back is loaded, even with the old stamp */
+		if (stamp->ino || stamp->size) {
+			log_err("cannot stat ring %s: %m", path);
+			memset(stamp, 0, sizeof(*stamp));
+		}
+		return rc;
+	}
+	now.mtime = st.st_mtim;
+	now.size = st.st_size;
+	now.ino = st.st_ino;
+	if (now.mtime.tv_sec == stamp->mtime.tv_sec &&
+	    now.mtime.tv_nsec == stamp->mtime.tv_nsec &&
+	    now.size == stamp->size && now.ino == stamp->ino)
+		return 0;
+	/* stamped before loading: a bad file is tried (and logged) once */
+	*stamp = now;
+	return ring_load(path, out) ?: 1;
 }
 
 static int serialize_dev(struct buf *b, const struct ring_dev *d)

@@ -13,6 +13,13 @@
 #                       object server (default all, in order), stderr
 #                       appended to $TMPDIR_TEST/repl.log; fails the test
 #                       when one fails
+#   ring_change ARGS... kumo-ring ARGS on the operator's copy of the object
+#                       builder ($TMPDIR_TEST/ops, made at first use),
+#                       rebalance, copy the ring into swift_dir atomically
+#                       and wait 1.5 s: the proxy (PROXY_EXTRA_CONF
+#                       ring_check_interval = 1) loads it by itself
+#   replicate_under_reads  replicate_all while a reader GETs every object
+#                       over and over; fails the test on any failed GET
 . "$(dirname "${BASH_SOURCE[0]}")/multinode.sh"
 LIB=$TESTS_DIR/lib
 
@@ -41,4 +48,33 @@ replicate_all() {
 		timeout 90 kumo-objectd "$TMPDIR_TEST/obj$k.conf" --once replicate \
 			2>>"$TMPDIR_TEST/repl.log" || fail "replication on node $k failed"
 	done
+}
+
+ring_change() {
+	local ops=$TMPDIR_TEST/ops
+	[ -e "$ops/object.builder" ] ||
+		{ mkdir -p "$ops" && cp "$RINGS/object.builder" "$ops/"; }
+	kumo-ring "$ops/object.builder" "$@" >/dev/null || fail "kumo-ring $*"
+	kumo-ring "$ops/object.builder" rebalance --seed 2 >/dev/null || true
+	cp "$ops/object.ring.gz" "$RINGS/object.ring.gz.tmp"
+	mv "$RINGS/object.ring.gz.tmp" "$RINGS/object.ring.gz"
+	sleep 1.5
+}
+
+replicate_under_reads() {
+	local reader
+	rm -f "$TMPDIR_TEST/stop" "$TMPDIR_TEST/getfail"
+	(
+		while [ ! -e "$TMPDIR_TEST/stop" ]; do
+			repl_load get >>"$TMPDIR_TEST/getfail" || true
+		done
+	) &
+	reader=$!
+	sleep 1
+	replicate_all
+	sleep 1
+	touch "$TMPDIR_TEST/stop"
+	wait "$reader"
+	[ ! -s "$TMPDIR_TEST/getfail" ] ||
+		fail "GETs failed while data moved: $(head -5 "$TMPDIR_TEST/getfail")"
 }

@@ -169,6 +169,36 @@ static struct http_server *srv;
 static struct cluster *cl;
 static char dir[] = "/tmp/kumo-cluster-test.XXXXXX";
 
+/* A ring of devices d<first>..d<first+n-1> (zones 1..n) on the fake server,
+ * 3 replicas, saved to path (atomically: a new inode). */
+static void save_ring(const char *path, int first, int n)
+{
+	struct builder *b = NULL;
+	struct rebalance_result res;
+	struct ring *ring;
+	char err[256];
+	int i;
+
+	cr_assert_eq(builder_create(6, 3, 0, &b, err, sizeof(err)), 0);
+	for (i = first; i < first + n; i++) {
+		struct builder_dev t;
+		char add[64], scratch[64];
+
+		snprintf(add, sizeof(add), "r1z%d-127.0.0.1:%d/d%d",
+			 i - first + 1, http_server_port(srv), i);
+		cr_assert_eq(
+			builder_parse_add(add, &t, scratch, err, sizeof(err)),
+			0);
+		t.weight = 100;
+		cr_assert_geq(builder_add_dev(b, &t, err, sizeof(err)), 0);
+	}
+	cr_assert_eq(builder_rebalance(b, 1, &res, err, sizeof(err)), 0);
+	ring = builder_get_ring(b);
+	cr_assert_eq(ring_save(ring, path), 0);
+	ring_put(ring);
+	builder_free(b);
+}
+
 /* Rings with d1..d4 on the fake server, 3 replicas; a cluster over them. */
 static void setup(void)
 {
@@ -176,37 +206,15 @@ static void setup(void)
 	struct http_server_opts o = {"127.0.0.1", 0, fake_route, NULL,
 				     "fake",	  0, 10};
 	struct cluster_conf cc = {dir, "", "x", 0.5, 2.0, 10, 60};
-	int k, i;
+	int k;
 
 	cr_assert_eq(http_server_start(&o, &srv), 0);
 	cr_assert_not_null(mkdtemp(dir));
 	for (k = 0; k < 3; k++) {
-		struct builder *b = NULL;
-		struct rebalance_result res;
-		struct ring *ring;
-		char err[256], path[256];
+		char path[256];
 
-		cr_assert_eq(builder_create(6, 3, 0, &b, err, sizeof(err)), 0);
-		for (i = 1; i <= 4; i++) {
-			struct builder_dev t;
-			char add[64], scratch[64];
-
-			snprintf(add, sizeof(add), "r1z%d-127.0.0.1:%d/d%d", i,
-				 http_server_port(srv), i);
-			cr_assert_eq(builder_parse_add(add, &t, scratch, err,
-						       sizeof(err)),
-				     0);
-			t.weight = 100;
-			cr_assert_geq(builder_add_dev(b, &t, err, sizeof(err)),
-				      0);
-		}
-		cr_assert_eq(builder_rebalance(b, 1, &res, err, sizeof(err)),
-			     0);
-		ring = builder_get_ring(b);
 		snprintf(path, sizeof(path), "%s/%s.ring.gz", dir, kinds[k]);
-		cr_assert_eq(ring_save(ring, path), 0);
-		ring_put(ring);
-		builder_free(b);
+		save_ring(path, 1, 4);
 	}
 	cr_assert_eq(cluster_open(&cc, &cl), 0);
 	memset(broken, 0, sizeof(broken));
@@ -367,4 +375,130 @@ Test(cluster, make_requests_and_error_limiting, .init = setup, .fini = teardown)
 	cluster_node_error(cl, nodes.dev[0]);
 	cr_expect(cluster_node_limited(cl, nodes.dev[0]));
 	cluster_nodes_release(&nodes);
+}
+
+/* The device number of every node of obj: all below 10 (d1..d4) or all
+ * above (d11..); -1 when mixed. */
+static int ring_generation(struct cluster *c, const char *obj)
+{
+	struct cluster_nodes nodes;
+	int i, old = 0, fresh = 0;
+
+	cr_assert_eq(cluster_lookup(c, CLUSTER_OBJECT, "a", "c", obj, &nodes),
+		     0);
+	for (i = 0; i < nodes.n; i++) {
+		if (atoi(nodes.dev[i]->device + 1) < 10)
+			old++;
+		else
+			fresh++;
+	}
+	cluster_nodes_release(&nodes);
+	return fresh == 0 ? 0 : old == 0 ? 1 : -1;
+}
+
+Test(cluster, rings_reloaded_after_interval, .init = setup, .fini = teardown)
+{
+	struct cluster_conf cc = {dir, "", "x", 0.5, 2.0, 10, 60, 0.3};
+	struct cluster_nodes held;
+	struct cluster *c = NULL;
+	char path[256];
+	FILE *f;
+
+	cr_assert_eq(cluster_open(&cc, &c), 0);
+	cr_assert_eq(ring_generation(c, "o"), 0);
+	/* a lookup in flight keeps its ring (and its devices) */
+	cr_assert_eq(cluster_lookup(c, CLUSTER_OBJECT, "a", "c", "o", &held),
+		     0);
+	snprintf(path, sizeof(path), "%s/object.ring.gz", dir);
+	save_ring(path, 11, 6);
+	cr_expect_eq(ring_generation(c, "o"), 0,
+		     "reloaded before the interval");
+	usleep(400 * 1000);
+	cr_expect_eq(ring_generation(c, "o"), 1, "new ring not loaded");
+	cr_expect_eq(ring_generation(c, "p"), 1);
+	cr_expect_eq(cluster_replicas(c, CLUSTER_OBJECT), 3);
+	cr_expect_lt(atoi(held.dev[0]->device + 1), 10);
+	cr_expect_eq(held.ring->num_devs, 4);
+	cluster_nodes_release(&held);
+	/* the other rings did not change */
+	cr_assert_eq(
+		cluster_lookup(c, CLUSTER_CONTAINER, "a", "c", NULL, &held), 0);
+	cr_expect_eq(held.ring->num_devs, 4);
+	cluster_nodes_release(&held);
+
+	/* a corrupt file (a copy cut short) keeps the ring in use */
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("\x1f\x8b not a ring", f);
+	fclose(f);
+	usleep(400 * 1000);
+	cr_expect_eq(ring_generation(c, "o"), 1, "corrupt ring replaced ours");
+	usleep(400 * 1000);
+	cr_expect_eq(ring_generation(c, "o"), 1);
+	/* a missing file too; a good one after it is loaded */
+	cr_assert_eq(unlink(path), 0);
+	usleep(400 * 1000);
+	cr_expect_eq(ring_generation(c, "o"), 1, "ring lost with its file");
+	save_ring(path, 1, 4);
+	usleep(400 * 1000);
+	cr_expect_eq(ring_generation(c, "o"), 0, "good ring not loaded");
+	cluster_close(c);
+}
+
+struct reload_race {
+	struct cluster *c;
+	volatile int stop;
+	int lookups, bad;
+};
+
+static void *race_lookups(void *arg)
+{
+	struct reload_race *r = arg;
+	char name[32];
+	int i = 0;
+
+	while (!r->stop) {
+		struct cluster_nodes nodes;
+
+		snprintf(name, sizeof(name), "o%d", i++);
+		if (cluster_lookup(r->c, CLUSTER_OBJECT, "a", "c", name,
+				   &nodes)) {
+			__atomic_add_fetch(&r->bad, 1, __ATOMIC_RELAXED);
+			continue;
+		}
+		/* read every device while other threads swap rings */
+		for (int k = 0; k < nodes.n; k++)
+			if (nodes.dev[k]->device[0] != 'd')
+				__atomic_add_fetch(&r->bad, 1,
+						   __ATOMIC_RELAXED);
+		cluster_nodes_release(&nodes);
+		__atomic_add_fetch(&r->lookups, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+/* Lookups from four threads while the ring file changes under them: each
+ * answer is whole (ASan and TSan builds check the references). */
+Test(cluster, reload_under_concurrent_lookups, .init = setup, .fini = teardown)
+{
+	struct cluster_conf cc = {dir, "", "x", 0.5, 2.0, 10, 60, 0.001};
+	struct reload_race r = {0};
+	pthread_t t[4];
+	char path[256];
+	int i;
+
+	cr_assert_eq(cluster_open(&cc, &r.c), 0);
+	snprintf(path, sizeof(path), "%s/object.ring.gz", dir);
+	for (i = 0; i < 4; i++)
+		cr_assert_eq(pthread_create(&t[i], NULL, race_lookups, &r), 0);
+	for (i = 0; i < 20; i++) {
+		save_ring(path, i % 2 ? 1 : 11, 4 + i % 3);
+		usleep(10 * 1000);
+	}
+	r.stop = 1;
+	for (i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	cr_expect_eq(r.bad, 0);
+	cr_expect_gt(r.lookups, 20);
+	cluster_close(r.c);
 }
