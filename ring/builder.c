@@ -207,9 +207,10 @@ int builder_add_dev(struct builder *b, const struct builder_dev *tmpl,
 	struct builder_dev *d, *grown;
 	int i, id;
 
-	if (!(tmpl->weight > 0) || !isfinite(tmpl->weight))
+	/* weight 0 is Swift's: a device that holds nothing (yet) */
+	if (!(tmpl->weight >= 0) || !isfinite(tmpl->weight))
 		return fail(err, errlen,
-			    "Invalid weight for %s:%d/%s: must be > 0",
+			    "Invalid weight for %s:%d/%s: must be >= 0",
 			    tmpl->ip, tmpl->port, tmpl->device);
 	if (tmpl->region < 0 || tmpl->zone < 0)
 		return fail(err, errlen, "region and zone must be >= 0");
@@ -397,7 +398,9 @@ int builder_set_weight(struct builder *b, int id, double weight)
 {
 	if (id < 0 || id >= b->ndevs || !b->devs[id].present)
 		return -ENOENT;
-	if (!(weight > 0) || !isfinite(weight))
+	/* 0 drains the device: the next rebalance moves every partition off
+	 * it (as swift-ring-builder set_weight 0), before it is removed */
+	if (!(weight >= 0) || !isfinite(weight))
 		return -EINVAL;
 	b->devs[id].weight = weight;
 	b->devs_changed = 1;

@@ -76,7 +76,7 @@ void builder_free(struct builder *b);
 
 /*
  * Add a device described by tmpl (strings are copied; id is ignored and
- * the lowest free id chosen). The weight must be > 0; ip:port/device must
+ * the lowest free id chosen). The weight must be >= 0; ip:port/device must
  * be new. Returns the id, or -EINVAL (reason in err), -ENOMEM.
  */
 int builder_add_dev(struct builder *b, const struct builder_dev *tmpl,
@@ -103,7 +103,8 @@ int builder_search(const struct builder *b, const char *value, int *ids,
 /* Mark a device for removal at the next rebalance. 0 or -ENOENT. */
 int builder_remove_dev(struct builder *b, int id);
 
-/* Set a device's weight (> 0). 0, -ENOENT or -EINVAL. */
+/* Set a device's weight (>= 0; 0 drains it at the next rebalance).
+ * 0, -ENOENT or -EINVAL. */
 int builder_set_weight(struct builder *b, int id, double weight);
 
 /* Change the replica count (>= 1), effective at the next rebalance. */

@@ -522,11 +522,14 @@ static int cmd_set_weight(struct builder *b, int argc, char **argv)
 		n = find_devs(b, argv[i], ids);
 		if (n < 0)
 			return EXIT_ERROR;
-		if (parse_double(argv[i + 1], &w) || !(w > 0)) {
+		/* 0 drains (the next rebalance empties the device);
+		 * builder_set_weight refuses what is not finite */
+		if (parse_double(argv[i + 1], &w) || !(w >= 0) ||
+		    !isfinite(w)) {
 			fprintf(stderr,
 				"kumo-ring: set_weight: invalid "
-				"weight %s: must be a number > 0 (use "
-				"remove to take a device out)\n"
+				"weight %s: must be a number >= 0 (0 "
+				"drains the device)\n"
 				"The on-disk ring builder is "
 				"unchanged.\n",
 				argv[i + 1]);

@@ -426,6 +426,22 @@ after=${counts##*$'\n'}
 [ "$after" -gt "$before" ] ||
 	fail "d12's weight went 100 -> 400 but its partitions $before -> $after"
 
+# set_weight 0 drains (swift-ring-builder allows it, before a remove): one
+# rebalance leaves d13 in the ring with no partition, the others in
+# proportion to their weights
+expect_exit 0 kumo-ring "$B" set_weight d13 0
+case "$(dev_line "$B" 13)" in
+*" 0.00 "*) ;;
+*) fail "set_weight d13 0 not shown: $(dev_line "$B" 13)" ;;
+esac
+rc=0
+kumo-ring "$B" rebalance --seed 13 >"$T/out" 2>&1 || rc=$?
+[ "$rc" -le 1 ] || { cat "$T/out" >&2; fail "rebalance after set_weight 0 exited $rc"; }
+[ "$(ringpy parts "$R" 13)" = 0 ] ||
+	fail "d13 weighs 0 but holds $(ringpy parts "$R" 13) partitions"
+ringpy shape "$R" 1024,1024,1024 + dispersed "$R" + proportional "$R" 2
+[ -n "$(dev_line "$B" 13)" ] || fail "drained d13 left the builder"
+
 # remove two devices (two search values in one call), rebalance: both gone.
 expect_exit 0 kumo-ring "$B" remove d5 z4-10.0.4.1:6200/d1
 expect_output_has "marked for removal"
@@ -555,10 +571,11 @@ bad "$X" 'matched 0 devices' kumo-ring "$G" remove d0 d99
 bad "$X" 'invalid search value' kumo-ring "$G" remove 'bogus~'
 
 # bad weights
-for w in 0 -1 -0.5 abc 1x nan inf ''; do
+# (0 is good for both, as in swift-ring-builder: see the drain above)
+for w in -1 -0.5 abc 1x nan inf ''; do
 	bad "$X" 'weight' kumo-ring "$G" add r1z5-10.0.0.5:6200/sda "$w"
 done
-for w in 0 -1 -0.5 abc 1x nan inf ''; do
+for w in -1 -0.5 abc 1x nan inf ''; do
 	bad "$X" 'weight' kumo-ring "$G" set_weight d0 "$w"
 done
 
@@ -601,7 +618,7 @@ bad "$X" 'usage' kumo-ring "$G" add r1z5-10.0.0.5:6200/sda 100 \
 bad "$X" 'invalid' kumo-ring "$G" add r1z5-10.0.0.5:6200/sda 100 \
 	r1z6-10.0.0.6:70000/sda 100
 bad "$X" 'weight' kumo-ring "$G" add r1z5-10.0.0.5:6200/sda 100 \
-	r1z6-10.0.0.6:6200/sda 0
+	r1z6-10.0.0.6:6200/sda -1
 # duplicate ip:port/device, with the builder's and within one call
 bad "$X" 'already' kumo-ring "$G" add r1z9-10.0.0.2:6200/sda 100
 bad "$X" 'already' kumo-ring "$G" add r1z5-10.0.0.5:6200/sdb 100 \

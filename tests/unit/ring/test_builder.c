@@ -284,6 +284,60 @@ Test(builder, removed_device_is_drained_and_its_id_reused)
 	fix_free_devs(devs);
 }
 
+/* set_weight 0 (Swift's way to drain a device before removing it): one
+ * rebalance moves every partition off it, only those, and the others stay
+ * balanced; a device added with weight 0 gets nothing. */
+Test(builder, zero_weight_drains_the_device)
+{
+	struct fix_dev *devs = fix_zones(1, 4, 1, 3, 100);
+	struct builder *b = fix_builder(10, 3, 24, devs);
+	struct rebalance_result res;
+	struct builder_dev t;
+	char err[256], scratch[64];
+	uint16_t **old;
+	uint32_t p, held;
+	int r, i, moved = 0;
+
+	fix_rebalance(b, 1);
+	held = b->devs[4].parts;
+	cr_assert_gt(held, 0);
+	old = copy_rows(b);
+	cr_assert_eq(builder_set_weight(b, 4, 0), 0);
+	cr_assert_eq(builder_parse_add("r1z2-10.0.9.9:6200/empty", &t, scratch,
+				       err, sizeof(err)),
+		     0);
+	t.weight = 0;
+	i = builder_add_dev(b, &t, err, sizeof(err));
+	cr_assert_geq(i, 0, "%s", err);
+	builder_pretend_min_part_hours_passed(b);
+	res = fix_rebalance(b, 2);
+	cr_expect_eq(b->devs[4].parts, 0, "d4 still holds %u partitions",
+		     b->devs[4].parts);
+	cr_expect_eq(b->devs[i].parts, 0, "a weightless new device got parts");
+	cr_expect(b->devs[4].present, "drained, not removed");
+	for (p = 0; p < b->nparts; p++)
+		for (r = 0; r < 3; r++) {
+			cr_assert_neq(b->rows[r][p], 4);
+			moved += old[r][p] != b->rows[r][p];
+		}
+	cr_expect_leq((uint32_t)moved, held + held / 10,
+		      "%d replicas moved to drain %u", moved, held);
+	cr_expect_lt(res.balance, 2.0, "balance %.2f", res.balance);
+	check_spread(b, 4);
+	/* then removed: nothing more moves */
+	free_rows(old, 3);
+	old = copy_rows(b);
+	cr_assert_eq(builder_remove_dev(b, 4), 0);
+	res = fix_rebalance(b, 3);
+	cr_expect_eq(res.removed_devs, 1);
+	for (p = 0; p < b->nparts; p++)
+		for (r = 0; r < 3; r++)
+			cr_expect_eq(old[r][p], b->rows[r][p]);
+	free_rows(old, 3);
+	builder_free(b);
+	fix_free_devs(devs);
+}
+
 Test(builder, fractional_replicas)
 {
 	struct fix_dev *devs = fix_zones(1, 4, 1, 2, 100);
@@ -374,16 +428,20 @@ Test(builder, add_syntax_and_validation)
 	cr_assert_eq(builder_parse_add("z1-10.0.0.1:6200/d", &t, scratch, err,
 				       sizeof(err)),
 		     0);
-	t.weight = 0;
-	cr_expect_eq(builder_add_dev(b, &t, err, sizeof(err)), -EINVAL);
 	t.weight = -5;
 	cr_expect_eq(builder_add_dev(b, &t, err, sizeof(err)), -EINVAL);
-	t.weight = 10;
+	t.weight = NAN;
+	cr_expect_eq(builder_add_dev(b, &t, err, sizeof(err)), -EINVAL);
+	t.weight = INFINITY;
+	cr_expect_eq(builder_add_dev(b, &t, err, sizeof(err)), -EINVAL);
+	t.weight = 0; /* as swift-ring-builder: a device that holds nothing */
 	cr_expect_eq(builder_add_dev(b, &t, err, sizeof(err)), 0);
 	cr_expect_eq(builder_add_dev(b, &t, err, sizeof(err)), -EINVAL,
 		     "the same ip:port/device twice");
-	cr_expect_eq(builder_set_weight(b, 0, 0), -EINVAL);
+	cr_expect_eq(builder_set_weight(b, 0, -1), -EINVAL);
+	cr_expect_eq(builder_set_weight(b, 0, NAN), -EINVAL);
 	cr_expect_eq(builder_set_weight(b, 0, 20), 0);
+	cr_expect_eq(builder_set_weight(b, 0, 0), 0, "0 drains");
 	builder_free(b);
 }
 
