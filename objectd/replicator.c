@@ -840,8 +840,7 @@ static int add_jobs_of_dev(struct pass *p, const struct ring_dev *dev, int *cap)
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;
 	while ((de = readdir(d))) {
-		if (!de->d_name[0] || de->d_name[0] == '.' ||
-		    strlen(de->d_name) >= sizeof(j->part))
+		if (!de->d_name[0] || de->d_name[0] == '.')
 			continue;
 		errno = 0;
 		part = strtoul(de->d_name, &end, 10);
@@ -869,7 +868,11 @@ static int add_jobs_of_dev(struct pass *p, const struct ring_dev *dev, int *cap)
 			     od->cfg->devices,
 			     dev->device) >= (int)sizeof(j->dev_dir))
 			continue;
-		snprintf(j->part, sizeof(j->part), "%s", de->d_name);
+		/* the name as it is on disk (a partition has at most 10
+		 * digits; a longer name is no partition of ours) */
+		if (snprintf(j->part, sizeof(j->part), "%s", de->d_name) >=
+		    (int)sizeof(j->part))
+			continue;
 		j->partno = (uint32_t)part;
 		n = ring_get_part_nodes(p->ring, j->partno, nodes,
 					MAX_PRIMARIES);

@@ -11,7 +11,10 @@
 #   - the listing names no object that is not whole: each listed name
 #     GETs back with the listed bytes and hash;
 #   - no partial file in any device's objects/ tree (objtree_check.py);
-#   - the server takes new writes.
+#   - the server takes new writes;
+#   - the temp files the kills left in <dev>/tmp go at the next updater
+#     pass once older than tmp_max_age (aged here with touch), while a
+#     fresh one (an upload in flight) stays.
 . "$(dirname "$0")/../lib/functions.sh"
 . "$(dirname "$0")/../lib/proxy.sh"
 requires curl md5sum timeout
@@ -137,8 +140,17 @@ done
 
 $PYTHON "$LIB/objtree_check.py" "$TMPDIR_TEST"/node/d* ||
 	fail "a partial object file on a device"
-echo "temp files of cut uploads left in tmp/: \
-$(find "$TMPDIR_TEST"/node/d*/tmp -type f 2>/dev/null | wc -l)"
+tmpfiles() { find "$TMPDIR_TEST"/node/d*/tmp -type f 2>/dev/null | wc -l; }
+left=$(tmpfiles)
+echo "temp files of cut uploads left in tmp/: $left"
+[ "$left" -gt 0 ] || fail "no upload was cut while writing its temp file"
+find "$TMPDIR_TEST"/node/d*/tmp -type f -exec touch -d '2 days ago' {} +
+FRESH=$(find "$TMPDIR_TEST"/node/d*/tmp -maxdepth 0 | head -1)/tmpfresh
+echo partial >"$FRESH"
+timeout 30 kumo-objectd "$CONF" --once update 2>"$TMPDIR_TEST/update.log" ||
+	fail "updater pass failed: $(tail -3 "$TMPDIR_TEST/update.log")"
+[ "$(tmpfiles)" -eq 1 ] && [ -e "$FRESH" ] ||
+	fail "after a pass: $(tmpfiles) temp files (want only the fresh one)"
 
 head -c 100000 /dev/urandom >"$B/after"
 [ "$(status PUT "$URL/c/after" -H "X-Auth-Token: $TOKEN" -T "$B/after")" = 201 ] ||
