@@ -38,6 +38,7 @@ struct proxy_conf {
 	double node_timeout;
 	long long error_suppression_limit;
 	double error_suppression_interval;
+	double ring_check_interval;
 	int account_autocreate;
 	long long token_life;
 	char reseller_prefix[CONF_STR_MAX];
@@ -329,6 +330,30 @@ void proxy_object_put_end(struct http_request *req, struct obj_put *o,
 			  const struct cluster_hdrs *extra);
 void proxy_object_put_free(struct obj_put *o);
 
+/*
+ * For another API over this upload (S3): proxy_object_put_open with set
+ * put over every backend's headers (NULL: none), and the client's
+ * headers that drop names left out (NULL-terminated; a name ending in
+ * '*' is a prefix), that never replies: NULL with *status the HTTP status
+ * it refused with (400, 404 no container, 412 or 202 from a backend, 413,
+ * 503...).
+ */
+struct obj_put *
+proxy_object_put_open_quiet(struct http_request *req, struct proxy_app *app,
+			    const struct proxy_path *p, int64_t length,
+			    const struct cluster_resp *src, int fresh,
+			    const struct cluster_hdrs *set,
+			    const char *const *drop, int *status);
+/* End the upload without replying: the quorum status (201; 422 when the
+ * body differs from the Etag sent; 503...), etag the backends' (hex, ""
+ * when none). */
+int proxy_object_put_finish(struct obj_put *o, char etag[33]);
+/* The upload's X-Timestamp (normal form). */
+const char *proxy_object_put_ts(const struct obj_put *o);
+/* DELETE p on every object primary without replying: the quorum status
+ * (204, 404, 503...). */
+int proxy_object_delete_quiet(struct http_request *req, struct proxy_app *app,
+			      const struct proxy_path *p);
 /* --- copy.c --- */
 /* COPY (p: the source), or PUT with X-Copy-From (p: the destination).
  * Replies; p stays the caller's. */
@@ -480,6 +505,26 @@ void slo_store(struct http_request *req, struct proxy_app *app,
 	       const struct cluster_hdrs *more);
 
 /*
+/*
+ * slo_store that never replies, for S3's CompleteMultipartUpload: the
+ * client's headers that drop names left out (as
+ * proxy_object_put_open_quiet). Returns the status: 201 (etag: the SLO's
+ * ETag, hex), 400 (a segment missing, or its ETag or size differs), 413,
+ * 503...
+ */
+int slo_store_quiet(struct http_request *req, struct proxy_app *app,
+		    const struct proxy_path *p, const struct slo_seg_in *segs,
+		    int n, const struct cluster_hdrs *more,
+		    const char *const *drop, char etag[33]);
+/*
+ * The walk over the SLO whose manifest body is in g (read whole here; g
+ * stays the caller's), segments read as who, into *src, and the SLO's
+ * length into *size. 0, -EIO (not a manifest), -ENOMEM.
+ */
+int slo_source(struct http_request *req, struct proxy_app *app,
+	       const struct proxy_path *who, struct cluster_get *g,
+	       struct lo_source *src, int64_t *size);
+
  * Swift's parse_and_validate_input of a put body (len bytes) for the
  * manifest at p: 0 with *out (n segments; free with slo_segs_free), or
  * 400 with Swift's message lines in msg (*out may still need freeing),
@@ -818,6 +863,39 @@ extern const struct s3_handler s3_object_put, /* PutObject, CopyObject */
 /* --- s3multipart.c (helper s2) --- */
 extern const struct s3_handler s3_mpu_create, /* POST /b/k?uploads */
 	s3_mpu_part,	 /* PUT /b/k?uploadId&partNumber (+ copy) */
+/* s3api's sysmeta on objects and upload markers. */
+#define S3_SYSMETA_ETAG	     "X-Object-Sysmeta-S3api-Etag"
+#define S3_SYSMETA_UPLOAD_ID "X-Object-Sysmeta-S3api-Upload-Id"
+/* Client headers an S3 request never hands to a backend (for the drop
+ * list of proxy_object_put_open_quiet); NULL-terminated. */
+extern const char *const s3_drop_headers[];
+/* The object metadata of s's request into h: x-amz-meta-* as
+ * X-Object-Meta-*, Content-Disposition/-Language, Cache-Control,
+ * Expires, Content-Encoding without aws-chunked, and with ctype the
+ * Content-Type (binary/octet-stream when none). 0, or replied
+ * (MetadataTooLarge, InternalError) and returns the status. */
+int s3_request_meta(struct s3_req *s, struct cluster_hdrs *h, int ctype);
+/* Open the upload of s's body to dst (set over the backend headers):
+ * 0 with s->state the upload (then s3_upload_body/end/close are the
+ * handler's), or replied and returns the status. */
+int s3_upload_open(struct s3_req *s, const struct proxy_path *dst,
+		   const struct cluster_hdrs *set);
+void s3_upload_body(struct s3_req *s, const char *data, size_t len);
+/* Finish and reply 200 with the quoted ETag. */
+void s3_upload_end(struct s3_req *s);
+void s3_upload_close(struct s3_req *s, int completed);
+/* Copy x-amz-copy-source (checked: the requester may read it;
+ * x-amz-copy-source-if-*; for a part, x-amz-copy-source-range) into dst
+ * and reply CopyObjectResult, or CopyPartResult when part. */
+void s3_copy_to(struct s3_req *s, const struct proxy_path *dst, int part);
+/* HEAD p: the status, r (the caller frees), the S3 ETag (unquoted), the
+ * size and mtime (unix seconds, -1 unknown). */
+int s3_head_object(struct s3_req *s, const struct proxy_path *p,
+		   struct cluster_resp *r, char etag[80], int64_t *size,
+		   int64_t *mtime);
+/* Delete key p (an SLO's segments too): the status (2xx, 404...). */
+int s3_delete_key(struct s3_req *s, const struct proxy_path *p);
+
 	s3_mpu_complete, /* POST /b/k?uploadId */
 	s3_mpu_abort,	 /* DELETE /b/k?uploadId */
 	s3_mpu_parts,	 /* GET /b/k?uploadId */
