@@ -7,6 +7,7 @@
 # s3_setup sets S3_URL, points HOME at a fresh folder (so no client reads
 # the machine's own configuration), exports the AWS_* credentials, and
 # sets AWS (awscli 2 from Debian, /usr/bin/aws, with --endpoint-url).
+# AWS_CA_BUNDLE goes (plain http; rclone's S3 SDK fails on it).
 # swift_list CONTAINER prints the Swift listing of CONTAINER (nothing when
 # it does not exist), to check what an S3 call stored or left.
 
@@ -17,7 +18,8 @@ s3_setup() {
 	export AWS_ACCESS_KEY_ID=test:tester AWS_SECRET_ACCESS_KEY=testing
 	export AWS_DEFAULT_REGION=us-east-1 AWS_PAGER=
 	unset AWS_PROFILE AWS_SESSION_TOKEN AWS_CONFIG_FILE \
-		AWS_SHARED_CREDENTIALS_FILE AWS_ENDPOINT_URL 2>/dev/null || true
+		AWS_SHARED_CREDENTIALS_FILE AWS_ENDPOINT_URL AWS_CA_BUNDLE \
+		2>/dev/null || true
 	AWS="timeout 120 /usr/bin/aws --endpoint-url $S3_URL"
 }
 
