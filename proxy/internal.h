@@ -329,7 +329,6 @@ int proxy_object_put_write(struct obj_put *o, const void *data, size_t len);
 void proxy_object_put_end(struct http_request *req, struct obj_put *o,
 			  const struct cluster_hdrs *extra);
 void proxy_object_put_free(struct obj_put *o);
-
 /*
  * For another API over this upload (S3): proxy_object_put_open with set
  * put over every backend's headers (NULL: none), and the client's
@@ -354,6 +353,7 @@ const char *proxy_object_put_ts(const struct obj_put *o);
  * (204, 404, 503...). */
 int proxy_object_delete_quiet(struct http_request *req, struct proxy_app *app,
 			      const struct proxy_path *p);
+
 /* --- copy.c --- */
 /* COPY (p: the source), or PUT with X-Copy-From (p: the destination).
  * Replies; p stays the caller's. */
@@ -505,7 +505,6 @@ void slo_store(struct http_request *req, struct proxy_app *app,
 	       const struct cluster_hdrs *more);
 
 /*
-/*
  * slo_store that never replies, for S3's CompleteMultipartUpload: the
  * client's headers that drop names left out (as
  * proxy_object_put_open_quiet). Returns the status: 201 (etag: the SLO's
@@ -525,6 +524,7 @@ int slo_source(struct http_request *req, struct proxy_app *app,
 	       const struct proxy_path *who, struct cluster_get *g,
 	       struct lo_source *src, int64_t *size);
 
+/*
  * Swift's parse_and_validate_input of a put body (len bytes) for the
  * manifest at p: 0 with *out (n segments; free with slo_segs_free), or
  * 400 with Swift's message lines in msg (*out may still need freeing),
@@ -860,9 +860,6 @@ extern const struct s3_handler s3_object_put, /* PutObject, CopyObject */
 	s3_objects_delete,		      /* POST /b?delete */
 	s3_object_acl_get, s3_object_acl_put;
 
-/* --- s3multipart.c (helper s2) --- */
-extern const struct s3_handler s3_mpu_create, /* POST /b/k?uploads */
-	s3_mpu_part,	 /* PUT /b/k?uploadId&partNumber (+ copy) */
 /* s3api's sysmeta on objects and upload markers. */
 #define S3_SYSMETA_ETAG	     "X-Object-Sysmeta-S3api-Etag"
 #define S3_SYSMETA_UPLOAD_ID "X-Object-Sysmeta-S3api-Upload-Id"
@@ -896,6 +893,9 @@ int s3_head_object(struct s3_req *s, const struct proxy_path *p,
 /* Delete key p (an SLO's segments too): the status (2xx, 404...). */
 int s3_delete_key(struct s3_req *s, const struct proxy_path *p);
 
+/* --- s3multipart.c (helper s2) --- */
+extern const struct s3_handler s3_mpu_create, /* POST /b/k?uploads */
+	s3_mpu_part,	 /* PUT /b/k?uploadId&partNumber (+ copy) */
 	s3_mpu_complete, /* POST /b/k?uploadId */
 	s3_mpu_abort,	 /* DELETE /b/k?uploadId */
 	s3_mpu_parts,	 /* GET /b/k?uploadId */
