@@ -20,7 +20,7 @@ fuse_mount fs601 "$mnt"
 mkdir "$mnt/rand" || fail "mkdir on the mount"
 
 seed=${SEED:-$($PYTHON -c 'import random; print(random.randrange(2**32))')}
-timeout 80 $PYTHON "$TESTS_DIR/lib/fuse_randops.py" run "$mnt/rand" "$ref" \
+timeout 85 $PYTHON "$TESTS_DIR/lib/fuse_randops.py" run "$mnt/rand" "$ref" \
 	--seed "$seed" --ops "${OPS:-100000}" ||
 	fail "random operations on the mount differ from the reference (seed $seed; exit $?)"
 

@@ -6,7 +6,9 @@
 # statfs, O_APPEND, O_EXCL, O_TRUNC, unlinked open files, fsync, timestamps
 # and permissions enforced for the user nobody. Then, after a remount, what
 # the suite left (names, modes, owners, links, xattrs, ns times) is still
-# there as it was before the unmount.
+# there as it was before the unmount. Mounted with allow_other, as a
+# compute host must (qemu runs as its own user), so that nobody reaches
+# the files and default_permissions decides.
 . "$(dirname "$0")/../lib/functions.sh"
 . "$(dirname "$0")/../lib/cluster.sh"
 . "$(dirname "$0")/../lib/fuse.sh"
@@ -14,7 +16,7 @@
 start_cluster
 fuse_mkfs fs602
 mnt=$TMPDIR_TEST/mnt
-fuse_mount fs602 "$mnt"
+fuse_mount fs602 "$mnt" allow_other
 mkdir "$mnt/posix" || fail "mkdir on the mount"
 timeout 60 $PYTHON "$TESTS_DIR/lib/fuse_posix.py" "$mnt/posix" ||
 	fail "POSIX suite on the mount (cases listed above)"
@@ -40,7 +42,7 @@ PY
 }
 tree >"$TMPDIR_TEST/before"
 fuse_umount "$mnt"
-fuse_mount fs602 "$mnt"
+fuse_mount fs602 "$mnt" allow_other
 tree >"$TMPDIR_TEST/after"
 diff "$TMPDIR_TEST/before" "$TMPDIR_TEST/after" >&2 ||
 	fail "the tree differs after a remount"
