@@ -1099,6 +1099,25 @@ static int sigv2(struct s3_req *s, int query)
 	rc = rc ?: s3_sigv2_sign(u->key, (char *)sts.data, sts.len, sig);
 	if (rc)
 		goto oom;
+	/* botocore signs a path-style bucket request (GET /bucket?...) with
+	 * the resource "/bucket/" of its virtual-host form: accept that too */
+	if (strcmp(sig, given) && s->bucket && !s->key && path.len &&
+	    ((char *)path.data)[path.len - 1] != '/') {
+		rc = buf_printf(&path, "/");
+		sts.len = 0;
+		rc = rc
+			     ?: s3_sigv2_string_to_sign(
+					http_method(req),
+					http_header(req, "Content-MD5"),
+					http_header(req, "Content-Type"), date,
+					h.kv, h.n, (char *)path.data, q.kv, q.n,
+					&sts);
+		rc = rc
+			     ?: s3_sigv2_sign(u->key, (char *)sts.data, sts.len,
+					      sig);
+		if (rc)
+			goto oom;
+	}
 	if (strcmp(sig, given)) {
 		log_debug("txn=%s sigv2 mismatch; string to sign:\n%.*s",
 			  http_txn(req), (int)sts.len, (char *)sts.data);
