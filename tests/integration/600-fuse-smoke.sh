@@ -34,7 +34,12 @@ umount_fs() {
 	timeout 30 tail --pid="$MOUNT_PID" -f /dev/null || fail "daemon lingered"
 	wait "$MOUNT_PID" || fail "kumo-mount exited with an error"
 }
-cleanup_fn fusermount3 -u -z "$mnt"
+_unmount_left() {
+	mountpoint -q "$mnt" && fusermount3 -u -z "$mnt"
+	kill "$MOUNT_PID" 2>/dev/null
+	return 0
+}
+cleanup_fn _unmount_left
 
 mount_fs
 head -c 3000000 /dev/urandom >"$TMPDIR_TEST/big"
