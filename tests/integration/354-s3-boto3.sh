@@ -30,7 +30,7 @@ start_cluster
 s3_setup
 cd "$TMPDIR_TEST"
 export S3_URL TESTS_DIR
-timeout 80 $PYTHON - <<'PY' || fail "boto3 checks"
+timeout 150 $PYTHON - <<'PY' || fail "boto3 checks"
 import concurrent.futures, datetime, hashlib, os, subprocess, sys, time
 import boto3
 from botocore.config import Config
@@ -232,7 +232,7 @@ def put(k):
     s3.put_object(Bucket="boto", Key=k, Body=k.encode())
 
 
-with concurrent.futures.ThreadPoolExecutor(8) as ex:
+with concurrent.futures.ThreadPoolExecutor(16) as ex:
     list(ex.map(put, keys))
 seen, token, pages = [], None, 0
 while True:

@@ -30,7 +30,7 @@ export RCLONE_CONFIG_S_TYPE=s3 RCLONE_CONFIG_S_PROVIDER=Other \
 	RCLONE_CONFIG_S_REGION=us-east-1 RCLONE_CONFIG_S_ENV_AUTH=false
 export RCLONE_CONFIG_W_TYPE=swift RCLONE_CONFIG_W_USER=test:tester \
 	RCLONE_CONFIG_W_KEY=testing RCLONE_CONFIG_W_AUTH=$AUTH_URL
-RC="timeout 60 rclone --retries 1 --low-level-retries 1 --transfers 8 --checkers 8"
+RC="timeout 60 rclone --retries 1 --low-level-retries 1 --transfers 16 --checkers 16"
 
 $PYTHON - <<'PY'
 import os
