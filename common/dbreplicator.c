@@ -34,9 +34,9 @@ struct dbrepl {
 	const struct dbrepl_ops *ops;
 	void *app;
 	struct dbstore *store;
-	pthread_mutex_t lock; /* guards ring, ring_mtime */
+	pthread_mutex_t lock; /* guards ring, ring_stamp */
 	struct ring *ring;
-	struct timespec ring_mtime;
+	struct ring_stamp ring_stamp;
 	pthread_mutex_t pass_lock; /* one pass at a time */
 	struct periodic thread;
 	int ring_missing_told; /* under pass_lock */
@@ -818,35 +818,31 @@ out:
 
 /* --- a pass -------------------------------------------------------------- */
 
-/* Load the ring again when its file changed. 0 or -errno. */
+/* Load the ring again when its file changed. 0 (a ring is loaded: the
+ * older one when the new file does not load), -ENOENT (no ring file) or
+ * -EINVAL (no ring could be loaded). */
 static int ring_refresh(struct dbrepl *r)
 {
 	struct ring *ring = NULL, *old = NULL;
-	struct stat sb;
-	int rc = 0;
+	int rc;
 
-	if (stat(r->ring_path, &sb) == -1) {
+	pthread_mutex_lock(&r->lock);
+	rc = ring_reload(r->ring_path, &r->ring_stamp, &ring);
+	if (rc == -ENOENT) {
 		/* said once: a server without a ring has nothing to do */
 		if (!r->ring_missing_told)
-			log_warn("no %s ring at %s: %m (no replication)",
+			log_warn("no %s ring at %s (no replication)",
 				 r->ops->server, r->ring_path);
 		r->ring_missing_told = 1;
-		return -ENOENT;
+	} else if (rc == 1) {
+		r->ring_missing_told = 0;
+		old = r->ring;
+		r->ring = ring;
+		if (old)
+			log_info("%s ring reloaded", r->ops->server);
 	}
-	r->ring_missing_told = 0;
-	pthread_mutex_lock(&r->lock);
-	if (r->ring && sb.st_mtim.tv_sec == r->ring_mtime.tv_sec &&
-	    sb.st_mtim.tv_nsec == r->ring_mtime.tv_nsec)
-		goto out;
-	rc = ring_load(r->ring_path, &ring);
-	if (rc)
-		goto out;
-	old = r->ring;
-	r->ring = ring;
-	r->ring_mtime = sb.st_mtim;
-	if (old)
-		log_info("%s ring reloaded", r->ops->server);
-out:
+	if (rc != -ENOENT)
+		rc = r->ring ? 0 : -EINVAL;
 	pthread_mutex_unlock(&r->lock);
 	if (old)
 		ring_put(old);

@@ -82,8 +82,8 @@
 struct repl_state {
 	pthread_mutex_t lock;
 	struct ring *ring;
-	struct stat st; /* of the file loaded */
-	int warned;	/* "no ring" said once */
+	struct ring_stamp stamp; /* of the file loaded (or tried) */
+	int warned;		 /* "no ring" said once */
 };
 
 /* One partition to replicate. */
@@ -122,27 +122,23 @@ static struct ring *current_ring(struct objd *od)
 	struct repl_state *rs = od->repl;
 	char path[CONF_STR_MAX + 32];
 	struct ring *ring = NULL, *fresh = NULL;
-	struct stat st;
+	int rc;
 
 	snprintf(path, sizeof(path), "%s/object.ring.gz", od->cfg->swift_dir);
 	pthread_mutex_lock(&rs->lock);
-	if (stat(path, &st) == -1) {
+	rc = ring_reload(path, &rs->stamp, &fresh);
+	if (rc == -ENOENT) {
 		if (!rs->warned)
 			log_info("no object ring at %s: nothing to replicate",
 				 path);
 		rs->warned = 1;
-	} else if (!rs->ring || st.st_mtim.tv_sec != rs->st.st_mtim.tv_sec ||
-		   st.st_mtim.tv_nsec != rs->st.st_mtim.tv_nsec ||
-		   st.st_ino != rs->st.st_ino || st.st_size != rs->st.st_size) {
-		if (!ring_load(path, &fresh)) {
-			if (rs->ring)
-				ring_put(rs->ring);
-			rs->ring = fresh;
-			rs->st = st;
-			rs->warned = 0;
-			log_info("object ring %s loaded (%u partitions)", path,
-				 fresh->nparts);
-		}
+	} else if (rc == 1) {
+		if (rs->ring)
+			ring_put(rs->ring);
+		rs->ring = fresh;
+		rs->warned = 0;
+		log_info("object ring %s loaded (%u partitions)", path,
+			 fresh->nparts);
 	}
 	if (rs->ring)
 		ring = ring_get(rs->ring);

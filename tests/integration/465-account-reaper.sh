@@ -4,7 +4,8 @@
 # The proxy has no account DELETE (Swift's allow_account_management is
 # off), so the test marks the account deleted as swift-account-reaper's
 # own tests do: a backend DELETE on each account server. Then:
-#   - before reaper_delay (3 s) a reaper pass leaves everything;
+#   - before reaper_delay (8 s: room for slow sanitizer builds) a reaper
+#     pass leaves everything;
 #   - after it, one pass (every server runs it; only the account's first
 #     primary acts) deletes every object from every object server, every
 #     container from every container server, and the account's container
@@ -13,7 +14,7 @@
 . "$(dirname "$0")/../lib/dbnodes.sh"
 requires curl
 
-ACC_EXTRA_CONF="reaper_delay = 3"
+ACC_EXTRA_CONF="reaper_delay = 8"
 start_db_cluster
 read -r TOKEN URL < <(get_token test:tester testing)
 [ -n "$TOKEN" ] || fail "no token"
@@ -76,7 +77,8 @@ reap() {
 [ "$(objects_left)" = 30 ] || fail "expected 30 object replicas, found $(objects_left)"
 reap
 [ "$(objects_left)" = 30 ] || fail "the reaper did not wait reaper_delay"
-sleep 3
+# until reaper_delay has passed since the DELETE's timestamp
+sleep "$($PYTHON -c "import time; print('%.2f' % max(0, $ts + 8.3 - time.time()))")"
 reap
 [ "$(objects_left)" = 0 ] || fail "$(objects_left) object replicas survive the reaper"
 [ "$(containers_left)" = 0 ] || fail "$(containers_left) container replicas survive"
