@@ -81,7 +81,7 @@ s3_setup
 AWSACCESSKEYID=test:tester AWSSECRETACCESSKEY=testing \
 	s3fs s3fsbench "$TMPDIR_TEST/s3fs" -f -o url="$S3_URL" \
 	-o use_path_request_style -o endpoint=us-east-1 \
-	-o dbglevel=warn 2>"$TMPDIR_TEST/s3fs.err" &
+	-o dbglevel=info >"$TMPDIR_TEST/s3fs.err" 2>&1 &
 spid=$!
 cleanup_fn "fusermount3 -u -z $TMPDIR_TEST/s3fs 2>/dev/null; kill $spid 2>/dev/null; sleep 1"
 if wait_mount "$TMPDIR_TEST/s3fs" "$spid" &&
@@ -89,7 +89,7 @@ if wait_mount "$TMPDIR_TEST/s3fs" "$spid" &&
 	dir[s3fs]=$TMPDIR_TEST/s3fs/bench
 	mkdir -p "${dir[s3fs]}"
 else
-	s3fs_note="n/a (S3 API missing or refused: $(tail -c 200 "$TMPDIR_TEST/s3fs.err" | tr '\n' ' '))"
+	s3fs_note="n/a (S3 API missing: s3fs could not write a file; $(grep -o 'HTTP response code [0-9]*' "$TMPDIR_TEST/s3fs.err" | sort | uniq -c | tr -s ' \n' ' ' || true))"
 	echo "s3fs: $s3fs_note"
 fi
 targets="kumo s3fs rclone local"
