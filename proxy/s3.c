@@ -260,7 +260,10 @@ static int authorize(struct s3_req *s)
 			m = "PUT";
 		break;
 	}
-	status = tempauth_allowed(s->req, s->app, m, &s->p);
+	/* an anonymous request names no account (tempauth_allowed needs
+	 * one): nothing to allow it */
+	status =
+		s->p.account ? tempauth_allowed(s->req, s->app, m, &s->p) : 403;
 	if (!status && s->route->authz == S3_AUTHZ_OWNER && !s->p.owner)
 		status = 403;
 	if (!status)
