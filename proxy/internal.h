@@ -50,6 +50,7 @@ struct proxy_conf {
 	char hash_suffix[CONF_STR_MAX];
 	char s3_storage_domain[CONF_STR_MAX]; /* virtual-host buckets */
 	char s3_location[CONF_STR_MAX];	      /* the one region */
+	long long s3_min_segment_size;	      /* multipart parts */
 };
 
 struct tempauth;

@@ -79,6 +79,10 @@ const struct conf_key proxy_conf_table[] = {
 	 OFF(s3_location),
 	 "the S3 region: signatures' scope, GetBucketLocation, "
 	 "CreateBucket's LocationConstraint"},
+	{"filter:s3api", "min_segment_size", CONF_INT, 1, 1073741824, "5242880",
+	 OFF(s3_min_segment_size),
+	 "smallest part but the last that CompleteMultipartUpload takes "
+	 "(EntityTooSmall)"},
 	{"swift-hash", "swift_hash_path_prefix", CONF_STR, 0, 0, "",
 	 OFF(hash_prefix), "salt hashed before every path (swift.conf)"},
 	{"swift-hash", "swift_hash_path_suffix", CONF_STR, 0, 0, "changeme",
