@@ -299,6 +299,11 @@ static void s3_on_headers(struct http_request *req)
 	}
 	if (s3_address(s) || s3_auth_request(s))
 		return;
+	if (!s->p.account) {
+		/* anonymous: no account to look the bucket up in (yet) */
+		s3_error(req, 403, "AccessDenied", NULL, s->resource);
+		return;
+	}
 	s->route = route_find(s);
 	if (!s->route)
 		return;
