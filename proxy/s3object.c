@@ -237,6 +237,24 @@ void s3_upload_close(struct s3_req *s, int completed)
 
 /* --- the object's metadata --------------------------------------------- */
 
+/* The S3 ETag (unquoted) and mtime of an object's answer r. */
+static void resp_etag(const struct cluster_resp *r, char etag[80],
+		      int64_t *mtime)
+{
+	const char *v = cluster_resp_header(r, S3_SYSMETA_ETAG);
+
+	if (!v)
+		v = cluster_resp_header(r, "X-Object-Sysmeta-Slo-Etag");
+	if (!v)
+		v = cluster_resp_header(r, "Etag");
+	snprintf(etag, 80, "%s", v ? v : "");
+	lo_unquote(etag);
+	*mtime = -1;
+	v = cluster_resp_header(r, "Last-Modified");
+	if (v)
+		ts_parse_http_date(v, mtime);
+}
+
 int s3_head_object(struct s3_req *s, const struct proxy_path *p,
 		   struct cluster_resp *r, char etag[80], int64_t *size,
 		   int64_t *mtime)
@@ -250,21 +268,11 @@ int s3_head_object(struct s3_req *s, const struct proxy_path *p,
 	cluster_get_close(g);
 	if (r->status / 100 != 2)
 		return r->status;
-	v = cluster_resp_header(r, S3_SYSMETA_ETAG);
-	if (!v)
-		v = cluster_resp_header(r, "X-Object-Sysmeta-Slo-Etag");
-	if (!v)
-		v = cluster_resp_header(r, "Etag");
-	snprintf(etag, 80, "%s", v ? v : "");
-	lo_unquote(etag);
+	resp_etag(r, etag, mtime);
 	v = cluster_resp_header(r, "X-Object-Sysmeta-Slo-Size");
 	if (!v)
 		v = cluster_resp_header(r, "Content-Length");
 	*size = v ? strtoll(v, NULL, 10) : 0;
-	*mtime = -1;
-	v = cluster_resp_header(r, "Last-Modified");
-	if (v)
-		ts_parse_http_date(v, mtime);
 	return r->status;
 }
 
@@ -773,24 +781,6 @@ bad:
 		 "sourcebucket/sourcekey",
 		 s->resource);
 	return 400;
-}
-
-/* The S3 ETag (unquoted) and mtime of a source's answer r. */
-static void resp_etag(const struct cluster_resp *r, char etag[80],
-		      int64_t *mtime)
-{
-	const char *v = cluster_resp_header(r, S3_SYSMETA_ETAG);
-
-	if (!v)
-		v = cluster_resp_header(r, "X-Object-Sysmeta-Slo-Etag");
-	if (!v)
-		v = cluster_resp_header(r, "Etag");
-	snprintf(etag, 80, "%s", v ? v : "");
-	lo_unquote(etag);
-	*mtime = -1;
-	v = cluster_resp_header(r, "Last-Modified");
-	if (v)
-		ts_parse_http_date(v, mtime);
 }
 
 /* x-amz-copy-source-range "bytes=first-last" within size: 0 with *first
