@@ -6,6 +6,7 @@
 #   make unit       Criterion unit tests only
 #   make integration  integration scripts only (tests/integration/NNN-*.sh)
 #   make bench      benchmarks (not part of test)
+#   make bench-swift  kumo against OpenStack Swift (part of make bench)
 #   make asan       build with AddressSanitizer + UBSan and run the tests
 #   make valgrind   run the unit tests under valgrind
 #   make check-style  clang-format check
@@ -60,17 +61,18 @@ PROG_fuse := mount
 # libraries only one part links (its program and its unit tests)
 CFLAGS_fuse := $(shell pkg-config --cflags fuse3 2>/dev/null)
 LDLIBS_fuse := $(shell pkg-config --libs fuse3 2>/dev/null)
+LDLIBS_proxy := $(shell pkg-config --libs expat 2>/dev/null)
 prog = kumo-$(or $(PROG_$(1)),$(1))
 PART_PROGS := $(foreach p,$(PARTS),$(if $(wildcard $(p)/main.c),$(BIN)/$(call prog,$(p))))
 PROGS := $(BIN)/kumo-ring $(PART_PROGS)
 # one Criterion binary per tests/unit/<part>/test_<module>.c
 UNIT_SRCS := $(sort $(wildcard tests/unit/*/test_*.c))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
-BENCHES := $(BUILD)/bench/ring_lookup
+BENCHES := $(BUILD)/bench/ring_lookup $(BUILD)/bench/loadgen
 
 .SECONDARY:
 .PHONY: all deps run test unit integration bench asan valgrind check-style \
-	clean help
+	clean help bench-swift
 all: $(PROGS)
 
 deps:
@@ -132,6 +134,11 @@ bench: deps all $(BENCHES)
 	$(Q)KUMO_BIN=$(abspath $(BIN)) KUMO_BUILD=$(abspath $(BUILD)) \
 		bench/run.sh
 
+# kumo against Debian's OpenStack Swift all-in-one (part of make bench)
+bench-swift: deps all $(BUILD)/bench/loadgen
+	$(Q)KUMO_BIN=$(abspath $(BIN)) KUMO_BUILD=$(abspath $(BUILD)) BENCH=swift \
+		bench/run.sh
+
 asan:
 	$(Q)$(MAKE) --no-print-directory BUILD=build/asan BIN=build/asan/bin \
 		SANITIZE=1 OPT=-O1 test
@@ -148,6 +155,6 @@ clean:
 	rm -rf $(BUILD) $(BIN)
 
 help:
-	@sed -n '3,14p' Makefile
+	@sed -n '3,15p' Makefile
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -14,9 +14,7 @@
  * the request's proxy_path). The life of a request and the handlers'
  * invariants are in internal.h, section S3.
  */
-#include <dlfcn.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -651,48 +649,6 @@ void s3_http_date(double t, char out[64])
 
 #define XML_MAX_DEPTH 32
 
-/*
- * expat is reached through dlopen until the Makefile links it
- * (pkg-config expat), so that the proxy builds without it; without
- * libexpat.so.1 at run time s3_xml_parse fails with -ENOSYS.
- */
-static struct {
-	XML_Parser (*create)(const XML_Char *, XML_Char);
-	void (*set_user_data)(XML_Parser, void *);
-	void (*set_element_handler)(XML_Parser, XML_StartElementHandler,
-				    XML_EndElementHandler);
-	void (*set_text_handler)(XML_Parser, XML_CharacterDataHandler);
-	enum XML_Status (*parse)(XML_Parser, const char *, int, int);
-	enum XML_Status (*stop)(XML_Parser, XML_Bool);
-	void (*free)(XML_Parser);
-	int ok;
-} expat;
-static pthread_once_t expat_once = PTHREAD_ONCE_INIT;
-
-static void expat_load(void)
-{
-	void *h = dlopen("libexpat.so.1", RTLD_NOW | RTLD_LOCAL);
-
-	if (!h) {
-		log_err("cannot load libexpat.so.1: %s", dlerror());
-		return;
-	}
-	*(void **)&expat.create = dlsym(h, "XML_ParserCreateNS");
-	*(void **)&expat.set_user_data = dlsym(h, "XML_SetUserData");
-	*(void **)&expat.set_element_handler =
-		dlsym(h, "XML_SetElementHandler");
-	*(void **)&expat.set_text_handler =
-		dlsym(h, "XML_SetCharacterDataHandler");
-	*(void **)&expat.parse = dlsym(h, "XML_Parse");
-	*(void **)&expat.stop = dlsym(h, "XML_StopParser");
-	*(void **)&expat.free = dlsym(h, "XML_ParserFree");
-	expat.ok = expat.create && expat.set_user_data &&
-		   expat.set_element_handler && expat.set_text_handler &&
-		   expat.parse && expat.stop && expat.free;
-	if (!expat.ok)
-		log_err("libexpat.so.1 lacks a function s3.c needs");
-}
-
 struct xml_ctx {
 	struct s3_xml *root;
 	struct s3_xml *stack[XML_MAX_DEPTH];
@@ -706,7 +662,7 @@ static void xml_fail(struct xml_ctx *c, int err)
 {
 	if (!c->err)
 		c->err = err;
-	expat.stop(c->parser, XML_FALSE);
+	XML_StopParser(c->parser, XML_FALSE);
 }
 
 static void xml_start(void *arg, const XML_Char *name, const XML_Char **atts)
@@ -789,20 +745,17 @@ int s3_xml_parse(const char *data, size_t len, struct s3_xml **out)
 		return -EINVAL;
 	memset(&c, 0, sizeof(c));
 	/* namespaces split as "uri|local": the local name is kept */
-	pthread_once(&expat_once, expat_load);
-	if (!expat.ok)
-		return -ENOSYS;
-	c.parser = expat.create("UTF-8", '|');
+	c.parser = XML_ParserCreateNS("UTF-8", '|');
 	if (!c.parser)
 		return -ENOMEM;
-	expat.set_user_data(c.parser, &c);
-	expat.set_element_handler(c.parser, xml_start, xml_end);
-	expat.set_text_handler(c.parser, xml_text);
-	if (expat.parse(c.parser, data, (int)len, XML_TRUE) != XML_STATUS_OK)
+	XML_SetUserData(c.parser, &c);
+	XML_SetElementHandler(c.parser, xml_start, xml_end);
+	XML_SetCharacterDataHandler(c.parser, xml_text);
+	if (XML_Parse(c.parser, data, (int)len, XML_TRUE) != XML_STATUS_OK)
 		rc = c.err ? c.err : -EINVAL;
 	if (!rc && (!c.root || c.depth))
 		rc = -EINVAL;
-	expat.free(c.parser);
+	XML_ParserFree(c.parser);
 	if (rc) {
 		s3_xml_free(c.root);
 		return rc;
