@@ -2,41 +2,28 @@
  * tests/unit/common/test_objclient.c: the internal client (common/
  * objclient.c) against a real all-in-one cluster: bin/kumo-aio (from
  * KUMO_BIN, else the bin/ beside the build folder this binary is in) in a
- * temp folder on free loopback ports, one cluster per test, stopped with
- * SIGTERM at the end. Covers every call: put/get/range/head/delete,
+ * temp folder on free loopback ports (tests/unit/lib/aiofix.h), one
+ * cluster per test, stopped with SIGTERM at the end. Covers every call: put/get/range/head/delete,
  * If-None-Match, -ENOENT and -EINVAL, container creation (the account
  * lists it), listings longer than the servers' page of 10,000 names, and
  * writes by quorum with a device gone (its folder removed: the servers
  * answer 507) and failing without one.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <criterion/criterion.h>
 
 #include "common/cluster.h"
-#include "common/fsutil.h"
 #include "common/md5.h"
 #include "common/objclient.h"
+#include "tests/unit/lib/aiofix.h"
 
 #define ACCT "AUTH_oc"
 
-static char dir[PATH_MAX];
-static pid_t aio_pid;
-static int port;
 static struct cluster *cl;
 
 /* KUMO_BIN, else <build>/../bin for <build>/tests/unit/common/<me>. */
@@ -45,147 +32,63 @@ static struct cluster *cl;
 static void bin_dir(char out[BIN_MAX])
 {
 	const char *env = getenv("KUMO_BIN");
-	char self[PATH_MAX], aio[BIN_MAX + 16];
+	char self[PATH_MAX];
 	ssize_t n;
 	int i;
 
 	if (env && *env) {
 		snprintf(out, BIN_MAX, "%s", env);
-	} else {
-		n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-		cr_assert_gt(n, 0, "cannot read /proc/self/exe");
-		self[n] = '\0';
-		for (i = 0; i < 4; i++) {
-			char *slash = strrchr(self, '/');
-
-			cr_assert_not_null(slash, "odd path %s", self);
-			*slash = '\0';
-		}
-		snprintf(out, BIN_MAX, "%s/../bin", self);
+		return;
 	}
-	snprintf(aio, sizeof(aio), "%s/kumo-aio", out);
-	cr_assert_eq(access(aio, X_OK), 0,
-		     "no %s: build first (make) or set KUMO_BIN", aio);
-}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	cr_assert_gt(n, 0, "cannot read /proc/self/exe");
+	self[n] = '\0';
+	for (i = 0; i < 4; i++) {
+		char *slash = strrchr(self, '/');
 
-/* A port P with P..P+3 free on 127.0.0.1. */
-static int free_ports(void)
-{
-	int tries, i, ok, fds[4];
-	unsigned short r;
-
-	for (tries = 0; tries < 200; tries++) {
-		cr_assert_eq(getrandom(&r, sizeof(r), 0), (ssize_t)sizeof(r));
-		port = 20000 + r % 40000;
-		ok = 1;
-		for (i = 0; i < 4; i++) {
-			struct sockaddr_in a = {.sin_family = AF_INET};
-
-			a.sin_port = htons((unsigned short)(port + i));
-			a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-			fds[i] = socket(AF_INET, SOCK_STREAM, 0);
-			if (bind(fds[i], (struct sockaddr *)&a, sizeof(a))) {
-				ok = 0;
-				close(fds[i]);
-				break;
-			}
-		}
-		while (--i >= 0)
-			close(fds[i]);
-		if (ok)
-			return port;
+		cr_assert_not_null(slash, "odd path %s", self);
+		*slash = '\0';
 	}
-	cr_assert_fail("no free port block");
-	return 0;
+	snprintf(out, BIN_MAX, "%s/../bin", self);
 }
 
-static int file_has(const char *path, const char *needle)
-{
-	uint8_t *data = NULL;
-	size_t n = 0;
-	int found;
-
-	if (fs_read_file(path, 1 << 20, &data, &n))
-		return 0;
-	found = memmem(data, n, needle, strlen(needle)) != NULL;
-	free(data);
-	return found;
-}
-
+/* One kumo-aio per test (a test takes devices away), on six free ports
+ * (proxy, three servers, volume API, NBD) so that tests run at once. */
 static void start_aio(void)
 {
-	char bin[BIN_MAX], aio[BIN_MAX + 16], out[PATH_MAX + 16];
-	char rings[PATH_MAX + 16], path[PATH_MAX + 16], sport[16];
-	uint8_t *suffix = NULL;
-	size_t n = 0;
-	struct cluster_conf conf = {0};
-	int i, st;
+	char bin[BIN_MAX], exe[BIN_MAX + 16], out[300];
+	int i, base = 0;
 
 	bin_dir(bin);
-	snprintf(aio, sizeof(aio), "%s/kumo-aio", bin);
-	snprintf(dir, sizeof(dir), "%s/objclient.XXXXXX",
+	snprintf(exe, sizeof(exe), "%s/kumo-aio", bin);
+	cr_assert_eq(access(exe, X_OK), 0,
+		     "no %s: build first (make) or set KUMO_BIN", exe);
+	snprintf(aiofix_dir, sizeof(aiofix_dir), "%s/objclient.XXXXXX",
 		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(sport, sizeof(sport), "%d", free_ports());
-	snprintf(out, sizeof(out), "%s/aio.out", dir);
-	aio_pid = fork();
-	cr_assert_neq(aio_pid, -1);
-	if (!aio_pid) {
-		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	cr_assert_not_null(mkdtemp(aiofix_dir));
+	srand((unsigned)time(NULL) ^ (unsigned)getpid());
+	for (i = 0; i < 200 && !base; i++) {
+		int p = 20000 + rand() % 40000;
 
-		dup2(fd, 1);
-		snprintf(path, sizeof(path), "%s/aio.err", dir);
-		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		dup2(fd, 2);
-		execl(aio, aio, "--dir", dir, "--proxy-port", sport,
-		      (char *)NULL);
-		_exit(127);
+		if (aiofix_ports_free(p, 6))
+			base = p;
 	}
-	/* ready when kumo-aio says how to use it: every server is up */
-	for (i = 0; i < 300 && !file_has(out, "swift -A"); i++) {
-		cr_assert_eq(waitpid(aio_pid, &st, WNOHANG), 0,
-			     "kumo-aio died (see %s/aio.err)", dir);
-		usleep(100000);
-	}
-	cr_assert(file_has(out, "swift -A"), "kumo-aio did not start in 30 s");
-	snprintf(path, sizeof(path), "%s/hash_suffix", dir);
-	cr_assert_eq(fs_read_file(path, 256, &suffix, &n), 0);
-	suffix = realloc(suffix, n + 1);
-	suffix[n] = '\0';
-	suffix[strcspn((char *)suffix, "\n")] = '\0';
-	snprintf(rings, sizeof(rings), "%s/rings", dir);
-	conf.swift_dir = rings;
-	conf.hash_prefix = "";
-	conf.hash_suffix = (char *)suffix;
-	conf.conn_timeout = 1;
-	conf.node_timeout = 10;
-	conf.error_suppression_limit = 10;
-	conf.error_suppression_interval = 60;
-	cr_assert_eq(cluster_open(&conf, &cl), 0);
-	free(suffix);
+	cr_assert_neq(base, 0, "no free port block");
+	snprintf(out, sizeof(out), "%s/aio.out", aiofix_dir);
+	cr_assert_eq(aiofix_launch(exe, out, base, 1), 0,
+		     "kumo-aio died (see %s/aio.err)", aiofix_dir);
+	cr_assert(aiofix_up(out), "kumo-aio did not start in 60 s");
+	setenv("AIOFIX_DIR", aiofix_dir, 1);
+	cl = aiofix_cluster();
+	cr_assert_not_null(cl);
 }
 
 static void stop_aio(void)
 {
-	char cmd[PATH_MAX + 16];
-	int i, st;
-
 	cluster_close(cl);
 	cl = NULL;
-	if (aio_pid > 0) {
-		kill(aio_pid, SIGTERM);
-		for (i = 0; i < 150 && waitpid(aio_pid, &st, WNOHANG) == 0; i++)
-			usleep(100000);
-		if (i == 150) {
-			kill(aio_pid, SIGKILL);
-			waitpid(aio_pid, &st, 0);
-			cr_expect_fail("kumo-aio lingered after SIGTERM");
-		}
-	}
-	/* the device folders a test renamed are under dir too */
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd))
-		cr_expect_fail("cannot remove %s", dir);
+	/* the device folders a test renamed are under its folder too */
+	aiofix_stop();
 }
 
 TestSuite(objclient, .init = start_aio, .fini = stop_aio, .timeout = 120);
@@ -499,8 +402,8 @@ static void device_gone(int d, int gone)
 {
 	char a[PATH_MAX + 32], b[PATH_MAX + 32];
 
-	snprintf(a, sizeof(a), "%s/node/d%d", dir, d);
-	snprintf(b, sizeof(b), "%s/node/gone-d%d", dir, d);
+	snprintf(a, sizeof(a), "%s/node/d%d", aiofix_dir, d);
+	snprintf(b, sizeof(b), "%s/node/gone-d%d", aiofix_dir, d);
 	cr_assert_eq(gone ? rename(a, b) : rename(b, a), 0, "rename %s: %m",
 		     gone ? a : b);
 }
