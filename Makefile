@@ -27,7 +27,9 @@ CRIT_LIBS := $(shell pkg-config --libs criterion 2>/dev/null)
 OPT ?= -O2
 CFLAGS := -std=gnu11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Werror -Wshadow \
 	-Wno-missing-field-initializers -I. -MMD -MP $(PKG_CFLAGS)
-LDLIBS := $(PKG_LIBS) -lleveldb -lm -lpthread
+# liberasurecode (common/ec.c): Debian ships no erasurecode-1.pc
+EC_LIBS := $(shell pkg-config --libs erasurecode-1 2>/dev/null || echo -lerasurecode)
+LDLIBS := $(PKG_LIBS) $(EC_LIBS) -lleveldb -lm -lpthread
 ifneq ($(SANITIZE),)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
@@ -68,7 +70,8 @@ PROGS := $(BIN)/kumo-ring $(PART_PROGS)
 # one Criterion binary per tests/unit/<part>/test_<module>.c
 UNIT_SRCS := $(sort $(wildcard tests/unit/*/test_*.c))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
-BENCHES := $(BUILD)/bench/ring_lookup $(BUILD)/bench/loadgen
+BENCHES := $(BUILD)/bench/ring_lookup $(BUILD)/bench/loadgen \
+	$(BUILD)/bench/ec_encode
 
 .SECONDARY:
 .PHONY: all deps run test unit integration bench asan valgrind check-style \

@@ -11,6 +11,7 @@
 #include "common/daemon.h"
 #include "common/fsutil.h"
 #include "common/log.h"
+#include "common/policy.h"
 
 static int usage(const struct daemon_desc *d)
 {
@@ -66,6 +67,11 @@ int daemon_main(const struct daemon_desc *d, int argc, char **argv)
 		return 1;
 	if (conf_load(conf_path, d->conf, cfg, err, sizeof(err))) {
 		fprintf(stderr, "kumo-%s: %s\n", d->name, err);
+		goto out;
+	}
+	/* the storage policies sit beside [swift-hash], in the same file */
+	if (policy_load(conf_path, err, sizeof(err))) {
+		fprintf(stderr, "kumo-%s: %s: %s\n", d->name, conf_path, err);
 		goto out;
 	}
 	if (port >= 0)
