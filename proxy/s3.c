@@ -29,6 +29,20 @@
 
 /* --- detection and addressing --------------------------------------- */
 
+/*
+ * Non-zero when an unsigned request's path starts with a Swift API version
+ * (/v1, /v1.0, /v2...): Swift answers it (400 for a version it lacks).
+ */
+static int swift_version_path(const char *raw)
+{
+	size_t n;
+
+	if (raw[0] != '/' || raw[1] != 'v')
+		return 0;
+	n = strspn(raw + 2, "0123456789.");
+	return n > 0 && (raw[2 + n] == '/' || raw[2 + n] == '\0');
+}
+
 int s3_detect(struct http_request *req)
 {
 	const char *auth = http_header(req, "Authorization");
@@ -41,9 +55,9 @@ int s3_detect(struct http_request *req)
 	    (http_query_has(req, "AWSAccessKeyId") &&
 	     http_query_has(req, "Signature")))
 		return 1;
-	if (!strncmp(raw, "/v1/", 4) || !strcmp(raw, "/v1") ||
-	    !strncmp(raw, "/auth/", 6) || !strcmp(raw, "/auth") ||
-	    !strcmp(raw, "/info") || !strcmp(raw, "/healthcheck"))
+	if (!strncmp(raw, "/auth/", 6) || !strcmp(raw, "/auth") ||
+	    !strcmp(raw, "/info") || !strcmp(raw, "/healthcheck") ||
+	    swift_version_path(raw))
 		return 0;
 	return 1;
 }
