@@ -341,8 +341,10 @@ int acctd_row_update(struct dbstore_db *db, const char *key, const char *name,
 	if (!rc) /* the row's new row id (common/dbreplicator.h) */
 		rc = dbrepl_stage_row(&acctd_layout, db, b, key,
 				      deleted ? 'X' : 'L', name);
-	if (!rc)
-		rc = dbstore_commit(db, b);
+	if (!rc) { /* group commit: shares its sync with concurrent rows */
+		rc = dbstore_commit_unlock(db, b);
+		goto out_nolock;
+	}
 out:
 	dbstore_unlock(db);
 out_nolock:

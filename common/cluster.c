@@ -51,6 +51,7 @@
 #include <openssl/evp.h>
 
 #include "common/cluster.h"
+#include "common/curlpool.h"
 #include "common/log.h"
 #include "common/timestamp.h"
 
@@ -877,6 +878,7 @@ static struct xfer *xfer_start(struct engine *e, const struct ring_dev *dev,
 	bad |= curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
 	bad |= curl_easy_setopt(x->easy, CURLOPT_NOSIGNAL, 1L);
 	bad |= curl_easy_setopt(x->easy, CURLOPT_PATH_AS_IS, 1L);
+	curlpool_easy_opts(x->easy);
 	bad |= curl_easy_setopt(x->easy, CURLOPT_HTTP_VERSION,
 				(long)CURL_HTTP_VERSION_1_1);
 	bad |= curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT_MS,
@@ -930,7 +932,7 @@ static int engine_init(struct engine *e, struct cluster *c)
 {
 	memset(e, 0, sizeof(*e));
 	e->c = c;
-	e->multi = curl_multi_init();
+	e->multi = curlpool_get(); /* with warm backend connections */
 	return e->multi ? 0 : -ENOMEM;
 }
 
@@ -938,8 +940,7 @@ static void engine_free(struct engine *e)
 {
 	while (e->nxs)
 		xfer_free(e->xs[0]);
-	if (e->multi)
-		curl_multi_cleanup(e->multi);
+	curlpool_put(e->multi); /* keeps its idle connections */
 	e->multi = NULL;
 }
 

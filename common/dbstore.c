@@ -6,22 +6,50 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <leveldb/c.h>
 
 #include "common/dbstore.h"
 #include "common/log.h"
 
+/*
+ * Group commit (dbstore_commit_unlock). A writer applies its batch
+ * without sync while it holds db->lock, takes the next generation number
+ * and releases db->lock; it then waits until a sync covers its
+ * generation:
+ *
+ *     written --(commit_unlock: write, gen = ++written, unlock)--> waiting
+ *     waiting --(no sync running: become leader, sync_log)--> synced
+ *     waiting --(a sync running: wait on cond)--> waiting | synced | failed
+ *
+ * 1. gens are taken under db->lock right after the write, so gen order is
+ *    the order of the records in LevelDB's log.
+ * 2. A leader reads target = written before it syncs: every record with
+ *    gen <= target is in the log (written()) when the sync starts, so one
+ *    sync makes them all durable; synced only grows.
+ * 3. One leader at a time (syncing); followers sleep on cond and return
+ *    when synced >= gen (0) or failed >= gen (the leader's error).
+ * 4. Nobody is acknowledged before 3: an acknowledged row is on disk.
+ */
 struct dbstore_db {
 	struct dbstore_db *next;
 	char *dev;
+	char *path;
 	leveldb_t *ldb;
 	pthread_mutex_t lock;
+	pthread_mutex_t sync_lock; /* guards the fields below */
+	pthread_cond_t sync_cond;
+	uint64_t written, synced, failed;
+	int syncing, fail_rc;
+	unsigned long syncs; /* leader syncs done, for tests */
 };
 
 struct dbstore {
@@ -103,7 +131,10 @@ void dbstore_free(struct dbstore *st)
 		next = db->next;
 		leveldb_close(db->ldb);
 		pthread_mutex_destroy(&db->lock);
+		pthread_mutex_destroy(&db->sync_lock);
+		pthread_cond_destroy(&db->sync_cond);
 		free(db->dev);
+		free(db->path);
 		free(db);
 	}
 	leveldb_options_destroy(st->opts);
@@ -151,6 +182,10 @@ static int open_db(struct dbstore *st, const char *dev, int create,
 		goto out;
 	}
 	pthread_mutex_init(&db->lock, NULL);
+	pthread_mutex_init(&db->sync_lock, NULL);
+	pthread_cond_init(&db->sync_cond, NULL);
+	db->path = path;
+	path = NULL;
 	db->next = st->dbs;
 	st->dbs = db;
 	*out = db;
@@ -313,6 +348,149 @@ int dbstore_commit(struct dbstore_db *db, struct dbstore_batch *b)
 		return -EIO;
 	}
 	return 0;
+}
+
+/* Numbered file name ending in .log (LevelDB's write-ahead logs): its
+ * number, or 0. */
+static unsigned long log_number(const char *name)
+{
+	size_t n = strlen(name);
+	char *end;
+	unsigned long v;
+
+	if (n < 5 || strcmp(name + n - 4, ".log"))
+		return 0;
+	v = strtoul(name, &end, 10);
+	return end == name + n - 4 ? v : 0;
+}
+
+/*
+ * LevelDB syncs only its current log. When it switched to a new log
+ * since our unsynced writes (its memtable was full), they sit in the
+ * older one until a compaction writes them to a table: sync every log
+ * but the newest too. 0 or -EIO (logged).
+ */
+static int sync_old_logs(struct dbstore_db *db)
+{
+	unsigned long nums[16], max = 0, v;
+	struct dirent *de;
+	size_t n = 0, i;
+	char name[64];
+	int rc = 0, dfd, fd;
+	DIR *d = opendir(db->path);
+
+	if (!d) {
+		log_err("cannot list %s: %s", db->path, strerror(errno));
+		return -EIO;
+	}
+	dfd = dirfd(d);
+	while ((de = readdir(d)))
+		if ((v = log_number(de->d_name)) && n < 16) {
+			nums[n++] = v;
+			max = v > max ? v : max;
+		}
+	for (i = 0; i < n && !rc; i++) {
+		if (nums[i] == max)
+			continue;
+		snprintf(name, sizeof(name), "%06lu.log", nums[i]);
+		fd = openat(dfd, name, O_RDONLY | O_CLOEXEC);
+		if (fd == -1) /* compacted and removed meanwhile: in a table */
+			continue;
+		if (fdatasync(fd) == -1) {
+			log_err("fdatasync %s/%s: %s", db->path, name,
+				strerror(errno));
+			rc = -EIO;
+		}
+		close(fd);
+	}
+	closedir(d);
+	return rc;
+}
+
+/* One synced write of LevelDB's log, and its older logs. */
+static int sync_log(struct dbstore_db *db)
+{
+	leveldb_writebatch_t *wb = leveldb_writebatch_create();
+	char *err = NULL;
+	int rc = 0;
+
+	leveldb_write(db->ldb, g_sync_wopts, wb, &err);
+	leveldb_writebatch_destroy(wb);
+	if (err) {
+		log_err("leveldb sync on %s: %s", db->dev, err);
+		leveldb_free(err);
+		rc = -EIO;
+	}
+	if (!rc)
+		rc = sync_old_logs(db);
+	return rc;
+}
+
+/* Wait until generation gen is durable, leading a sync when none runs. */
+static int wait_synced(struct dbstore_db *db, uint64_t gen)
+{
+	uint64_t target;
+	int rc = 0, got;
+
+	pthread_mutex_lock(&db->sync_lock);
+	while (db->synced < gen) {
+		if (db->failed >= gen) {
+			rc = db->fail_rc;
+			break;
+		}
+		if (db->syncing) {
+			pthread_cond_wait(&db->sync_cond, &db->sync_lock);
+			continue;
+		}
+		db->syncing = 1;
+		target = db->written;
+		pthread_mutex_unlock(&db->sync_lock);
+		got = sync_log(db);
+		pthread_mutex_lock(&db->sync_lock);
+		db->syncing = 0;
+		db->syncs++;
+		if (got) {
+			db->failed = target;
+			db->fail_rc = got;
+		} else if (target > db->synced) {
+			db->synced = target;
+		}
+		pthread_cond_broadcast(&db->sync_cond);
+	}
+	pthread_mutex_unlock(&db->sync_lock);
+	return rc;
+}
+
+int dbstore_commit_unlock(struct dbstore_db *db, struct dbstore_batch *b)
+{
+	char *err = NULL;
+	uint64_t gen;
+	int rc = 0;
+
+	leveldb_write(db->ldb, g_nosync_wopts, b->wb, &err);
+	if (err) {
+		log_err("leveldb write on %s: %s", db->dev, err);
+		leveldb_free(err);
+		pthread_mutex_unlock(&db->lock);
+		return -EIO;
+	}
+	pthread_mutex_lock(&db->sync_lock);
+	gen = ++db->written;
+	pthread_mutex_unlock(&db->sync_lock);
+	pthread_mutex_unlock(&db->lock);
+	if (!t_defer_sync)
+		rc = wait_synced(db, gen);
+	return rc;
+}
+
+unsigned long dbstore_sync_count(struct dbstore_db *db)
+{
+	unsigned long n;
+
+	pthread_mutex_lock(&db->sync_lock);
+	n = db->syncs;
+	pthread_mutex_unlock(&db->sync_lock);
+	return n;
 }
 
 void dbstore_defer_sync(int on)

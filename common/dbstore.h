@@ -80,6 +80,19 @@ void dbstore_batch_del(struct dbstore_batch *b, const void *key, size_t klen);
  * batch stays the caller's (dbstore_batch_free). */
 int dbstore_commit(struct dbstore_db *db, struct dbstore_batch *b);
 void dbstore_batch_free(struct dbstore_batch *b);
+/*
+ * Group commit: apply the batch at once (readers and the next holder of
+ * the lock see it), release db's lock (dbstore_lock, which the caller
+ * holds), then return once the batch is durable. Concurrent callers
+ * share one synced write of LevelDB's log: the first to wait syncs every
+ * batch applied so far, the others wait for its result. 0 or -EIO
+ * (logged; the lock is released either way). Under dbstore_defer_sync
+ * it returns without waiting. The batch stays the caller's. A batch is
+ * visible before it is durable: only its 0 is an acknowledgement.
+ */
+int dbstore_commit_unlock(struct dbstore_db *db, struct dbstore_batch *b);
+/* How many syncs dbstore_commit_unlock's leaders did on db (tests). */
+unsigned long dbstore_sync_count(struct dbstore_db *db);
 
 /*
  * Bulk writes (a replication merge of many rows): while on is set in the

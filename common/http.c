@@ -356,6 +356,9 @@ void http_reply_error(struct http_request *req, int status, const char *fmt,
 	http_reply(req, status, msg, (size_t)n);
 }
 
+/* The largest piece a streamed reply is read in. */
+#define HTTP_STREAM_BLOCK (64 * 1024)
+
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct stream_ctx *s = cls;
@@ -384,6 +387,7 @@ void http_reply_stream(struct http_request *req, int status, int64_t size,
 		       void *ctx, void (*done)(void *ctx))
 {
 	struct stream_ctx *s = calloc(1, sizeof(*s));
+	size_t block = HTTP_STREAM_BLOCK;
 	struct MHD_Response *resp;
 
 	if (!s) {
@@ -393,8 +397,12 @@ void http_reply_stream(struct http_request *req, int status, int64_t size,
 		return;
 	}
 	*s = (struct stream_ctx){req, read, done, ctx};
+	/* libmicrohttpd callocs the block with the response: no 64 KiB to
+	 * clear for a small body */
+	if (size >= 0 && size < HTTP_STREAM_BLOCK)
+		block = size < 512 ? 512 : (size_t)size;
 	resp = MHD_create_response_from_callback(
-		size < 0 ? MHD_SIZE_UNKNOWN : (uint64_t)size, 64 * 1024,
+		size < 0 ? MHD_SIZE_UNKNOWN : (uint64_t)size, block,
 		stream_read, s, stream_free);
 	if (!resp) {
 		stream_free(s);
@@ -445,10 +453,12 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
 			return MHD_NO;
 		make_txn(req);
 		/* without a body, hold even an early reply until the last
-		 * call: libmicrohttpd keeps the connection alive only then */
+		 * call: libmicrohttpd keeps the connection alive only then
+		 * (a PUT or POST answered at its headers is closed after the
+		 * reply, so a backend's keep-alive would end at each row
+		 * update) */
 		if (!http_header(req, MHD_HTTP_HEADER_TRANSFER_ENCODING) &&
-		    http_content_length(req) <= 0 &&
-		    (!strcmp(method, "GET") || !strcmp(method, "HEAD")))
+		    http_content_length(req) <= 0)
 			req->phase = 1;
 		req->h = srv->opts.route(req);
 		if (req->h->on_headers)

@@ -353,8 +353,10 @@ int contd_row_update(struct dbstore_db *db, const char *key, const char *name,
 	if (!rc) /* the row's new row id (common/dbreplicator.h) */
 		rc = dbrepl_stage_row(&contd_layout, db, b, key,
 				      row.deleted ? 'T' : 'O', name);
-	if (!rc)
-		rc = dbstore_commit(db, b);
+	if (!rc) { /* group commit: shares its sync with concurrent rows */
+		rc = dbstore_commit_unlock(db, b);
+		goto out_nolock;
+	}
 out:
 	dbstore_unlock(db);
 out_nolock:

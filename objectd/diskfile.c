@@ -736,12 +736,64 @@ int df_writer_open(const struct df_loc *loc, struct df_writer *w)
 	return 0;
 }
 
-int df_writer_write(struct df_writer *w, const void *data, size_t len)
+/* Write len bytes at the end of the file; start the writeback of what
+ * reached DF_SYNC_EVERY since the last start. 0 or -errno. */
+static int writer_out(struct df_writer *w, const void *data, size_t len)
 {
 	int rc = write_all(w->fd, data, len);
 
-	if (!rc && w->md5)
+	if (rc)
+		return rc;
+	w->on_disk += len;
+	if (w->on_disk - w->writeback >= DF_SYNC_EVERY) {
+		/* a hint: the fsync of df_writer_commit is what counts */
+		sync_file_range(w->fd, (off_t)w->writeback,
+				(off_t)(w->on_disk - w->writeback),
+				SYNC_FILE_RANGE_WRITE);
+		w->writeback = w->on_disk;
+	}
+	return 0;
+}
+
+/* Write what buf holds. 0 or -errno (logged). */
+static int writer_flush(struct df_writer *w)
+{
+	int rc = 0;
+
+	if (w->used) {
+		rc = writer_out(w, w->buf, w->used);
+		w->used = 0;
+		if (rc)
+			log_err("cannot write %s: %s", w->tmp_path,
+				strerror(-rc));
+	}
+	return rc;
+}
+
+int df_writer_write(struct df_writer *w, const void *data, size_t len)
+{
+	const char *p = data;
+	size_t left = len, n;
+	int rc = 0;
+
+	if (!w->buf && w->size + len > DF_BUF_AFTER)
+		w->buf = malloc(DF_BUF_SIZE); /* NULL: write unbuffered */
+	if (w->md5)
 		rc = objd_md5_update(w->md5, data, len);
+	if (!rc && !w->buf)
+		rc = writer_out(w, data, len);
+	while (!rc && w->buf && left) {
+		n = DF_BUF_SIZE - w->used;
+		n = n < left ? n : left;
+		memcpy(w->buf + w->used, p, n);
+		w->used += n;
+		p += n;
+		left -= n;
+		if (w->used == DF_BUF_SIZE) {
+			w->used = 0;
+			rc = writer_out(w, w->buf, DF_BUF_SIZE);
+		}
+	}
 	if (rc)
 		log_err("cannot write %s: %s", w->tmp_path, strerror(-rc));
 	else
@@ -768,6 +820,9 @@ void df_writer_abort(struct df_writer *w)
 	if (w->md5)
 		objd_md5_free(w->md5);
 	w->md5 = NULL;
+	free(w->buf);
+	w->buf = NULL;
+	w->used = 0;
 }
 
 /*
@@ -843,7 +898,9 @@ int df_writer_commit(struct df_writer *w, const struct df_loc *loc,
 				  (uint32_t)crc32(0L, tail.data, (uInt)mlen));
 	if (rc)
 		goto out;
-	rc = write_all(w->fd, tail.data, tail.len);
+	rc = writer_flush(w);
+	if (!rc)
+		rc = write_all(w->fd, tail.data, tail.len);
 	if (!rc && fsync(w->fd) == -1)
 		rc = -errno;
 	if (rc) {
@@ -874,7 +931,9 @@ int df_writer_place(struct df_writer *w, const struct df_loc *loc,
 		rc = -EINVAL;
 		goto out;
 	}
-	rc = read_meta(w->fd, meta, &body_len);
+	rc = writer_flush(w);
+	if (!rc)
+		rc = read_meta(w->fd, meta, &body_len);
 	if (rc)
 		goto out;
 	rc = -EILSEQ;

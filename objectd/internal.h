@@ -184,12 +184,26 @@ struct df_obj {
 	char data_path[PATH_MAX];
 };
 
-/* An upload in progress into <dev>/tmp (df_writer_open). */
+/*
+ * An upload in progress into <dev>/tmp (df_writer_open). Once its body
+ * passes DF_BUF_AFTER bytes, writes are gathered in buf (DF_BUF_SIZE)
+ * and written a buffer at a time (the HTTP server hands bodies over in
+ * ~31 KiB pieces), and every DF_SYNC_EVERY bytes the kernel is asked to
+ * start writing back (sync_file_range), so the disk works while the body
+ * arrives and the final fsync finds little left to write.
+ */
+#define DF_BUF_AFTER  (256 * 1024)
+#define DF_BUF_SIZE   (1024 * 1024)
+#define DF_SYNC_EVERY (8 * 1024 * 1024)
 struct df_writer {
 	int fd;
 	char tmp_path[PATH_MAX];
-	void *md5; /* EVP_MD_CTX */
-	uint64_t size;
+	void *md5;	    /* EVP_MD_CTX */
+	uint64_t size;	    /* body bytes accepted */
+	char *buf;	    /* NULL: unbuffered */
+	size_t used;	    /* bytes in buf, not yet written */
+	uint64_t on_disk;   /* bytes written to fd */
+	uint64_t writeback; /* writeback started below this offset */
 };
 
 /*

@@ -36,6 +36,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "common/curlpool.h"
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "common/md5.h"
@@ -164,6 +165,7 @@ static int prepare(struct objd *od, struct target *t,
 	curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->hdrs);
 	curl_easy_setopt(t->easy, CURLOPT_WRITEFUNCTION, discard);
 	curl_easy_setopt(t->easy, CURLOPT_NOSIGNAL, 1L);
+	curlpool_easy_opts(t->easy);
 	curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT_MS,
 			 (long)(od->cfg->conn_timeout * 1000));
 	curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS,
@@ -186,7 +188,7 @@ static void release(struct target *t)
 static void send_all(struct objd *od, struct target *t, int n,
 		     const struct cont_update *u, const char *txn)
 {
-	CURLM *multi = curl_multi_init();
+	CURLM *multi = curlpool_get(); /* keeps connections between updates */
 	int i, running = 0;
 
 	for (i = 0; i < n; i++) {
@@ -221,8 +223,7 @@ static void send_all(struct objd *od, struct target *t, int n,
 			curl_multi_remove_handle(multi, t[i].easy);
 		release(&t[i]);
 	}
-	if (multi)
-		curl_multi_cleanup(multi);
+	curlpool_put(multi);
 }
 
 /* Split a comma-separated header into trimmed items. Returns the count. */
