@@ -15,7 +15,12 @@
  * chunk is never evicted; (3) one PUT at a time per chunk, and no PUT
  * while a DELETE of the same object is in flight (fs->deleting), so a
  * delete queued by a truncate never lands after newer data; (4) every
- * chunk dirtied before epoch E is flushed once kd_flush_epoch(E) returns.
+ * chunk dirtied before epoch E (of one inode, or all) is flushed once
+ * kd_flush_epoch(E, ino) returns. The workers PUT first the chunks an
+ * fsync waits for (urgent), then the oldest when over half of dirty_max
+ * or when a commit waits, else chunks written up to their end (a
+ * sequential writer has left them: their PUT overlaps its next writes).
+ * Writers block only above dirty_max.
  * Random reads of chunks not cached fetch only the bytes asked for (a
  * ranged GET); a write to a chunk not cached loads it first unless the
  * write covers it or it is a hole. Everything runs under fs->lock except
@@ -117,6 +122,27 @@ static void clear_dirty(struct kfs *fs, struct kchunk *c)
 	dirty_unlink(fs, c);
 	c->dirty = 0;
 	fs->bytes_dirty -= c->cap;
+	if (c->urgent)
+		fs->nurgent--;
+	if (c->full)
+		fs->nfull--;
+	c->urgent = c->full = 0;
+}
+
+/* Mark dirty c as wanted now: by an fsync (urgent) or because its writer
+ * moved past it (full). Lock held. */
+static void want_flush(struct kfs *fs, struct kchunk *c, int urgent)
+{
+	if (!c->dirty)
+		return;
+	if (urgent && !c->urgent) {
+		c->urgent = 1;
+		fs->nurgent++;
+	} else if (!urgent && !c->full) {
+		c->full = 1;
+		fs->nfull++;
+	}
+	pthread_cond_signal(&fs->work);
 }
 
 static struct kchunk *cinsert(struct kfs *fs, uint64_t ino, uint64_t idx)
@@ -280,6 +306,18 @@ static void unref(struct kfs *fs, struct kchunk *c)
 		cremove(fs, c);
 }
 
+/* Replace one entry from by to in fs->flying (a PUT starts: 0 → ino;
+ * ends: ino → 0). Only workers PUT chunks, and there are at most 64. */
+static void fly(struct kfs *fs, uint64_t from, uint64_t to)
+{
+	size_t i;
+	for (i = 0; i < sizeof(fs->flying) / sizeof(*fs->flying); i++)
+		if (fs->flying[i] == from) {
+			fs->flying[i] = to;
+			break;
+		}
+}
+
 /* Flush c if dirty (lock held, dropped around the PUT). */
 static int flush_chunk(struct kfs *fs, struct kchunk *c)
 {
@@ -312,6 +350,7 @@ static int flush_chunk(struct kfs *fs, struct kchunk *c)
 	clear_dirty(fs, c);
 	c->flushing = 1;
 	fs->nflushing++;
+	fly(fs, 0, c->ino);
 	kd_chunk_name(fs, c->ino, c->idx, name, sizeof(name));
 	pthread_mutex_unlock(&fs->lock);
 	rc = swc_put(fs->sw, name, copy, len, 0);
@@ -319,8 +358,11 @@ static int flush_chunk(struct kfs *fs, struct kchunk *c)
 	pthread_mutex_lock(&fs->lock);
 	c->flushing = 0;
 	fs->nflushing--;
+	fly(fs, c->ino, 0);
 	if (rc) {
 		fs->flush_error = rc;
+		fs->flush_error_ino = c->ino;
+		fs->flush_errors++;
 		if (!c->dead && !c->dirty) {
 			mark_dirty(fs, c);
 			c->epoch = 0; /* oldest: retried first */
@@ -332,17 +374,39 @@ static int flush_chunk(struct kfs *fs, struct kchunk *c)
 	return rc;
 }
 
+/*
+ * The dirty chunk a worker should PUT next, or NULL (lock held): one an
+ * fsync waits for; else the oldest, when over half of dirty_max or when
+ * a commit waits for its epoch; else one its writer filled and left.
+ */
+static struct kchunk *pick(struct kfs *fs)
+{
+	struct kchunk *c, *oldest = NULL, *full = NULL;
+	for (c = fs->dirty_head; c; c = c->dnext) {
+		if (c->flushing)
+			continue;
+		if (c->urgent)
+			return c;
+		if (!oldest)
+			oldest = c;
+		if (!full && c->full)
+			full = c;
+		if (!fs->nurgent && (!fs->nfull || full))
+			break;
+	}
+	if (oldest && (fs->bytes_dirty > fs->o.dirty_max / 2 ||
+		       oldest->epoch <= fs->flush_target))
+		return oldest;
+	return full;
+}
+
 static void *worker(void *arg)
 {
 	struct kfs *fs = arg;
 	pthread_mutex_lock(&fs->lock);
 	while (fs->stopping < 2) {
-		struct kchunk *c;
-		for (c = fs->dirty_head; c; c = c->dnext)
-			if (!c->flushing)
-				break;
-		if (c && (fs->bytes_dirty > fs->o.dirty_max / 2 ||
-			  c->epoch <= fs->flush_target)) {
+		struct kchunk *c = pick(fs);
+		if (c) {
 			flush_chunk(fs, c);
 			continue;
 		}
@@ -539,6 +603,9 @@ ssize_t kd_write(struct kfs *fs, struct kinode *in, const char *buf,
 		if (co + n > c->len)
 			c->len = co + (uint32_t)n;
 		mark_dirty(fs, c);
+		/* a writer that reached the chunk's end has left it */
+		if (co + n == fs->chunk_size)
+			want_flush(fs, c, 0);
 		unref(fs, c);
 		done += n;
 		if (pos + n > in->size)
@@ -671,29 +738,43 @@ void kd_drop_inode(struct kfs *fs, struct kinode *in)
 		kd_queue_delete(fs, ino, idx);
 }
 
-int kd_flush_epoch(struct kfs *fs, uint64_t epoch)
+/* Chunks of ino (or all, KD_ALL) of epoch <= epoch still dirty or in
+ * flight; those dirty are marked urgent when one inode is asked for. */
+static int flush_pending(struct kfs *fs, uint64_t epoch, uint64_t ino)
 {
-	int rc;
-	fs->flush_error = 0;
-	if (epoch > fs->flush_target)
+	struct kchunk *c;
+	size_t i;
+	int busy = 0;
+	for (c = fs->dirty_head; c; c = c->dnext) {
+		if (c->epoch > epoch || (ino != KD_ALL && c->ino != ino))
+			continue;
+		busy = 1;
+		if (ino == KD_ALL)
+			break;
+		want_flush(fs, c, 1);
+	}
+	if (ino == KD_ALL)
+		return busy || fs->nflushing;
+	for (i = 0; i < sizeof(fs->flying) / sizeof(*fs->flying); i++)
+		busy |= fs->flying[i] == ino;
+	return busy;
+}
+
+int kd_flush_epoch(struct kfs *fs, uint64_t epoch, uint64_t ino)
+{
+	uint64_t errors = fs->flush_errors;
+	int rc = 0;
+	if (ino == KD_ALL && epoch > fs->flush_target)
 		fs->flush_target = epoch;
 	pthread_cond_broadcast(&fs->work);
-	for (;;) {
-		struct kchunk *c;
-		int busy = 0;
-		for (c = fs->dirty_head; c; c = c->dnext)
-			if (c->epoch <= epoch) {
-				busy = 1;
-				break;
-			}
-		if (!busy && !fs->nflushing)
+	while (flush_pending(fs, epoch, ino)) {
+		if (fs->flush_errors != errors &&
+		    (ino == KD_ALL || fs->flush_error_ino == ino)) {
+			rc = fs->flush_error;
 			break;
-		if (fs->flush_error)
-			break;
+		}
 		pthread_cond_wait(&fs->cond, &fs->lock);
 	}
-	rc = fs->flush_error;
-	fs->flush_error = 0;
 	return rc;
 }
 

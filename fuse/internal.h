@@ -201,6 +201,8 @@ struct kchunk {
 	uint8_t *data;
 	uint32_t len, cap; /* bytes meaningful / allocated */
 	int loading, dirty, flushing, dead;
+	int urgent;	/* an fsync waits for it: flushed before the others */
+	int full;	/* written up to its end: flushed without waiting */
 	uint64_t epoch; /* commit epoch of its first unflushed write */
 	int refs;
 	struct kchunk *hnext;
@@ -236,7 +238,11 @@ struct kfs {
 	uint64_t epoch;	       /* current dirty epoch */
 	uint64_t flush_target; /* flush every chunk of epoch <= this */
 	int nflushing;
-	int flush_error;
+	uint64_t flying[64];	 /* inodes of the PUTs in flight (0: free) */
+	uint64_t nurgent, nfull; /* dirty chunks with urgent / full set */
+	int flush_error;	 /* the last failed PUT's -errno */
+	uint64_t flush_error_ino, flush_errors; /* its inode; count */
+	int writeback;	 /* the kernel's writeback cache is on (ops.c) */
 	struct kdel *ra; /* read-ahead queue */
 	uint32_t nra, capra;
 	/* deletes waiting for the next commit, and those in flight */
@@ -272,7 +278,12 @@ ssize_t kd_write(struct kfs *fs, struct kinode *in, const char *buf,
 int kd_truncate(struct kfs *fs, struct kinode *in, uint64_t size);
 int kd_zero(struct kfs *fs, struct kinode *in, uint64_t off, uint64_t len);
 void kd_drop_inode(struct kfs *fs, struct kinode *in);
-int kd_flush_epoch(struct kfs *fs, uint64_t epoch);
+/* Wait until every chunk dirtied in an epoch <= epoch is in the cluster:
+ * all of them (ino KD_ALL) or those of inode ino only, which the workers
+ * take before any other. fs->lock held (dropped while waiting). 0, or the
+ * -errno of a failed PUT (the chunk stays dirty and is retried). */
+#define KD_ALL 0
+int kd_flush_epoch(struct kfs *fs, uint64_t epoch, uint64_t ino);
 int kd_queue_delete(struct kfs *fs, uint64_t ino, uint64_t idx);
 int kd_delete_now(struct kfs *fs, uint64_t ino, uint64_t idx);
 
@@ -281,7 +292,12 @@ int kj_mkfs(struct kopts *o, const char *name);
 int kj_load(struct kfs *fs);
 int kj_lease_take(struct kfs *fs);
 void kj_lease_release(struct kfs *fs);
-int kj_commit(struct kfs *fs);
+/* Commit the pending metadata, after the data of inode ino dirtied so far
+ * (KJ_ALL: of every inode; KJ_META: none). fsync passes its inode: other
+ * files' dirty chunks are not waited for. 0 or -errno. */
+#define KJ_ALL	KD_ALL
+#define KJ_META UINT64_MAX
+int kj_commit(struct kfs *fs, uint64_t ino);
 int kj_start(struct kfs *fs);
 void kj_stop(struct kfs *fs);
 void kj_free_inode(struct kfs *fs, struct kinode *in);

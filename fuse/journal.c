@@ -2,17 +2,28 @@
  * fuse/journal.c: the metadata journal and the write lease of a kumo
  * filesystem in the cluster (layout in internal.h).
  *
- * A commit makes everything done so far durable, atomically:
+ * A commit (kj_commit(fs, ino)) makes the whole namespace and the data of
+ * one inode (fsync), of all (unmount, KJ_ALL) or of none (fsyncdir, the
+ * periodic commit after its own flush, KJ_META) durable, atomically:
  *
  *   cut (lock held: ns_cut → batch seq+1; epoch++; take queued deletes)
- *    → flush every chunk dirtied before the cut (kd_flush_epoch)
+ *    → flush the chunks of ino dirtied before the cut (kd_flush_epoch;
+ *      the workers take them before any other)
  *    → PUT m/log/<seq+1> If-None-Match: *        ← the commit point
  *    → DELETE the chunks the batch stopped naming (kd_delete_now)
  *    → every 64 logs: PUT m/snap/<seq+1> (the state at the cut),
  *      m/head, then delete logs and snapshots older than the snapshot
  *      before it (one step of listing lag stays readable)
  *
- * Invariants: (1) a log names only chunks PUT before it; (2) a chunk is
+ * The committer thread, every commit_seconds: flush every chunk dirty so
+ * far without commit_lock (an fsync meanwhile commits at once), then
+ * commit KJ_META.
+ *
+ * Invariants: (1) a log names every chunk of the fsynced inode PUT before
+ * it; other inodes' chunks it names may still be in the cache (written
+ * since their last flush): a crash then leaves such a chunk's older
+ * object, or none, which reads as zeros, never another file's data (as
+ * ext4 data=writeback for data not fsynced); (2) a chunk is
  * deleted only after a log that no longer names it; (3) a mount loads the
  * newest snapshot and then the logs after it in order until one is
  * missing, so it sees a prefix of the commits, each whole: a rename is
@@ -310,7 +321,7 @@ int kj_lease_take(struct kfs *fs)
 		pthread_mutex_lock(&fs->lock);
 		ns_mark(&fs->ns, 1);
 		pthread_mutex_unlock(&fs->lock);
-		rc = kj_commit(fs);
+		rc = kj_commit(fs, KJ_ALL);
 	}
 out:
 	buf_free(&b);
@@ -341,7 +352,7 @@ static void delete_old(struct kfs *fs, uint64_t keep_from)
 	}
 }
 
-int kj_commit(struct kfs *fs)
+int kj_commit(struct kfs *fs, uint64_t ino)
 {
 	struct buf log = BUF_INIT, snap = BUF_INIT;
 	struct kdel *dels = NULL;
@@ -373,7 +384,7 @@ int kj_commit(struct kfs *fs)
 	if (cut && fs->logs_since_snap + 1 >= SNAP_EVERY &&
 	    ns_snapshot(&fs->ns, seq, &snap))
 		snap.len = 0;
-	rc = kd_flush_epoch(fs, epoch);
+	rc = ino == KJ_META ? 0 : kd_flush_epoch(fs, epoch, ino);
 	pthread_mutex_unlock(&fs->lock);
 	if (rc)
 		goto failed;
@@ -440,17 +451,28 @@ void kj_free_inode(struct kfs *fs, struct kinode *in)
 	ns_release(&fs->ns, in);
 }
 
+/*
+ * Every commit_seconds: PUT the chunks dirtied so far, then commit the
+ * metadata. The PUTs run outside commit_lock, so an fsync meanwhile
+ * commits at once; chunks dirtied between the two steps are named by
+ * the log before their PUT (as after another file's fsync).
+ */
 static void *committer(void *arg)
 {
 	struct kfs *fs = arg;
 	for (;;) {
+		uint64_t epoch;
 		int i;
 		for (i = 0; i < fs->o.commit_seconds * 10; i++) {
 			usleep(100000);
 			if (fs->stopping)
 				return NULL;
 		}
-		kj_commit(fs);
+		pthread_mutex_lock(&fs->lock);
+		epoch = fs->epoch++;
+		kd_flush_epoch(fs, epoch, KD_ALL);
+		pthread_mutex_unlock(&fs->lock);
+		kj_commit(fs, KJ_META);
 	}
 }
 

@@ -304,7 +304,7 @@ out:
 			pthread_mutex_lock(&fs.lock);
 			ns_mark(&fs.ns, 2);
 			pthread_mutex_unlock(&fs.lock);
-			if (kj_commit(&fs)) {
+			if (kj_commit(&fs, KJ_ALL)) {
 				log_err("final commit failed: the last changes "
 					"are not in the cluster");
 				rc = 1;

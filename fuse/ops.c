@@ -82,6 +82,13 @@ static int writable(struct kfs *fs)
 	return 0;
 }
 
+/* The open flags a handle keeps: with the writeback cache the kernel
+ * places O_APPEND writes itself (its writeback may use any handle). */
+static int fh_flags(struct kfs *fs, int flags)
+{
+	return fs->writeback ? flags & ~O_APPEND : flags;
+}
+
 static struct kinode *live(struct kfs *fs, fuse_ino_t ino)
 {
 	struct kinode *in = ns_inode(&fs->ns, ino);
@@ -259,7 +266,7 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 			return;
 		}
 		fh->ino = in->ino;
-		fh->flags = fi->flags;
+		fh->flags = fh_flags(fs, fi->flags);
 		in->nopen++;
 		in->nlookup++;
 		memset(&e, 0, sizeof(e));
@@ -392,7 +399,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			rc = -ENOENT;
 			goto out;
 		}
-		in->mtime = in->ctime = now;
+		if (!fs->writeback) /* else the kernel sends its times */
+			in->mtime = in->ctime = now;
 		ns_touch(&fs->ns, in);
 	}
 	if (!(fh = calloc(1, sizeof(*fh)))) {
@@ -400,7 +408,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		goto out;
 	}
 	fh->ino = ino;
-	fh->flags = fi->flags;
+	fh->flags = fh_flags(fs, fi->flags);
 	in->nopen++;
 	fi->fh = (uint64_t)(uintptr_t)fh;
 	fi->keep_cache = 1;
@@ -463,7 +471,10 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		off = (off_t)in->size;
 	n = kd_write(fs, in, buf, size, (uint64_t)off);
 	if (n > 0 && (in = ns_inode(&fs->ns, ino))) {
-		in->mtime = in->ctime = now;
+		/* with the writeback cache the kernel sends its own times
+		 * (setattr at close and fsync); its writes may come later */
+		if (!fs->writeback)
+			in->mtime = in->ctime = now;
 		if (in->mode & (S_ISUID | S_ISGID)) {
 			const struct fuse_ctx *ctx = fuse_req_ctx(req);
 			if (ctx->uid != 0)
@@ -506,14 +517,15 @@ static void op_release(fuse_req_t req, fuse_ino_t ino,
 	fuse_reply_err(req, 0);
 }
 
+/* fsync and fdatasync: this file's dirty chunks, then all pending
+ * metadata (its name may be new); other files' chunks are not waited for. */
 static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		     struct fuse_file_info *fi)
 {
 	int rc;
-	(void)ino;
 	(void)datasync;
 	(void)fi;
-	rc = kj_commit(FS(req));
+	rc = kj_commit(FS(req), ino);
 	fuse_reply_err(req, -rc);
 }
 
@@ -609,7 +621,12 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
 static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 			struct fuse_file_info *fi)
 {
-	op_fsync(req, ino, datasync, fi);
+	int rc;
+	(void)ino;
+	(void)datasync;
+	(void)fi;
+	rc = kj_commit(FS(req), KJ_META);
+	fuse_reply_err(req, -rc);
 }
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)
@@ -785,11 +802,13 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 			rc = -ENOENT;
 			goto out;
 		}
-		in->mtime = in->ctime = now;
+		if (!fs->writeback) /* else the kernel keeps the times */
+			in->mtime = in->ctime = now;
 	}
 	if (!(mode & FALLOC_FL_KEEP_SIZE) && end > in->size) {
 		in->size = end; /* space is not reserved: holes read zero */
-		in->ctime = now;
+		if (!fs->writeback)
+			in->ctime = now;
 	}
 	ns_touch(&fs->ns, in);
 out:
@@ -797,12 +816,24 @@ out:
 	fuse_reply_err(req, -rc);
 }
 
+/*
+ * The kernel's writeback cache: small writes gather in its page cache
+ * and come to us in pages (up to max_write per request) on writeback,
+ * close, fsync or memory pressure; it keeps st_size and mtime itself and
+ * does O_APPEND (so file handles drop it, see keep_fh). A read-only mount
+ * has nothing to write back.
+ */
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
-	(void)userdata;
+	struct kfs *fs = userdata;
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
-	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
+	if (!fs->o.ro && (conn->capable & FUSE_CAP_WRITEBACK_CACHE)) {
+		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+		fs->writeback = 1;
+	} else {
+		conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
+	}
 	conn->max_write = 1 << 20;
 	conn->max_readahead = 1 << 20;
 }
