@@ -53,6 +53,7 @@
 #include "common/cluster.h"
 #include "common/curlpool.h"
 #include "common/log.h"
+#include "common/policy.h"
 #include "common/timestamp.h"
 
 #define BODY_MAX     (256 * 1024) /* streamed body buffered per transfer */
@@ -66,17 +67,22 @@ struct errslot {
 	double last;
 };
 
+/* Ring slots: account, container, then one object ring per storage
+ * policy in policy_at order (slot CLUSTER_OBJECT is policy 0's). */
+#define NRING_SLOTS (CLUSTER_OBJECT + POLICY_MAX)
+
 struct cluster {
 	/* rings[k] is replaced by a reload while lookups run: it is read and
 	 * its reference taken under ring_lock, and the replaced ring lives on
 	 * until the last cluster_nodes holding it is released */
 	pthread_mutex_t ring_lock; /* guards rings, next_check */
-	struct ring *rings[CLUSTER_NKINDS];
+	struct ring *rings[NRING_SLOTS];
+	int nrings;	   /* slots in use: CLUSTER_OBJECT + policy_count() */
 	double next_check; /* monotonic time of the next look at the files */
 	int reloading;	   /* a thread is looking at the files */
 	double check_every;
-	char *ring_path[CLUSTER_NKINDS];
-	struct ring_stamp stamp[CLUSTER_NKINDS]; /* the reloading thread's */
+	char *ring_path[NRING_SLOTS];
+	struct ring_stamp stamp[NRING_SLOTS]; /* the reloading thread's */
 	char *prefix, *suffix;
 	struct ring_hash_conf hash;
 	long conn_ms, node_ms;
@@ -160,8 +166,48 @@ static double now_s(void)
 
 /* --- setup --------------------------------------------------------------- */
 
-static const char *const ring_names[CLUSTER_NKINDS] = {
-	"account.ring.gz", "container.ring.gz", "object.ring.gz"};
+/* The ring file of a slot: account.ring.gz, container.ring.gz, then
+ * object.ring.gz for policy 0 and object-N.ring.gz for policy N (Swift's
+ * POLICIES.get_object_ring). 0 or -ENOMEM. */
+static int ring_file(const char *dir, int slot, char **out)
+{
+	const struct storage_policy *sp;
+	int n;
+
+	if (slot == CLUSTER_ACCOUNT) {
+		n = asprintf(out, "%s/account.ring.gz", dir);
+	} else if (slot == CLUSTER_CONTAINER) {
+		n = asprintf(out, "%s/container.ring.gz", dir);
+	} else {
+		sp = policy_at(slot - CLUSTER_OBJECT);
+		n = sp->index ? asprintf(out, "%s/object-%d.ring.gz", dir,
+					 sp->index)
+			      : asprintf(out, "%s/object.ring.gz", dir);
+	}
+	if (n == -1)
+		*out = NULL;
+	return n == -1 ? -ENOMEM : 0;
+}
+
+/* Swift's ECStoragePolicy.load_ring check: an erasure-coded policy's ring
+ * has exactly k + m replicas (one fragment index each). 0 or -EINVAL
+ * (logged, naming the file). */
+static int ring_fits(const struct cluster *c, int slot, const struct ring *r)
+{
+	const struct storage_policy *sp;
+
+	if (slot < CLUSTER_OBJECT)
+		return 0;
+	sp = policy_at(slot - CLUSTER_OBJECT);
+	if (sp->type != POLICY_ERASURE_CODING ||
+	    (int)r->nrows == sp->ec_ndata + sp->ec_nparity)
+		return 0;
+	log_err("EC ring for policy %s needs to be configured with exactly "
+		"%d replicas. Got %d (%s)",
+		sp->name, sp->ec_ndata + sp->ec_nparity, (int)r->nrows,
+		c->ring_path[slot]);
+	return -EINVAL;
+}
 
 int cluster_open(const struct cluster_conf *conf, struct cluster **out)
 {
@@ -191,13 +237,11 @@ int cluster_open(const struct cluster_conf *conf, struct cluster **out)
 		c->conn_ms = 1;
 	c->err_limit = conf->error_suppression_limit;
 	c->err_interval = conf->error_suppression_interval;
-	for (i = 0; i < CLUSTER_NKINDS; i++) {
-		if (asprintf(&c->ring_path[i], "%s/%s", conf->swift_dir,
-			     ring_names[i]) == -1) {
-			c->ring_path[i] = NULL;
-			rc = -ENOMEM;
+	c->nrings = CLUSTER_OBJECT + policy_count();
+	for (i = 0; i < c->nrings; i++) {
+		rc = ring_file(conf->swift_dir, i, &c->ring_path[i]);
+		if (rc)
 			goto fail;
-		}
 		rc = ring_reload(c->ring_path[i], &c->stamp[i], &c->rings[i]);
 		if (rc < 0) {
 			if (!c->stamp[i].ino) /* stat failed: not yet said */
@@ -205,7 +249,9 @@ int cluster_open(const struct cluster_conf *conf, struct cluster **out)
 					strerror(-rc));
 			goto fail;
 		}
-		rc = 0;
+		rc = ring_fits(c, i, c->rings[i]);
+		if (rc)
+			goto fail;
 	}
 	if (curl_global_init(CURL_GLOBAL_ALL)) {
 		log_err("curl_global_init failed");
@@ -225,10 +271,10 @@ void cluster_close(struct cluster *c)
 
 	if (!c)
 		return;
-	for (i = 0; i < CLUSTER_NKINDS; i++)
+	for (i = 0; i < c->nrings; i++)
 		if (c->rings[i])
 			ring_put(c->rings[i]);
-	for (i = 0; i < CLUSTER_NKINDS; i++)
+	for (i = 0; i < c->nrings; i++)
 		free(c->ring_path[i]);
 	free(c->prefix);
 	free(c->suffix);
@@ -258,8 +304,12 @@ static void rings_check(struct cluster *c)
 	}
 	c->reloading = 1;
 	pthread_mutex_unlock(&c->ring_lock);
-	for (i = 0; i < CLUSTER_NKINDS; i++) {
+	for (i = 0; i < c->nrings; i++) {
 		rc = ring_reload(c->ring_path[i], &c->stamp[i], &fresh);
+		if (rc > 0 && ring_fits(c, i, fresh)) {
+			ring_put(fresh);
+			rc = -EINVAL;
+		}
 		if (rc < 0 && rc != -ENOENT)
 			log_warn("keeping the loaded ring instead of %s",
 				 c->ring_path[i]);
@@ -279,16 +329,27 @@ static void rings_check(struct cluster *c)
 	pthread_mutex_unlock(&c->ring_lock);
 }
 
-/* kind's current ring, with a reference the caller puts. */
-static struct ring *ring_of(struct cluster *c, enum cluster_kind kind)
+/* A slot's current ring, with a reference the caller puts. */
+static struct ring *ring_of(struct cluster *c, int slot)
 {
 	struct ring *ring;
 
 	rings_check(c);
 	pthread_mutex_lock(&c->ring_lock);
-	ring = ring_get(c->rings[kind]);
+	ring = ring_get(c->rings[slot]);
 	pthread_mutex_unlock(&c->ring_lock);
 	return ring;
+}
+
+/* The slot of a policy's object ring, or -EINVAL for no such policy. */
+static int policy_slot(const struct cluster *c, int policy)
+{
+	int i;
+
+	for (i = CLUSTER_OBJECT; i < c->nrings; i++)
+		if (policy_at(i - CLUSTER_OBJECT)->index == policy)
+			return i;
+	return -EINVAL;
 }
 
 int cluster_replicas(struct cluster *c, enum cluster_kind kind)
@@ -300,11 +361,25 @@ int cluster_replicas(struct cluster *c, enum cluster_kind kind)
 	return n;
 }
 
-int cluster_lookup(struct cluster *c, enum cluster_kind kind,
-		   const char *account, const char *container,
-		   const char *object, struct cluster_nodes *out)
+int cluster_replicas_policy(struct cluster *c, int policy)
 {
-	struct ring *ring = ring_of(c, kind);
+	int slot = policy_slot(c, policy), n;
+	struct ring *ring;
+
+	if (slot < 0)
+		return slot;
+	ring = ring_of(c, slot);
+	n = ring->nrows;
+	ring_put(ring);
+	return n;
+}
+
+/* cluster_lookup on the ring of a slot. */
+static int lookup_slot(struct cluster *c, int slot, const char *account,
+		       const char *container, const char *object,
+		       struct cluster_nodes *out)
+{
+	struct ring *ring = ring_of(c, slot);
 	int64_t part;
 	int np, nh, max;
 
@@ -325,11 +400,35 @@ int cluster_lookup(struct cluster *c, enum cluster_kind kind,
 		return nh;
 	}
 	out->ring = ring; /* our reference passes to out */
-	out->kind = kind;
+	out->kind = slot < CLUSTER_OBJECT ? (enum cluster_kind)slot
+					  : CLUSTER_OBJECT;
+	out->policy = slot < CLUSTER_OBJECT
+			      ? 0
+			      : policy_at(slot - CLUSTER_OBJECT)->index;
 	out->part = (uint32_t)part;
 	out->nprimary = np;
 	out->n = np + nh;
 	return 0;
+}
+
+int cluster_lookup(struct cluster *c, enum cluster_kind kind,
+		   const char *account, const char *container,
+		   const char *object, struct cluster_nodes *out)
+{
+	return lookup_slot(c, (int)kind, account, container, object, out);
+}
+
+int cluster_lookup_policy(struct cluster *c, int policy, const char *account,
+			  const char *container, const char *object,
+			  struct cluster_nodes *out)
+{
+	int slot = policy_slot(c, policy);
+
+	if (slot < 0) {
+		memset(out, 0, sizeof(*out));
+		return slot;
+	}
+	return lookup_slot(c, slot, account, container, object, out);
 }
 
 void cluster_nodes_release(struct cluster_nodes *nodes)
@@ -827,7 +926,24 @@ struct xfer_spec {
 	struct put_src *src; /* streamed upload */
 	int64_t upload_len;  /* -1: chunked */
 	int stream;	     /* streamed download */
+	int obj_policy;	     /* 1 + an object request's policy index, or 0 */
 };
+
+/* xfer_spec.obj_policy of a request to nodes: an object ring's requests
+ * all carry its storage policy's X-Backend-Storage-Policy-Index, so an
+ * object server files them under that policy's folder. */
+static int obj_policy(const struct cluster_nodes *nodes)
+{
+	return nodes->kind == CLUSTER_OBJECT ? nodes->policy + 1 : 0;
+}
+
+/* Is line an X-Backend-Storage-Policy-Index header? */
+static int is_policy_line(const char *line)
+{
+	static const char name[] = "X-Backend-Storage-Policy-Index:";
+
+	return !strncasecmp(line, name, sizeof(name) - 1);
+}
 
 /* Start a transfer of spec on dev in engine e. NULL on failure (logged). */
 static struct xfer *xfer_start(struct engine *e, const struct ring_dev *dev,
@@ -854,11 +970,22 @@ static struct xfer *xfer_start(struct engine *e, const struct ring_dev *dev,
 	if (!x->url || !x->easy)
 		goto fail;
 	for (i = 0; s->hdrs && i < s->hdrs->n; i++) {
-		struct curl_slist *l =
-			curl_slist_append(x->slist, s->hdrs->lines[i]);
+		struct curl_slist *l;
+
+		if (s->obj_policy && is_policy_line(s->hdrs->lines[i]))
+			continue; /* the ring's policy is added below */
+		l = curl_slist_append(x->slist, s->hdrs->lines[i]);
 		if (!l)
 			goto fail;
 		x->slist = l;
+	}
+	if (s->obj_policy) {
+		char line[64];
+
+		snprintf(line, sizeof(line),
+			 "X-Backend-Storage-Policy-Index: %d",
+			 s->obj_policy - 1);
+		x->slist = curl_slist_append(x->slist, line);
 	}
 	if (s->txn) {
 		char line[128];
@@ -1031,9 +1158,13 @@ int cluster_make_requests(struct cluster *c, const struct cluster_nodes *nodes,
 			  const char *txn, struct cluster_resp *resps)
 {
 	struct xfer *slot[CLUSTER_MAX_NODES] = {0};
-	struct xfer_spec s = {method, nodes->part, account, container, object,
-			      query,  NULL,	   txn,	    body,      body_len,
-			      NULL,   0,	   0};
+	struct xfer_spec s = {method,  nodes->part,
+			      account, container,
+			      object,  query,
+			      NULL,    txn,
+			      body,    body_len,
+			      NULL,    0,
+			      0,       obj_policy(nodes)};
 	struct engine e;
 	int i, walk = 0, pending = 0, rc;
 
@@ -1329,7 +1460,7 @@ static int resume(struct cluster_get *g)
 			      &h,	  g->txn,
 			      NULL,	  0,
 			      NULL,	  0,
-			      1};
+			      1,	  obj_policy(&g->nodes)};
 	int i, rc = -EIO;
 
 	if (!g->can_resume || g->pos > g->end)
@@ -1387,9 +1518,13 @@ int cluster_get_open(struct cluster *c, const struct cluster_nodes *nodes,
 		     int newest, const char *txn, struct cluster_resp *resp,
 		     struct cluster_get **out)
 {
-	struct xfer_spec s = {method, nodes->part, account, container, object,
-			      query,  hdrs,	   txn,	    NULL,      0,
-			      NULL,   0,	   1};
+	struct xfer_spec s = {method,  nodes->part,
+			      account, container,
+			      object,  query,
+			      hdrs,    txn,
+			      NULL,    0,
+			      NULL,    0,
+			      1,       obj_policy(nodes)};
 	struct cluster_resp errs[CLUSTER_MAX_NODES];
 	int statuses[CLUSTER_MAX_NODES];
 	struct cluster_get *g;
@@ -1576,9 +1711,13 @@ int cluster_put_open(struct cluster *c, const struct cluster_nodes *nodes,
 		     int64_t content_length, int quorum, const char *txn,
 		     int *early_status, struct cluster_put **out)
 {
-	struct xfer_spec s = {"PUT", nodes->part, account, container, object,
-			      NULL,  NULL,	  txn,	   NULL,      0,
-			      NULL,  -1,	  0};
+	struct xfer_spec s = {"PUT",   nodes->part,
+			      account, container,
+			      object,  NULL,
+			      NULL,    txn,
+			      NULL,    0,
+			      NULL,    -1,
+			      0,       obj_policy(nodes)};
 	int dead[CLUSTER_MAX_NODES] = {0};
 	struct cluster_put *p;
 	int i, pending, ready = 0, early = 0, rc;

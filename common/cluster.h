@@ -2,11 +2,13 @@
  * common/cluster.h: the one client of the storage cluster, shared by the
  * proxy and (later) the volume service and the FUSE filesystem.
  *
- * It knows the three rings (account, container, object), which nodes hold
- * a path (primaries, then handoffs in Swift's get_more_nodes order), which
- * nodes keep failing (error limiting, as Swift's proxy: a node with more
- * than error_suppression_limit errors within error_suppression_interval is
- * skipped until the interval passes; a 507 limits it at once), and speaks
+ * It knows the rings (account, container, and one object ring per
+ * storage policy of common/policy.h: object.ring.gz, object-N.ring.gz),
+ * which nodes hold a path (primaries, then handoffs in Swift's
+ * get_more_nodes order), which nodes keep failing (error limiting, as
+ * Swift's proxy: a node with more than error_suppression_limit errors
+ * within error_suppression_interval is skipped until the interval passes;
+ * a 507 limits it at once), and speaks
  * Swift's backend protocol to them over libcurl (the multi interface, in
  * the caller's thread: no threads of its own):
  *
@@ -57,7 +59,9 @@ enum cluster_kind {
 };
 
 struct cluster_conf {
-	const char *swift_dir;	 /* holds {account,container,object}.ring.gz */
+	/* holds {account,container,object}.ring.gz and object-N.ring.gz for
+	 * each storage policy N > 0 of common/policy.h */
+	const char *swift_dir;
 	const char *hash_prefix; /* swift_hash_path_prefix */
 	const char *hash_suffix; /* swift_hash_path_suffix */
 	double conn_timeout;	 /* seconds to connect to a backend */
@@ -81,6 +85,7 @@ struct cluster;
 struct cluster_nodes {
 	struct ring *ring;
 	enum cluster_kind kind;
+	int policy; /* the storage policy index of an object lookup */
 	uint32_t part;
 	int nprimary; /* primaries come first in dev[] */
 	int n;	      /* primaries + handoffs */
@@ -109,9 +114,12 @@ static inline int cluster_quorum(int n)
 }
 
 /*
- * Load the rings from conf->swift_dir and set up libcurl (call once, before
- * threads start). Strings in conf are copied. On success *out owns the
- * cluster. 0, or -errno (a ring that cannot be loaded: logged, naming it).
+ * Load the rings from conf->swift_dir (the object ring of every storage
+ * policy of policy.h's table, which must be loaded already) and set up
+ * libcurl (call once, before threads start). Strings in conf are copied.
+ * On success *out owns the cluster. 0, or -errno (a ring that cannot be
+ * loaded, or an erasure-coded policy's ring without exactly k + m
+ * replicas: logged, naming it).
  */
 int cluster_open(const struct cluster_conf *conf, struct cluster **out);
 
@@ -128,8 +136,19 @@ int cluster_lookup(struct cluster *c, enum cluster_kind kind,
 		   const char *object, struct cluster_nodes *out);
 void cluster_nodes_release(struct cluster_nodes *nodes);
 
+/* cluster_lookup in the object ring of storage policy index policy
+ * (CLUSTER_OBJECT's ring is policy 0's). Every request to the nodes of an
+ * object ring carries its policy's X-Backend-Storage-Policy-Index (one
+ * the caller's headers hold is replaced). 0, or -EINVAL (no such policy,
+ * bad names), -EIO. */
+int cluster_lookup_policy(struct cluster *c, int policy, const char *account,
+			  const char *container, const char *object,
+			  struct cluster_nodes *out);
+
 /* Replicas (rows) of kind's ring. */
 int cluster_replicas(struct cluster *c, enum cluster_kind kind);
+/* Replicas of a policy's object ring, or -EINVAL (no such policy). */
+int cluster_replicas_policy(struct cluster *c, int policy);
 
 /* --- error limiting (thread-safe) ------------------------------------ */
 

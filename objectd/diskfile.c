@@ -60,6 +60,7 @@
 
 #include "common/log.h"
 #include "common/md5.h"
+#include "common/policy.h"
 #include "objectd/internal.h"
 
 #define FOOTER_MAGIC "KUMOOBJ1"
@@ -205,6 +206,15 @@ int df_locate(const char *devices, const char *dev, const char *part,
 	      const struct ring_hash_conf *hash, const char *a, const char *c,
 	      const char *o, struct df_loc *loc)
 {
+	return df_locate_policy(devices, dev, part, 0, hash, a, c, o, loc);
+}
+
+int df_locate_policy(const char *devices, const char *dev, const char *part,
+		     int policy, const struct ring_hash_conf *hash,
+		     const char *a, const char *c, const char *o,
+		     struct df_loc *loc)
+{
+	char data_dir[32];
 	uint8_t digest[16];
 	struct stat st;
 	const char *p;
@@ -222,9 +232,9 @@ int df_locate(const char *devices, const char *dev, const char *part,
 	if (rc)
 		return rc;
 	md5_hex(digest, loc->hash);
-	n = snprintf(loc->hash_dir, sizeof(loc->hash_dir),
-		     "%s/objects/%s/%s/%s", loc->dev_dir, part, loc->hash + 29,
-		     loc->hash);
+	policy_data_dir(policy, data_dir, sizeof(data_dir));
+	n = snprintf(loc->hash_dir, sizeof(loc->hash_dir), "%s/%s/%s/%s/%s",
+		     loc->dev_dir, data_dir, part, loc->hash + 29, loc->hash);
 	if (n < 0 || (size_t)n >= sizeof(loc->hash_dir))
 		return -ENAMETOOLONG;
 	n = snprintf(loc->name, sizeof(loc->name), "/%s/%s/%s", a, c, o);

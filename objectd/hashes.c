@@ -106,13 +106,29 @@ static void unlock_part(int fd)
 		close(fd); /* releases the flock */
 }
 
-int objd_hash_invalidate(const char *dev_dir, const char *part,
-			 const char *suffix)
+/* "objects" or "objects-<digits>": a storage policy's folder. */
+static int data_dir_name(const char *name)
 {
-	char part_dir[PATH_MAX], path[PATH_MAX + 32], line[8];
+	const char *p;
+
+	if (strncmp(name, "objects", 7))
+		return 0;
+	if (!name[7])
+		return 1;
+	if (name[7] != '-' || !name[8])
+		return 0;
+	for (p = name + 8; *p; p++)
+		if (*p < '0' || *p > '9')
+			return 0;
+	return 1;
+}
+
+/* A suffix of part_dir (<dev>/objects[-N]/<part>) marked as changed. */
+static int invalidate_in(const char *part_dir, const char *suffix)
+{
+	char path[PATH_MAX + 32], line[8];
 	int lfd, fd, rc = 0;
 
-	snprintf(part_dir, sizeof(part_dir), "%s/objects/%s", dev_dir, part);
 	lfd = lock_part(part_dir);
 	if (lfd < 0) {
 		rc = lfd;
@@ -136,15 +152,25 @@ out:
 	return rc;
 }
 
+int objd_hash_invalidate(const char *dev_dir, const char *part,
+			 const char *suffix)
+{
+	char part_dir[PATH_MAX];
+
+	snprintf(part_dir, sizeof(part_dir), "%s/objects/%s", dev_dir, part);
+	return invalidate_in(part_dir, suffix);
+}
+
 int objd_hash_invalidate_dir(const char *hash_dir)
 {
 	char buf[PATH_MAX], *sfx, *part, *objs;
 	size_t len = strlen(hash_dir);
+	int ok;
 
 	if (len >= sizeof(buf))
 		return -ENAMETOOLONG;
 	memcpy(buf, hash_dir, len + 1);
-	/* <dev>/objects/<part>/<sfx>/<hash> */
+	/* <dev>/objects[-N]/<part>/<sfx>/<hash> */
 	if (!(sfx = strrchr(buf, '/')))
 		return -EINVAL;
 	*sfx = '\0';
@@ -153,13 +179,13 @@ int objd_hash_invalidate_dir(const char *hash_dir)
 	*sfx++ = '\0';
 	if (!(part = strrchr(buf, '/')))
 		return -EINVAL;
-	*part++ = '\0';
-	if (!(objs = strrchr(buf, '/')) || strcmp(objs, "/objects"))
+	*part = '\0';
+	objs = strrchr(buf, '/');
+	ok = objs && data_dir_name(objs + 1);
+	*part = '/'; /* buf: the partition dir again */
+	if (!ok || !objd_suffix_ok(sfx))
 		return -EINVAL;
-	*objs = '\0';
-	if (!objd_suffix_ok(sfx))
-		return -EINVAL;
-	return objd_hash_invalidate(buf, part, sfx);
+	return invalidate_in(buf, sfx);
 }
 
 /* --- tidying and hashing a suffix ----------------------------------------- */

@@ -159,8 +159,9 @@ int objmeta_utf8_ok(const char *s, size_t len);
 
 /* Where one object lives. */
 struct df_loc {
-	char dev_dir[DF_DEV_DIR_MAX];	/* <devices>/<dev> */
-	char hash_dir[DF_HASH_DIR_MAX]; /* .../objects/<part>/<sfx>/<hash> */
+	char dev_dir[DF_DEV_DIR_MAX]; /* <devices>/<dev> */
+	/* .../objects[-N]/<part>/<sfx>/<hash> (N: the storage policy) */
+	char hash_dir[DF_HASH_DIR_MAX];
 	char hash[33];
 	char name[1 + OBJ_MAX_ACCOUNT_NAME + 1 + OBJ_MAX_CONTAINER_NAME + 1 +
 		  OBJ_MAX_OBJECT_NAME + 1]; /* "/a/c/o", as Swift's 'name' */
@@ -207,13 +208,20 @@ struct df_writer {
 };
 
 /*
- * Fill loc for /<dev>/<part>/a/c/o under devices. part must be decimal
- * digits. Returns 0, -ENODEV when <devices>/<dev> is not a directory,
- * -ENAMETOOLONG, or -EIO from the hash.
+ * Fill loc for /<dev>/<part>/a/c/o under devices, in storage policy 0's
+ * folder (objects/). part must be decimal digits. Returns 0, -ENODEV when
+ * <devices>/<dev> is not a directory, -ENAMETOOLONG, or -EIO from the
+ * hash.
  */
 int df_locate(const char *devices, const char *dev, const char *part,
 	      const struct ring_hash_conf *hash, const char *a, const char *c,
 	      const char *o, struct df_loc *loc);
+/* The same in storage policy index policy's folder (objects-N for N > 0,
+ * Swift's get_data_dir; the caller checked that the policy exists). */
+int df_locate_policy(const char *devices, const char *dev, const char *part,
+		     int policy, const struct ring_hash_conf *hash,
+		     const char *a, const char *c, const char *o,
+		     struct df_loc *loc);
 
 /*
  * Look at loc's hash dir as of now_secs (for X-Delete-At) and open what is

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/policy.h"
 #include "objectd/internal.h"
 
 #define TICKS_PER_SEC 100000
@@ -205,12 +206,23 @@ static int request_timestamp(struct http_request *req, struct obj_req *r,
 	return 0;
 }
 
-/* df_locate with the errors answered. 0 or -errno (answered). */
+/* df_locate_policy with the errors answered: the storage policy of
+ * X-Backend-Storage-Policy-Index (none: 0), as Swift's
+ * get_name_and_placement (503 for an index no policy has). 0 or -errno
+ * (answered). */
 static int locate(struct http_request *req, struct obj_req *r)
 {
-	int rc = df_locate(r->od->cfg->devices, r->dev, r->part, &r->od->hash,
-			   r->a, r->c, r->o, &r->loc);
+	const char *v = http_header(req, "X-Backend-Storage-Policy-Index");
+	const struct storage_policy *sp =
+		v ? policy_by_index_str(v) : policy_by_index(0);
+	int rc;
 
+	if (!sp) {
+		http_reply_error(req, 503, "No policy with index %s", v);
+		return -EINVAL;
+	}
+	rc = df_locate_policy(r->od->cfg->devices, r->dev, r->part, sp->index,
+			      &r->od->hash, r->a, r->c, r->o, &r->loc);
 	if (rc == -ENAMETOOLONG || rc == -EINVAL)
 		http_reply_error(req, 400, "Invalid path");
 	else if (rc)

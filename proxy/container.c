@@ -103,9 +103,11 @@ static int acl_headers(struct cluster_hdrs *hdrs, int n,
 
 /*
  * Swift's _convert_policy_to_index: the index of the client's
- * X-Storage-Policy (a name, without case) in *index, or -1 when none was
- * given (the container servers then take the default). 0, or replies 400
- * and returns it for an unknown name.
+ * X-Storage-Policy (a name or alias, without case) in *index, or -1 when
+ * none was given (the container servers then take the default). 0, or
+ * replies 400 and returns it for an unknown name or a deprecated policy
+ * (which no container may choose; one that has it keeps it). A container
+ * that exists with another policy is refused by its servers (409).
  */
 static int policy_index(struct http_request *req, int *index)
 {
@@ -119,6 +121,11 @@ static int policy_index(struct http_request *req, int *index)
 	if (!sp) {
 		http_reply_error(req, 400, "Invalid X-Storage-Policy '%s'",
 				 name);
+		return 400;
+	}
+	if (sp->deprecated) {
+		http_reply_error(req, 400, "Storage Policy '%s' is deprecated",
+				 sp->name);
 		return 400;
 	}
 	*index = sp->index;

@@ -161,8 +161,8 @@ static void copy_object(struct http_request *req, struct proxy_app *app,
 	ssize_t n;
 	int status;
 
-	if (cluster_lookup(app->cluster, CLUSTER_OBJECT, src->account,
-			   src->container, src->object, &nodes)) {
+	if (proxy_object_lookup(req, app, src->account, src->container,
+				src->object, &nodes)) {
 		proxy_reply_status(req, 503);
 		return;
 	}

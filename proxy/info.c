@@ -13,6 +13,19 @@
 #include "common/policy.h"
 #include "proxy/internal.h"
 
+/* An erasure-coded policy's parameters, as ECStoragePolicy.get_info. */
+static void ec_info(json_t *pol, const struct storage_policy *sp)
+{
+	json_object_set_new(pol, "ec_type", json_string(sp->ec_type));
+	json_object_set_new(pol, "ec_num_data_fragments",
+			    json_integer(sp->ec_ndata));
+	json_object_set_new(pol, "ec_num_parity_fragments",
+			    json_integer(sp->ec_nparity));
+	json_object_set_new(pol, "ec_object_segment_size",
+			    json_integer(sp->ec_segment_size));
+	json_object_set_new(pol, "ec_duplication_factor", json_integer(1));
+}
+
 void proxy_info(struct http_request *req, struct proxy_app *app)
 {
 	const char *m = http_method(req);
@@ -48,11 +61,17 @@ void proxy_info(struct http_request *req, struct proxy_app *app)
 	for (i = 0; policies && i < policy_count(); i++) {
 		const struct storage_policy *sp = policy_at(i);
 
-		/* Swift's StoragePolicy.get_info(config=False) */
-		pol = json_pack("{s:s, s:s}", "name", sp->name, "aliases",
-				sp->name);
+		/* Swift's StoragePolicy.get_info(config=False), with
+		 * policy_type kept (Swift drops it; clients may show it) */
+		pol = json_pack("{s:s, s:s, s:s}", "name", sp->name, "aliases",
+				sp->aliases, "policy_type",
+				policy_type_name(sp));
 		if (pol && sp->is_default)
 			json_object_set_new(pol, "default", json_true());
+		if (pol && sp->deprecated)
+			json_object_set_new(pol, "deprecated", json_true());
+		if (pol && sp->type == POLICY_ERASURE_CODING)
+			ec_info(pol, sp);
 		if (pol)
 			json_array_append_new(policies, pol);
 	}

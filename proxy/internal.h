@@ -160,6 +160,20 @@ int proxy_head_info(struct http_request *req, struct proxy_app *app,
 int proxy_head_status(struct http_request *req, struct proxy_app *app,
 		      enum cluster_kind kind, const struct proxy_path *p);
 /* Create the account on its servers (account_autocreate). 0/-EIO. */
+/* The storage policy index of a container HEAD's answer r
+ * (X-Backend-Storage-Policy-Index), 0 when r is no success or names no
+ * policy (Swift's container_info default). */
+int proxy_container_policy(const struct cluster_resp *r);
+/*
+ * The nodes of an object in the object ring of its container's storage
+ * policy into *out (see cluster_lookup_policy: every request to them
+ * carries that policy's index). With one policy no container is asked;
+ * else the container is HEADed first (its policy, 0 when it is missing).
+ * 0 or -errno (the caller answers 503).
+ */
+int proxy_object_lookup(struct http_request *req, struct proxy_app *app,
+			const char *account, const char *container,
+			const char *object, struct cluster_nodes *out);
 int proxy_autocreate_account(struct http_request *req, struct proxy_app *app,
 			     const char *account);
 /* Listing query parameters re-encoded for a backend; "" when none. */

@@ -13,6 +13,10 @@
  *
  * GET/HEAD stream from the first good replica (every replica with
  * X-Newest); POST and DELETE go to every primary and answer by quorum.
+ *
+ * Every request goes to the object ring of the container's storage policy
+ * (proxy_object_lookup). A container of an erasure-coded policy takes no
+ * object yet (501): its fragment data path is still to come.
  */
 #include <errno.h>
 #include <math.h>
@@ -23,6 +27,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/policy.h"
 #include "common/timestamp.h"
 #include "proxy/internal.h"
 
@@ -283,10 +288,11 @@ static struct obj_put *put_open(struct http_request *req, struct proxy_app *app,
 	const char *ctype = http_header(req, "Content-Type");
 	const char *msg = NULL;
 	struct cluster_nodes containers = {0};
+	struct cluster_resp cont;
 	struct obj_put *o = NULL;
 	long long at;
 	char err[512];
-	int i, rc, early = 0, status;
+	int i, rc, early = 0, status, policy;
 
 	if (length > MAX_FILE_SIZE) {
 		REFUSE(413, "Your request is too large.");
@@ -310,9 +316,20 @@ static struct obj_put *put_open(struct http_request *req, struct proxy_app *app,
 		REFUSE(400, "%s", err);
 		goto fail;
 	}
-	status = proxy_head_status(req, app, CLUSTER_CONTAINER, p);
+	status = proxy_head_info(req, app, CLUSTER_CONTAINER, p, &cont);
+	policy = proxy_container_policy(&cont);
+	cluster_resp_free(&cont);
 	if (status / 100 != 2) {
 		REFUSE_STATUS(status == 503 ? 503 : 404);
+		goto fail;
+	}
+	if (policy_by_index(policy)->type == POLICY_ERASURE_CODING) {
+		/* no replicated copies on an EC ring: refused until the
+		 * proxy encodes fragments (issue 6) */
+		REFUSE(501,
+		       "Storage policy %s is erasure-coded: its object "
+		       "data path is not implemented yet",
+		       policy_by_index(policy)->name);
 		goto fail;
 	}
 	o = calloc(1, sizeof(*o));
@@ -323,8 +340,8 @@ static struct obj_put *put_open(struct http_request *req, struct proxy_app *app,
 	o->app = app;
 	o->p = (struct proxy_path *)p;
 	o->expected = length;
-	if (cluster_lookup(app->cluster, CLUSTER_OBJECT, o->p->account,
-			   o->p->container, o->p->object, &o->nodes) ||
+	if (cluster_lookup_policy(app->cluster, policy, o->p->account,
+				  o->p->container, o->p->object, &o->nodes) ||
 	    cluster_lookup(app->cluster, CLUSTER_CONTAINER, o->p->account,
 			   o->p->container, NULL, &containers)) {
 		REFUSE_STATUS(503);
@@ -571,8 +588,8 @@ static int object_write(struct http_request *req, struct proxy_app *app,
 			return 400;
 		}
 	}
-	if (cluster_lookup(app->cluster, CLUSTER_OBJECT, p->account,
-			   p->container, p->object, &nodes) ||
+	if (proxy_object_lookup(req, app, p->account, p->container, p->object,
+				&nodes) ||
 	    cluster_lookup(app->cluster, CLUSTER_CONTAINER, p->account,
 			   p->container, NULL, &containers)) {
 		status = 503;
@@ -618,8 +635,8 @@ void proxy_object(struct http_request *req, struct proxy_app *app,
 		return;
 	}
 	if (!strcmp(m, "GET") || !strcmp(m, "HEAD")) {
-		if (cluster_lookup(app->cluster, CLUSTER_OBJECT, p->account,
-				   p->container, p->object, &nodes)) {
+		if (proxy_object_lookup(req, app, p->account, p->container,
+					p->object, &nodes)) {
 			proxy_reply_status(req, 503);
 		} else {
 			proxy_get_stream(req, app, &nodes, p, NULL, NULL);

@@ -124,8 +124,7 @@ int lo_segment_open(struct http_request *req, struct proxy_app *app,
 	*g = NULL;
 	memset(r, 0, sizeof(*r));
 	r->status = 503;
-	if (cluster_lookup(app->cluster, CLUSTER_OBJECT, account, container,
-			   object, &nodes))
+	if (proxy_object_lookup(req, app, account, container, object, &nodes))
 		return -EIO;
 	rc = cluster_hdrs_add(&h, "X-Backend-Storage-Policy-Index", "0");
 	if (!rc && range)

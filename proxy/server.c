@@ -648,6 +648,33 @@ out:
 	return status;
 }
 
+int proxy_container_policy(const struct cluster_resp *r)
+{
+	const struct storage_policy *sp = policy_by_index_str(
+		cluster_resp_header(r, "X-Backend-Storage-Policy-Index"));
+
+	return r->status / 100 == 2 && sp ? sp->index : 0;
+}
+
+int proxy_object_lookup(struct http_request *req, struct proxy_app *app,
+			const char *account, const char *container,
+			const char *object, struct cluster_nodes *out)
+{
+	struct proxy_path p = {0};
+	struct cluster_resp r = {0};
+	int policy = 0;
+
+	if (policy_count() > 1) {
+		p.account = (char *)account;
+		p.container = (char *)container;
+		proxy_head_info(req, app, CLUSTER_CONTAINER, &p, &r);
+		policy = proxy_container_policy(&r);
+		cluster_resp_free(&r);
+	}
+	return cluster_lookup_policy(app->cluster, policy, account, container,
+				     object, out);
+}
+
 int proxy_autocreate_account(struct http_request *req, struct proxy_app *app,
 			     const char *account)
 {

@@ -602,8 +602,8 @@ static int lo_open(struct http_request *req, struct proxy_app *app,
 
 	*g = NULL;
 	memset(r, 0, sizeof(*r));
-	if (cluster_lookup(app->cluster, CLUSTER_OBJECT, p->account,
-			   p->container, p->object, &nodes))
+	if (proxy_object_lookup(req, app, p->account, p->container, p->object,
+				&nodes))
 		return -EIO;
 	rc = get_headers(req, &h, plain);
 	if (!rc)
@@ -1825,8 +1825,7 @@ static int delete_object(struct http_request *req, struct proxy_app *app,
 	dp->container = c;
 	dp->object = o;
 	status = 503;
-	if (cluster_lookup(app->cluster, CLUSTER_OBJECT, p->account, c, o,
-			   &nodes) ||
+	if (proxy_object_lookup(req, app, p->account, c, o, &nodes) ||
 	    cluster_lookup(app->cluster, CLUSTER_CONTAINER, p->account, c, NULL,
 			   &containers))
 		goto out;

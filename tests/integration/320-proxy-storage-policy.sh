@@ -2,7 +2,8 @@
 # 320-proxy-storage-policy: the single default storage policy, as Swift
 # 2.30 with no policies in swift.conf:
 #   - GET /info lists "policies": [{"name": "Policy-0", "aliases":
-#     "Policy-0", "default": true}];
+#     "Policy-0", "default": true, "policy_type": "replication"}] (Swift
+#     leaves policy_type out; kumo shows it);
 #   - container PUT with X-Storage-Policy: Policy-0 (any case) 201, with
 #     an unknown name 400 "Invalid X-Storage-Policy 'x'" (not created);
 #     HEAD and GET name the policy in X-Storage-Policy (also for a
@@ -22,7 +23,8 @@ H=$TMPDIR_TEST/h
 curl -s "$PROXY_URL/info" | $PYTHON -c '
 import json, sys
 p = json.load(sys.stdin)["swift"]["policies"]
-assert p == [{"name": "Policy-0", "aliases": "Policy-0", "default": True}], p
+assert p == [{"name": "Policy-0", "aliases": "Policy-0", "default": True,
+              "policy_type": "replication"}], p
 ' || fail "/info policies"
 
 # an account with no container yet: no per-policy stats (Swift's

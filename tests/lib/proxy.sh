@@ -16,7 +16,10 @@
 # (.admin), test:tester3, test2:tester2 (.admin), test5:tester5 (group
 # service). PROXY_EXTRA_CONF, TEMPAUTH_EXTRA_CONF and OBJECT_EXTRA_CONF,
 # when set, are added to [proxy-server], [filter:tempauth] and
-# [object-server].
+# [object-server]. POLICY_CONF, when set, is added after [swift-hash]
+# (the [storage-policy:N] sections every daemon reads); POLICY_RINGS lists
+# the extra object rings as N:REPLICAS:DEVICES (e.g. "1:2:d3,d4" makes
+# object-1.ring.gz with two replicas on d3 and d4).
 
 _stop_pid() {
 	local pid=$1 name=$2 i
@@ -65,6 +68,22 @@ _ring() {
 	[ -s "$RINGS/$1.ring.gz" ] || fail "no $1 ring"
 }
 
+# _policy_rings PORT: the object-N rings POLICY_RINGS asks for.
+_policy_rings() {
+	local spec n r devs d b
+	for spec in ${POLICY_RINGS:-}; do
+		IFS=: read -r n r devs <<<"$spec"
+		b=$RINGS/object-$n.builder
+		kumo-ring "$b" create 8 "$r" 0 >/dev/null
+		for d in ${devs//,/ }; do
+			mkdir -p "$NODE_DIR/$d"
+			kumo-ring "$b" add "r1z${d#d}-127.0.0.1:$1/$d" 100 >/dev/null
+		done
+		kumo-ring "$b" rebalance --seed 1 >/dev/null || true
+		[ -s "$RINGS/object-$n.ring.gz" ] || fail "no object-$n ring"
+	done
+}
+
 start_proxy_cluster() {
 	requires kumo-ring kumo-proxy kumo-objectd kumo-containerd \
 		kumo-accountd curl
@@ -81,11 +100,13 @@ start_proxy_cluster() {
 	_ring object "$OBJ_PORT"
 	_ring container "$CONT_PORT"
 	_ring account "$ACC_PORT"
+	_policy_rings "$OBJ_PORT"
 	CONF=$T/kumo.conf
 	cat >"$CONF" <<EOF
 [swift-hash]
 swift_hash_path_prefix = $prefix
 swift_hash_path_suffix = $suffix
+${POLICY_CONF:-}
 
 [proxy-server]
 bind_ip = 127.0.0.1

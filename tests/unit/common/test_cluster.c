@@ -17,6 +17,7 @@
 #include "common/cluster.h"
 #include "common/http.h"
 #include "common/md5.h"
+#include "common/policy.h"
 #include "ring/builder.h"
 #include "ring/ring.h"
 
@@ -115,6 +116,10 @@ static void fake_headers(struct http_request *req)
 		return;
 	}
 	if (!strcmp(http_method(req), "GET")) {
+		const char *pi =
+			http_header(req, "X-Backend-Storage-Policy-Index");
+
+		http_add_header(req, "X-Seen-Policy", pi ? pi : "none");
 		http_add_header(req, "X-Timestamp", "1700000000.00000");
 		http_reply(req, 200, body_text, strlen(body_text));
 		return;
@@ -170,8 +175,8 @@ static struct cluster *cl;
 static char dir[] = "/tmp/kumo-cluster-test.XXXXXX";
 
 /* A ring of devices d<first>..d<first+n-1> (zones 1..n) on the fake server,
- * 3 replicas, saved to path (atomically: a new inode). */
-static void save_ring(const char *path, int first, int n)
+ * with replicas rows, saved to path (atomically: a new inode). */
+static void save_ring_rows(const char *path, int first, int n, int replicas)
 {
 	struct builder *b = NULL;
 	struct rebalance_result res;
@@ -179,7 +184,7 @@ static void save_ring(const char *path, int first, int n)
 	char err[256];
 	int i;
 
-	cr_assert_eq(builder_create(6, 3, 0, &b, err, sizeof(err)), 0);
+	cr_assert_eq(builder_create(6, replicas, 0, &b, err, sizeof(err)), 0);
 	for (i = first; i < first + n; i++) {
 		struct builder_dev t;
 		char add[64], scratch[64];
@@ -197,6 +202,12 @@ static void save_ring(const char *path, int first, int n)
 	cr_assert_eq(ring_save(ring, path), 0);
 	ring_put(ring);
 	builder_free(b);
+}
+
+/* The same with 3 replicas. */
+static void save_ring(const char *path, int first, int n)
+{
+	save_ring_rows(path, first, n, 3);
 }
 
 /* Rings with d1..d4 on the fake server, 3 replicas; a cluster over them. */
@@ -501,4 +512,105 @@ Test(cluster, reload_under_concurrent_lookups, .init = setup, .fini = teardown)
 	cr_expect_eq(r.bad, 0);
 	cr_expect_gt(r.lookups, 20);
 	cluster_close(r.c);
+}
+
+/* The X-Backend-Storage-Policy-Index a GET to nodes carried when the
+ * caller's headers said `given`. */
+static char *seen_policy(struct cluster *c, const struct cluster_nodes *n,
+			 const char *given)
+{
+	struct cluster_hdrs h = {0};
+	struct cluster_resp r = {0};
+	struct cluster_get *g = NULL;
+	const char *v;
+	char *out;
+
+	cr_assert_eq(
+		cluster_hdrs_add(&h, "X-Backend-Storage-Policy-Index", given),
+		0);
+	cr_assert_eq(cluster_get_open(c, n, "GET", "a", "c", "o", NULL, &h, 0,
+				      NULL, &r, &g),
+		     0);
+	cr_assert_eq(r.status, 200);
+	v = cluster_resp_header(&r, "X-Seen-Policy");
+	out = strdup(v ? v : "missing");
+	cluster_get_close(g);
+	cluster_resp_free(&r);
+	cluster_hdrs_free(&h);
+	return out;
+}
+
+/* object.ring.gz for policy 0, object-N.ring.gz for N; an EC policy's
+ * ring must have k + m replicas; every object request carries the
+ * policy of the ring its nodes came from. */
+Test(cluster, object_ring_per_policy, .init = setup, .fini = teardown)
+{
+	static const char conf[] =
+		"[storage-policy:0]\nname = gold\ndefault = yes\n"
+		"[storage-policy:1]\nname = silver\n"
+		"[storage-policy:2]\nname = ec\npolicy_type = "
+		"erasure_coding\nec_type = liberasurecode_rs_vand\n"
+		"ec_num_data_fragments = 4\nec_num_parity_fragments = 2\n";
+	struct cluster_conf cc = {dir, "", "x", 0.5, 2.0, 10, 60};
+	struct cluster_nodes n;
+	struct cluster *c = NULL;
+	char path[256], err[256], *seen;
+	FILE *f;
+	int i;
+
+	snprintf(path, sizeof(path), "%s/swift.conf", dir);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs(conf, f);
+	fclose(f);
+	cr_assert_eq(policy_load(path, err, sizeof(err)), 0, "%s", err);
+	/* no object-1 ring yet */
+	cr_expect_eq(cluster_open(&cc, &c), -ENOENT);
+	snprintf(path, sizeof(path), "%s/object-1.ring.gz", dir);
+	save_ring(path, 11, 4);
+	/* an EC 4+2 ring of 3 replicas is refused */
+	snprintf(path, sizeof(path), "%s/object-2.ring.gz", dir);
+	save_ring(path, 21, 6);
+	cr_expect_eq(cluster_open(&cc, &c), -EINVAL);
+	save_ring_rows(path, 21, 6, 6);
+	cr_assert_eq(cluster_open(&cc, &c), 0);
+	cr_expect_eq(cluster_replicas_policy(c, 0), 3);
+	cr_expect_eq(cluster_replicas_policy(c, 2), 6);
+	cr_expect_eq(cluster_replicas_policy(c, 3), -EINVAL);
+	cr_expect_eq(cluster_lookup_policy(c, 3, "a", "c", "o", &n), -EINVAL);
+
+	cr_assert_eq(cluster_lookup_policy(c, 1, "a", "c", "o", &n), 0);
+	cr_expect_eq(n.policy, 1);
+	cr_expect_eq(n.kind, CLUSTER_OBJECT);
+	for (i = 0; i < n.n; i++)
+		cr_expect(atoi(n.dev[i]->device + 1) / 10 == 1, "%s",
+			  n.dev[i]->device);
+	seen = seen_policy(c, &n, "0");
+	cr_expect_str_eq(seen, "1", "policy 1's ring, header %s", seen);
+	free(seen);
+	cluster_nodes_release(&n);
+
+	cr_assert_eq(cluster_lookup_policy(c, 2, "a", "c", "o", &n), 0);
+	cr_expect_eq(n.nprimary, 6);
+	for (i = 0; i < n.nprimary; i++)
+		cr_expect(atoi(n.dev[i]->device + 1) / 10 == 2);
+	cluster_nodes_release(&n);
+
+	/* policy 0's ring is CLUSTER_OBJECT's */
+	cr_assert_eq(cluster_lookup(c, CLUSTER_OBJECT, "a", "c", "o", &n), 0);
+	cr_expect_eq(n.policy, 0);
+	cr_expect_lt(atoi(n.dev[0]->device + 1), 10);
+	seen = seen_policy(c, &n, "7");
+	cr_expect_str_eq(seen, "0");
+	free(seen);
+	cluster_nodes_release(&n);
+	/* a container request keeps the caller's header */
+	cr_assert_eq(cluster_lookup(c, CLUSTER_CONTAINER, "a", "c", NULL, &n),
+		     0);
+	seen = seen_policy(c, &n, "1");
+	cr_expect_str_eq(seen, "1");
+	free(seen);
+	cluster_nodes_release(&n);
+	cluster_close(c);
+	policy_reset();
 }

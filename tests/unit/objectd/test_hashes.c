@@ -318,3 +318,43 @@ Test(hashes, replicated_file_must_be_whole)
 	cr_assert_str_eq(objmeta_get(&obj.meta, "ETag"), etag);
 	df_close(&obj);
 }
+
+/* A storage policy's objects live in objects-N (Swift's get_data_dir):
+ * a write there invalidates its suffix in objects-N/<part>, not in
+ * objects/; a hash dir outside objects[-N] is refused. */
+Test(hashes, policy_folder_invalidates_its_own_suffix)
+{
+	struct objmeta m = OBJMETA_INIT;
+	struct ts t = {((int64_t)time(NULL) - 5) * 100000, 0};
+	char tsb[TS_INTERNAL_LEN + 1], path[DF_HASH_DIR_MAX], want[8];
+	struct df_loc loc, loc0;
+	struct stat st;
+	FILE *f;
+
+	cr_assert_eq(df_locate_policy(root, "d1", "7", 2, &hconf, "a", "c",
+				      "o1", &loc),
+		     0);
+	locate(&loc0, "o1");
+	cr_assert_str_eq(loc.hash, loc0.hash);
+	snprintf(path, sizeof(path), "%s/objects-2/7/%.3s/%.32s", dev,
+		 loc.hash + 29, loc.hash);
+	cr_assert_str_eq(loc.hash_dir, path);
+	objmeta_set(&m, "name", loc.name);
+	objmeta_set(&m, "X-Timestamp", ts_internal(&t, tsb));
+	cr_assert_eq(df_write_empty(&loc, &t, ".ts", &m), 0);
+	objmeta_free(&m);
+	snprintf(path, sizeof(path), "%s/objects-2/7/hashes.invalid", dev);
+	f = fopen(path, "r");
+	cr_assert_not_null(f, "no %s", path);
+	cr_assert_not_null(fgets(want, sizeof(want), f));
+	fclose(f);
+	cr_assert_eq(strncmp(want, loc.hash + 29, 3), 0);
+	snprintf(path, sizeof(path), "%s/objects/7", dev);
+	cr_assert_neq(stat(path, &st), 0, "policy 0's folder was touched");
+	snprintf(path, sizeof(path), "%s/objectsX/7/%.3s/%.32s", dev,
+		 loc.hash + 29, loc.hash);
+	cr_assert_eq(objd_hash_invalidate_dir(path), -EINVAL);
+	snprintf(path, sizeof(path), "%s/objects-/7/%.3s/%.32s", dev,
+		 loc.hash + 29, loc.hash);
+	cr_assert_eq(objd_hash_invalidate_dir(path), -EINVAL);
+}

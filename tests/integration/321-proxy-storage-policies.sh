@@ -1,0 +1,157 @@
+#!/bin/bash
+# 321-proxy-storage-policies: storage policies from [storage-policy:N]
+# (the file of [swift-hash]), as Swift's swift.conf, on a cluster with
+# four: 0 gold (alias yellow, the default, object.ring.gz: 3 replicas on
+# d1..d4), 1 silver (alias grey, object-1.ring.gz: 2 replicas on d3..d5),
+# 2 bronze (deprecated, object-2.ring.gz), 3 ec42 (erasure_coding,
+# liberasurecode_rs_vand 4+2, object-3.ring.gz: 6 replicas on d1..d6):
+#   - GET /info lists them with aliases, default, deprecated, policy_type
+#     and the EC parameters;
+#   - container PUT with X-Storage-Policy (name or alias, any case)
+#     chooses the policy, HEAD names it; none: the default; unknown: 400;
+#     deprecated: 400 "Storage Policy 'bronze' is deprecated" (not
+#     created); another policy on an existing container: 409, the same
+#     one: 202;
+#   - objects of a silver container are on disk under objects-1 on exactly
+#     the primaries object-1.ring.gz names (kumo-ring get-nodes), none
+#     under objects/; gold's under objects/; GET, HEAD and DELETE reach
+#     them (the tombstone in objects-1);
+#   - the account shows per-policy stats for silver;
+#   - an object PUT into the EC container: 501 (no EC data path yet);
+#   - a daemon refuses a bad policy config at startup with Swift's message.
+. "$(dirname "$0")/../lib/functions.sh"
+. "$(dirname "$0")/../lib/proxy.sh"
+requires curl kumo-ring kumo-proxy
+
+POLICY_CONF="
+[storage-policy:0]
+name = gold
+aliases = yellow
+default = yes
+
+[storage-policy:1]
+name = silver
+aliases = grey
+
+[storage-policy:2]
+name = bronze
+deprecated = yes
+
+[storage-policy:3]
+name = ec42
+policy_type = erasure_coding
+ec_type = liberasurecode_rs_vand
+ec_num_data_fragments = 4
+ec_num_parity_fragments = 2
+"
+POLICY_RINGS="1:2:d3,d4,d5 2:2:d1,d2 3:6:d1,d2,d3,d4,d5,d6"
+start_proxy_cluster
+read -r TOKEN URL < <(get_token test:tester testing)
+T="X-Auth-Token: $TOKEN"
+H=$TMPDIR_TEST/h
+ACCT=${URL##*/}
+
+curl -s "$PROXY_URL/info" | $PYTHON -c '
+import json, sys
+p = json.load(sys.stdin)["swift"]["policies"]
+want = [
+    {"name": "gold", "aliases": "gold, yellow", "default": True,
+     "policy_type": "replication"},
+    {"name": "silver", "aliases": "silver, grey",
+     "policy_type": "replication"},
+    {"name": "bronze", "aliases": "bronze", "deprecated": True,
+     "policy_type": "replication"},
+    {"name": "ec42", "aliases": "ec42", "policy_type": "erasure_coding",
+     "ec_type": "liberasurecode_rs_vand", "ec_num_data_fragments": 4,
+     "ec_num_parity_fragments": 2, "ec_object_segment_size": 1048576,
+     "ec_duplication_factor": 1},
+]
+assert p == want, p
+' || fail "/info policies"
+
+[ "$(status PUT "$URL/c1" -H "$T" -H 'X-Storage-Policy: GREY')" = 201 ] ||
+	fail "PUT by alias not 201"
+[ "$(status PUT "$URL/c0" -H "$T")" = 201 ] || fail "PUT default not 201"
+[ "$(status PUT "$URL/c3" -H "$T" -H 'X-Storage-Policy: ec42')" = 201 ] ||
+	fail "PUT ec42 not 201"
+for pair in c1:silver c0:gold c3:ec42; do
+	curl -s -I -H "$T" "$URL/${pair%%:*}" | tr -d '\r' >"$H"
+	grep -q "^X-Storage-Policy: ${pair#*:}$" "$H" ||
+		fail "HEAD ${pair%%:*}: $(cat "$H")"
+done
+code=$(curl -s -o "$H" -w '%{http_code}' -X PUT -H "$T" \
+	-H 'X-Storage-Policy: bronze' "$URL/c2")
+[ "$code" = 400 ] || fail "deprecated policy: $code"
+[ "$(cat "$H")" = "Storage Policy 'bronze' is deprecated" ] ||
+	fail "deprecated body: $(cat "$H")"
+[ "$(status HEAD "$URL/c2" -H "$T")" = 404 ] || fail "c2 was created"
+[ "$(status PUT "$URL/c4" -H "$T" -H 'X-Storage-Policy: tin')" = 400 ] ||
+	fail "unknown policy not 400"
+# the policy of a container cannot change (Swift: 409); the same is fine
+[ "$(status PUT "$URL/c1" -H "$T" -H 'X-Storage-Policy: gold')" = 409 ] ||
+	fail "policy change not 409"
+[ "$(status PUT "$URL/c0" -H "$T" -H 'X-Storage-Policy: silver')" = 409 ] ||
+	fail "policy change of a default container not 409"
+[ "$(status PUT "$URL/c1" -H "$T" -H 'X-Storage-Policy: silver')" = 202 ] ||
+	fail "same policy again not 202"
+curl -s -I -H "$T" "$URL/c1" | tr -d '\r' | grep -q '^X-Storage-Policy: silver$' ||
+	fail "c1 changed policy"
+
+printf 'silver bytes' | curl -s -o /dev/null -T - -H "$T" "$URL/c1/o1"
+printf 'gold' | curl -s -o /dev/null -T - -H "$T" "$URL/c0/o0"
+
+# o1: under objects-1 on object-1.ring's two primaries, nowhere else
+kumo-ring get-nodes "$RINGS/object-1.ring.gz" --prefix '' \
+	--suffix test-suffix --json "$ACCT/c1/o1" >"$H"
+read -r PART DEVS < <($PYTHON -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(r["partition"], " ".join(n["device"] for n in r["primaries"]))
+' "$H")
+[ -n "$DEVS" ] || fail "get-nodes: $(cat "$H")"
+found=$(cd "$NODE_DIR" && find . -path '*/objects-1/*' -name '*.data' | sort)
+want=$(for d in $DEVS; do
+	(cd "$NODE_DIR" && find "./$d/objects-1/$PART" -name '*.data')
+done | sort)
+[ "$(echo "$found" | wc -l)" = 2 ] || fail "objects-1 .data files: $found"
+[ "$found" = "$want" ] || fail "o1 not on its primaries ($DEVS, part $PART): $found"
+# o0: three replicas under objects/ (policy 0), none more under objects-1
+n0=$(find "$NODE_DIR" -path '*/objects/*' -name '*.data' | wc -l)
+[ "$n0" = 3 ] || fail "objects/ .data files: $n0"
+
+[ "$(curl -s -H "$T" "$URL/c1/o1")" = "silver bytes" ] || fail "GET o1"
+[ "$(curl -s -H "$T" "$URL/c0/o0")" = "gold" ] || fail "GET o0"
+[ "$(status HEAD "$URL/c1/o1" -H "$T")" = 200 ] || fail "HEAD o1"
+curl -s -H "$T" "$URL/c1" | grep -qx o1 || fail "listing of c1"
+
+# per-policy account stats for silver
+pstat() { tr -d '\r' <"$H" | awk -F': ' -v n="$1" 'tolower($1) == tolower(n) { print $2 }'; }
+for i in $(seq 1 50); do
+	curl -s -I -H "$T" "$URL" | tr -d '\r' >"$H"
+	[ "$(pstat X-Account-Storage-Policy-Silver-Object-Count)" = 1 ] &&
+		[ "$(pstat X-Account-Storage-Policy-Silver-Bytes-Used)" = 12 ] &&
+		break
+	sleep 0.2
+done
+[ "$i" -lt 50 ] || fail "silver stats: $(cat "$H")"
+[ "$(pstat X-Account-Storage-Policy-Gold-Bytes-Used)" = 4 ] ||
+	fail "gold stats: $(cat "$H")"
+
+[ "$(status DELETE "$URL/c1/o1" -H "$T")" = 204 ] || fail "DELETE o1"
+[ "$(status GET "$URL/c1/o1" -H "$T")" = 404 ] || fail "o1 still there"
+nts=$(find "$NODE_DIR" -path '*/objects-1/*' -name '*.ts' | wc -l)
+[ "$nts" = 2 ] || fail "objects-1 tombstones: $nts"
+
+# no replicated copies on an EC ring: refused until EC objects exist
+code=$(printf 'x' | curl -s -o "$H" -w '%{http_code}' -T - -H "$T" "$URL/c3/o")
+[ "$code" = 501 ] || fail "PUT into ec42: $code $(cat "$H")"
+[ -z "$(find "$NODE_DIR" -path '*/objects-3/*' -type f)" ] ||
+	fail "something was written for ec42"
+
+# a bad policy config stops a daemon at startup, with Swift's message
+sed 's/^default = yes$/default = no/' "$CONF" >"$TMPDIR_TEST/bad.conf"
+if kumo-proxy "$TMPDIR_TEST/bad.conf" >"$H" 2>&1; then
+	fail "kumo-proxy started without a default policy"
+fi
+grep -q 'Unable to find default policy' "$H" || fail "bad config: $(cat "$H")"
+echo "321-proxy-storage-policies: ok"
