@@ -202,3 +202,169 @@ int ec_fragment_index(const char *frag, size_t frag_len)
 		return -EINVAL;
 	return md.idx < EC_MAX_FRAGS ? (int)md.idx : -EINVAL;
 }
+
+/* --- fragment archives --------------------------------------------------- */
+
+struct ec_stream {
+	const struct ec_codec *c;
+	size_t seg;	/* segment size */
+	char *segbuf;	/* a segment being gathered */
+	size_t used;	/* bytes in segbuf */
+	uint64_t total; /* object bytes taken */
+	int finished;
+	char *arch[EC_MAX_FRAGS]; /* encoded archive bytes not drained */
+	size_t ready, cap;
+};
+
+int ec_stream_new(const struct ec_codec *c, size_t segment_size,
+		  struct ec_stream **out)
+{
+	struct ec_stream *s;
+
+	*out = NULL;
+	if (!segment_size || segment_size > (1u << 30))
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->c = c;
+	s->seg = segment_size;
+	*out = s;
+	return 0;
+}
+
+void ec_stream_free(struct ec_stream *s)
+{
+	int i;
+
+	if (!s)
+		return;
+	for (i = 0; i < EC_MAX_FRAGS; i++)
+		free(s->arch[i]);
+	free(s->segbuf);
+	free(s);
+}
+
+/* Encode one segment of len bytes onto the end of every archive. */
+static int encode_segment(struct ec_stream *s, const void *data, size_t len)
+{
+	int i, n = s->c->k + s->c->m;
+	ssize_t fsz = ec_fragment_size(s->c, len);
+	char *frags[EC_MAX_FRAGS], *grown;
+
+	if (fsz < 0)
+		return (int)fsz;
+	if (s->ready + (size_t)fsz > s->cap) {
+		size_t cap = s->ready + (size_t)fsz;
+
+		for (i = 0; i < n; i++) {
+			grown = realloc(s->arch[i], cap);
+			if (!grown)
+				return -ENOMEM;
+			s->arch[i] = grown;
+		}
+		s->cap = cap;
+	}
+	for (i = 0; i < n; i++)
+		frags[i] = s->arch[i] + s->ready;
+	i = ec_encode(s->c, data, len, frags);
+	if (!i)
+		s->ready += (size_t)fsz;
+	return i;
+}
+
+int ec_stream_write(struct ec_stream *s, const void *data, size_t len)
+{
+	const char *p = data;
+	size_t n;
+	int rc = 0;
+
+	if (s->finished)
+		return -EINVAL;
+	while (!rc && len) {
+		if (!s->used && len >= s->seg) {
+			/* a whole segment in the caller's buffer: no copy */
+			rc = encode_segment(s, p, s->seg);
+			n = s->seg;
+		} else {
+			if (!s->segbuf && !(s->segbuf = malloc(s->seg)))
+				return -ENOMEM;
+			n = s->seg - s->used < len ? s->seg - s->used : len;
+			memcpy(s->segbuf + s->used, p, n);
+			s->used += n;
+			if (s->used == s->seg) {
+				rc = encode_segment(s, s->segbuf, s->seg);
+				s->used = 0;
+			}
+		}
+		p += n;
+		len -= n;
+		s->total += n;
+	}
+	return rc;
+}
+
+int ec_stream_finish(struct ec_stream *s)
+{
+	int rc = 0;
+
+	if (s->finished)
+		return -EINVAL;
+	s->finished = 1;
+	if (s->used || !s->total)
+		rc = encode_segment(s, s->segbuf ? s->segbuf : "", s->used);
+	s->used = 0;
+	return rc;
+}
+
+size_t ec_stream_ready(const struct ec_stream *s)
+{
+	return s->ready;
+}
+
+const char *ec_stream_archive(const struct ec_stream *s, int i)
+{
+	return i >= 0 && i < s->c->k + s->c->m ? s->arch[i] : NULL;
+}
+
+void ec_stream_drain(struct ec_stream *s)
+{
+	s->ready = 0;
+}
+
+int64_t ec_archive_size(const struct ec_codec *c, size_t segment_size,
+			uint64_t len)
+{
+	ssize_t full, last = 0;
+	uint64_t rem;
+
+	if (!segment_size)
+		return -EINVAL;
+	rem = len % segment_size;
+	full = ec_fragment_size(c, segment_size);
+	if (rem || !len)
+		last = ec_fragment_size(c, (size_t)rem);
+	if (full < 0 || last < 0)
+		return -EINVAL;
+	return (int64_t)(len / segment_size) * full + last;
+}
+
+int ec_range(const struct ec_codec *c, size_t segment_size, uint64_t len,
+	     uint64_t start, uint64_t end, uint64_t *seg_start,
+	     uint64_t *seg_end, uint64_t *frag_start, uint64_t *frag_end)
+{
+	ssize_t fsz = ec_fragment_size(c, segment_size);
+	int64_t asize = ec_archive_size(c, segment_size, len);
+	uint64_t fe;
+
+	if (fsz < 0 || asize < 0 || start > end || start >= len)
+		return -EINVAL;
+	*seg_start = start / segment_size * segment_size;
+	*seg_end = (end / segment_size + 1) * segment_size - 1;
+	*frag_start = *seg_start / segment_size * (uint64_t)fsz;
+	fe = (*seg_end + 1) / segment_size * (uint64_t)fsz - 1;
+	if (*seg_end > len - 1)
+		*seg_end = len - 1;
+	*frag_end = fe < (uint64_t)asize - 1 ? fe : (uint64_t)asize - 1;
+	return 0;
+}

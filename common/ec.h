@@ -20,6 +20,7 @@
 #define KUMO_COMMON_EC_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Swift's ec_object_segment_size default. */
@@ -80,5 +81,52 @@ int ec_decode(const struct ec_codec *c, char *const *frags, int nfrags,
 
 /* The index (0 .. k+m-1) a fragment's header names, or -EINVAL. */
 int ec_fragment_index(const char *frag, size_t frag_len);
+
+/* --- fragment archives (Swift's layout) ------------------------------------
+ *
+ * An object of len bytes is cut into segments of segment_size bytes (the
+ * last one shorter; a 0-byte object is one empty segment), each encoded
+ * into k+m fragments; fragment archive i is fragment i of every segment,
+ * in order. All fragments of one segment have the same size, so every
+ * archive grows by the same bytes. */
+
+struct ec_stream;
+
+/* A streaming encoder of one object into k+m archives (c must outlive
+ * it), in *out. 0, -EINVAL (segment_size 0 or over 1 GiB), -ENOMEM. */
+int ec_stream_new(const struct ec_codec *c, size_t segment_size,
+		  struct ec_stream **out);
+void ec_stream_free(struct ec_stream *s);
+
+/* Take len bytes of the object; every segment they complete is encoded
+ * and its fragments appended to the archives. 0 or -errno. */
+int ec_stream_write(struct ec_stream *s, const void *data, size_t len);
+
+/* The end of the object: the last segment (short, or the empty one of a
+ * 0-byte object) is encoded. No write may follow. 0 or -errno. */
+int ec_stream_finish(struct ec_stream *s);
+
+/* Bytes of each archive encoded and not yet drained (the same for all),
+ * and where archive i's start. ec_stream_drain forgets them. */
+size_t ec_stream_ready(const struct ec_stream *s);
+const char *ec_stream_archive(const struct ec_stream *s, int i);
+void ec_stream_drain(struct ec_stream *s);
+
+/* The size of each fragment archive of an object of len bytes, or
+ * -EINVAL. */
+int64_t ec_archive_size(const struct ec_codec *c, size_t segment_size,
+			uint64_t len);
+
+/*
+ * Swift's client_range_to_segment_range and
+ * segment_range_to_fragment_range: the segments that hold object bytes
+ * [start, end] (inclusive) of an object of len bytes, as object bytes
+ * [*seg_start, *seg_end] and as bytes [*frag_start, *frag_end] of every
+ * fragment archive (ends clipped to the object and archive). 0, or
+ * -EINVAL (start > end, start >= len).
+ */
+int ec_range(const struct ec_codec *c, size_t segment_size, uint64_t len,
+	     uint64_t start, uint64_t end, uint64_t *seg_start,
+	     uint64_t *seg_end, uint64_t *frag_start, uint64_t *frag_end);
 
 #endif

@@ -244,3 +244,117 @@ Test(ec, loadable_backends_agree)
 	}
 	free(data);
 }
+
+/* Encode len bytes through ec_stream in pieces of varying sizes (seeded),
+ * segment size seg; the archives (each of ec_archive_size bytes) decode,
+ * segment by segment from archives 2..5 (0 and 1 lost), to the bytes. */
+static void check_stream(size_t len, size_t seg)
+{
+	struct ec_stream *s;
+	char *data = bytes(len, (unsigned)(len + seg)), *arch[K + M], *out;
+	char *frags[K];
+	size_t got, alen = 0, off = 0, piece, done = 0, fsz_full, n;
+	int64_t want = ec_archive_size(codec, seg, len);
+	int i;
+
+	cr_assert_geq(want, EC_FRAGMENT_HEADER);
+	for (i = 0; i < K + M; i++)
+		arch[i] = malloc((size_t)want);
+	cr_assert_eq(ec_stream_new(codec, seg, &s), 0);
+	srand((unsigned)len);
+	while (off < len) {
+		piece = (size_t)rand() % (2 * seg + 3) + 1;
+		piece = piece < len - off ? piece : len - off;
+		cr_assert_eq(ec_stream_write(s, data + off, piece), 0);
+		off += piece;
+		n = ec_stream_ready(s);
+		cr_assert_leq(alen + n, (size_t)want);
+		for (i = 0; i < K + M; i++)
+			memcpy(arch[i] + alen, ec_stream_archive(s, i), n);
+		alen += n;
+		ec_stream_drain(s);
+	}
+	cr_assert_eq(ec_stream_finish(s), 0);
+	cr_assert_eq(ec_stream_write(s, "x", 1), -EINVAL);
+	n = ec_stream_ready(s);
+	cr_assert_eq(alen + n, (size_t)want, "len %zu seg %zu: %zu != %lld",
+		     len, seg, alen + n, (long long)want);
+	for (i = 0; i < K + M; i++)
+		memcpy(arch[i] + alen, ec_stream_archive(s, i), n);
+	ec_stream_free(s);
+	/* decode each segment from fragments 2..5 */
+	out = malloc(seg);
+	fsz_full = (size_t)ec_fragment_size(codec, seg);
+	for (off = 0; done < len || (len == 0 && off == 0);) {
+		size_t this = len - done < seg ? len - done : seg;
+		size_t flen = (size_t)ec_fragment_size(codec, this);
+
+		for (i = 0; i < K; i++)
+			frags[i] = arch[i + 2] + off;
+		cr_assert_eq(ec_decode(codec, frags, K, flen, out, seg, &got),
+			     0);
+		cr_assert_eq(got, this);
+		cr_assert(!memcmp(out, data + done, this), "segment at %zu",
+			  done);
+		done += this;
+		off += flen;
+		cr_assert(flen == fsz_full || done == len);
+		if (!len)
+			break;
+	}
+	cr_assert_eq(off, (size_t)want);
+	free(out);
+	for (i = 0; i < K + M; i++)
+		free(arch[i]);
+	free(data);
+}
+
+Test(ec, stream_archives)
+{
+	static const size_t lens[] = {0, 1, 4095, 4096, 4097, 3 * 4096 + 5};
+	size_t i;
+
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
+		check_stream(lens[i], 4096);
+	check_stream(SEG - 1, SEG);
+	check_stream(SEG + 1, SEG);
+}
+
+/* Swift's client_range_to_segment_range and
+ * segment_range_to_fragment_range, clipped to the object and archive. */
+Test(ec, range_to_segments_and_fragments)
+{
+	uint64_t ss, se, fs, fe;
+	uint64_t fsz = (uint64_t)ec_fragment_size(codec, 4096);
+	uint64_t len = 3 * 4096 + 5;
+	int64_t asize = ec_archive_size(codec, 4096, len);
+
+	/* inside the first segment */
+	cr_assert_eq(ec_range(codec, 4096, len, 10, 20, &ss, &se, &fs, &fe), 0);
+	cr_assert_eq(ss, 0);
+	cr_assert_eq(se, 4095);
+	cr_assert_eq(fs, 0);
+	cr_assert_eq(fe, fsz - 1);
+	/* across the edge of segments 1 and 2 */
+	cr_assert_eq(ec_range(codec, 4096, len, 4095, 4096, &ss, &se, &fs, &fe),
+		     0);
+	cr_assert_eq(ss, 0);
+	cr_assert_eq(se, 8191);
+	cr_assert_eq(fe, 2 * fsz - 1);
+	/* the last, short segment: clipped to the object and archive */
+	cr_assert_eq(ec_range(codec, 4096, len, 12290, len + 100, &ss, &se, &fs,
+			      &fe),
+		     0);
+	cr_assert_eq(ss, 3 * 4096);
+	cr_assert_eq(se, len - 1);
+	cr_assert_eq(fs, 3 * fsz);
+	cr_assert_eq(fe, (uint64_t)asize - 1);
+	cr_assert_eq(
+		ec_range(codec, 4096, len, len, len + 1, &ss, &se, &fs, &fe),
+		-EINVAL);
+	cr_assert_eq(ec_range(codec, 4096, len, 5, 4, &ss, &se, &fs, &fe),
+		     -EINVAL);
+	cr_assert_eq(ec_archive_size(codec, 4096, 0),
+		     ec_fragment_size(codec, 0));
+	cr_assert_eq(ec_archive_size(codec, 4096, 8192), 2 * (int64_t)fsz);
+}
