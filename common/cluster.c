@@ -96,6 +96,7 @@ struct cluster {
 
 struct put_src {
 	const char *data;
+	const char *const *each; /* per slot (cluster_put_write_each) */
 	size_t len;
 	int eof;
 };
@@ -118,6 +119,7 @@ struct xfer {
 	size_t body_off; /* consumed part of r.body when streaming */
 	int wpaused;
 	struct put_src *src;
+	int slot; /* of a streamed upload: its index in cluster_put */
 	size_t up_off;
 	int rpaused;
 	int body_started; /* some body was handed to curl */
@@ -829,7 +831,9 @@ static size_t read_cb(char *buf, size_t size, size_t n, void *arg)
 	if (avail) {
 		if (avail > max)
 			avail = max;
-		memcpy(buf, src->data + x->up_off, avail);
+		memcpy(buf,
+		       (src->each ? src->each[x->slot] : src->data) + x->up_off,
+		       avail);
 		x->up_off += avail;
 		x->body_started = 1;
 		return avail;
@@ -1772,6 +1776,8 @@ int cluster_put_open(struct cluster *c, const struct cluster_nodes *nodes,
 			       (d = walk_next(c, &p->nodes, &p->walk))) {
 				s.hdrs = &hdrs[i];
 				p->slot[i] = xfer_start(&p->e, d, &s);
+				if (p->slot[i])
+					p->slot[i]->slot = i;
 			}
 			if (p->slot[i])
 				pending++;
@@ -1830,16 +1836,20 @@ static void put_drain(struct cluster_put *p)
 	} while (waiting);
 }
 
-int cluster_put_write(struct cluster_put *p, const void *data, size_t len)
+/* cluster_put_write of data, or of each[i] to slot i when each is set. */
+static int put_write(struct cluster_put *p, const void *data,
+		     const void *const *each, size_t len)
 {
 	int i, live = 0;
 
 	if (!len)
 		return 0;
 	p->src.data = data;
+	p->src.each = (const char *const *)each;
 	p->src.len = len;
 	put_drain(p);
 	p->src.data = NULL;
+	p->src.each = NULL;
 	p->src.len = 0;
 	for (i = 0; i < p->nslots; i++) {
 		struct xfer *x = p->slot[i];
@@ -1863,6 +1873,17 @@ int cluster_put_write(struct cluster_put *p, const void *data, size_t len)
 		live++;
 	}
 	return live >= p->quorum ? 0 : -EIO;
+}
+
+int cluster_put_write(struct cluster_put *p, const void *data, size_t len)
+{
+	return put_write(p, data, NULL, len);
+}
+
+int cluster_put_write_each(struct cluster_put *p, const void *const *each,
+			   size_t len)
+{
+	return put_write(p, NULL, each, len);
 }
 
 int cluster_put_finish(struct cluster_put *p, int *statuses, char etags[][33],

@@ -286,9 +286,19 @@ int cluster_put_open(struct cluster *c, const struct cluster_nodes *nodes,
 int cluster_put_write(struct cluster_put *p, const void *data, size_t len);
 
 /*
+ * The same with a different body per slot: each[i] (len bytes) goes to
+ * slot i, whichever node stands in it (the fragment archives of an
+ * erasure-coded object: slot i, primary i, gets fragment index i). 0, or
+ * -EIO when fewer than quorum backends are left.
+ */
+int cluster_put_write_each(struct cluster_put *p, const void *const *each,
+			   size_t len);
+
+/*
  * End the body and collect the answers: statuses[] and etags (the ETag of
  * each 2xx) of the backends still live, *n of them (at most
- * CLUSTER_MAX_NODES). 0, or -EIO when fewer than quorum answered at all.
+ * CLUSTER_MAX_NODES), in slot order (slots left without a backend
+ * skipped). 0, or -EIO when fewer than quorum answered at all.
  */
 int cluster_put_finish(struct cluster_put *p, int *statuses, char etags[][33],
 		       int *n);

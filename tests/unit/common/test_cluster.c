@@ -313,6 +313,51 @@ Test(cluster, put_takes_a_handoff_for_a_507, .init = setup, .fini = teardown)
 	cluster_nodes_release(&nodes);
 }
 
+/* cluster_put_write_each: slot i gets its own body (an EC fragment
+ * archive), also when a handoff stands in for a broken primary. */
+Test(cluster, put_each_slot_its_own_body, .init = setup, .fini = teardown)
+{
+	struct cluster_nodes nodes;
+	struct cluster_hdrs hdrs[CLUSTER_MAX_NODES];
+	struct cluster_put *p = NULL;
+	int statuses[CLUSTER_MAX_NODES], early, i, j, n = 0;
+	char etags[CLUSTER_MAX_NODES][33], want[33];
+	static char body[3][256 * 1024];
+	const void *each[3] = {body[0], body[1], body[2]};
+	uint8_t d[MD5_LEN];
+
+	memset(hdrs, 0, sizeof(hdrs));
+	for (i = 0; i < 3; i++)
+		memset(body[i], 'a' + i, sizeof(body[i]));
+	cr_assert_eq(cluster_lookup(cl, CLUSTER_OBJECT, "a", "c", "o5", &nodes),
+		     0);
+	snprintf(broken[0], sizeof(broken[0]), "%s", nodes.dev[1]->device);
+	for (i = 0; i < 3; i++)
+		cluster_hdrs_add(&hdrs[i], "X-Timestamp", "1700000000.00000");
+	cr_assert_eq(cluster_put_open(cl, &nodes, "a", "c", "o5", hdrs,
+				      sizeof(body[0]), 3, "txeach", &early, &p),
+		     0);
+	for (j = 0; j < (int)sizeof(body[0]); j += 65536) {
+		const void *at[3];
+
+		for (i = 0; i < 3; i++)
+			at[i] = (const char *)each[i] + j;
+		cr_assert_eq(cluster_put_write_each(p, at, 65536), 0);
+	}
+	cr_assert_eq(cluster_put_finish(p, statuses, etags, &n), 0);
+	cr_assert_eq(n, 3);
+	for (i = 0; i < 3; i++) {
+		cr_expect_eq(statuses[i], 201);
+		md5_buf(body[i], sizeof(body[i]), d);
+		md5_hex(d, want);
+		cr_expect_str_eq(etags[i], want, "slot %d got another body", i);
+	}
+	cluster_put_free(p);
+	for (i = 0; i < 3; i++)
+		cluster_hdrs_free(&hdrs[i]);
+	cluster_nodes_release(&nodes);
+}
+
 Test(cluster, put_without_quorum_fails, .init = setup, .fini = teardown)
 {
 	struct cluster_nodes nodes;
