@@ -319,15 +319,20 @@ static int valid_dev(const char *s)
 	return s[0] != '.';
 }
 
+/* One storage policy's folder of a device (objects, objects-N). */
+static int on_data_dir(struct aud_pass *p, const char *dev_dir,
+		       const char *path, const char *name)
+{
+	(void)name;
+	return each_subdir(path, is_part, on_part, p, dev_dir);
+}
+
 static int on_device(struct aud_pass *p, const char *dev_dir, const char *path,
 		     const char *name)
 {
-	char objects[PATH_MAX];
-
 	(void)dev_dir;
 	(void)name;
-	snprintf(objects, sizeof(objects), "%s/objects", path);
-	return each_subdir(objects, is_part, on_part, p, path);
+	return each_subdir(path, objd_data_dir_ok, on_data_dir, p, path);
 }
 
 static double wall_now(void)

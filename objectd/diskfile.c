@@ -431,13 +431,34 @@ int df_tidy(const char *hash_dir, const struct ts *reclaim_before,
 
 /* --- quarantine ---------------------------------------------------------- */
 
+/* The storage policy folder (objects, objects-N) a hash dir
+ * <dev>/<folder>/<part>/<sfx>/<hash> is in, into out ("objects" when the
+ * path has another shape). */
+static void data_dir_of(const char *hash_dir, char *out, size_t len)
+{
+	const char *end = hash_dir + strlen(hash_dir), *start;
+	int up;
+
+	for (up = 0; up < 3 && end > hash_dir; up++)
+		while (--end > hash_dir && *end != '/')
+			;
+	for (start = end; start > hash_dir && start[-1] != '/'; start--)
+		;
+	snprintf(out, len, "%.*s", (int)(end - start), start);
+	if (!objd_data_dir_ok(out))
+		snprintf(out, len, "objects");
+}
+
 int df_quarantine(const struct df_loc *loc, const char *why)
 {
-	char qdir[PATH_MAX], target[PATH_MAX + 64];
+	char qdir[PATH_MAX], target[PATH_MAX + 64], data_dir[32];
 	uint32_t rnd;
 	int rc;
 
-	snprintf(qdir, sizeof(qdir), "%s/quarantined/objects", loc->dev_dir);
+	/* Swift's quarantine_renamer: quarantined/objects[-N]/<hash> */
+	data_dir_of(loc->hash_dir, data_dir, sizeof(data_dir));
+	snprintf(qdir, sizeof(qdir), "%s/quarantined/%s", loc->dev_dir,
+		 data_dir);
 	rc = df_mkdirs(qdir, strlen(loc->dev_dir));
 	if (rc)
 		goto out;

@@ -106,8 +106,7 @@ static void unlock_part(int fd)
 		close(fd); /* releases the flock */
 }
 
-/* "objects" or "objects-<digits>": a storage policy's folder. */
-static int data_dir_name(const char *name)
+int objd_data_dir_ok(const char *name)
 {
 	const char *p;
 
@@ -181,7 +180,7 @@ int objd_hash_invalidate_dir(const char *hash_dir)
 		return -EINVAL;
 	*part = '\0';
 	objs = strrchr(buf, '/');
-	ok = objs && data_dir_name(objs + 1);
+	ok = objs && objd_data_dir_ok(objs + 1);
 	*part = '/'; /* buf: the partition dir again */
 	if (!ok || !objd_suffix_ok(sfx))
 		return -EINVAL;

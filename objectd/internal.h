@@ -332,6 +332,10 @@ void objd_md5_free(void *ctx);
  */
 int objd_hash_invalidate(const char *dev_dir, const char *part,
 			 const char *suffix);
+/* Non-zero for "objects" or "objects-<digits>": a storage policy's folder
+ * on a device (Swift's get_data_dir). */
+int objd_data_dir_ok(const char *name);
+
 /* The same for a hash dir path <dev>/objects/<part>/<suffix>/<hash>. */
 int objd_hash_invalidate_dir(const char *hash_dir);
 

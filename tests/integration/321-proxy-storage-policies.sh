@@ -17,11 +17,13 @@
 #     under objects/; gold's under objects/; GET, HEAD and DELETE reach
 #     them (the tombstone in objects-1);
 #   - the account shows per-policy stats for silver;
+#   - the auditor quarantines a bad objects-1 file under
+#     quarantined/objects-1, and the other replica serves;
 #   - an object PUT into the EC container: 501 (no EC data path yet);
 #   - a daemon refuses a bad policy config at startup with Swift's message.
 . "$(dirname "$0")/../lib/functions.sh"
 . "$(dirname "$0")/../lib/proxy.sh"
-requires curl kumo-ring kumo-proxy
+requires curl kumo-ring kumo-proxy kumo-objectd
 
 POLICY_CONF="
 [storage-policy:0]
@@ -141,6 +143,26 @@ done
 [ "$(status GET "$URL/c1/o1" -H "$T")" = 404 ] || fail "o1 still there"
 nts=$(find "$NODE_DIR" -path '*/objects-1/*' -name '*.ts' | wc -l)
 [ "$nts" = 2 ] || fail "objects-1 tombstones: $nts"
+
+# the auditor reads objects-1 too: a flipped byte is quarantined under
+# quarantined/objects-1 (Swift's layout); the other replica still serves
+head -c 5000 /dev/urandom >"$TMPDIR_TEST/o2"
+[ "$(status PUT "$URL/c1/o2" -H "$T" -T "$TMPDIR_TEST/o2")" = 201 ] ||
+	fail "PUT o2"
+mapfile -t R < <(find "$NODE_DIR" -path '*/objects-1/*' -name '*.data' | sort)
+[ "${#R[@]}" = 2 ] || fail "o2 replicas: ${R[*]}"
+flip_byte "${R[0]}" 100
+h=$(basename "$(dirname "${R[0]}")")
+d=${R[0]#"$NODE_DIR"/}
+d=${d%%/*}
+kumo-objectd "$CONF" --once audit >"$H" 2>&1 || fail "audit pass: $(cat "$H")"
+[ -d "$NODE_DIR/$d/quarantined/objects-1/$h" ] ||
+	fail "not quarantined under objects-1: $(find "$NODE_DIR"/*/quarantined)"
+[ ! -e "${R[0]}" ] || fail "the bad replica is still in place"
+for i in 1 2 3; do
+	curl -s -H "$T" "$URL/c1/o2" -o "$TMPDIR_TEST/got"
+	cmp -s "$TMPDIR_TEST/got" "$TMPDIR_TEST/o2" || fail "GET o2 after audit"
+done
 
 # no replicated copies on an EC ring: refused until EC objects exist
 code=$(printf 'x' | curl -s -o "$H" -w '%{http_code}' -T - -H "$T" "$URL/c3/o")
