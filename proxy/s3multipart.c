@@ -357,8 +357,8 @@ static int list_parts(struct s3_req *s, const char *id, struct part **out,
 	struct part *parts = NULL;
 	json_t *list = NULL, *o;
 	char prefix[MAX_OBJECT_NAME_LENGTH + 64];
-	char q[3 * sizeof(prefix) + 64], enc[3 * sizeof(prefix)];
-	char marker[3 * sizeof(prefix)] = "";
+	char enc[3 * sizeof(prefix)], marker[3 * sizeof(prefix)] = "";
+	char q[sizeof(enc) + sizeof(marker) + 32];
 	size_t i, plen;
 	int st, cap = 0, more = 1;
 
@@ -764,7 +764,8 @@ static void mpu_list(struct s3_req *s)
 	struct proxy_path sp;
 	struct buf b = BUF_INIT;
 	json_t *list = NULL, *o;
-	char q[8192], enc[3 * 2048], marker[3 * 2048] = "", date[32];
+	char enc[3 * 2048], marker[3 * 2048] = "", date[32];
+	char q[sizeof(enc) + sizeof(marker) + 32];
 	long maxu;
 	int nu = 0, ncp = 0, i, st, rc, truncated = 0;
 	size_t k;
