@@ -500,16 +500,9 @@ void dbstore_defer_sync(int on)
 
 int dbstore_sync(struct dbstore_db *db)
 {
-	struct dbstore_batch *b = dbstore_batch_new();
-	int rc, was = t_defer_sync;
-
-	if (!b)
-		return -ENOMEM;
-	t_defer_sync = 0;
-	rc = dbstore_commit(db, b); /* an empty synced write syncs the log */
-	t_defer_sync = was;
-	dbstore_batch_free(b);
-	return rc;
+	/* an empty synced write syncs the log; older logs are synced too
+	 * for writes made before a memtable switch */
+	return sync_log(db);
 }
 
 void dbstore_batch_free(struct dbstore_batch *b)

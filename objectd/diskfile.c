@@ -126,36 +126,58 @@ static int fsync_dir(const char *path)
 }
 
 /*
+ * mkdir buf, making its missing parents (below base_len) first; each
+ * directory made is made durable by fsyncing its parent. Tries the
+ * deepest directory first: on the usual PUT only the hash dir is new.
+ */
+static int mkdirs_up(char *buf, size_t base_len)
+{
+	char *slash;
+	int rc;
+
+	if (mkdir(buf, 0755) == -1) {
+		if (errno == EEXIST)
+			return 0;
+		if (errno != ENOENT)
+			return -errno;
+		slash = strrchr(buf, '/');
+		if (!slash || (size_t)(slash - buf) <= base_len)
+			return -ENOENT;
+		*slash = '\0';
+		rc = mkdirs_up(buf, base_len);
+		*slash = '/';
+		if (rc)
+			return rc;
+		if (mkdir(buf, 0755) == -1)
+			return errno == EEXIST ? 0 : -errno;
+	}
+	slash = strrchr(buf, '/');
+	if (!slash)
+		return 0;
+	*slash = '\0';
+	rc = fsync_dir(buf);
+	*slash = '/';
+	return rc;
+}
+
+/*
  * mkdir -p path, where the first base_len bytes name a directory that
  * exists; each directory made is made durable by fsyncing its parent.
+ * An existing directory costs one stat (no lock on its parent).
  */
 int df_mkdirs(const char *path, size_t base_len)
 {
 	char buf[PATH_MAX];
-	size_t i, len = strlen(path);
-	int rc = 0;
+	size_t len = strlen(path);
+	struct stat sb;
+	int rc;
 
 	if (len >= sizeof(buf))
 		return -ENAMETOOLONG;
+	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+		return 0;
 	memcpy(buf, path, len + 1);
-	for (i = base_len + 1; i <= len && !rc; i++) {
-		if (buf[i] != '/' && buf[i] != '\0')
-			continue;
-		buf[i] = '\0';
-		if (mkdir(buf, 0755) == 0) {
-			char *slash = strrchr(buf, '/');
-
-			if (slash) {
-				*slash = '\0';
-				rc = fsync_dir(buf);
-				*slash = '/';
-			}
-		} else if (errno != EEXIST) {
-			rc = -errno;
-		}
-		if (i < len)
-			buf[i] = '/';
-	}
+	rc = mkdirs_up(buf, base_len);
 	if (rc)
 		log_err("cannot make %s: %s", path, strerror(-rc));
 	return rc;
