@@ -269,7 +269,8 @@ static void check_stream(size_t len, size_t seg)
 		off += piece;
 		n = ec_stream_ready(s);
 		cr_assert_leq(alen + n, (size_t)want);
-		for (i = 0; i < K + M; i++)
+		/* nothing ready yet: no archive buffer (NULL) to copy from */
+		for (i = 0; n && i < K + M; i++)
 			memcpy(arch[i] + alen, ec_stream_archive(s, i), n);
 		alen += n;
 		ec_stream_drain(s);
@@ -279,7 +280,7 @@ static void check_stream(size_t len, size_t seg)
 	n = ec_stream_ready(s);
 	cr_assert_eq(alen + n, (size_t)want, "len %zu seg %zu: %zu != %lld",
 		     len, seg, alen + n, (long long)want);
-	for (i = 0; i < K + M; i++)
+	for (i = 0; n && i < K + M; i++)
 		memcpy(arch[i] + alen, ec_stream_archive(s, i), n);
 	ec_stream_free(s);
 	/* decode each segment from fragments 2..5 */
