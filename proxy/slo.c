@@ -1916,6 +1916,8 @@ static void slo_delete(struct http_request *req, struct proxy_app *app,
 				rc = problem_add(&errs, &nerrs, it.name, st);
 			}
 		}
+		free(it.name);
+		free(it.err_msg);
 	}
 	if (rc)
 		goto oom;
