@@ -254,6 +254,7 @@ int df_locate_policy(const char *devices, const char *dev, const char *part,
 	if (rc)
 		return rc;
 	md5_hex(digest, loc->hash);
+	loc->policy = policy;
 	policy_data_dir(policy, data_dir, sizeof(data_dir));
 	n = snprintf(loc->hash_dir, sizeof(loc->hash_dir), "%s/%s/%s/%s/%s",
 		     loc->dev_dir, data_dir, part, loc->hash + 29, loc->hash);

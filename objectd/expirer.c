@@ -83,6 +83,7 @@
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "common/pace.h"
+#include "common/policy.h"
 #include "objectd/internal.h"
 
 #define TICKS_PER_SEC	  100000
@@ -156,6 +157,8 @@ int exp_index_add(const char *dev_dir, const struct exp_entry *e)
 	json_object_set_new(j, "container_device", json_string(e->cont_device));
 	json_object_set_new(j, "container_partition",
 			    json_string(e->cont_part));
+	if (e->policy)
+		json_object_set_new(j, "policy", json_integer(e->policy));
 	text = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
 	if (!text)
 		goto out;
@@ -230,6 +233,15 @@ int exp_index_read(const char *path, struct exp_entry *e)
 	if (!rc)
 		rc = get_str(j, "container_partition", e->cont_part,
 			     sizeof(e->cont_part));
+	if (!rc && json_object_get(j, "policy")) {
+		json_int_t pol =
+			json_integer_value(json_object_get(j, "policy"));
+
+		if (!json_is_integer(json_object_get(j, "policy")) || pol < 0 ||
+		    pol > 999999999)
+			rc = -EINVAL;
+		e->policy = (int)pol;
+	}
 	json_decref(j);
 	free(data);
 	return rc;
@@ -304,6 +316,7 @@ int exp_before_write(struct objd *od, struct http_request *req,
 	if (!e)
 		return -ENOMEM;
 	e->delete_at = new_da;
+	e->policy = loc->policy;
 	memcpy(e->hash, loc->hash, sizeof(e->hash));
 	snprintf(e->part, sizeof(e->part), "%s", part);
 	snprintf(e->account, sizeof(e->account), "%s", a);
@@ -384,8 +397,11 @@ static int expire_entry(struct objd *od, const char *dev, const char *path,
 	}
 	if (e->delete_at > now)
 		goto out;
-	rc = df_locate(od->cfg->devices, dev, e->part, &od->hash, e->account,
-		       e->container, e->obj, loc);
+	rc = policy_by_index(e->policy)
+		     ? df_locate_policy(od->cfg->devices, dev, e->part,
+					e->policy, &od->hash, e->account,
+					e->container, e->obj, loc)
+		     : -ENOENT;
 	if (rc || strcmp(loc->hash, e->hash)) {
 		log_err("%s names no object of this server; removed", path);
 		unlink(path);

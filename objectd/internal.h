@@ -162,6 +162,7 @@ struct df_loc {
 	char dev_dir[DF_DEV_DIR_MAX]; /* <devices>/<dev> */
 	/* .../objects[-N]/<part>/<sfx>/<hash> (N: the storage policy) */
 	char hash_dir[DF_HASH_DIR_MAX];
+	int policy; /* the storage policy index (df_locate_policy) */
 	char hash[33];
 	char name[1 + OBJ_MAX_ACCOUNT_NAME + 1 + OBJ_MAX_CONTAINER_NAME + 1 +
 		  OBJ_MAX_OBJECT_NAME + 1]; /* "/a/c/o", as Swift's 'name' */
@@ -474,6 +475,7 @@ struct exp_entry {
 	char cont_host[1024];
 	char cont_device[1024];
 	char cont_part[32];
+	int policy; /* the object's storage policy ("policy", absent: 0) */
 };
 
 /* The X-Delete-At of metadata m in seconds, or 0 when it has none (or an

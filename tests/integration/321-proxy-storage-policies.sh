@@ -19,6 +19,8 @@
 #   - the account shows per-policy stats for silver;
 #   - the auditor quarantines a bad objects-1 file under
 #     quarantined/objects-1, and the other replica serves;
+#   - the expirer removes an objects-1 object past its X-Delete-At (its
+#     tombstones there, gone from the listing);
 #   - an object PUT into the EC container: 501 (no EC data path yet);
 #   - a daemon refuses a bad policy config at startup with Swift's message.
 . "$(dirname "$0")/../lib/functions.sh"
@@ -163,6 +165,20 @@ for i in 1 2 3; do
 	curl -s -H "$T" "$URL/c1/o2" -o "$TMPDIR_TEST/got"
 	cmp -s "$TMPDIR_TEST/got" "$TMPDIR_TEST/o2" || fail "GET o2 after audit"
 done
+
+# the expirer finds objects-1's objects: a silver object past its
+# X-Delete-At gets its tombstone under objects-1 and leaves the listing
+[ "$(printf 'soon' | status PUT "$URL/c1/o3" -H "$T" -T - \
+	-H 'X-Delete-After: 1')" = 201 ] || fail "PUT o3"
+sleep 2
+kumo-objectd "$CONF" --once expire >"$H" 2>&1 || fail "expire pass: $(cat "$H")"
+for i in $(seq 1 50); do
+	curl -s -H "$T" "$URL/c1" | grep -qx o3 || break
+	sleep 0.2
+done
+[ "$i" -lt 50 ] || fail "o3 still listed after the expirer pass: $(cat "$H")"
+nts=$(find "$NODE_DIR" -path '*/objects-1/*' -name '*.ts' | wc -l)
+[ "$nts" = 4 ] || fail "objects-1 tombstones after expiry: $nts"
 
 # no replicated copies on an EC ring: refused until EC objects exist
 code=$(printf 'x' | curl -s -o "$H" -w '%{http_code}' -T - -H "$T" "$URL/c3/o")

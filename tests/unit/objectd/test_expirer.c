@@ -216,11 +216,15 @@ Test(expirer, add_read_remove)
 	cr_assert_str_eq(back.cont_host, e.cont_host);
 	cr_assert_str_eq(back.cont_device, "d1,d2");
 	cr_assert_str_eq(back.cont_part, "99");
-	/* adding again replaces; only one file, no temp left */
+	cr_assert_eq(back.policy, 0);
+	/* adding again replaces; only one file, no temp left; the storage
+	 * policy of an objects-N object travels with its entry */
 	strcpy(e.cont_part, "98");
+	e.policy = 3;
 	cr_assert_eq(exp_index_add(dev, &e), 0);
 	cr_assert_eq(exp_index_read(path, &back), 0);
 	cr_assert_str_eq(back.cont_part, "98");
+	cr_assert_eq(back.policy, 3);
 	snprintf(path, sizeof(path), "%s/expiring", dev);
 	cr_assert_eq(count_files(path), 1);
 	cr_assert_eq(exp_index_remove(dev, e.delete_at, e.hash), 0);
