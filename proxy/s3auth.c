@@ -391,8 +391,8 @@ int s3_sigv2_string_to_sign(const char *method, const char *md5,
 
 struct qlist {
 	struct s3_kv *kv;
-	char **owned;
-	int n, cap, err;
+	char **owned; /* 2 * nowned strings; kv may drop some of them */
+	int n, nowned, cap, err;
 };
 
 static void q_add(const char *name, const char *value, void *arg)
@@ -400,7 +400,7 @@ static void q_add(const char *name, const char *value, void *arg)
 	struct qlist *q = arg;
 	char *n = pct_dup(name), *v = pct_dup(value);
 
-	if (q->n == q->cap) {
+	if (q->nowned == q->cap) {
 		int cap = q->cap ? 2 * q->cap : 16;
 		struct s3_kv *kv = realloc(q->kv, sizeof(*kv) * (size_t)cap);
 		char **o = kv ? realloc(q->owned, sizeof(*o) * 2 * (size_t)cap)
@@ -424,8 +424,9 @@ static void q_add(const char *name, const char *value, void *arg)
 		free(v);
 		return;
 	}
-	q->owned[2 * q->n] = n;
-	q->owned[2 * q->n + 1] = v;
+	q->owned[2 * q->nowned] = n;
+	q->owned[2 * q->nowned + 1] = v;
+	q->nowned++;
 	q->kv[q->n].name = n;
 	q->kv[q->n].value = v;
 	q->n++;
@@ -435,7 +436,7 @@ static void q_free(struct qlist *q)
 {
 	int i;
 
-	for (i = 0; i < 2 * q->n; i++)
+	for (i = 0; i < 2 * q->nowned; i++)
 		free(q->owned[i]);
 	free(q->owned);
 	free(q->kv);
