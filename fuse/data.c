@@ -20,7 +20,11 @@
  * fsync waits for (urgent), then the oldest when over half of dirty_max
  * or when a commit waits, else chunks written up to their end (a
  * sequential writer has left them: their PUT overlaps its next writes).
- * Writers block only above dirty_max.
+ * Writers block only above dirty_max. Chunk 0 of an inode in inline mode
+ * (small files, meta.c) is never dirty nor PUT: each change is copied into
+ * the inode's idata, which the next cut carries; a write past
+ * KFS_INLINE_MAX makes it a normal chunk for good (unline), which every
+ * commit PUTs before its log when the metadata held bytes of it.
  * Random reads of chunks not cached fetch only the bytes asked for (a
  * ranged GET); a write to a chunk not cached loads it first unless the
  * write covers it or it is a hole. Everything runs under fs->lock except
@@ -195,6 +199,41 @@ static void cremove(struct kfs *fs, struct kchunk *c)
 	free(c);
 }
 
+/* cinsert for inode in, noting whether the chunk is inline. */
+static struct kchunk *cnew(struct kfs *fs, struct kinode *in, uint64_t idx)
+{
+	struct kchunk *c = cinsert(fs, in->ino, idx);
+	if (c)
+		c->inl = idx == 0 && in->inl;
+	return c;
+}
+
+/* Whether chunk idx of in has data to read (an object or inline). */
+static int has_data(const struct kinode *in, uint64_t idx)
+{
+	return ns_chunk_test(in, idx) || (idx == 0 && in->inl && in->ilen);
+}
+
+/* Copy inline chunk c (of in) into in's metadata. Lock held. */
+static int inline_sync(struct kinode *in, struct kchunk *c)
+{
+	uint32_t len = c->len;
+	if (len > in->size)
+		len = (uint32_t)in->size;
+	return ns_inline_set(in, c->data, len);
+}
+
+/* Chunk 0 of in (c, cached) outgrows KFS_INLINE_MAX: from now on it is
+ * an object. When the metadata held data, every commit PUTs the chunk
+ * before its log (a log must not name the object while it is missing:
+ * the inline bytes may have been fsynced). Lock held. */
+static void unline(struct kinode *in, struct kchunk *c)
+{
+	c->unlined = in->ilen > 0;
+	c->inl = 0;
+	ns_inline_drop(in);
+}
+
 static void evict(struct kfs *fs)
 {
 	struct kchunk *c = fs->lru_tail, *prev;
@@ -261,10 +300,21 @@ static int load(struct kfs *fs, struct kinode *in, uint64_t idx,
 		*out = c;
 		return 0;
 	}
-	if (!(c = cinsert(fs, in->ino, idx)))
+	if (!(c = cnew(fs, in, idx)))
 		return -ENOMEM;
 	c->refs++;
-	if (!ns_chunk_test(in, idx)) { /* a hole: zeros, no GET */
+	if (c->inl && in->ilen) { /* inline: from the metadata */
+		int rc = grow(fs, c, in->ilen);
+		if (rc) {
+			c->refs--;
+			if (!c->dirty && !c->refs)
+				cremove(fs, c);
+			return rc;
+		}
+		memcpy(c->data, in->idata, in->ilen);
+		c->len = in->ilen;
+	}
+	if (c->inl || !ns_chunk_test(in, idx)) { /* a hole: zeros, no GET */
 		*out = c;
 		return 0;
 	}
@@ -326,7 +376,7 @@ static int flush_chunk(struct kfs *fs, struct kchunk *c)
 	uint8_t *copy;
 	uint64_t fsize;
 	uint32_t len;
-	int rc;
+	int rc, unlined;
 	c->refs++;
 	while (c->flushing || deleting(fs, c->ino, c->idx))
 		pthread_cond_wait(&fs->cond, &fs->lock);
@@ -351,6 +401,8 @@ static int flush_chunk(struct kfs *fs, struct kchunk *c)
 	c->flushing = 1;
 	fs->nflushing++;
 	fly(fs, 0, c->ino);
+	unlined = c->unlined;
+	fs->unlined_flying += unlined;
 	kd_chunk_name(fs, c->ino, c->idx, name, sizeof(name));
 	pthread_mutex_unlock(&fs->lock);
 	rc = swc_put(fs->sw, name, copy, len, 0);
@@ -359,6 +411,9 @@ static int flush_chunk(struct kfs *fs, struct kchunk *c)
 	c->flushing = 0;
 	fs->nflushing--;
 	fly(fs, c->ino, 0);
+	fs->unlined_flying -= unlined;
+	if (!rc && !c->dirty)
+		c->unlined = 0;
 	if (rc) {
 		fs->flush_error = rc;
 		fs->flush_error_ino = c->ino;
@@ -513,9 +568,10 @@ ssize_t kd_read(struct kfs *fs, struct kinode *in, char *buf, size_t size,
 			pthread_cond_wait(&fs->cond, &fs->lock);
 			continue;
 		}
-		if (!c && !ns_chunk_test(in, idx)) {
+		if (!c && !has_data(in, idx)) {
 			memset(buf + done, 0, n);
-		} else if (c || sequential || n == fs->chunk_size) {
+		} else if (c || sequential || n == fs->chunk_size ||
+			   !ns_chunk_test(in, idx)) { /* cached or inline */
 			int rc;
 			if (!c) {
 				if ((rc = load(fs, in, idx, &c)))
@@ -581,8 +637,8 @@ ssize_t kd_write(struct kfs *fs, struct kinode *in, const char *buf,
 			pthread_cond_wait(&fs->cond, &fs->lock);
 			continue;
 		}
-		if (!c && (n == fs->chunk_size || !ns_chunk_test(in, idx))) {
-			if (!(c = cinsert(fs, ino, idx)))
+		if (!c && (n == fs->chunk_size || !has_data(in, idx))) {
+			if (!(c = cnew(fs, in, idx)))
 				return done ? (ssize_t)done : -ENOMEM;
 			c->refs++;
 		} else if (!c) {
@@ -594,22 +650,30 @@ ssize_t kd_write(struct kfs *fs, struct kinode *in, const char *buf,
 			c->refs++;
 			lru_front(fs, c);
 		}
+		if (c->inl && co + n > KFS_INLINE_MAX)
+			unline(in, c);
 		if ((rc = grow(fs, c, co + (uint32_t)n)) ||
-		    (rc = ns_chunk_set(&fs->ns, in, idx))) {
+		    (!c->inl && (rc = ns_chunk_set(&fs->ns, in, idx)))) {
 			unref(fs, c);
 			return done ? (ssize_t)done : rc;
 		}
 		memcpy(c->data + co, buf + done, n);
 		if (co + n > c->len)
 			c->len = co + (uint32_t)n;
-		mark_dirty(fs, c);
-		/* a writer that reached the chunk's end has left it */
-		if (co + n == fs->chunk_size)
-			want_flush(fs, c, 0);
-		unref(fs, c);
-		done += n;
 		if (pos + n > in->size)
 			in->size = pos + n;
+		if (c->inl) {
+			rc = inline_sync(in, c);
+		} else {
+			mark_dirty(fs, c);
+			/* a writer that reached the chunk's end has left it */
+			if (co + n == fs->chunk_size)
+				want_flush(fs, c, 0);
+		}
+		unref(fs, c);
+		if (rc)
+			return done ? (ssize_t)done : rc;
+		done += n;
 	}
 	ns_touch(&fs->ns, in);
 	evict(fs);
@@ -652,7 +716,7 @@ static int zero_in_chunk(struct kfs *fs, struct kinode *in, uint64_t idx,
 	struct kchunk *c;
 	int rc;
 	uint64_t ino = in->ino;
-	if (!ns_chunk_test(in, idx) && !cfind(fs, ino, idx))
+	if (!has_data(in, idx) && !cfind(fs, ino, idx))
 		return 0;
 	if ((rc = load(fs, in, idx, &c)))
 		return rc;
@@ -661,19 +725,35 @@ static int zero_in_chunk(struct kfs *fs, struct kinode *in, uint64_t idx,
 		memset(c->data + from, 0, end - from);
 		if (end == c->len)
 			c->len = from;
-		mark_dirty(fs, c);
+		if (!c->inl)
+			mark_dirty(fs, c);
+		else if ((in = ns_inode(&fs->ns, ino)))
+			rc = inline_sync(in, c);
 	}
 	unref(fs, c);
-	return 0;
+	return rc;
 }
 
 int kd_zero(struct kfs *fs, struct kinode *in, uint64_t off, uint64_t len)
 {
 	uint64_t end = off + len, idx;
 	uint64_t ino = in->ino;
-	int rc;
+	int rc = 0;
 	if (end > in->size)
 		end = in->size;
+	if (in->inl && off < fs->chunk_size && off < end) { /* inline chunk 0 */
+		uint64_t to = end < fs->chunk_size ? end : fs->chunk_size;
+		if (off == 0 && to == fs->chunk_size) {
+			drop_chunk(fs, ino, 0);
+			if ((in = ns_inode(&fs->ns, ino)))
+				rc = ns_inline_set(in, NULL, 0);
+		} else {
+			rc = zero_in_chunk(fs, in, 0, (uint32_t)off,
+					   (uint32_t)to);
+		}
+		if (rc || !(in = ns_inode(&fs->ns, ino)))
+			return rc ? rc : -ENOENT;
+	}
 	/* only chunks with a bit hold data (a cached hole is empty) */
 	for (idx = ns_chunk_next(in, off / fs->chunk_size);
 	     idx != UINT64_MAX && idx * fs->chunk_size < end;) {
@@ -746,7 +826,8 @@ static int flush_pending(struct kfs *fs, uint64_t epoch, uint64_t ino)
 	size_t i;
 	int busy = 0;
 	for (c = fs->dirty_head; c; c = c->dnext) {
-		if (c->epoch > epoch || (ino != KD_ALL && c->ino != ino))
+		if (c->epoch > epoch ||
+		    (ino != KD_ALL && c->ino != ino && !c->unlined))
 			continue;
 		busy = 1;
 		if (ino == KD_ALL)
@@ -757,7 +838,7 @@ static int flush_pending(struct kfs *fs, uint64_t epoch, uint64_t ino)
 		return busy || fs->nflushing;
 	for (i = 0; i < sizeof(fs->flying) / sizeof(*fs->flying); i++)
 		busy |= fs->flying[i] == ino;
-	return busy;
+	return busy || fs->unlined_flying;
 }
 
 int kd_flush_epoch(struct kfs *fs, uint64_t epoch, uint64_t ino)

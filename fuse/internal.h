@@ -31,6 +31,7 @@
 #define KFS_SYMLINK_MAX	  4095
 #define KFS_CHUNK_DEFAULT (1u << 20)
 #define KFS_MAX_SIZE	  (1ULL << 50) /* 1 PiB per file */
+#define KFS_INLINE_MAX	  4096	       /* chunk 0 up to this: in the metadata */
 
 /* ====================================================================
  * swift.c: a Swift API client over libcurl (auth v1.0, token renewal,
@@ -92,6 +93,12 @@ struct kinode {
 	char *symlink;
 	struct kxattr *xattrs;
 	uint32_t nxattr;
+	/* inline: chunk 0 lives in the metadata (ilen bytes of idata, then
+	 * zeros), not in an object; set for new regular files, cleared for
+	 * good once chunk 0 holds data past KFS_INLINE_MAX (data.c) */
+	int inl;
+	uint8_t *idata;
+	uint32_t ilen;
 	/* chunk bitmap: bit i set when chunk i has an object */
 	uint8_t *cmap;
 	uint64_t cmap_bytes;
@@ -104,6 +111,7 @@ struct kinode {
 	uint64_t nlookup;
 	uint32_t nopen, nopendir;
 	int dirty, freed;
+	int inq; /* in kfs.inq: its cached chunk 0 is newer than idata */
 	struct kinode *hnext;
 };
 
@@ -132,6 +140,7 @@ enum {
 	REC_NEXTINO = 5,
 	REC_MOUNT = 6,
 	REC_CLEAN = 7,
+	REC_DATA = 8, /* inline chunk 0 of the INODE record before it */
 };
 
 int ns_init(struct kns *ns, uint32_t chunk_size);
@@ -174,6 +183,12 @@ int ns_xattr_set(struct kns *ns, struct kinode *in, const char *name,
 const struct kxattr *ns_xattr_get(struct kinode *in, const char *name);
 int ns_xattr_remove(struct kns *ns, struct kinode *in, const char *name);
 
+/* Set inline chunk 0 of in to len bytes of data (len <= KFS_INLINE_MAX;
+ * in->inl must be set). -ENOMEM. */
+int ns_inline_set(struct kinode *in, const void *data, uint32_t len);
+/* Leave inline mode for good (chunk 0 goes to an object). */
+void ns_inline_drop(struct kinode *in);
+
 int ns_chunk_test(const struct kinode *in, uint64_t idx);
 int ns_chunk_set(struct kns *ns, struct kinode *in, uint64_t idx);
 void ns_chunk_clear(struct kns *ns, struct kinode *in, uint64_t idx);
@@ -201,6 +216,8 @@ struct kchunk {
 	uint8_t *data;
 	uint32_t len, cap; /* bytes meaningful / allocated */
 	int loading, dirty, flushing, dead;
+	int inl;	/* chunk 0 of an inline inode: mirrored in its idata */
+	int unlined;	/* left inline: every commit PUTs it before its log */
 	int urgent;	/* an fsync waits for it: flushed before the others */
 	int full;	/* written up to its end: flushed without waiting */
 	uint64_t epoch; /* commit epoch of its first unflushed write */
@@ -239,6 +256,7 @@ struct kfs {
 	uint64_t flush_target; /* flush every chunk of epoch <= this */
 	int nflushing;
 	uint64_t flying[64];	 /* inodes of the PUTs in flight (0: free) */
+	int unlined_flying;	 /* PUTs in flight of chunks that left inline */
 	uint64_t nurgent, nfull; /* dirty chunks with urgent / full set */
 	int flush_error;	 /* the last failed PUT's -errno */
 	uint64_t flush_error_ino, flush_errors; /* its inode; count */
@@ -279,9 +297,11 @@ int kd_truncate(struct kfs *fs, struct kinode *in, uint64_t size);
 int kd_zero(struct kfs *fs, struct kinode *in, uint64_t off, uint64_t len);
 void kd_drop_inode(struct kfs *fs, struct kinode *in);
 /* Wait until every chunk dirtied in an epoch <= epoch is in the cluster:
- * all of them (ino KD_ALL) or those of inode ino only, which the workers
- * take before any other. fs->lock held (dropped while waiting). 0, or the
- * -errno of a failed PUT (the chunk stays dirty and is retried). */
+ * all of them (ino KD_ALL) or those of inode ino only (none for an ino
+ * that does not exist), which the workers take before any other, and
+ * always the chunks that left inline mode. fs->lock held (dropped while
+ * waiting). 0, or the -errno of a failed PUT (the chunk stays dirty and
+ * is retried). */
 #define KD_ALL 0
 int kd_flush_epoch(struct kfs *fs, uint64_t epoch, uint64_t ino);
 int kd_queue_delete(struct kfs *fs, uint64_t ino, uint64_t idx);

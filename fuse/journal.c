@@ -384,7 +384,7 @@ int kj_commit(struct kfs *fs, uint64_t ino)
 	if (cut && fs->logs_since_snap + 1 >= SNAP_EVERY &&
 	    ns_snapshot(&fs->ns, seq, &snap))
 		snap.len = 0;
-	rc = ino == KJ_META ? 0 : kd_flush_epoch(fs, epoch, ino);
+	rc = kd_flush_epoch(fs, epoch, ino);
 	pthread_mutex_unlock(&fs->lock);
 	if (rc)
 		goto failed;

@@ -242,7 +242,7 @@ int main(int argc, char **argv)
 	fs.o.ro = c.ro;
 	fs.o.lease_seconds = c.lease_seconds > 0 ? c.lease_seconds : 30;
 	fs.o.commit_seconds = c.commit_seconds > 0 ? c.commit_seconds : 5;
-	fs.o.threads = c.threads > 0 && c.threads <= 64 ? c.threads : 8;
+	fs.o.threads = c.threads > 0 && c.threads <= 64 ? c.threads : 32;
 	fs.o.readahead = c.readahead >= 0 && c.readahead <= 64
 				 ? (c.readahead ? c.readahead : 8)
 				 : 8;

@@ -84,6 +84,7 @@ static void inode_free_mem(struct kinode *in)
 	}
 	free(in->xattrs);
 	free(in->symlink);
+	free(in->idata);
 	free(in->cmap);
 	free(in->ents);
 	free(in);
@@ -404,6 +405,7 @@ int ns_mknod(struct kns *ns, uint64_t parent, const char *name, uint32_t mode,
 			in->mode |= S_ISGID;
 	}
 	in->nlink = S_ISDIR(mode) ? 2 : 1;
+	in->inl = S_ISREG(mode);
 	in->atime = in->mtime = in->ctime = *now;
 	if (target) {
 		in->symlink = strdup(target);
@@ -780,7 +782,30 @@ uint64_t ns_blocks(const struct kns *ns, const struct kinode *in)
 		if (ns_chunk_test(in, last))
 			bytes -= ns->chunk_size - chunk_bytes(ns, in, last);
 	}
+	if (in->inl) /* chunk 0 inline */
+		bytes += in->ilen;
 	return (bytes + 4095) / 4096 * 8;
+}
+
+int ns_inline_set(struct kinode *in, const void *data, uint32_t len)
+{
+	uint8_t *p = NULL;
+	if (len && !(p = malloc(len)))
+		return -ENOMEM;
+	if (len)
+		memcpy(p, data, len);
+	free(in->idata);
+	in->idata = p;
+	in->ilen = len;
+	return 0;
+}
+
+void ns_inline_drop(struct kinode *in)
+{
+	free(in->idata);
+	in->idata = NULL;
+	in->ilen = 0;
+	in->inl = 0;
 }
 
 /* --- records --- */
@@ -837,7 +862,15 @@ static int put_inode(struct buf *b, const struct kinode *in)
 	b->data[nruns_at + 1] = (uint8_t)(nruns >> 16);
 	b->data[nruns_at + 2] = (uint8_t)(nruns >> 8);
 	b->data[nruns_at + 3] = (uint8_t)nruns;
-	return 0;
+	if (in->inl) {
+		t = REC_DATA;
+		rc |= buf_append(b, &t, 1);
+		rc |= buf_put_be64(b, in->ino);
+		rc |= buf_put_be32(b, in->ilen);
+		if (in->ilen)
+			rc |= buf_append(b, in->idata, in->ilen);
+	}
+	return rc ? -ENOMEM : 0;
 }
 
 static int put_u64rec(struct buf *b, uint8_t type, uint64_t v)
@@ -1017,6 +1050,7 @@ static int apply_inode(struct kns *ns, struct rd *r)
 		if ((rc = ns_xattr_set(ns, in, name, p, vl, 0)))
 			return rc;
 	}
+	ns_inline_drop(in); /* a REC_DATA after this record sets it */
 	if (in->cmap)
 		memset(in->cmap, 0, in->cmap_bytes);
 	in->nchunks = 0;
@@ -1051,6 +1085,16 @@ int ns_apply(struct kns *ns, const uint8_t *p, size_t len, uint64_t *seq)
 		case REC_INODE:
 			rc = apply_inode(ns, &r);
 			break;
+		case REC_DATA: {
+			const uint8_t *d;
+			in = ns_inode(ns, rd64(&r));
+			a = rd32(&r);
+			if (!in || a > KFS_INLINE_MAX || !(d = rd_take(&r, a)))
+				return -EINVAL;
+			in->inl = 1;
+			rc = ns_inline_set(in, d, (uint32_t)a);
+			break;
+		}
 		case REC_LINK:
 			a = rd64(&r);
 			if (rd_name(&r, name))

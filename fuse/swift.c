@@ -23,7 +23,7 @@
 #include "common/log.h"
 #include "fuse/internal.h"
 
-#define SWC_POOL 32
+#define SWC_POOL 64 /* the flush workers (up to 64) keep their connections */
 
 struct swc {
 	char *auth_url, *user, *key, *container;
