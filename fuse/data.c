@@ -229,7 +229,7 @@ static int inline_sync(struct kinode *in, struct kchunk *c)
  * the inline bytes may have been fsynced). Lock held. */
 static void unline(struct kinode *in, struct kchunk *c)
 {
-	c->unlined = in->ilen > 0;
+	c->ordered = in->ilen > 0;
 	c->inl = 0;
 	ns_inline_drop(in);
 }
@@ -376,7 +376,7 @@ static int flush_chunk(struct kfs *fs, struct kchunk *c)
 	uint8_t *copy;
 	uint64_t fsize;
 	uint32_t len;
-	int rc, unlined;
+	int rc, ordered;
 	c->refs++;
 	while (c->flushing || deleting(fs, c->ino, c->idx))
 		pthread_cond_wait(&fs->cond, &fs->lock);
@@ -401,8 +401,8 @@ static int flush_chunk(struct kfs *fs, struct kchunk *c)
 	c->flushing = 1;
 	fs->nflushing++;
 	fly(fs, 0, c->ino);
-	unlined = c->unlined;
-	fs->unlined_flying += unlined;
+	ordered = c->ordered;
+	fs->ordered_flying += ordered;
 	kd_chunk_name(fs, c->ino, c->idx, name, sizeof(name));
 	pthread_mutex_unlock(&fs->lock);
 	rc = swc_put(fs->sw, name, copy, len, 0);
@@ -411,9 +411,9 @@ static int flush_chunk(struct kfs *fs, struct kchunk *c)
 	c->flushing = 0;
 	fs->nflushing--;
 	fly(fs, c->ino, 0);
-	fs->unlined_flying -= unlined;
+	fs->ordered_flying -= ordered;
 	if (!rc && !c->dirty)
-		c->unlined = 0;
+		c->ordered = 0;
 	if (rc) {
 		fs->flush_error = rc;
 		fs->flush_error_ino = c->ino;
@@ -818,6 +818,14 @@ void kd_drop_inode(struct kfs *fs, struct kinode *in)
 		kd_queue_delete(fs, ino, idx);
 }
 
+void kd_order_inode(struct kfs *fs, uint64_t ino)
+{
+	struct kchunk *c;
+	for (c = fs->dirty_head; c; c = c->dnext)
+		if (c->ino == ino)
+			c->ordered = 1;
+}
+
 /* Chunks of ino (or all, KD_ALL) of epoch <= epoch still dirty or in
  * flight; those dirty are marked urgent when one inode is asked for. */
 static int flush_pending(struct kfs *fs, uint64_t epoch, uint64_t ino)
@@ -827,7 +835,7 @@ static int flush_pending(struct kfs *fs, uint64_t epoch, uint64_t ino)
 	int busy = 0;
 	for (c = fs->dirty_head; c; c = c->dnext) {
 		if (c->epoch > epoch ||
-		    (ino != KD_ALL && c->ino != ino && !c->unlined))
+		    (ino != KD_ALL && c->ino != ino && !c->ordered))
 			continue;
 		busy = 1;
 		if (ino == KD_ALL)
@@ -838,7 +846,7 @@ static int flush_pending(struct kfs *fs, uint64_t epoch, uint64_t ino)
 		return busy || fs->nflushing;
 	for (i = 0; i < sizeof(fs->flying) / sizeof(*fs->flying); i++)
 		busy |= fs->flying[i] == ino;
-	return busy || fs->unlined_flying;
+	return busy || fs->ordered_flying;
 }
 
 int kd_flush_epoch(struct kfs *fs, uint64_t epoch, uint64_t ino)

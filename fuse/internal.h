@@ -216,8 +216,8 @@ struct kchunk {
 	uint8_t *data;
 	uint32_t len, cap; /* bytes meaningful / allocated */
 	int loading, dirty, flushing, dead;
-	int inl;	/* chunk 0 of an inline inode: mirrored in its idata */
-	int unlined;	/* left inline: every commit PUTs it before its log */
+	int inl; /* chunk 0 of an inline inode: mirrored in its idata */
+	int ordered; /* every commit PUTs it before its log (left inline; renamed over a file) */
 	int urgent;	/* an fsync waits for it: flushed before the others */
 	int full;	/* written up to its end: flushed without waiting */
 	uint64_t epoch; /* commit epoch of its first unflushed write */
@@ -256,7 +256,7 @@ struct kfs {
 	uint64_t flush_target; /* flush every chunk of epoch <= this */
 	int nflushing;
 	uint64_t flying[64];	 /* inodes of the PUTs in flight (0: free) */
-	int unlined_flying;	 /* PUTs in flight of chunks that left inline */
+	int ordered_flying;	 /* PUTs in flight of ordered chunks */
 	uint64_t nurgent, nfull; /* dirty chunks with urgent / full set */
 	int flush_error;	 /* the last failed PUT's -errno */
 	uint64_t flush_error_ino, flush_errors; /* its inode; count */
@@ -305,6 +305,10 @@ void kd_drop_inode(struct kfs *fs, struct kinode *in);
 #define KD_ALL 0
 int kd_flush_epoch(struct kfs *fs, uint64_t epoch, uint64_t ino);
 int kd_queue_delete(struct kfs *fs, uint64_t ino, uint64_t idx);
+/* The next commit, whichever file it is for, PUTs ino's dirty chunks
+ * before its log (a file renamed over another: the name must not come
+ * with missing data, as ext4's auto_da_alloc). Lock held. */
+void kd_order_inode(struct kfs *fs, uint64_t ino);
 int kd_delete_now(struct kfs *fs, uint64_t ino, uint64_t idx);
 
 /* journal.c */

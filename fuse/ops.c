@@ -346,6 +346,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 {
 	struct kfs *fs = FS(req);
 	struct kinode *victim = NULL;
+	struct kdent *d;
 	struct timespec now;
 	int rc;
 	now_ts(&now);
@@ -353,6 +354,8 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (!(rc = writable(fs)))
 		rc = ns_rename(&fs->ns, parent, name, newparent, newname, flags,
 			       &now, &victim);
+	if (!rc && victim && (d = ns_lookup(&fs->ns, newparent, newname)))
+		kd_order_inode(fs, d->ino); /* replaced a file */
 	if (!rc)
 		finish_victim(fs, victim);
 	pthread_mutex_unlock(&fs->lock);

@@ -6,7 +6,9 @@
 #   - the cluster holds A's chunk and none of B's (B's data stays in the
 #     mount's write-back cache: A's fsync did not wait for it);
 #   - fsync of B then uploads all 32 of B's chunks;
-#   - after kill -9 and a remount, A and B read back as written.
+#   - a file renamed over another, then an fsync of the directory: its
+#     chunks are uploaded with that commit;
+#   - after kill -9 and a remount, A, B and R read back as written.
 # And a file written after the last fsync, when the mount is killed,
 # reads back with its committed size as its data or zeros, never as
 # anything else.
@@ -60,6 +62,18 @@ $PYTHON -c "import os,sys; fd=os.open(sys.argv[1], os.O_RDONLY); os.fsync(fd)" "
 n=$(chunk_count "$ino_b")
 [ "$n" = 32 ] || fail "after fsync(B) the cluster holds $n of B's 32 chunks"
 
+# R.tmp renamed over R without an fsync of its own, then the directory
+# fsynced: the rename brings R.tmp's data (as ext4's auto_da_alloc), so
+# the new name never comes with missing chunks
+echo old >"$mnt/R"
+head -c 3000000 /dev/urandom >"$TMPDIR_TEST/R.ref"
+cp "$TMPDIR_TEST/R.ref" "$mnt/R.tmp"
+mv "$mnt/R.tmp" "$mnt/R" || fail "rename over R"
+$PYTHON -c "import os,sys; fd=os.open(sys.argv[1], os.O_RDONLY); os.fsync(fd)" "$mnt" ||
+	fail "fsync of the directory"
+n=$(chunk_count "$(stat -c %i "$mnt/R")")
+[ "$n" = 3 ] || fail "after rename over R and fsync(dir) the cluster holds $n of R's 3 chunks"
+
 # C: written after the last fsync; the mount is killed with it unflushed
 head -c 3000000 /dev/urandom >"$TMPDIR_TEST/C.ref"
 cp "$TMPDIR_TEST/C.ref" "$mnt/C"
@@ -67,6 +81,7 @@ fuse_kill9 "$mnt"
 fuse_mount_retry fs606 "$mnt" "$opts" $((lease + 20))
 cmp "$TMPDIR_TEST/A.ref" "$mnt/A" || fail "A (fsynced) differs after kill -9"
 cmp "$TMPDIR_TEST/B.ref" "$mnt/B" || fail "B (fsynced) differs after kill -9"
+cmp "$TMPDIR_TEST/R.ref" "$mnt/R" || fail "R (renamed over, directory fsynced) differs after kill -9"
 if [ -e "$mnt/C" ]; then
 	$PYTHON - "$mnt/C" "$TMPDIR_TEST/C.ref" <<'PY' || fail "C after kill -9 holds bytes never written"
 import os, sys
