@@ -55,6 +55,7 @@
 
 #include "common/fsutil.h"
 #include "common/log.h"
+#include "common/policy.h"
 #include "objectd/internal.h"
 
 #define HASHES_FILE	 "hashes.json"
@@ -151,12 +152,14 @@ out:
 	return rc;
 }
 
-int objd_hash_invalidate(const char *dev_dir, const char *part,
+int objd_hash_invalidate(const char *dev_dir, int policy, const char *part,
 			 const char *suffix)
 {
-	char part_dir[PATH_MAX];
+	char part_dir[PATH_MAX], data_dir[32];
 
-	snprintf(part_dir, sizeof(part_dir), "%s/objects/%s", dev_dir, part);
+	policy_data_dir(policy, data_dir, sizeof(data_dir));
+	snprintf(part_dir, sizeof(part_dir), "%s/%s/%s", dev_dir, data_dir,
+		 part);
 	return invalidate_in(part_dir, suffix);
 }
 
@@ -453,11 +456,12 @@ static int list_suffixes(const char *part_dir, json_t *hashes)
 	return changed;
 }
 
-int objd_get_hashes(const char *dev_dir, const char *part,
+int objd_get_hashes(const char *dev_dir, int policy, const char *part,
 		    const char *const *recalc, int nrecalc, int64_t reclaim_age,
 		    json_t **out)
 {
 	char part_dir[PATH_MAX], hex[33], *gen = NULL, *gen2 = NULL;
+	char data_dir[32];
 	json_t *hashes = NULL, *disk = NULL, *v;
 	const char *key;
 	struct stat st;
@@ -465,7 +469,9 @@ int objd_get_hashes(const char *dev_dir, const char *part,
 	int lfd = -1, rc = 0, tries, i, missing, dirty;
 
 	*out = NULL;
-	snprintf(part_dir, sizeof(part_dir), "%s/objects/%s", dev_dir, part);
+	policy_data_dir(policy, data_dir, sizeof(data_dir));
+	snprintf(part_dir, sizeof(part_dir), "%s/%s/%s", dev_dir, data_dir,
+		 part);
 	for (tries = 0; tries < MAX_RETRIES; tries++) {
 		json_decref(hashes);
 		hashes = NULL;
@@ -586,19 +592,21 @@ static int list_one(void *arg, const char *hash, const struct df_current *cur)
 	return 0;
 }
 
-int objd_list_suffix(const char *dev_dir, const char *part, const char *sfx,
-		     int64_t reclaim_age, struct objd_entry **out, int *n)
+int objd_list_suffix(const char *dev_dir, int policy, const char *part,
+		     const char *sfx, int64_t reclaim_age,
+		     struct objd_entry **out, int *n)
 {
 	struct list_ctx lc = {NULL, 0, 0};
-	char sfx_dir[PATH_MAX];
+	char sfx_dir[PATH_MAX], data_dir[32];
 	int rc;
 
 	*out = NULL;
 	*n = 0;
 	if (!objd_suffix_ok(sfx))
 		return -EINVAL;
-	snprintf(sfx_dir, sizeof(sfx_dir), "%s/objects/%s/%s", dev_dir, part,
-		 sfx);
+	policy_data_dir(policy, data_dir, sizeof(data_dir));
+	snprintf(sfx_dir, sizeof(sfx_dir), "%s/%s/%s/%s", dev_dir, data_dir,
+		 part, sfx);
 	rc = walk_suffix(sfx_dir, reclaim_age, list_one, &lc);
 	if (rc == -ENOENT || rc == -ENOTDIR)
 		rc = 0;

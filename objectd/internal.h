@@ -326,12 +326,13 @@ void objd_md5_free(void *ctx);
 /* --- hashes.c: suffix hashes of a partition (replicator) ----------------- */
 
 /*
- * Record that suffix of partition part of the device at dev_dir changed
- * (appended to <dev>/objects/<part>/hashes.invalid under the partition's
- * lock), so the next objd_get_hashes rehashes it. Call after every change
- * under objects/ is in place. Any thread or process. 0 or -errno (logged).
+ * Record that suffix of partition part of storage policy policy's folder
+ * (objects, objects-N) of the device at dev_dir changed (appended to
+ * <dev>/objects[-N]/<part>/hashes.invalid under the partition's lock), so
+ * the next objd_get_hashes rehashes it. Call after every change under the
+ * folder is in place. Any thread or process. 0 or -errno (logged).
  */
-int objd_hash_invalidate(const char *dev_dir, const char *part,
+int objd_hash_invalidate(const char *dev_dir, int policy, const char *part,
 			 const char *suffix);
 /* Non-zero for "objects" or "objects-<digits>": a storage policy's folder
  * on a device (Swift's get_data_dir). */
@@ -344,14 +345,15 @@ int objd_hash_invalidate_dir(const char *hash_dir);
 int objd_suffix_ok(const char *s);
 
 /*
- * The suffix hashes of a partition as a new JSON object {suffix: md5 hex}
+ * The suffix hashes of a partition (in storage policy policy's folder) as
+ * a new JSON object {suffix: md5 hex}
  * in *out (owned by the caller): cached in <part>/hashes.json, with the
  * invalidated suffixes and the nrecalc given ones rehashed (tidying each
  * hash dir: obsolete files go, tombstones older than reclaim_age seconds
  * are reclaimed, empty dirs removed). An absent partition gives {}.
  * Any thread or process (flock on <part>/.lock). 0 or -errno (logged).
  */
-int objd_get_hashes(const char *dev_dir, const char *part,
+int objd_get_hashes(const char *dev_dir, int policy, const char *part,
 		    const char *const *recalc, int nrecalc, int64_t reclaim_age,
 		    json_t **out);
 
@@ -367,8 +369,9 @@ struct objd_entry {
  * hash; objects left with nothing current are skipped). An absent
  * suffix gives none. 0 or -errno.
  */
-int objd_list_suffix(const char *dev_dir, const char *part, const char *sfx,
-		     int64_t reclaim_age, struct objd_entry **out, int *n);
+int objd_list_suffix(const char *dev_dir, int policy, const char *part,
+		     const char *sfx, int64_t reclaim_age,
+		     struct objd_entry **out, int *n);
 
 /* --- replserver.c: the verbs replication uses --------------------------- */
 

@@ -4,10 +4,13 @@
  * partition's replicas equal and moves data to where the ring wants it.
  *
  * A pass (repl_run_once; a thread every replicator_interval seconds, or
- * `kumo-objectd CONF --once replicate`) reloads the object ring from
+ * `kumo-objectd CONF --once replicate`) goes over every replicated
+ * storage policy in turn (policy N: object-N.ring.gz and <dev>/objects-N,
+ * each request naming it in X-Backend-Storage-Policy-Index; policy 0:
+ * object.ring.gz and <dev>/objects), reloads the policy's object ring from
  * swift_dir when the file changed, finds this server's devices in it (ip
  * and port of the ring device equal to bind_ip and bind_port), and makes
- * one job per partition dir found under <dev>/objects:
+ * one job per partition dir found under the policy's folder:
  *
  *   primary job (this device is one of the partition's primaries):
  *     for each other primary: REPLICATE /dev/part → its suffix hashes;
@@ -68,6 +71,7 @@
 
 #include "common/cluster.h"
 #include "common/log.h"
+#include "common/policy.h"
 #include "common/recon.h"
 #include "objectd/internal.h"
 
@@ -78,17 +82,20 @@
 #define RECLAIM_MARK	".reclaimed"
 #define FULL_REHASH_MAX 3600 /* seconds between full rehashes, at most */
 
-/* The ring and what it was loaded from. */
+/* The object ring of each storage policy (policy_at order) and what it
+ * was loaded from. */
 struct repl_state {
 	pthread_mutex_t lock;
-	struct ring *ring;
-	struct ring_stamp stamp; /* of the file loaded (or tried) */
-	int warned;		 /* "no ring" said once */
+	struct ring *ring[POLICY_MAX];
+	struct ring_stamp stamp[POLICY_MAX]; /* of the file loaded (or tried) */
+	int warned[POLICY_MAX];		     /* "no ring" said once */
 };
 
 /* One partition to replicate. */
 struct job {
 	int dev_id;
+	int policy;	   /* storage policy index */
+	char data_dir[16]; /* its folder: objects, objects-N */
 	char dev_dir[DF_DEV_DIR_MAX];
 	char part[16];
 	uint32_t partno;
@@ -100,7 +107,9 @@ struct job {
 /* A pass: jobs shared by the workers. */
 struct pass {
 	struct objd *od;
-	struct ring *ring;
+	struct ring *ring; /* the object ring of the policy being replicated */
+	int policy;
+	char data_dir[16];
 	struct job *jobs;
 	int njobs, next;
 	pthread_mutex_t lock; /* next and st */
@@ -111,37 +120,45 @@ struct pass {
 struct conn {
 	struct objd *od;
 	CURL *easy;
+	int policy; /* of the job: every request names it */
 };
 
 /* --- the ring --------------------------------------------------------- */
 
-/* The current ring (a reference the caller puts), reloaded when the file
- * changed; NULL when there is none. */
-static struct ring *current_ring(struct objd *od)
+/* The current object ring of the i-th policy (object.ring.gz for policy
+ * 0, object-N.ring.gz for N; a reference the caller puts), reloaded when
+ * the file changed; NULL when there is none. */
+static struct ring *current_ring(struct objd *od, int i)
 {
 	struct repl_state *rs = od->repl;
+	const struct storage_policy *sp = policy_at(i);
 	char path[CONF_STR_MAX + 32];
 	struct ring *ring = NULL, *fresh = NULL;
 	int rc;
 
-	snprintf(path, sizeof(path), "%s/object.ring.gz", od->cfg->swift_dir);
+	if (sp->index)
+		snprintf(path, sizeof(path), "%s/object-%d.ring.gz",
+			 od->cfg->swift_dir, sp->index);
+	else
+		snprintf(path, sizeof(path), "%s/object.ring.gz",
+			 od->cfg->swift_dir);
 	pthread_mutex_lock(&rs->lock);
-	rc = ring_reload(path, &rs->stamp, &fresh);
+	rc = ring_reload(path, &rs->stamp[i], &fresh);
 	if (rc == -ENOENT) {
-		if (!rs->warned)
+		if (!rs->warned[i])
 			log_info("no object ring at %s: nothing to replicate",
 				 path);
-		rs->warned = 1;
+		rs->warned[i] = 1;
 	} else if (rc == 1) {
-		if (rs->ring)
-			ring_put(rs->ring);
-		rs->ring = fresh;
-		rs->warned = 0;
+		if (rs->ring[i])
+			ring_put(rs->ring[i]);
+		rs->ring[i] = fresh;
+		rs->warned[i] = 0;
 		log_info("object ring %s loaded (%u partitions)", path,
 			 fresh->nparts);
 	}
-	if (rs->ring)
-		ring = ring_get(rs->ring);
+	if (rs->ring[i])
+		ring = ring_get(rs->ring[i]);
 	pthread_mutex_unlock(&rs->lock);
 	return ring;
 }
@@ -242,7 +259,7 @@ static long peer_request(struct conn *c, const struct ring_dev *peer,
 	return status;
 }
 
-static struct curl_slist *base_headers(void)
+static struct curl_slist *base_headers(int policy)
 {
 	char line[64];
 	struct curl_slist *h = NULL;
@@ -250,7 +267,9 @@ static struct curl_slist *base_headers(void)
 	snprintf(line, sizeof(line), "User-Agent: object-replicator %d",
 		 (int)getpid());
 	h = curl_slist_append(h, line);
-	h = curl_slist_append(h, "X-Backend-Storage-Policy-Index: 0");
+	snprintf(line, sizeof(line), "X-Backend-Storage-Policy-Index: %d",
+		 policy);
+	h = curl_slist_append(h, line);
 	h = curl_slist_append(h, "Expect:");
 	return h;
 }
@@ -262,7 +281,7 @@ static int peer_json(struct conn *c, const struct ring_dev *peer,
 		     int nsfx, json_t **out_json)
 {
 	struct buf path = BUF_INIT, resp = BUF_INIT;
-	struct curl_slist *h = base_headers();
+	struct curl_slist *h = base_headers(c->policy);
 	char qdev[1024];
 	long status;
 	int i, rc = -ENOMEM;
@@ -360,7 +379,7 @@ static int64_t send_file(struct conn *c, const struct ring_dev *peer,
 	    buf_printf(&url, "/%s/%s%s", qdev, part, qname) ||
 	    buf_append(&url, "", 1))
 		goto out;
-	h = base_headers();
+	h = base_headers(c->policy);
 	h = curl_slist_append(h, "X-Backend-Replication: True");
 	snprintf(line, sizeof(line), "X-Backend-Replication-File: %s", fname);
 	h = curl_slist_append(h, line);
@@ -421,7 +440,7 @@ static int take_snapshot(const struct objd *od, const struct job *j,
 		char(*gs)[4];
 		int n, i;
 
-		rc = objd_list_suffix(j->dev_dir, j->part, sfxs[k],
+		rc = objd_list_suffix(j->dev_dir, j->policy, j->part, sfxs[k],
 				      od->cfg->reclaim_age, &e, &n);
 		if (rc)
 			break;
@@ -510,8 +529,9 @@ static int sync_snap(struct conn *c, const struct job *j,
 			(need_data ||
 			 (!r.deleted && !ts_cmp(&r.data_ts, &cur->data_ts) &&
 			  ts_cmp(&r.meta_ts, &cur->meta_ts) < 0));
-		snprintf(hash_dir, sizeof(hash_dir), "%s/objects/%s/%s/%s",
-			 j->dev_dir, j->part, s->sfx[k], s->e[k].hash);
+		snprintf(hash_dir, sizeof(hash_dir), "%s/%s/%s/%s/%s",
+			 j->dev_dir, j->data_dir, j->part, s->sfx[k],
+			 s->e[k].hash);
 		for (i = 0; i < 2; i++) {
 			if (!(i ? need_meta : need_data))
 				continue;
@@ -629,12 +649,12 @@ static void maybe_full_rehash(const struct objd *od, const struct job *j)
 	struct stat st;
 	int fd;
 
-	snprintf(mark, sizeof(mark), "%s/objects/%s/%s", j->dev_dir, j->part,
-		 RECLAIM_MARK);
+	snprintf(mark, sizeof(mark), "%s/%s/%s/%s", j->dev_dir, j->data_dir,
+		 j->part, RECLAIM_MARK);
 	if (!stat(mark, &st) && st.st_mtime + every > time(NULL))
 		return;
-	snprintf(cache, sizeof(cache), "%s/objects/%s/hashes.json", j->dev_dir,
-		 j->part);
+	snprintf(cache, sizeof(cache), "%s/%s/%s/hashes.json", j->dev_dir,
+		 j->data_dir, j->part);
 	unlink(cache); /* a missing cache means every suffix is rehashed */
 	fd = open(mark, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd >= 0) {
@@ -680,8 +700,8 @@ static int remove_handoff(const struct job *j, const struct snap *s)
 	size_t f;
 	int i;
 
-	snprintf(part_dir, sizeof(part_dir), "%s/objects/%s", j->dev_dir,
-		 j->part);
+	snprintf(part_dir, sizeof(part_dir), "%s/%s/%s", j->dev_dir,
+		 j->data_dir, j->part);
 	for (i = 0; i < s->n; i++) {
 		const struct df_current *cur = &s->e[i].cur;
 
@@ -699,7 +719,8 @@ static int remove_handoff(const struct job *j, const struct snap *s)
 		snprintf(dir, sizeof(dir), "%s/%s", part_dir, s->sfx[i]);
 		rmdir_quiet(dir);
 		if (!access(dir, F_OK)) /* something new came: rehash it */
-			objd_hash_invalidate(j->dev_dir, j->part, s->sfx[i]);
+			objd_hash_invalidate(j->dev_dir, j->policy, j->part,
+					     s->sfx[i]);
 	}
 	if (!part_empty(part_dir))
 		return 0;
@@ -748,15 +769,15 @@ static int sync_stand_in(struct pass *p, struct conn *c, const struct job *j,
 static void run_job(struct pass *p, struct job *j)
 {
 	struct objd *od = p->od;
-	struct conn c = {od, NULL};
+	struct conn c = {od, NULL, j->policy};
 	struct snap snap = {0};
 	const char **all = NULL, *key;
 	json_t *local = NULL, *v;
 	int i, n = 0, rc, failed = 0, removed = 0, next_handoff = 0;
 
 	maybe_full_rehash(od, j);
-	rc = objd_get_hashes(j->dev_dir, j->part, NULL, 0, od->cfg->reclaim_age,
-			     &local);
+	rc = objd_get_hashes(j->dev_dir, j->policy, j->part, NULL, 0,
+			     od->cfg->reclaim_age, &local);
 	if (rc) {
 		failed = 1;
 		goto out;
@@ -829,8 +850,8 @@ static int add_jobs_of_dev(struct pass *p, const struct ring_dev *dev, int *cap)
 	int n, i, mine;
 	DIR *d;
 
-	if (snprintf(objs, sizeof(objs), "%s/%s/objects", od->cfg->devices,
-		     dev->device) >= (int)sizeof(objs))
+	if (snprintf(objs, sizeof(objs), "%s/%s/%s", od->cfg->devices,
+		     dev->device, p->data_dir) >= (int)sizeof(objs))
 		return -ENAMETOOLONG;
 	d = opendir(objs);
 	if (!d)
@@ -860,6 +881,8 @@ static int add_jobs_of_dev(struct pass *p, const struct ring_dev *dev, int *cap)
 		j = &p->jobs[p->njobs];
 		memset(j, 0, sizeof(*j));
 		j->dev_id = dev->id;
+		j->policy = p->policy;
+		snprintf(j->data_dir, sizeof(j->data_dir), "%s", p->data_dir);
 		if (snprintf(j->dev_dir, sizeof(j->dev_dir), "%s/%s",
 			     od->cfg->devices,
 			     dev->device) >= (int)sizeof(j->dev_dir))
@@ -961,26 +984,19 @@ static double now_s(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-int repl_run_once(struct objd *od, struct repl_stats *out)
+/* Collect the jobs of the policy p is set to (ring, policy, data_dir)
+ * and let the workers run them; the jobs are gone afterwards. 0 or
+ * -errno. */
+static int run_policy(struct pass *p)
 {
-	struct pass p;
+	struct objd *od = p->od;
 	pthread_t *tids = NULL;
 	char dev_dir[DF_DEV_DIR_MAX];
 	struct stat st;
 	int i, cap = 0, nthreads, started = 0, rc = 0;
 
-	memset(&p, 0, sizeof(p));
-	p.od = od;
-	pthread_mutex_init(&p.lock, NULL);
-	pthread_mutex_lock(&od->repl_pass_lock);
-	p.st.start = now_s();
-	p.ring = current_ring(od);
-	if (!p.ring) {
-		rc = -ENOENT;
-		goto out;
-	}
-	for (i = 0; i < p.ring->ndevs && !rc; i++) {
-		const struct ring_dev *d = p.ring->devs[i];
+	for (i = 0; i < p->ring->ndevs && !rc; i++) {
+		const struct ring_dev *d = p->ring->devs[i];
 
 		if (!is_local(od, d))
 			continue;
@@ -990,37 +1006,73 @@ int repl_run_once(struct objd *od, struct repl_stats *out)
 		    stat(dev_dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
 			log_warn("device %s of the ring is not here: skipped",
 				 dev_dir);
-			p.st.errors++;
+			p->st.errors++;
 			continue;
 		}
-		rc = add_jobs_of_dev(&p, d, &cap);
+		rc = add_jobs_of_dev(p, d, &cap);
 	}
 	if (!rc)
-		rc = add_orphan_jobs(&p, &cap);
+		rc = add_orphan_jobs(p, &cap);
 	if (rc)
 		goto out;
-	if (p.njobs)
-		qsort(p.jobs, (size_t)p.njobs, sizeof(*p.jobs), job_cmp);
+	if (p->njobs)
+		qsort(p->jobs, (size_t)p->njobs, sizeof(*p->jobs), job_cmp);
 	nthreads = (int)od->cfg->replicator_concurrency;
-	if (nthreads > p.njobs)
-		nthreads = p.njobs;
+	if (nthreads > p->njobs)
+		nthreads = p->njobs;
 	tids = calloc((size_t)(nthreads > 0 ? nthreads : 1), sizeof(*tids));
 	if (!tids) {
 		rc = -ENOMEM;
 		goto out;
 	}
 	for (i = 0; i < nthreads; i++) {
-		if (pthread_create(&tids[i], NULL, worker, &p))
+		if (pthread_create(&tids[i], NULL, worker, p))
 			break;
 		started++;
 	}
-	if (!started && p.njobs)
-		worker(&p);
+	if (!started && p->njobs)
+		worker(p);
 	for (i = 0; i < started; i++)
 		pthread_join(tids[i], NULL);
 out:
+	free(tids);
+	free(p->jobs);
+	p->jobs = NULL;
+	p->njobs = p->next = 0;
+	return rc;
+}
+
+int repl_run_once(struct objd *od, struct repl_stats *out)
+{
+	struct pass p;
+	int i, rings = 0, rc = 0;
+
+	memset(&p, 0, sizeof(p));
+	p.od = od;
+	pthread_mutex_init(&p.lock, NULL);
+	pthread_mutex_lock(&od->repl_pass_lock);
+	p.st.start = now_s();
+	/* each replicated policy on its own ring, in its own folder; an
+	 * erasure-coded one is the reconstructor's (still to come) */
+	for (i = 0; i < policy_count() && !rc; i++) {
+		const struct storage_policy *sp = policy_at(i);
+
+		if (sp->type != POLICY_REPLICATION)
+			continue;
+		p.ring = current_ring(od, i);
+		if (!p.ring)
+			continue;
+		rings++;
+		p.policy = sp->index;
+		policy_data_dir(sp->index, p.data_dir, sizeof(p.data_dir));
+		rc = run_policy(&p);
+		ring_put(p.ring);
+		p.ring = NULL;
+	}
+	if (!rings && !rc)
+		rc = -ENOENT;
 	p.st.duration = now_s() - p.st.start;
-	if (p.ring) {
+	if (rings) {
 		log_info("replication pass: %lld partitions (%lld ok, %lld "
 			 "failed), %lld suffixes hashed, %lld synced, %lld "
 			 "objects and %lld bytes moved, %lld handoffs "
@@ -1030,13 +1082,10 @@ out:
 			 p.st.bytes_moved, p.st.handoffs_removed, p.st.errors,
 			 p.st.duration);
 		record(od, &p.st);
-		ring_put(p.ring);
 	}
 	pthread_mutex_unlock(&od->repl_pass_lock);
 	if (out)
 		*out = p.st;
-	free(tids);
-	free(p.jobs);
 	pthread_mutex_destroy(&p.lock);
 	return rc;
 }
@@ -1103,6 +1152,8 @@ int repl_start(struct objd *od)
 
 void repl_stop(struct objd *od)
 {
+	int i;
+
 	if (od->replicator_started) {
 		pthread_mutex_lock(&od->lock);
 		od->stopping = 1;
@@ -1112,8 +1163,9 @@ void repl_stop(struct objd *od)
 		od->replicator_started = 0;
 	}
 	if (od->repl) {
-		if (od->repl->ring)
-			ring_put(od->repl->ring);
+		for (i = 0; i < POLICY_MAX; i++)
+			if (od->repl->ring[i])
+				ring_put(od->repl->ring[i]);
 		pthread_mutex_destroy(&od->repl->lock);
 		pthread_mutex_destroy(&od->repl_pass_lock);
 		free(od->repl);

@@ -34,6 +34,7 @@
 
 #include "common/backend.h"
 #include "common/log.h"
+#include "common/policy.h"
 #include "objectd/internal.h"
 
 #define MAX_SUFFIXES 4096
@@ -60,6 +61,7 @@ struct part_req {
 	const char *part;
 	char **sfx;
 	int nsfx;
+	int policy; /* X-Backend-Storage-Policy-Index (none: 0) */
 };
 
 static void part_req_free(struct part_req *pr)
@@ -69,15 +71,18 @@ static void part_req_free(struct part_req *pr)
 }
 
 /*
- * Parse the request's path into *pr (zeroed first; free it with
- * part_req_free either way). 0, or answered (400, 412, 507, 500) and
- * -errno.
+ * Parse the request's path and storage policy into *pr (zeroed first;
+ * free it with part_req_free either way). 0, or answered (400, 412, 503
+ * for an index no policy has, 507, 500) and -errno.
  */
 static int parse_part_req(struct http_request *req, int need_sfx,
 			  struct part_req *pr)
 {
 	struct objd *od = http_app(req);
 	const char *raw = http_raw_path(req);
+	const char *v = http_header(req, "X-Backend-Storage-Policy-Index");
+	const struct storage_policy *sp =
+		v ? policy_by_index_str(v) : policy_by_index(0);
 	size_t len = strlen(raw) + 1;
 	char *segs[3] = {NULL, NULL, NULL}, msg[256];
 	struct stat st;
@@ -105,10 +110,15 @@ static int parse_part_req(struct http_request *req, int need_sfx,
 			pr->nsfx = n;
 		}
 	}
+	if (!status && !sp) {
+		snprintf(msg, sizeof(msg), "No policy with index %s", v);
+		status = 503;
+	}
 	if (status) {
 		http_reply_error(req, status, "%s", msg);
 		return -EINVAL;
 	}
+	pr->policy = sp->index;
 	n = snprintf(pr->dev_dir, sizeof(pr->dev_dir), "%s/%s",
 		     od->cfg->devices, segs[0]);
 	if (n < 0 || (size_t)n >= sizeof(pr->dev_dir) ||
@@ -141,7 +151,7 @@ static void replicate_headers(struct http_request *req)
 	int rc;
 
 	if (!parse_part_req(req, 0, &pr)) {
-		rc = objd_get_hashes(pr.dev_dir, pr.part,
+		rc = objd_get_hashes(pr.dev_dir, pr.policy, pr.part,
 				     (const char *const *)pr.sfx, pr.nsfx,
 				     od->cfg->reclaim_age, &hashes);
 		if (rc)
@@ -168,7 +178,7 @@ static void ssync_headers(struct http_request *req)
 	all = json_object();
 	rc = all ? 0 : -ENOMEM;
 	for (i = 0; i < pr.nsfx && !rc; i++) {
-		rc = objd_list_suffix(pr.dev_dir, pr.part, pr.sfx[i],
+		rc = objd_list_suffix(pr.dev_dir, pr.policy, pr.part, pr.sfx[i],
 				      od->cfg->reclaim_age, &e, &n);
 		for (j = 0; !rc && j < n; j++) {
 			const struct df_current *c = &e[j].cur;
@@ -222,7 +232,8 @@ static void repl_put_close(struct http_request *req, int completed)
 static void repl_put_headers(struct http_request *req)
 {
 	struct objd *od = http_app(req);
-	const char *raw = http_raw_path(req), *fname;
+	const char *raw = http_raw_path(req), *fname, *v;
+	const struct storage_policy *sp;
 	size_t len = strlen(raw) + 1;
 	struct repl_put *r = calloc(1, sizeof(*r));
 	char *segs[5], msg[256];
@@ -253,8 +264,14 @@ static void repl_put_headers(struct http_request *req)
 	r->a = segs[2];
 	r->c = segs[3];
 	r->o = segs[4];
-	rc = df_locate(od->cfg->devices, segs[0], r->part, &od->hash, r->a,
-		       r->c, r->o, &r->loc);
+	v = http_header(req, "X-Backend-Storage-Policy-Index");
+	sp = v ? policy_by_index_str(v) : policy_by_index(0);
+	if (!sp) {
+		http_reply_error(req, 503, "No policy with index %s", v);
+		return;
+	}
+	rc = df_locate_policy(od->cfg->devices, segs[0], r->part, sp->index,
+			      &od->hash, r->a, r->c, r->o, &r->loc);
 	if (rc == -ENODEV) {
 		http_reply_error(req, 507, "Insufficient Storage: %s", segs[0]);
 		return;

@@ -19,6 +19,8 @@
 #   - the account shows per-policy stats for silver;
 #   - the auditor quarantines a bad objects-1 file under
 #     quarantined/objects-1, and the other replica serves;
+#   - the replicator (--once replicate) restores that replica from the
+#     other and drains a copy on a device object-1.ring does not name;
 #   - the expirer removes an objects-1 object past its X-Delete-At (its
 #     tombstones there, gone from the listing);
 #   - an object PUT into the EC container: 501 (no EC data path yet);
@@ -49,6 +51,9 @@ ec_num_data_fragments = 4
 ec_num_parity_fragments = 2
 "
 POLICY_RINGS="1:2:d3,d4,d5 2:2:d1,d2 3:6:d1,d2,d3,d4,d5,d6"
+# the replicator's rings; its passes are run by hand
+OBJECT_EXTRA_CONF="swift_dir = $TMPDIR_TEST/rings
+replicator_interval = 3600"
 start_proxy_cluster
 read -r TOKEN URL < <(get_token test:tester testing)
 T="X-Auth-Token: $TOKEN"
@@ -165,6 +170,25 @@ for i in 1 2 3; do
 	curl -s -H "$T" "$URL/c1/o2" -o "$TMPDIR_TEST/got"
 	cmp -s "$TMPDIR_TEST/got" "$TMPDIR_TEST/o2" || fail "GET o2 after audit"
 done
+
+# the replicator works on object-1.ring and objects-1: the quarantined
+# replica comes back from the other one, byte-identical; a copy on d1
+# (no device of object-1.ring) is pushed to the primaries and removed
+kumo-objectd "$CONF" --once replicate >"$H" 2>&1 ||
+	fail "replicate pass: $(cat "$H")"
+[ -f "${R[0]}" ] || fail "replica not restored: $(cat "$H")"
+cmp -s "${R[0]}" "${R[1]}" || fail "restored replica differs"
+part=${R[1]#*/objects-1/}
+part=${part%%/*}
+mkdir -p "$NODE_DIR/d1/objects-1/$part"
+cp -r "$(dirname "$(dirname "${R[1]}")")" "$NODE_DIR/d1/objects-1/$part/"
+kumo-objectd "$CONF" --once replicate >"$H" 2>&1 ||
+	fail "replicate pass 2: $(cat "$H")"
+[ -z "$(find "$NODE_DIR/d1/objects-1" -type f -name '*.data')" ] ||
+	fail "the copy on d1 was not removed: $(cat "$H")"
+[ -f "${R[0]}" ] && [ -f "${R[1]}" ] || fail "a primary lost o2"
+[ -z "$(find "$NODE_DIR" -path '*/objects/*' -name "$(basename "${R[1]}")")" ] ||
+	fail "o2 copied into policy 0's folder"
 
 # the expirer finds objects-1's objects: a silver object past its
 # X-Delete-At gets its tombstone under objects-1 and leaves the listing

@@ -66,7 +66,7 @@ static json_t *hashes(void)
 {
 	json_t *h = NULL;
 
-	cr_assert_eq(objd_get_hashes(dev, "7", NULL, 0, 604800, &h), 0);
+	cr_assert_eq(objd_get_hashes(dev, 0, "7", NULL, 0, 604800, &h), 0);
 	cr_assert_not_null(h);
 	return h;
 }
@@ -167,7 +167,8 @@ static void *hasher(void *p)
 	while (!writers_done) {
 		json_t *h = NULL;
 
-		cr_assert_eq(objd_get_hashes(dev, "7", NULL, 0, 604800, &h), 0);
+		cr_assert_eq(objd_get_hashes(dev, 0, "7", NULL, 0, 604800, &h),
+			     0);
 		json_decref(h);
 	}
 	return NULL;
@@ -213,7 +214,7 @@ Test(hashes, old_tombstones_are_reclaimed)
 	write_at("young", now - 10, ".ts");
 	locate(&old, "old");
 	locate(&young, "young");
-	cr_assert_eq(objd_get_hashes(dev, "7", NULL, 0, 100, &h), 0);
+	cr_assert_eq(objd_get_hashes(dev, 0, "7", NULL, 0, 100, &h), 0);
 	cr_assert_eq(stat(old.hash_dir, &st), -1, "old tombstone kept");
 	cr_assert_eq(stat(young.hash_dir, &st), 0, "young tombstone gone");
 	cr_assert_not_null(json_object_get(h, young.hash + 29));
@@ -234,18 +235,19 @@ Test(hashes, listing_shows_newest_files)
 	write_at("l1", now - 10, ".ts");
 	write_at("l1", now - 5, ".ts");
 	locate(&loc, "l1");
-	cr_assert_eq(objd_list_suffix(dev, "7", loc.hash + 29, 604800, &e, &n),
-		     0);
+	cr_assert_eq(
+		objd_list_suffix(dev, 0, "7", loc.hash + 29, 604800, &e, &n),
+		0);
 	cr_assert_eq(n, 1);
 	cr_assert_str_eq(e[0].hash, loc.hash);
 	cr_assert_eq(e[0].cur.state, DF_DELETED);
 	cr_assert_eq(ts_cmp(&e[0].cur.data_ts, &want), 0);
 	cr_assert_eq(e[0].cur.nfiles, 1, "the older tombstone went");
 	free(e);
-	cr_assert_eq(objd_list_suffix(dev, "7", "fff", 604800, &e, &n), 0);
+	cr_assert_eq(objd_list_suffix(dev, 0, "7", "fff", 604800, &e, &n), 0);
 	cr_assert_eq(n, 0);
 	free(e);
-	cr_assert_eq(objd_list_suffix(dev, "7", "../x", 604800, &e, &n),
+	cr_assert_eq(objd_list_suffix(dev, 0, "7", "../x", 604800, &e, &n),
 		     -EINVAL);
 }
 
