@@ -193,6 +193,19 @@ int ec_decode(const struct ec_codec *c, char *const *frags, int nfrags,
 	return rc;
 }
 
+int ec_reconstruct(const struct ec_codec *c, char *const *frags, int nfrags,
+		   size_t frag_len, int index, char *out)
+{
+	int rc;
+
+	if (nfrags < c->k || index < 0 || index >= c->k + c->m ||
+	    frag_len < EC_FRAGMENT_HEADER)
+		return -EINVAL;
+	rc = liberasurecode_reconstruct_fragment(c->desc, (char **)frags,
+						 nfrags, frag_len, index, out);
+	return rc ? map_err(rc) : 0;
+}
+
 int ec_fragment_index(const char *frag, size_t frag_len)
 {
 	fragment_metadata_t md;

@@ -79,6 +79,15 @@ int ec_encode(const struct ec_codec *c, const void *data, size_t len,
 int ec_decode(const struct ec_codec *c, char *const *frags, int nfrags,
 	      size_t frag_len, void *out, size_t outmax, size_t *outlen);
 
+/*
+ * Rebuild the fragment of index (0 .. k+m-1) from nfrags others of one
+ * segment (at least k, frag_len bytes each) into out (frag_len bytes): the
+ * reconstructor's step for a lost fragment archive. 0, or -EINVAL (too
+ * few or bad fragments, bad index), -ENOMEM, -EIO.
+ */
+int ec_reconstruct(const struct ec_codec *c, char *const *frags, int nfrags,
+		   size_t frag_len, int index, char *out);
+
 /* The index (0 .. k+m-1) a fragment's header names, or -EINVAL. */
 int ec_fragment_index(const char *frag, size_t frag_len);
 

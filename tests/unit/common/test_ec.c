@@ -359,3 +359,36 @@ Test(ec, range_to_segments_and_fragments)
 		     ec_fragment_size(codec, 0));
 	cr_assert_eq(ec_archive_size(codec, 4096, 8192), 2 * (int64_t)fsz);
 }
+
+/* A lost fragment is rebuilt from four others, byte for byte (what the
+ * reconstructor writes back), for every index. */
+Test(ec, reconstruct_each_index)
+{
+	char *frags[K + M], *others[K + M], *data, *out;
+	size_t flen;
+	int lost, i, n;
+
+	data = encode(SEG + 1, 9, frags, &flen);
+	out = malloc(flen);
+	for (lost = 0; lost < K + M; lost++) {
+		/* without lost and the next one: four fragments left */
+		for (i = 0, n = 0; i < K + M; i++)
+			if (i != lost && i != (lost + 1) % (K + M))
+				others[n++] = frags[i];
+		memset(out, 0, flen);
+		cr_assert_eq(ec_reconstruct(codec, others, n, flen, lost, out),
+			     0, "index %d", lost);
+		cr_assert_eq(ec_fragment_index(out, flen), lost);
+		cr_assert(!memcmp(out + EC_FRAGMENT_HEADER,
+				  frags[lost] + EC_FRAGMENT_HEADER,
+				  flen - EC_FRAGMENT_HEADER),
+			  "index %d: payload differs", lost);
+	}
+	cr_assert_eq(ec_reconstruct(codec, others, K - 1, flen, 0, out),
+		     -EINVAL);
+	cr_assert_eq(ec_reconstruct(codec, others, n, flen, K + M, out),
+		     -EINVAL);
+	free(out);
+	free(data);
+	free_frags(frags);
+}
