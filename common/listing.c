@@ -628,16 +628,48 @@ out:
 
 /* --- bodies -------------------------------------------------------------- */
 
+/* Write v as exactly n decimal digits at p. */
+static void put_digits(char *p, unsigned long v, int n)
+{
+	while (n--) {
+		p[n] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
 char *listing_isoformat(const struct ts *t, char out[32])
 {
 	int64_t ticks = t->ticks > 0 ? t->ticks : 0;
-	time_t secs = (time_t)(ticks / 100000);
-	struct tm tm;
-	char day[24];
+	int64_t secs = ticks / 100000, days = secs / 86400, rem = secs % 86400;
+	/* days to a civil date (H. Hinnant's days_from_civil inverse) */
+	int64_t z = days + 719468, era = z / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+	unsigned d = doy - (153 * mp + 2) / 5 + 1;
+	unsigned m = mp < 10 ? mp + 3 : mp - 9;
+	int64_t y = (int64_t)yoe + era * 400 + (m <= 2);
 
-	gmtime_r(&secs, &tm);
-	strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, 32, "%s.%06ld", day, (long)(ticks % 100000) * 10);
+	if (y > 9999) {
+		/* past the 4-digit years: as strftime's %Y */
+		time_t tsecs = (time_t)secs;
+		struct tm tm;
+		char day[24];
+
+		gmtime_r(&tsecs, &tm);
+		strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(out, 32, "%s.%06ld", day, (long)(ticks % 100000) * 10);
+		return out;
+	}
+	memcpy(out, "0000-00-00T00:00:00.000000", 27);
+	put_digits(out, (unsigned long)y, 4);
+	put_digits(out + 5, m, 2);
+	put_digits(out + 8, d, 2);
+	put_digits(out + 11, (unsigned long)(rem / 3600), 2);
+	put_digits(out + 14, (unsigned long)(rem / 60 % 60), 2);
+	put_digits(out + 17, (unsigned long)(rem % 60), 2);
+	put_digits(out + 20, (unsigned long)(ticks % 100000) * 10, 6);
 	return out;
 }
 
@@ -721,7 +753,15 @@ static int xml_escape(struct buf *b, const char *s, int attr)
 {
 	int rc = 0;
 
-	for (; *s && !rc; s++) {
+	while (*s && !rc) {
+		/* what needs no escaping goes out in runs */
+		size_t n = strcspn(s, attr ? "&<>\"\n\r\t" : "&<>");
+
+		if (n) {
+			rc = buf_append(b, s, n);
+			s += n;
+			continue;
+		}
 		switch (*s) {
 		case '&':
 			rc = buf_printf(b, "&amp;");
@@ -751,6 +791,7 @@ static int xml_escape(struct buf *b, const char *s, int attr)
 		default:
 			rc = buf_append(b, s, 1);
 		}
+		s++;
 	}
 	return rc;
 }
@@ -811,18 +852,56 @@ static int item_start(struct listing_out *o)
 	return rc;
 }
 
+/* Append a string literal. */
+#define PUT_LIT(b, lit) buf_append((b), (lit), sizeof(lit) - 1)
+
+/* The JSON object of a row, as Swift's json.dumps of the record. */
+static int json_object(struct buf *b, const char *name, const char *num,
+		       const char *etag, const char *ct, const char *iso)
+{
+	int rc = PUT_LIT(b, "{\"bytes\": ");
+
+	if (!rc)
+		rc = buf_append(b, num, strlen(num));
+	if (!rc)
+		rc = PUT_LIT(b, ", \"hash\": ");
+	if (!rc)
+		rc = pyjson_string(b, etag);
+	if (!rc)
+		rc = PUT_LIT(b, ", \"name\": ");
+	if (!rc)
+		rc = pyjson_string(b, name);
+	if (!rc)
+		rc = PUT_LIT(b, ", \"content_type\": ");
+	if (!rc)
+		rc = pyjson_string(b, ct);
+	if (!rc)
+		rc = PUT_LIT(b, ", \"last_modified\": \"");
+	if (!rc)
+		rc = buf_append(b, iso, strlen(iso));
+	if (!rc)
+		rc = PUT_LIT(b, "\"}");
+	return rc;
+}
+
 int listing_out_object(struct listing_out *o, const char *name, int64_t bytes,
 		       const char *etag, const char *content_type,
 		       const struct ts *last_modified)
 {
 	struct buf *b = &o->body;
 	char iso[32], num[32], *ct = NULL;
-	int64_t swift_bytes;
-	int rc;
+	const char *ctv = content_type;
+	int64_t swift_bytes = -1;
+	int rc = 0;
 
-	rc = listing_clean_content_type(content_type, &ct, &swift_bytes);
-	if (rc)
-		return rc;
+	/* only a content type with parameters needs cleaning */
+	if (strchr(content_type, ';')) {
+		rc = listing_clean_content_type(content_type, &ct,
+						&swift_bytes);
+		if (rc)
+			return rc;
+		ctv = ct;
+	}
 	if (swift_bytes >= 0)
 		bytes = swift_bytes;
 	listing_isoformat(last_modified, iso);
@@ -832,19 +911,7 @@ int listing_out_object(struct listing_out *o, const char *name, int64_t bytes,
 		goto out;
 	switch (o->format) {
 	case LISTING_JSON:
-		rc = buf_printf(b, "{\"bytes\": %s, \"hash\": ", num);
-		if (!rc)
-			rc = pyjson_string(b, etag);
-		if (!rc)
-			rc = buf_printf(b, ", \"name\": ");
-		if (!rc)
-			rc = pyjson_string(b, name);
-		if (!rc)
-			rc = buf_printf(b, ", \"content_type\": ");
-		if (!rc)
-			rc = pyjson_string(b, ct);
-		if (!rc)
-			rc = buf_printf(b, ", \"last_modified\": \"%s\"}", iso);
+		rc = json_object(b, name, num, etag, ctv, iso);
 		break;
 	case LISTING_XML:
 	case LISTING_TEXT_XML:
@@ -856,14 +923,16 @@ int listing_out_object(struct listing_out *o, const char *name, int64_t bytes,
 		if (!rc)
 			rc = xml_field(b, "bytes", num);
 		if (!rc)
-			rc = xml_field(b, "content_type", ct);
+			rc = xml_field(b, "content_type", ctv);
 		if (!rc)
 			rc = xml_field(b, "last_modified", iso);
 		if (!rc)
 			rc = buf_printf(b, "</object>");
 		break;
 	default:
-		rc = buf_printf(b, "%s\n", name);
+		rc = buf_append(b, name, strlen(name));
+		if (!rc)
+			rc = buf_append(b, "\n", 1);
 	}
 out:
 	free(ct);

@@ -50,8 +50,17 @@ int pyjson_string(struct buf *b, const char *str)
 	int rc = buf_append(b, "\"", 1);
 
 	while (!rc && *s) {
-		long cp = utf8_next(&s);
+		const unsigned char *run = s;
+		long cp;
 
+		/* printable ASCII other than " and \ goes out as is: in runs */
+		while (*s >= 0x20 && *s < 0x7f && *s != '"' && *s != '\\')
+			s++;
+		if (s > run) {
+			rc = buf_append(b, run, (size_t)(s - run));
+			continue;
+		}
+		cp = utf8_next(&s);
 		if (cp < 0)
 			return -EINVAL;
 		switch (cp) {
