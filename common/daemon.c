@@ -128,6 +128,7 @@ stop:
 	if (pidfile && !once)
 		unlink(pidfile);
 out:
+	conf_free(d->conf, cfg); /* lists a failed start has not freed */
 	free(cfg);
 	return rc;
 }
