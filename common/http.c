@@ -333,6 +333,20 @@ void http_reply(struct http_request *req, int status, const void *body,
 	finish_reply(req, status, resp);
 }
 
+void http_reply_take(struct http_request *req, int status, void *body,
+		     size_t len)
+{
+	struct MHD_Response *resp;
+
+	resp = MHD_create_response_from_buffer_with_free_callback(len, body,
+								  free);
+	if (!resp)
+		free(body);
+	if (strcmp(req->method, "HEAD") != 0)
+		req->bytes_out += len;
+	finish_reply(req, status, resp);
+}
+
 void http_reply_error(struct http_request *req, int status, const char *fmt,
 		      ...)
 {

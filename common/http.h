@@ -116,6 +116,11 @@ void http_add_headerf(struct http_request *req, const char *name,
 void http_reply(struct http_request *req, int status, const void *body,
 		size_t len);
 
+/* Reply with a malloc'd body, which the reply takes over (no copy; freed
+ * when sent, or at once when the reply cannot be made). */
+void http_reply_take(struct http_request *req, int status, void *body,
+		     size_t len);
+
 /* Reply with a short text/plain body naming the problem. */
 void http_reply_error(struct http_request *req, int status, const char *fmt,
 		      ...) __attribute__((format(printf, 3, 4)));

@@ -852,6 +852,24 @@ static int item_start(struct listing_out *o)
 	return rc;
 }
 
+/* v in decimal into out, as "%lld". */
+static void fmt_i64(char out[32], int64_t v)
+{
+	char tmp[24];
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	int n = 0, i = 0;
+
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		out[i++] = '-';
+	while (n)
+		out[i++] = tmp[--n];
+	out[i] = '\0';
+}
+
 /* Append a string literal. */
 #define PUT_LIT(b, lit) buf_append((b), (lit), sizeof(lit) - 1)
 
@@ -905,7 +923,7 @@ int listing_out_object(struct listing_out *o, const char *name, int64_t bytes,
 	if (swift_bytes >= 0)
 		bytes = swift_bytes;
 	listing_isoformat(last_modified, iso);
-	snprintf(num, sizeof(num), "%lld", (long long)bytes);
+	fmt_i64(num, bytes);
 	rc = item_start(o);
 	if (rc)
 		goto out;
@@ -948,8 +966,8 @@ int listing_out_container(struct listing_out *o, const char *name,
 	int rc;
 
 	listing_isoformat(put_timestamp, iso);
-	snprintf(n1, sizeof(n1), "%lld", (long long)count);
-	snprintf(n2, sizeof(n2), "%lld", (long long)bytes);
+	fmt_i64(n1, count);
+	fmt_i64(n2, bytes);
 	rc = item_start(o);
 	if (rc)
 		return rc;

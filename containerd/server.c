@@ -645,7 +645,9 @@ static void do_get(struct http_request *req, struct creq *r)
 	http_add_headerf(req, "Content-Type", "%s; charset=utf-8",
 			 listing_mime(q.format));
 	last_modified(req, &info);
-	http_reply(req, out.body.len ? 200 : 204, out.body.data, out.body.len);
+	http_reply_take(req, out.body.len ? 200 : 204, out.body.data,
+			out.body.len);
+	out.body = (struct buf)BUF_INIT; /* the reply owns the body now */
 out:
 	listing_out_free(&out);
 	contd_info_free(&info);
