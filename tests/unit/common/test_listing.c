@@ -358,3 +358,63 @@ Test(listing, bodies_as_swift)
 	cr_expect_eq(o.body.len, 0); /* Swift answers 204 */
 	listing_out_free(&o);
 }
+
+/* The dates the listing writes itself (no strftime below year 10000):
+ * the epoch, leap days, a century that is no leap year, the last
+ * 4-digit second and past it. */
+Test(listing, isoformat_edges)
+{
+	static const struct {
+		int64_t ticks;
+		const char *iso;
+	} cases[] = {
+		{-5, "1970-01-01T00:00:00.000000"},
+		{0, "1970-01-01T00:00:00.000000"},
+		{95178240000000LL, "2000-02-29T00:00:00.000000"},
+		{95186879999999LL, "2000-02-29T23:59:59.999990"},
+		{410754240000001LL, "2100-03-01T00:00:00.000010"},
+		{25340230079900000LL, "9999-12-31T23:59:59.000000"},
+		{25340230080000000LL, "10000-01-01T00:00:00.000000"},
+	};
+	char iso[32];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ts t = {cases[i].ticks, 0};
+
+		cr_expect_str_eq(listing_isoformat(&t, iso), cases[i].iso);
+	}
+}
+
+/* Names mixing plain runs with what JSON and XML escape, as Python's
+ * json.dumps and ElementTree write them. */
+Test(listing, escapes_between_plain_runs)
+{
+	struct ts t = {0, 0};
+	struct listing_out o;
+
+	cr_assert_eq(listing_out_begin(&o, LISTING_JSON, LISTING_OBJECTS, "c"),
+		     0);
+	cr_assert_eq(listing_out_object(&o,
+					"ab\"c\\d\ne\x01"
+					"f\xc3\xa9g\xf0\x9f\x98\x80h\x7fi\tj",
+					-1, "h", "t/p", &t),
+		     0);
+	listing_out_end(&o);
+	cr_expect_str_eq(body(&o),
+			 "[{\"bytes\": -1, \"hash\": \"h\", \"name\": "
+			 "\"ab\\\"c\\\\d\\ne\\u0001f\\u00e9g\\ud83d\\ude00h"
+			 "\\u007fi\\tj\", \"content_type\": \"t/p\", "
+			 "\"last_modified\": \"1970-01-01T00:00:00.000000\"}]");
+	listing_out_free(&o);
+
+	listing_out_begin(&o, LISTING_XML, LISTING_OBJECTS, "c");
+	listing_out_subdir(&o, "a\"b\n&<c>\td\r");
+	listing_out_end(&o);
+	cr_expect_str_eq(body(&o),
+			 "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+			 "<container name=\"c\"><subdir name=\"a&quot;b&#10;"
+			 "&amp;&lt;c&gt;&#09;d&#13;\"><name>a\"b\n&amp;&lt;c"
+			 "&gt;\td\r</name></subdir></container>");
+	listing_out_free(&o);
+}
