@@ -17,9 +17,9 @@
  * delete queued by a truncate never lands after newer data; (4) every
  * chunk dirtied before epoch E (of one inode, or all) is flushed once
  * kd_flush_epoch(E, ino) returns. The workers PUT first the chunks an
- * fsync waits for (urgent), then the oldest when over half of dirty_max
- * or when a commit waits, else chunks written up to their end (a
- * sequential writer has left them: their PUT overlaps its next writes).
+ * fsync waits for (urgent), then chunks written up to their end (a
+ * sequential writer has left them: their PUT overlaps its next writes),
+ * then the oldest when over half of dirty_max or when a commit waits.
  * Writers block only above dirty_max. Chunk 0 of an inode in inline mode
  * (small files, meta.c) is never dirty nor PUT: each change is copied into
  * the inode's idata, which the next cut carries; a write past
@@ -431,28 +431,28 @@ static int flush_chunk(struct kfs *fs, struct kchunk *c)
 
 /*
  * The dirty chunk a worker should PUT next, or NULL (lock held): one an
- * fsync waits for; else the oldest, when over half of dirty_max or when
- * a commit waits for its epoch; else one its writer filled and left.
+ * fsync waits for; else one its writer filled and left (a whole chunk
+ * freed per PUT: a sequential writer is not held behind a backlog of
+ * small files); else the oldest, when over half of dirty_max or when a
+ * commit waits for its epoch.
  */
 static struct kchunk *pick(struct kfs *fs)
 {
-	struct kchunk *c, *oldest = NULL, *full = NULL;
+	struct kchunk *c, *oldest = NULL;
 	for (c = fs->dirty_head; c; c = c->dnext) {
 		if (c->flushing)
 			continue;
-		if (c->urgent)
+		if (c->urgent || (!fs->nurgent && c->full))
 			return c;
 		if (!oldest)
 			oldest = c;
-		if (!full && c->full)
-			full = c;
-		if (!fs->nurgent && (!fs->nfull || full))
+		if (!fs->nurgent && !fs->nfull)
 			break;
 	}
 	if (oldest && (fs->bytes_dirty > fs->o.dirty_max / 2 ||
 		       oldest->epoch <= fs->flush_target))
 		return oldest;
-	return full;
+	return NULL;
 }
 
 static void *worker(void *arg)
