@@ -16,9 +16,11 @@
  * Invariants:
  *  1. c->in_lru iff c->data && !c->dirty (chunk lock and cache_lock held
  *     to change it); c->in_dirty iff c->dirty (chunk lock and dirty_lock).
- *  2. At most one PUT of a chunk is in flight (c->flushing); it sends a
- *     copy taken under the chunk lock, so writes and reads go on; the
- *     chunk stays dirty until a PUT of its newest data (wseq) succeeded.
+ *  2. At most one PUT of a chunk is in flight (c->flushing); it sends
+ *     the chunk's buffer itself (c->sending), which nobody changes: a
+ *     write meanwhile first gives the chunk a copy (own_data), so writes
+ *     and reads go on; the chunk stays dirty until a PUT of its newest
+ *     data (wseq) succeeded, and c->sseq is the newest wseq stored.
  *  3. A chunk's map entry changes only with the chunk lock's PUT done
  *     (flush_chunk) or the chunk lock held (drop_chunk), and always after
  *     the object it names exists: write the chunk object first, then the
@@ -30,7 +32,10 @@
  *     disk itself when it is alone in its family (d->solo): what its map
  *     stops naming is then deleted right after the map is stored.
  *  5. flush (vol_disk_flush_all) returns once every write acknowledged
- *     before it is in a chunk object and the map naming it is saved.
+ *     before it is in a chunk object and the map naming it is saved. It
+ *     queues the PUTs of its dirty chunks (one queued job per chunk at
+ *     most, c->queued; concurrent flushes share them) and waits for them
+ *     in its own thread (settle): a pool worker never waits for another.
  *
  * Lock order: gen_lock → chunk lock → map_lock | save_lock → cache_lock |
  * dirty_lock → pool/jobs locks. Eviction takes chunk locks with trylock
@@ -355,8 +360,11 @@ static void read_ahead(struct vol_disk *d, uint32_t idx)
 
 /*
  * PUT the chunk's data if it is dirty (invariant 2) and point the map at
- * it (in memory: vol_disk_save_map stores it). locked: the caller holds
- * gen_lock for writing. 0 or -errno (the chunk then stays dirty).
+ * it (in memory: vol_disk_save_map stores it). The PUT sends c->data
+ * itself, marked as c->sending: a write meanwhile gives the chunk a copy
+ * first (own_data), so a sequential writer, done with the chunk, costs no
+ * copy. locked: the caller holds gen_lock for writing. 0 or -errno (the
+ * chunk then stays dirty).
  */
 static int flush_chunk(struct vol_disk *d, struct vol_chunk *c, int locked)
 {
@@ -364,7 +372,7 @@ static int flush_chunk(struct vol_disk *d, struct vol_chunk *c, int locked)
 	char name[VOL_CHUNK_NAME_MAX];
 	struct vol_ref ref;
 	vol_id owner;
-	uint8_t *copy = NULL;
+	uint8_t *data;
 	uint64_t seq;
 	uint32_t gen;
 	int rc = 0, put = 1;
@@ -378,25 +386,20 @@ static int flush_chunk(struct vol_disk *d, struct vol_chunk *c, int locked)
 		pthread_mutex_unlock(&c->lock);
 		goto cleanup;
 	}
-	copy = malloc(CS(d));
-	if (!copy) {
-		pthread_mutex_unlock(&c->lock);
-		rc = -ENOMEM;
-		goto cleanup;
-	}
-	memcpy(copy, c->data, CS(d));
+	data = c->data;
+	c->sending = data;
 	seq = c->wseq;
 	c->flushing = 1;
 	pthread_mutex_unlock(&c->lock);
 
 	map_get(d, c->idx, &ref, owner, &gen);
 	/* a never-stored chunk of zeros stays a hole */
-	if (!ref.owner && !memcmp(copy, s->zeros, CS(d)))
+	if (!ref.owner && !memcmp(data, s->zeros, CS(d)))
 		put = 0;
 	if (put) {
 		vol_chunk_name(name, d->rec.id, gen, c->idx);
 		rc = oc_put(s->conf.cluster, s->account, VOL_CONT_CHUNKS, name,
-			    copy, CS(d), NULL);
+			    data, CS(d), NULL);
 		if (rc)
 			log_err("disk %s: cannot write chunk %s: %s", d->rec.id,
 				name, strerror(-rc));
@@ -412,6 +415,11 @@ static int flush_chunk(struct vol_disk *d, struct vol_chunk *c, int locked)
 	}
 	pthread_mutex_lock(&c->lock);
 	c->flushing = 0;
+	c->sending = NULL;
+	if (c->data != data) /* a write made its own copy meanwhile */
+		free(data);
+	if (!rc && seq > c->sseq)
+		c->sseq = seq;
 	if (!rc && c->wseq == seq) {
 		mark_clean(s, c);
 		lru_touch(s, c);
@@ -420,33 +428,42 @@ static int flush_chunk(struct vol_disk *d, struct vol_chunk *c, int locked)
 	pthread_mutex_unlock(&c->lock);
 	cache_trim(s);
 cleanup:
-	free(copy);
 	if (!locked)
 		pthread_rwlock_unlock(&d->gen_lock);
 	return rc;
 }
 
-struct flush_arg {
-	struct vol_chunk *c;
-	int background;
-};
+/* Chunk lock held, c->data set: make c->data the chunk's own before a
+ * write changes it (a PUT in flight sends it). 0 or -ENOMEM. */
+static int own_data(struct vol_chunk *c)
+{
+	uint8_t *copy;
+
+	if (!c->sending || c->data != c->sending)
+		return 0;
+	copy = malloc(c->d->rec.chunk_size);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, c->data, c->d->rec.chunk_size);
+	set_data(c, copy);
+	return 0;
+}
 
 static int flush_job(void *arg)
 {
-	struct flush_arg *fa = arg;
-	struct vol_chunk *c = fa->c;
+	struct vol_chunk *c = arg;
 	struct vol_disk *d = c->d;
 	struct vol_store *s = d->s;
 	int rc = flush_chunk(d, c, 0);
 
-	if (fa->background) {
-		pthread_mutex_lock(&s->dirty_lock);
-		c->queued = 0;
-		s->wb_err = rc;
-		pthread_cond_broadcast(&s->dirty_cond);
-		pthread_mutex_unlock(&s->dirty_lock);
-	}
-	free(fa);
+	pthread_mutex_lock(&c->lock);
+	pthread_mutex_lock(&s->dirty_lock);
+	c->queued = 0;
+	s->wb_err = rc;
+	pthread_cond_broadcast(&s->dirty_cond);
+	pthread_mutex_unlock(&s->dirty_lock);
+	pthread_cond_broadcast(&c->cond); /* settle() waits for queued */
+	pthread_mutex_unlock(&c->lock);
 	job_release(d);
 	return rc;
 }
@@ -454,21 +471,13 @@ static int flush_job(void *arg)
 /* Queue a background flush of c unless one is queued. dirty_lock held. */
 static void kick_locked(struct vol_chunk *c)
 {
-	struct flush_arg *fa;
-
 	if (c->queued)
 		return;
-	fa = malloc(sizeof(*fa));
-	if (!fa)
-		return;
-	fa->c = c;
-	fa->background = 1;
 	c->queued = 1;
 	job_hold(c->d);
-	if (vol_pool_submit(&c->d->s->pool, flush_job, fa, NULL)) {
+	if (vol_pool_submit(&c->d->s->pool, flush_job, c, NULL)) {
 		c->queued = 0;
 		job_release(c->d);
-		free(fa);
 	}
 }
 
@@ -601,37 +610,71 @@ static int dirty_of(struct vol_disk *d, struct vol_chunk ***out, size_t *n)
 	return 0;
 }
 
+/*
+ * Once kicked: wait until c's data up to write target (a wseq) is stored.
+ * A PUT in flight or queued is waited for here, in the caller, so no
+ * worker ever blocks on another; one that failed (or none at all) is
+ * retried inline, and its error returned. 0 or -errno.
+ */
+static int settle(struct vol_disk *d, struct vol_chunk *c, uint64_t target)
+{
+	struct vol_store *s = d->s;
+	int rc = 0, queued;
+
+	pthread_mutex_lock(&c->lock);
+	while (c->dirty && c->sseq < target) {
+		pthread_mutex_lock(&s->dirty_lock);
+		queued = c->queued;
+		pthread_mutex_unlock(&s->dirty_lock);
+		if (c->flushing || queued) {
+			pthread_cond_wait(&c->cond, &c->lock);
+			continue;
+		}
+		pthread_mutex_unlock(&c->lock);
+		rc = flush_chunk(d, c, 0);
+		pthread_mutex_lock(&c->lock);
+		if (rc)
+			break;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+/* Make chunks [v, v + n) durable: the write-back of each queued (they
+ * run in parallel on the pool), then each waited for. 0 or -errno. */
+static int settle_all(struct vol_disk *d, struct vol_chunk **v, size_t n)
+{
+	uint64_t *target = calloc(n ? n : 1, sizeof(*target));
+	size_t i;
+	int rc = 0, rc2;
+
+	if (!target)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		pthread_mutex_lock(&v[i]->lock);
+		target[i] = v[i]->wseq;
+		pthread_mutex_unlock(&v[i]->lock);
+		kick(v[i]);
+	}
+	for (i = 0; i < n; i++) {
+		rc2 = settle(d, v[i], target[i]);
+		if (rc2 && !rc)
+			rc = rc2;
+	}
+	free(target);
+	return rc;
+}
+
 /* Invariant 5: every dirty chunk PUT (in parallel), then the map. */
 int vol_disk_flush_all(struct vol_disk *d)
 {
 	struct vol_chunk **v = NULL;
-	struct vol_batch b;
-	struct flush_arg *fa;
-	size_t i, n;
-	int rc, rc2;
+	size_t n;
+	int rc;
 
 	rc = dirty_of(d, &v, &n);
-	if (rc)
-		return rc;
-	vol_batch_init(&b);
-	for (i = 0; i < n; i++) {
-		fa = malloc(sizeof(*fa));
-		if (fa) {
-			fa->c = v[i];
-			fa->background = 0;
-			job_hold(d);
-			if (!vol_pool_submit(&d->s->pool, flush_job, fa, &b))
-				continue;
-			job_release(d);
-			free(fa);
-		}
-		rc2 = flush_chunk(d, v[i], 0); /* no memory: inline */
-		if (rc2 && !rc)
-			rc = rc2;
-	}
-	rc2 = vol_batch_wait(&b);
 	if (!rc)
-		rc = rc2;
+		rc = settle_all(d, v, n);
 	if (!rc)
 		rc = vol_disk_save_map(d, 0);
 	free(v);
@@ -1007,9 +1050,11 @@ static int write_chunk(struct vol_disk *d, uint32_t idx, const uint8_t *src,
 		}
 		if (!rc && !c->data)
 			rc = -ENOMEM;
-		if (rc)
-			goto cleanup;
+	} else {
+		rc = own_data(c);
 	}
+	if (rc)
+		goto cleanup;
 	if (src)
 		memcpy(c->data + coff, src, n);
 	else
@@ -1035,18 +1080,24 @@ cleanup:
 static int after_write(struct vol_disk *d, uint32_t first, uint32_t last,
 		       uint32_t flags)
 {
-	struct vol_chunk *c;
-	uint32_t i;
+	struct vol_chunk **v;
+	uint32_t i, n = last - first + 1;
 	int rc = 0;
 
-	if (flags & VOL_FUA) {
-		for (i = first; !rc && i <= last; i++) {
-			c = get_chunk(d, i);
-			rc = c ? flush_chunk(d, c, 0) : -ENOMEM;
-		}
-		return rc ? rc : vol_disk_save_map(d, 0);
+	if (!(flags & VOL_FUA))
+		return throttle(d->s);
+	v = calloc(n, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; !rc && i < n; i++) {
+		v[i] = get_chunk(d, first + i);
+		if (!v[i])
+			rc = -ENOMEM;
 	}
-	return throttle(d->s);
+	if (!rc)
+		rc = settle_all(d, v, n);
+	free(v);
+	return rc ? rc : vol_disk_save_map(d, 0);
 }
 
 static int disk_pwrite(void *h, const void *buf, uint32_t len, uint64_t off,

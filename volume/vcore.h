@@ -33,10 +33,13 @@
 #define VOL_CONT_CHUNKS	   "chunks"
 #define VOL_ID_MAX	   64
 #define VOL_CHUNK_NAME_MAX (VOL_ID_MAX + 20)
-#define VOL_WORKERS	   8  /* flush/load/import threads per store */
-#define VOL_READAHEAD	   4  /* chunks loaded ahead of a missing one */
-#define VOL_PAGE_SHIFT	   10 /* chunks per page of the chunk table: 1024 */
-#define VOL_PAGE_MASK	   ((1u << VOL_PAGE_SHIFT) - 1)
+/* flush/load/import threads per store: chunk PUTs wait mostly on the
+ * replicas' disks and fsyncs, so a 64 MiB flush window (16 chunks) and
+ * read-ahead all run at once */
+#define VOL_WORKERS    32
+#define VOL_READAHEAD  4  /* chunks loaded ahead of a missing one */
+#define VOL_PAGE_SHIFT 10 /* chunks per page of the chunk table: 1024 */
+#define VOL_PAGE_MASK  ((1u << VOL_PAGE_SHIFT) - 1)
 
 /* Record flags. */
 #define VOL_REC_SNAPSHOT 1u /* read-only point-in-time copy */
@@ -157,15 +160,18 @@ static inline void vol_link_del(struct vol_link *n)
 /* io.c: an open disk (shared by every open of one id) and its chunks. */
 struct vol_disk;
 struct vol_chunk {
-	pthread_mutex_t lock; /* data, dirty, flushing, wseq */
-	pthread_cond_t cond;  /* flushing ended */
+	pthread_mutex_t lock; /* data, dirty, flushing, sending, wseq, sseq */
+	pthread_cond_t cond;  /* flushing ended, queued cleared */
 	struct vol_disk *d;
 	uint32_t idx;
-	uint8_t *data;	 /* NULL: not in memory */
-	int dirty;	 /* data newer than the cluster's */
-	int flushing;	 /* a PUT of a copy is in flight */
-	uint64_t wseq;	 /* bumped by every write */
-	uint64_t wbytes; /* bytes written since dirty or last kick */
+	uint8_t *data;	  /* NULL: not in memory */
+	int dirty;	  /* data newer than the cluster's */
+	int flushing;	  /* a PUT is in flight */
+	uint8_t *sending; /* the buffer that PUT sends: read-only, so a
+			   * write meanwhile first gives data a copy */
+	uint64_t wseq;	  /* bumped by every write */
+	uint64_t sseq;	  /* the wseq of the newest data stored */
+	uint64_t wbytes;  /* bytes written since dirty or last kick */
 	/* under s->cache_lock: clean chunks with data, most recent first */
 	struct vol_link lru;
 	int in_lru;

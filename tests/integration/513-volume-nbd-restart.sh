@@ -17,13 +17,7 @@ timeout 60 qemu-io -f raw -c 'write -P 0x71 500M 5M' -c flush "$uri" \
 	>"$TMPDIR_TEST/w" 2>&1 || { cat "$TMPDIR_TEST/w"; fail "qemu-io write"; }
 
 restart_cluster
-TOKEN=
-uri2=$(vol_api GET "/volumes/$id" | _json 'j["volume"]["status"]')
-[ "$uri2" = in-use ] || fail "volume is $uri2 after restart, not in-use"
-uri2=$(vol_api POST "/volumes/$id/action" \
-	'{"os-initialize_connection": {"connector": {"host": "test"}}}' |
-	_json 'j["connection_info"]["data"]["export_uri"]') ||
-	fail "os-initialize_connection after restart"
+uri2=$(vol_reconnect "$id")
 timeout 60 nbdcopy "$uri2" "$TMPDIR_TEST/out" || fail "nbdcopy out failed"
 cmp -n 20971520 "$TMPDIR_TEST/in" "$TMPDIR_TEST/out" ||
 	fail "data differs after restart"

@@ -26,27 +26,6 @@
 requires curl qemu-img nbdcopy cmp timeout kumo-volumed
 
 start_multinode_cluster 4
-VOLUME_PORT=$(pick_unused_port)
-NBD_PORT=$(pick_unused_port)
-cat >"$TMPDIR_TEST/volume.conf" <<EOF
-[swift-hash]
-swift_hash_path_prefix =
-swift_hash_path_suffix = test-suffix
-
-[volume-server]
-bind_ip = 127.0.0.1
-bind_port = $VOLUME_PORT
-swift_dir = $RINGS
-proxy_url = $PROXY_URL
-conn_timeout = 0.5
-node_timeout = 5
-nbd_ip = 127.0.0.1
-nbd_port = $NBD_PORT
-EOF
-start_volumed() {
-	_start volumed kumo-volumed "$TMPDIR_TEST/volume.conf"
-	_wait_health volumed "$VOLUME_PORT"
-}
 restart_volumed() {
 	_stop_pid "$PID_volumed" volumed
 	start_volumed

@@ -10,6 +10,13 @@
 #   vol_attach ID          os-reserve, os-initialize_connection, os-attach;
 #                          prints the NBD URI of the connection info
 #   vol_detach ID          os-detach and os-terminate_connection
+#   vol_reconnect ID       after kumo-volumed restarted: the volume is still
+#                          in-use; os-initialize_connection again, prints
+#                          the NBD URI
+#   start_volumed          (multinode.sh clusters) kumo-volumed alone on
+#                          $RINGS and $PROXY_URL, on new VOLUME_PORT and
+#                          NBD_PORT (the same ports when started again);
+#                          PID_volumed its pid
 
 vol_token() {
 	TOKEN=$(curl -sf -D - -o /dev/null -H 'X-Auth-User: test:tester' \
@@ -73,4 +80,39 @@ vol_detach() {
 	vol_api POST "/volumes/$id/action" \
 		'{"os-terminate_connection": {"connector": {"host": "test"}}}' \
 		>/dev/null || fail "os-terminate_connection $id"
+}
+
+vol_reconnect() {
+	local id=$1 st
+	TOKEN=
+	st=$(vol_api GET "/volumes/$id" | _json 'j["volume"]["status"]')
+	[ "$st" = in-use ] || fail "volume is $st after the restart, not in-use"
+	vol_api POST "/volumes/$id/action" \
+		'{"os-initialize_connection": {"connector": {"host": "test"}}}' |
+		_json 'j["connection_info"]["data"]["export_uri"]' ||
+		fail "os-initialize_connection after the restart"
+}
+
+start_volumed() {
+	if [ ! -f "$TMPDIR_TEST/volume.conf" ]; then
+		VOLUME_PORT=$(pick_unused_port)
+		NBD_PORT=$(pick_unused_port)
+		cat >"$TMPDIR_TEST/volume.conf" <<EOF
+[swift-hash]
+swift_hash_path_prefix =
+swift_hash_path_suffix = test-suffix
+
+[volume-server]
+bind_ip = 127.0.0.1
+bind_port = $VOLUME_PORT
+swift_dir = $RINGS
+proxy_url = $PROXY_URL
+conn_timeout = 0.5
+node_timeout = 5
+nbd_ip = 127.0.0.1
+nbd_port = $NBD_PORT
+EOF
+	fi
+	_start volumed kumo-volumed "$TMPDIR_TEST/volume.conf"
+	_wait_health volumed "$VOLUME_PORT"
 }
