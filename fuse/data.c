@@ -64,6 +64,8 @@ static struct kchunk *cfind(struct kfs *fs, uint64_t ino, uint64_t idx)
 
 static void lru_unlink(struct kfs *fs, struct kchunk *c)
 {
+	if (!c->lprev && !c->lnext && fs->lru_head != c)
+		return; /* not in the list (a new chunk) */
 	if (c->lprev)
 		c->lprev->lnext = c->lnext;
 	else

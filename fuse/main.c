@@ -13,6 +13,7 @@
 #define FUSE_USE_VERSION 34
 #include <errno.h>
 #include <fuse_lowlevel.h>
+#include <malloc.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -207,6 +208,10 @@ int main(int argc, char **argv)
 	memset(&c, 0, sizeof(c));
 	memset(&fs, 0, sizeof(fs));
 	log_init("kumo-mount", LOG_INFO);
+	/* chunk buffers (up to 1 MiB) always come from mmap, so an evicted
+	 * chunk's memory goes back to the system instead of staying in one
+	 * of the threads' malloc arenas: cache_size bounds what we hold */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	if (fuse_opt_parse(&args, &c, cli_opts, on_opt) == -1)
 		goto out;
 	if (c.help) {
@@ -320,5 +325,11 @@ out:
 	fuse_opt_free_args(&args);
 	free(c.fsname);
 	free(c.mountpoint);
+	free(c.auth_url);
+	free(c.user);
+	free(c.key);
+	free(c.conf);
+	free(c.cache_size);
+	free(c.dirty_max);
 	return rc;
 }
