@@ -1812,7 +1812,7 @@ fail:
 /* Let every live slot run until it took the whole source or ended. */
 static void put_drain(struct cluster_put *p)
 {
-	int i, waiting;
+	int i, waiting, wait_ms = 0;
 
 	for (i = 0; i < p->nslots; i++) {
 		struct xfer *x = p->slot[i];
@@ -1824,8 +1824,12 @@ static void put_drain(struct cluster_put *p)
 		x->last = now_s();
 		curl_easy_pause(x->easy, CURLPAUSE_CONT);
 	}
+	/* the first step only performs: the resumed uploads have bytes to
+	 * send at once, and a poll first would sleep its whole wait (curl
+	 * watches their sockets again only once it performed) */
 	do {
-		engine_step(&p->e, 50);
+		engine_step(&p->e, wait_ms);
+		wait_ms = 50;
 		waiting = 0;
 		for (i = 0; i < p->nslots; i++) {
 			struct xfer *x = p->slot[i];
