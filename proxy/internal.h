@@ -83,6 +83,10 @@ extern const struct conf_key proxy_conf_table[];
 int proxy_start(void *cfg, void **app);
 void proxy_stop(void *app);
 const struct http_handler *proxy_route(struct http_request *req);
+/* http_reply_stream's read and done for a struct cluster_get body: read
+ * passes cluster_get_read on (-1 on error), done closes the GET. */
+ssize_t proxy_get_read(void *get, uint64_t pos, char *buf, size_t max);
+void proxy_get_done(void *get);
 
 /* Copy the client's headers that a backend should see into h. 0/-ENOMEM */
 int proxy_client_headers(struct http_request *req, struct cluster_hdrs *h);
@@ -739,6 +743,9 @@ void s3_error_status(struct s3_req *s, int status, const char *notfound_code);
 /* Reply status with an XML document body (the buf stays the caller's;
  * "" allowed). Adds Content-Type: application/xml. */
 void s3_reply_xml(struct http_request *req, int status, const struct buf *b);
+/* A handler's built answer: 200 with b, or 500 InternalError when rc
+ * (building b failed). b stays the caller's. */
+void s3_reply_built(struct s3_req *s, int rc, const struct buf *b);
 /* The 501 of a route not written yet. */
 void s3_not_implemented(struct s3_req *s);
 

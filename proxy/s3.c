@@ -482,6 +482,14 @@ void s3_reply_xml(struct http_request *req, int status, const struct buf *b)
 	http_reply(req, status, b->data ? (const char *)b->data : "", b->len);
 }
 
+void s3_reply_built(struct s3_req *s, int rc, const struct buf *b)
+{
+	if (rc)
+		s3_error(s->req, 500, "InternalError", NULL, s->resource);
+	else
+		s3_reply_xml(s->req, 200, b);
+}
+
 void s3_error(struct http_request *req, int status, const char *code,
 	      const char *message, const char *resource)
 {

@@ -301,10 +301,7 @@ static void list_buckets(struct s3_req *s)
 		list = NULL;
 	}
 	rc = rc ?: buf_printf(&b, "</Buckets></ListAllMyBucketsResult>");
-	if (rc)
-		s3_error(s->req, 500, "InternalError", NULL, NULL);
-	else
-		s3_reply_xml(s->req, 200, &b);
+	s3_reply_built(s, rc, &b);
 out:
 	json_decref(list);
 	buf_free(&b);
@@ -435,10 +432,7 @@ static void bucket_location(struct s3_req *s)
 	if (strcmp(loc, "us-east-1"))
 		rc = rc ?: s3_xml_escape(&b, loc);
 	rc = rc ?: buf_printf(&b, "</LocationConstraint>");
-	if (rc)
-		s3_error(s->req, 500, "InternalError", NULL, NULL);
-	else
-		s3_reply_xml(s->req, 200, &b);
+	s3_reply_built(s, rc, &b);
 	buf_free(&b);
 }
 
@@ -493,10 +487,7 @@ static void bucket_acl_get(struct s3_req *s)
 	if (read && strstr(read, ".r:*"))
 		rc = rc ?: grant(&b, s, ALL_USERS, "READ");
 	rc = rc ?: buf_printf(&b, "</AccessControlList></AccessControlPolicy>");
-	if (rc)
-		s3_error(s->req, 500, "InternalError", NULL, NULL);
-	else
-		s3_reply_xml(s->req, 200, &b);
+	s3_reply_built(s, rc, &b);
 out:
 	buf_free(&b);
 	cluster_resp_free(&r);
@@ -778,10 +769,7 @@ static void bucket_list(struct s3_req *s)
 		rc = rc ?: buf_printf(&b, "</CommonPrefixes>");
 	}
 	rc = rc ?: buf_printf(&b, "</ListBucketResult>");
-	if (rc)
-		s3_error(s->req, 500, "InternalError", NULL, NULL);
-	else
-		s3_reply_xml(s->req, 200, &b);
+	s3_reply_built(s, rc, &b);
 	json_decref(list);
 	buf_free(&b);
 }

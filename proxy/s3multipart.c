@@ -260,10 +260,7 @@ static void mpu_create(struct s3_req *s)
 	rc = rc ?: s3_xml_elem(&b, "Key", s->key);
 	rc = rc ?: s3_xml_elem(&b, "UploadId", id);
 	rc = rc ?: buf_printf(&b, "</InitiateMultipartUploadResult>");
-	if (rc)
-		s3_error(s->req, 500, "InternalError", NULL, s->resource);
-	else
-		s3_reply_xml(s->req, 200, &b);
+	s3_reply_built(s, rc, &b);
 out:
 	buf_free(&b);
 	cluster_hdrs_free(&set);
@@ -735,10 +732,7 @@ static void mpu_parts(struct s3_req *s)
 		rc = rc ?: buf_printf(&b, "</Part>");
 	}
 	rc = rc ?: buf_printf(&b, "</ListPartsResult>");
-	if (rc)
-		s3_error(s->req, 500, "InternalError", NULL, s->resource);
-	else
-		s3_reply_xml(s->req, 200, &b);
+	s3_reply_built(s, rc, &b);
 	free(parts);
 	buf_free(&b);
 }

@@ -354,19 +354,6 @@ struct s3_get {
 	char ctype[512];
 };
 
-static ssize_t get_read(void *ctx, uint64_t pos, char *buf, size_t max)
-{
-	ssize_t n = cluster_get_read(ctx, buf, max);
-
-	(void)pos;
-	return n < 0 ? -1 : n;
-}
-
-static void get_done(void *ctx)
-{
-	cluster_get_close(ctx);
-}
-
 static ssize_t none_read(void *ctx, uint64_t pos, char *buf, size_t max)
 {
 	(void)ctx;
@@ -507,7 +494,8 @@ static void object_get(struct s3_req *s)
 			s3_error_status(s, gr.status, NULL);
 		goto out;
 	}
-	http_reply_stream(s->req, gr.status, length, get_read, g, get_done);
+	http_reply_stream(s->req, gr.status, length, proxy_get_read, g,
+			  proxy_get_done);
 	g = NULL;
 out:
 	cluster_get_close(g);
@@ -970,10 +958,7 @@ void s3_copy_to(struct s3_req *s, const struct proxy_path *dst, int part)
 		     ?: buf_printf(&b, "</%s>",
 				   part ? "CopyPartResult"
 					: "CopyObjectResult");
-	if (rc)
-		s3_error(s->req, 500, "InternalError", NULL, s->resource);
-	else
-		s3_reply_xml(s->req, 200, &b);
+	s3_reply_built(s, rc, &b);
 out:
 	buf_free(&b);
 	proxy_object_put_free(o);
@@ -1073,10 +1058,7 @@ static void object_acl_get(struct s3_req *s)
 				   "</Grantee><Permission>FULL_CONTROL"
 				   "</Permission></Grant></AccessControlList>"
 				   "</AccessControlPolicy>");
-	if (rc)
-		s3_error(s->req, 500, "InternalError", NULL, s->resource);
-	else
-		s3_reply_xml(s->req, 200, &b);
+	s3_reply_built(s, rc, &b);
 	buf_free(&b);
 }
 

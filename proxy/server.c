@@ -497,7 +497,7 @@ out:
 	return status;
 }
 
-static ssize_t get_read(void *ctx, uint64_t pos, char *buf, size_t max)
+ssize_t proxy_get_read(void *ctx, uint64_t pos, char *buf, size_t max)
 {
 	ssize_t n = cluster_get_read(ctx, buf, max);
 
@@ -505,7 +505,7 @@ static ssize_t get_read(void *ctx, uint64_t pos, char *buf, size_t max)
 	return n < 0 ? -1 : n;
 }
 
-static void get_done(void *ctx)
+void proxy_get_done(void *ctx)
 {
 	cluster_get_close(ctx);
 }
@@ -589,7 +589,8 @@ void proxy_get_reply(struct http_request *req, const struct proxy_path *p,
 		http_reply(req, r->status, "", 0);
 		return;
 	}
-	http_reply_stream(req, r->status, size, get_read, g, get_done);
+	http_reply_stream(req, r->status, size, proxy_get_read, g,
+			  proxy_get_done);
 }
 
 int proxy_backend_headers(struct http_request *req, struct cluster_hdrs *hdrs,
