@@ -29,15 +29,6 @@ start_cluster
 s3_setup
 cd "$TMPDIR_TEST"
 
-# expect_code CODE CMD...: CMD fails and its output names S3 error CODE
-expect_code() {
-	local code=$1 out
-	shift
-	if out=$("$@" 2>&1); then
-		fail "$* succeeded; wanted $code"
-	fi
-	grep -q "($code)" <<<"$out" || fail "$*: wanted $code, got: $out"
-}
 
 # raw.py: sign a request with botocore (V4 header, V4 presigned, V2
 # header or query), optionally at another time, and send it as is;
@@ -112,9 +103,9 @@ requires jq
 # --- buckets with awscli ------------------------------------------------
 $AWS s3api create-bucket --bucket bkt1 >out || fail "create-bucket"
 jq -e '.Location == "/bkt1"' out >/dev/null || fail "Location: $(cat out)"
-expect_code BucketAlreadyOwnedByYou $AWS s3api create-bucket --bucket bkt1
-expect_code InvalidBucketName $AWS s3api create-bucket --bucket b1
-expect_code InvalidLocationConstraint $AWS s3api create-bucket --bucket bkt2 \
+s3err BucketAlreadyOwnedByYou $AWS s3api create-bucket --bucket bkt1
+s3err InvalidBucketName $AWS s3api create-bucket --bucket b1
+s3err InvalidLocationConstraint $AWS s3api create-bucket --bucket bkt2 \
 	--create-bucket-configuration LocationConstraint=eu-west-1
 $AWS s3api head-bucket --bucket bkt2 2>/dev/null && fail "bkt2 was made"
 $AWS s3api list-buckets >out || fail "list-buckets"
@@ -123,8 +114,8 @@ jq -e '[.Buckets[].Name] == ["bkt1"] and .Owner.ID == "test:tester"' out \
 $AWS s3api head-bucket --bucket bkt1 || fail "head-bucket"
 $AWS s3api get-bucket-location --bucket bkt1 >out || fail "location"
 jq -e '.LocationConstraint == null' out >/dev/null || fail "$(cat out)"
-expect_code NoSuchBucket $AWS s3api get-bucket-location --bucket nobkt
-expect_code NoSuchBucket $AWS s3api list-objects --bucket nobkt
+s3err NoSuchBucket $AWS s3api get-bucket-location --bucket nobkt
+s3err NoSuchBucket $AWS s3api list-objects --bucket nobkt
 $AWS s3api head-bucket --bucket nobkt 2>err && fail "head of a missing bucket"
 grep -q 404 err || fail "head-bucket nobkt: $(cat err)"
 
@@ -181,20 +172,20 @@ jq -e '.KeyCount == 1 and [.CommonPrefixes[].Prefix] == ["a/"]' out \
 	>/dev/null || fail "v2 delimiter: $(cat out)"
 
 # --- delete ---------------------------------------------------------------
-expect_code BucketNotEmpty $AWS s3api delete-bucket --bucket bkt1
+s3err BucketNotEmpty $AWS s3api delete-bucket --bucket bkt1
 $SWIFT delete bkt1 a/1 a/2 a/3 b/1 c "sp ace" "ü" >/dev/null ||
 	fail "swift delete"
 $AWS s3api delete-bucket --bucket bkt1 || fail "delete-bucket"
-expect_code NoSuchBucket $AWS s3api delete-bucket --bucket bkt1
+s3err NoSuchBucket $AWS s3api delete-bucket --bucket bkt1
 $AWS s3api list-buckets >out && jq -e '.Buckets == []' out >/dev/null ||
 	fail "a bucket is left: $(cat out)"
 
 # --- authentication errors -----------------------------------------------
-AWS_SECRET_ACCESS_KEY=wrong expect_code SignatureDoesNotMatch \
+AWS_SECRET_ACCESS_KEY=wrong s3err SignatureDoesNotMatch \
 	$AWS s3api list-buckets
-AWS_ACCESS_KEY_ID=test:nobody expect_code InvalidAccessKeyId \
+AWS_ACCESS_KEY_ID=test:nobody s3err InvalidAccessKeyId \
 	$AWS s3api list-buckets
-AWS_ACCESS_KEY_ID=nocolon expect_code InvalidAccessKeyId \
+AWS_ACCESS_KEY_ID=nocolon s3err InvalidAccessKeyId \
 	$AWS s3api list-buckets
 raw '{method: "GET", path: "/", skew: -1200}' >out
 head -1 out | grep -q "^403 " || fail "skewed: $(cat out)"

@@ -25,21 +25,6 @@ start_cluster
 s3_setup
 cd "$TMPDIR_TEST"
 md5() { md5sum | cut -c1-32; }
-# slice FILE OFFSET LENGTH: those bytes of FILE
-slice() { dd if="$1" iflag=skip_bytes,count_bytes skip="$2" count="$3" status=none; }
-# s3err CODE CMD...: the aws call fails with S3's error CODE.
-s3err() {
-	local want=$1
-	shift
-	if "$@" >err.out 2>&1; then
-		cat err.out >&2
-		fail "'$*' succeeded, expected $want"
-	fi
-	grep -q "($want)" err.out || { cat err.out >&2; fail "'$*': not $want"; }
-}
-jget() { $PYTHON -c 'import json,sys; d=json.load(open(sys.argv[1]))
-for k in sys.argv[2].split("."): d=d[k]
-print(d)' "$@"; }
 
 $SWIFT post bkt || fail "container bkt"
 head -c 300000 /dev/urandom >f1

@@ -27,20 +27,6 @@ s3_setup
 cd "$TMPDIR_TEST"
 MiB=1048576
 md5() { md5sum | cut -c1-32; }
-# slice FILE OFFSET LENGTH: those bytes of FILE
-slice() { dd if="$1" iflag=skip_bytes,count_bytes skip="$2" count="$3" status=none; }
-s3err() {
-	local want=$1
-	shift
-	if "$@" >err.out 2>&1; then
-		cat err.out >&2
-		fail "'$*' succeeded, expected $want"
-	fi
-	grep -q "($want)" err.out || { cat err.out >&2; fail "'$*': not $want"; }
-}
-jget() { $PYTHON -c 'import json,sys; d=json.load(open(sys.argv[1]))
-for k in sys.argv[2].split("."): d=d[int(k)] if k.isdigit() else d[k]
-print(d)' "$@"; }
 create() { # create BUCKET KEY [args]: prints the upload id
 	local b=$1 k=$2
 	shift 2

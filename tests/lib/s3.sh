@@ -10,6 +10,9 @@
 # AWS_CA_BUNDLE goes (plain http; rclone's S3 SDK fails on it).
 # swift_list CONTAINER prints the Swift listing of CONTAINER (nothing when
 # it does not exist), to check what an S3 call stored or left.
+# s3err CODE CMD...: CMD (an aws call) fails with S3's error CODE.
+# slice FILE OFFSET LENGTH prints those bytes of FILE; jget FILE A.B.0
+# prints a field of a JSON file (digits index lists).
 
 s3_setup() {
 	S3_URL=http://127.0.0.1:$PROXY_PORT
@@ -33,4 +36,24 @@ swift_list() {
 		*) echo "$out" >&2; fail "swift list $1" ;;
 		esac
 	fi
+}
+
+s3err() {
+	local want=$1 out=$TMPDIR_TEST/s3err.out
+	shift
+	if "$@" >"$out" 2>&1; then
+		cat "$out" >&2
+		fail "'$*' succeeded, expected $want"
+	fi
+	grep -q "($want)" "$out" || { cat "$out" >&2; fail "'$*': not $want"; }
+}
+
+slice() {
+	dd if="$1" iflag=skip_bytes,count_bytes skip="$2" count="$3" status=none
+}
+
+jget() {
+	$PYTHON -c 'import json,sys; d=json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("."): d=d[int(k)] if k.isdigit() else d[k]
+print(d)' "$@"
 }
