@@ -15,8 +15,8 @@ read -r TOKEN URL < <(get_token test:tester testing)
 H=(-H "X-Auth-Token: $TOKEN")
 [ "$(status PUT "$URL/c" "${H[@]}")" = 201 ] || fail "container PUT"
 for i in 1 2 3; do
-	[ "$(status PUT "$URL/c/o$i" "${H[@]}" --data-binary "body $i")" = 201 ] ||
-		fail "PUT o$i"
+	st=$(status PUT "$URL/c/o$i" "${H[@]}" --data-binary "body $i")
+	[ "$st" = 201 ] || { tail -5 "$TMPDIR_TEST"/*.log; fail "PUT o$i: $st"; }
 done
 stop_server cont 2
 [ "$(status DELETE "$URL/c/o1" "${H[@]}")" = 204 ] || fail "DELETE o1"
