@@ -70,6 +70,9 @@ struct objd_conf {
 	long long replicator_interval;	  /* seconds between passes */
 	long long replicator_concurrency; /* partitions replicated at once */
 	double replicator_node_timeout;	  /* seconds a peer may stay silent */
+	/* reconstructor.c (issue 6) */
+	long long reconstructor_interval;    /* seconds between passes */
+	long long reconstructor_concurrency; /* partitions at once */
 };
 
 /* Stripes of the per-object locks that order expiry index changes with
@@ -103,6 +106,10 @@ struct objd {
 	int replicator_started;
 	pthread_mutex_t repl_pass_lock; /* one replicator pass at a time */
 	struct repl_state *repl;	/* the ring and its reload state */
+	/* reconstructor.c (issue 6) */
+	pthread_t reconstructor;
+	int reconstructor_started;
+	pthread_mutex_t rcon_pass_lock; /* one reconstructor pass at a time */
 };
 
 /* --- meta.c: object metadata, an ordered list of header-like pairs ------ */
@@ -184,6 +191,11 @@ struct df_obj {
 	int fd;		     /* the .data, or -1 */
 	uint64_t body_len;
 	char data_path[PATH_MAX];
+	/* erasure-coded policies (df_open_ec) */
+	int frag_index;	 /* the archive opened (#<idx>), -1 if none */
+	int durable;	 /* the .data opened is durable (always, replicated) */
+	uint32_t frags;	 /* indexes held at data_ts (bit i: #i; durable
+			    ones, or any with nondurable) */
 };
 
 /*
@@ -231,6 +243,17 @@ int df_locate_policy(const char *devices, const char *dev, const char *part,
  * DF_ABSENT. Returns 0 or -errno (an I/O error).
  */
 int df_open(const struct df_loc *loc, int64_t now_secs, struct df_obj *obj);
+/*
+ * df_open for an erasure-coded policy's hash dir (the same as df_open on
+ * a replicated one): the current state is the newest .ts or durable
+ * archive <ts>#<i>#d.data (with nondurable, the newest archive of either
+ * kind); of several indexes at that time, frag_index's (-1: the lowest)
+ * is opened. obj->frags lists the indexes held at that time; when
+ * frag_index is not among them the state is DF_ABSENT with data_ts and
+ * frags filled. 0 or -errno, as df_open.
+ */
+int df_open_ec(const struct df_loc *loc, int64_t now_secs, int frag_index,
+	       int nondurable, struct df_obj *obj);
 /* Release what df_open holds. */
 void df_close(struct df_obj *obj);
 
@@ -289,7 +312,45 @@ struct df_current {
 	char data_name[64]; /* file names in the hash dir, "" if none */
 	char meta_name[64];
 	int nfiles; /* files left (0: the hash dir was removed) */
+	/* erasure-coded policies: data_name is the lowest durable index's
+	 * archive; frags has bit i for each durable <data_ts>#<i>#d.data */
+	int ec;
+	uint32_t frags;
 };
+
+/* One fragment archive of a hash dir (df_list_archives). */
+struct df_archive {
+	struct ts ts;
+	int idx;     /* fragment index */
+	int durable; /* #d */
+	char name[64];
+};
+
+/*
+ * Every fragment archive (<ts>#<i>[#d].data) of hash_dir into *out
+ * (malloc'd, the caller frees; *n entries), newest first, by index at
+ * equal times, durable before non-durable. 0, -ENOENT (no such dir),
+ * -errno. (reconstructor)
+ */
+int df_list_archives(const char *hash_dir, struct df_archive **out, int *n);
+
+/* The storage policy index of the folder (objects, objects-N) a hash dir
+ * <dev>/<folder>/<part>/<sfx>/<hash> lies in (0 for another shape). */
+int df_dir_policy(const char *hash_dir);
+
+/*
+ * COMMIT of fragment archive idx at ts in loc's hash dir: add add's items
+ * to the metadata of <ts>#<idx>.data (rewritten in place, fsynced),
+ * rename it to <ts>#<idx>#d.data, fsync the dir, clean up, invalidate the
+ * suffix. The caller holds the object's stripe lock (exp_lock) so that
+ * two COMMITs of one object do not interleave. Returns 0 (made durable),
+ * 1 (was already durable; add not applied), -ENOENT (no such non-durable
+ * archive), -EILSEQ (corrupt file), -errno (logged). On 0 and 1 *meta
+ * (empty on entry; the caller frees it in every case) holds the archive's
+ * metadata.
+ */
+int df_commit_archive(const struct df_loc *loc, const struct ts *ts, int idx,
+		      const struct objmeta *add, struct objmeta *meta);
 
 /*
  * df_cleanup, then reclaim: a newest tombstone older than reclaim_before
@@ -394,6 +455,114 @@ struct repl_stats {
 	double start, duration;
 };
 
+/* Most primaries of a partition (k + m of an EC policy included). */
+#define REPL_MAX_PRIMARIES 16
+
+/* One partition job of a pass (replicator.c walks the partitions). */
+struct repl_job {
+	int dev_id;
+	int policy;	   /* storage policy index */
+	char data_dir[16]; /* its folder: objects, objects-N */
+	char dev_dir[DF_DEV_DIR_MAX];
+	char part[16];
+	uint32_t partno;
+	int handoff;
+	int npeers; /* the primaries but this device, in ring order */
+	const struct ring_dev *peers[REPL_MAX_PRIMARIES];
+};
+
+/* A pass over one policy: jobs shared by the workers, each running
+ * run(pass, job); arg is the caller's (the reconstructor's figures). */
+struct repl_pass {
+	struct objd *od;
+	struct ring *ring; /* the object ring of the policy being worked on */
+	int policy;
+	char data_dir[16];
+	struct repl_job *jobs;
+	int njobs, next;
+	pthread_mutex_t lock; /* next, st and what arg holds */
+	struct repl_stats st;
+	int concurrency; /* worker threads */
+	void (*run)(struct repl_pass *p, struct repl_job *j);
+	void *arg;
+};
+
+/* One connection to peers, reused across requests of a job. */
+struct repl_conn {
+	struct objd *od;
+	void *easy;	   /* CURL *, made at first use; the job frees it */
+	int policy;	   /* of the job: every request names it */
+	const char *agent; /* "replicator", "reconstructor" (User-Agent) */
+};
+
+/* A request body read from bytes [off, size) of fd. */
+struct repl_upload {
+	int fd;
+	uint64_t off, size;
+};
+
+/* The current files of every object of some suffixes, with their suffix
+ * (what is pushed, and for a handoff what is removed afterwards). */
+struct repl_snap {
+	struct objd_entry *e;
+	char (*sfx)[4];
+	int n;
+	const char **sfxs; /* the suffixes listed */
+	int nsfx;
+};
+
+struct curl_slist;
+
+/* The replicator's state (rings), made before any pass of the replicator
+ * or the reconstructor. 0 or -ENOMEM. */
+int repl_init(struct objd *od);
+/* The current object ring of the i-th policy (policy_at order; a
+ * reference the caller puts), reloaded when the file changed, or NULL. */
+struct ring *repl_ring(struct objd *od, int i);
+/* 1 if ring device d is this server (bind_ip and bind_port). */
+int repl_is_local(const struct objd *od, const struct ring_dev *d);
+/* Seconds since the epoch, as a double. */
+double repl_now(void);
+/* The headers every request of c carries (User-Agent, policy index, no
+ * Expect); the caller frees the list. NULL on ENOMEM. */
+struct curl_slist *repl_headers(const struct repl_conn *c);
+/* Point easy (a CURL *) at method on path of peer with headers hdrs and
+ * the replicator's timeouts (conn_timeout, replicator_node_timeout). */
+void repl_easy_setup(const struct repl_conn *c, void *easy,
+		     const struct ring_dev *peer, const char *method,
+		     const char *path, struct curl_slist *hdrs);
+/* One request to peer: method on path (quoted), headers hdrs, body from
+ * up (NULL: none), answer into resp (NULL: dropped). The HTTP status,
+ * or 0 without an answer (logged). */
+long repl_request(struct repl_conn *c, const struct ring_dev *peer,
+		  const char *method, const char *path, struct curl_slist *hdrs,
+		  struct repl_upload *up, struct buf *resp);
+/* REPLICATE or SSYNC of suffixes of part on peer in batches, the JSON
+ * answers merged into *out (new reference). 0, -EIO, -ENODEV (507). */
+int repl_peer_json(struct repl_conn *c, const struct ring_dev *peer,
+		   const char *method, const char *part, const char **sfx,
+		   int nsfx, json_t **out);
+/* Send one file of hash_dir as a replication PUT (the exact file). Bytes
+ * sent (0: the file is gone), or -errno (-ENODEV for 507). */
+int64_t repl_send_file(struct repl_conn *c, const struct ring_dev *peer,
+		       const char *part, const char *hash_dir,
+		       const char *fname);
+/* Tidy and list every object of the suffixes of j's partition into *s
+ * (repl_snap_free it either way). 0 or -errno. */
+int repl_snapshot(const struct objd *od, const struct repl_job *j,
+		  const char **sfxs, int nsfx, struct repl_snap *s);
+void repl_snap_free(struct repl_snap *s);
+/* Now and then drop j's hashes.json so every suffix is rehashed (old
+ * tombstones reclaimed). */
+void repl_maybe_full_rehash(const struct objd *od, const struct repl_job *j);
+/* Remove the emptied dirs of a handoff snapshot's objects, and the
+ * partition when nothing is left. 1 if the partition is gone. */
+int repl_prune_handoff(const struct repl_job *j, const struct repl_snap *s);
+/* Collect the jobs of p's policy (ring, policy, data_dir set) on every
+ * local device and orphan device, handoffs first, and run them with
+ * p->concurrency workers calling p->run. 0 or -errno. */
+int repl_run_policy(struct repl_pass *p);
+
 /*
  * One replicator pass over every local device (see replicator.c): sync
  * each partition held with the other primaries, push handoff partitions
@@ -458,6 +627,15 @@ int upd_run_once(struct objd *od);
  */
 void objd_every(struct objd *od, long long interval,
 		void (*pass)(struct objd *));
+
+/* Start fn(od) as a background thread into *tid with every signal
+ * blocked (they are daemon_main's); what names it in the log. 0 or
+ * -errno (logged). */
+int objd_thread_start(struct objd *od, pthread_t *tid, void *(*fn)(void *),
+		      const char *what);
+/* Set od->stopping, wake the threads and join *tid if *started; then
+ * *started is 0. */
+void objd_thread_stop(struct objd *od, pthread_t *tid, int *started);
 
 /* Start / stop the background updater thread (every updater_interval). */
 int upd_start(struct objd *od);
@@ -561,5 +739,30 @@ int aud_run_once(struct objd *od, struct aud_stats *out);
 /* Start / stop the auditor thread (every auditor_interval). */
 int aud_start(struct objd *od);
 void aud_stop(struct objd *od);
+
+/* --- reconstructor.c: the EC reconstructor (issue 6) ------------------- */
+
+/* Figures of one reconstructor pass (logged; recon cache). */
+struct rcon_stats {
+	long long partitions, failed; /* partition jobs, those that failed */
+	long long rebuilt;	      /* archives rebuilt onto a primary */
+	long long reverted;	      /* archives moved from a handoff */
+	long long tombstones;	      /* .ts/.meta files pushed */
+	long long bytes;	      /* archive bytes sent */
+	long long errors;
+	double start, duration;
+};
+
+/*
+ * One reconstructor pass over every erasure-coded policy (see
+ * reconstructor.c). Serialised with other passes. 0 (figures in *st when
+ * not NULL), -ENOENT when no EC policy has a ring, -errno.
+ */
+int rcon_run_once(struct objd *od, struct rcon_stats *st);
+/* --once reconstruct: one pass; -EIO when a partition failed. */
+int rcon_once(struct objd *od);
+/* Start / stop the reconstructor thread (every reconstructor_interval). */
+int rcon_start(struct objd *od);
+void rcon_stop(struct objd *od);
 
 #endif

@@ -75,7 +75,6 @@
 #include "common/recon.h"
 #include "objectd/internal.h"
 
-#define MAX_PRIMARIES	8
 #define MAX_HANDOFFS	8   /* stand-ins tried for primaries that answer 507 */
 #define SFX_BATCH	256 /* suffixes per REPLICATE/SSYNC request */
 #define MAX_JSON_BYTES	(64 * 1024 * 1024)
@@ -91,44 +90,12 @@ struct repl_state {
 	int warned[POLICY_MAX];		     /* "no ring" said once */
 };
 
-/* One partition to replicate. */
-struct job {
-	int dev_id;
-	int policy;	   /* storage policy index */
-	char data_dir[16]; /* its folder: objects, objects-N */
-	char dev_dir[DF_DEV_DIR_MAX];
-	char part[16];
-	uint32_t partno;
-	int handoff;
-	int npeers;
-	const struct ring_dev *peers[MAX_PRIMARIES];
-};
-
-/* A pass: jobs shared by the workers. */
-struct pass {
-	struct objd *od;
-	struct ring *ring; /* the object ring of the policy being replicated */
-	int policy;
-	char data_dir[16];
-	struct job *jobs;
-	int njobs, next;
-	pthread_mutex_t lock; /* next and st */
-	struct repl_stats st;
-};
-
-/* One connection to peers, reused across requests of a job. */
-struct conn {
-	struct objd *od;
-	CURL *easy;
-	int policy; /* of the job: every request names it */
-};
-
 /* --- the ring --------------------------------------------------------- */
 
 /* The current object ring of the i-th policy (object.ring.gz for policy
  * 0, object-N.ring.gz for N; a reference the caller puts), reloaded when
  * the file changed; NULL when there is none. */
-static struct ring *current_ring(struct objd *od, int i)
+struct ring *repl_ring(struct objd *od, int i)
 {
 	struct repl_state *rs = od->repl;
 	const struct storage_policy *sp = policy_at(i);
@@ -163,7 +130,7 @@ static struct ring *current_ring(struct objd *od, int i)
 	return ring;
 }
 
-static int is_local(const struct objd *od, const struct ring_dev *d)
+int repl_is_local(const struct objd *od, const struct ring_dev *d)
 {
 	const char *ip = od->cfg->bind_ip;
 
@@ -188,14 +155,9 @@ static size_t collect(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-struct upload {
-	int fd;
-	uint64_t off, size;
-};
-
 static size_t upload_read(char *p, size_t size, size_t n, void *arg)
 {
-	struct upload *u = arg;
+	struct repl_upload *u = arg;
 	size_t want = size * n;
 	ssize_t got;
 
@@ -210,37 +172,38 @@ static size_t upload_read(char *p, size_t size, size_t n, void *arg)
 	return (size_t)got;
 }
 
-/*
- * One request to peer: method on path (already quoted), with the given
- * extra header lines, body from up (NULL: none), answer body into resp
- * (NULL: dropped). Returns the HTTP status, or 0 when there was no
- * answer (logged at debug level by the caller's error path).
- */
-static long peer_request(struct conn *c, const struct ring_dev *peer,
-			 const char *method, const char *path,
-			 struct curl_slist *hdrs, struct upload *up,
-			 struct buf *resp)
+void repl_easy_setup(const struct repl_conn *c, void *easy,
+		     const struct ring_dev *peer, const char *method,
+		     const char *path, struct curl_slist *hdrs)
 {
 	char url[8192 + 512];
-	long status = 0, secs;
+	long secs = (long)ceil(c->od->cfg->replicator_node_timeout);
+
+	snprintf(url, sizeof(url), "http://%s:%d%s", peer->ip, peer->port,
+		 path);
+	curl_easy_setopt(easy, CURLOPT_URL, url);
+	curl_easy_setopt(easy, CURLOPT_PATH_AS_IS, 1L);
+	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
+			 (long)(c->od->cfg->conn_timeout * 1000));
+	curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, secs > 0 ? secs : 1);
+	curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, hdrs);
+}
+
+long repl_request(struct repl_conn *c, const struct ring_dev *peer,
+		  const char *method, const char *path, struct curl_slist *hdrs,
+		  struct repl_upload *up, struct buf *resp)
+{
+	long status = 0;
 	struct buf sink = BUF_INIT;
 	CURLcode cc;
 
 	if (!c->easy && !(c->easy = curl_easy_init()))
 		return 0;
 	curl_easy_reset(c->easy);
-	snprintf(url, sizeof(url), "http://%s:%d%s", peer->ip, peer->port,
-		 path);
-	secs = (long)ceil(c->od->cfg->replicator_node_timeout);
-	curl_easy_setopt(c->easy, CURLOPT_URL, url);
-	curl_easy_setopt(c->easy, CURLOPT_PATH_AS_IS, 1L);
-	curl_easy_setopt(c->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT_MS,
-			 (long)(c->od->cfg->conn_timeout * 1000));
-	curl_easy_setopt(c->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(c->easy, CURLOPT_LOW_SPEED_TIME, secs > 0 ? secs : 1);
-	curl_easy_setopt(c->easy, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, hdrs);
+	repl_easy_setup(c, c->easy, peer, method, path, hdrs);
 	curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, resp ? resp : &sink);
 	if (up) {
@@ -254,21 +217,22 @@ static long peer_request(struct conn *c, const struct ring_dev *peer,
 	if (cc == CURLE_OK)
 		curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
 	else
-		log_warn("%s %s: %s", method, url, curl_easy_strerror(cc));
+		log_warn("%s %s:%d%s: %s", method, peer->ip, peer->port, path,
+			 curl_easy_strerror(cc));
 	buf_free(&sink);
 	return status;
 }
 
-static struct curl_slist *base_headers(int policy)
+struct curl_slist *repl_headers(const struct repl_conn *c)
 {
-	char line[64];
+	char line[96];
 	struct curl_slist *h = NULL;
 
-	snprintf(line, sizeof(line), "User-Agent: object-replicator %d",
-		 (int)getpid());
+	snprintf(line, sizeof(line), "User-Agent: object-%s %d",
+		 c->agent ? c->agent : "replicator", (int)getpid());
 	h = curl_slist_append(h, line);
 	snprintf(line, sizeof(line), "X-Backend-Storage-Policy-Index: %d",
-		 policy);
+		 c->policy);
 	h = curl_slist_append(h, line);
 	h = curl_slist_append(h, "Expect:");
 	return h;
@@ -276,12 +240,12 @@ static struct curl_slist *base_headers(int policy)
 
 /* "/<dev>/<part>[/s1-s2...]" into out for method on the peer; JSON answer
  * into *out_json (new ref). 0, -EIO (no or bad answer), -ENODEV (507). */
-static int peer_json(struct conn *c, const struct ring_dev *peer,
+static int peer_json(struct repl_conn *c, const struct ring_dev *peer,
 		     const char *method, const char *part, const char **sfx,
 		     int nsfx, json_t **out_json)
 {
 	struct buf path = BUF_INIT, resp = BUF_INIT;
-	struct curl_slist *h = base_headers(c->policy);
+	struct curl_slist *h = repl_headers(c);
 	char qdev[1024];
 	long status;
 	int i, rc = -ENOMEM;
@@ -295,7 +259,7 @@ static int peer_json(struct conn *c, const struct ring_dev *peer,
 			goto out;
 	if (buf_append(&path, "", 1))
 		goto out;
-	status = peer_request(c, peer, method, (char *)path.data, h, NULL,
+	status = repl_request(c, peer, method, (char *)path.data, h, NULL,
 			      &resp);
 	rc = status == 507 ? -ENODEV : -EIO;
 	if (status == 200)
@@ -318,9 +282,9 @@ out:
 }
 
 /* REPLICATE (or SSYNC) of suffixes in batches, the answers merged. */
-static int peer_json_batched(struct conn *c, const struct ring_dev *peer,
-			     const char *method, const char *part,
-			     const char **sfx, int nsfx, json_t **out)
+int repl_peer_json(struct repl_conn *c, const struct ring_dev *peer,
+		   const char *method, const char *part, const char **sfx,
+		   int nsfx, json_t **out)
 {
 	json_t *all = NULL, *one;
 	int i, rc = 0;
@@ -348,13 +312,13 @@ static int peer_json_batched(struct conn *c, const struct ring_dev *peer,
 
 /* Send one file of hash_dir as a replication PUT. Bytes sent (>= 0) or
  * -errno. */
-static int64_t send_file(struct conn *c, const struct ring_dev *peer,
-			 const char *part, const char *hash_dir,
-			 const char *fname)
+int64_t repl_send_file(struct repl_conn *c, const struct ring_dev *peer,
+		       const char *part, const char *hash_dir,
+		       const char *fname)
 {
 	struct objmeta m = OBJMETA_INIT;
 	struct curl_slist *h = NULL;
-	struct upload up = {-1, 0, 0};
+	struct repl_upload up = {-1, 0, 0};
 	char path[PATH_MAX], qdev[1024], qname[3 * 1600], line[128];
 	struct buf url = BUF_INIT;
 	const char *name;
@@ -379,7 +343,7 @@ static int64_t send_file(struct conn *c, const struct ring_dev *peer,
 	    buf_printf(&url, "/%s/%s%s", qdev, part, qname) ||
 	    buf_append(&url, "", 1))
 		goto out;
-	h = base_headers(c->policy);
+	h = repl_headers(c);
 	h = curl_slist_append(h, "X-Backend-Replication: True");
 	snprintf(line, sizeof(line), "X-Backend-Replication-File: %s", fname);
 	h = curl_slist_append(h, line);
@@ -387,7 +351,7 @@ static int64_t send_file(struct conn *c, const struct ring_dev *peer,
 	if (!h)
 		goto out;
 	up.size = (uint64_t)st.st_size;
-	status = peer_request(c, peer, "PUT", (char *)url.data, h, &up, NULL);
+	status = repl_request(c, peer, "PUT", (char *)url.data, h, &up, NULL);
 	if (status == 201) {
 		rc = (int64_t)st.st_size;
 	} else {
@@ -406,17 +370,7 @@ out:
 
 /* --- syncing suffixes -------------------------------------------------- */
 
-/* The current files of every object of some suffixes, with their suffix
- * (what is pushed, and for a handoff what is removed afterwards). */
-struct snap {
-	struct objd_entry *e;
-	char (*sfx)[4];
-	int n;
-	const char **sfxs; /* the suffixes listed */
-	int nsfx;
-};
-
-static void snap_free(struct snap *s)
+void repl_snap_free(struct repl_snap *s)
 {
 	free(s->e);
 	free(s->sfx);
@@ -424,8 +378,8 @@ static void snap_free(struct snap *s)
 	memset(s, 0, sizeof(*s));
 }
 
-static int take_snapshot(const struct objd *od, const struct job *j,
-			 const char **sfxs, int nsfx, struct snap *s)
+int repl_snapshot(const struct objd *od, const struct repl_job *j,
+		  const char **sfxs, int nsfx, struct repl_snap *s)
 {
 	int rc = 0, k;
 
@@ -503,8 +457,8 @@ struct sync_figs {
  * on the peer, or something newer is (verified: listed, or sent and
  * acknowledged durable with 201); -errno otherwise.
  */
-static int sync_snap(struct conn *c, const struct job *j,
-		     const struct ring_dev *peer, const struct snap *s,
+static int sync_snap(struct repl_conn *c, const struct repl_job *j,
+		     const struct ring_dev *peer, const struct repl_snap *s,
 		     struct sync_figs *f)
 {
 	struct objd *od = c->od;
@@ -512,8 +466,8 @@ static int sync_snap(struct conn *c, const struct job *j,
 	json_t *listing = NULL;
 	int i, k, rc, failed = 0;
 
-	rc = peer_json_batched(c, peer, "SSYNC", j->part, s->sfxs, s->nsfx,
-			       &listing);
+	rc = repl_peer_json(c, peer, "SSYNC", j->part, s->sfxs, s->nsfx,
+			    &listing);
 	if (rc)
 		return rc;
 	for (k = 0; k < s->n && !od->stopping; k++) {
@@ -535,8 +489,9 @@ static int sync_snap(struct conn *c, const struct job *j,
 		for (i = 0; i < 2; i++) {
 			if (!(i ? need_meta : need_data))
 				continue;
-			sent = send_file(c, peer, j->part, hash_dir,
-					 i ? cur->meta_name : cur->data_name);
+			sent = repl_send_file(c, peer, j->part, hash_dir,
+					      i ? cur->meta_name
+						: cur->data_name);
 			if (sent < 0) {
 				failed = (int)sent;
 				f->errors++;
@@ -578,15 +533,15 @@ static int diff_suffixes(json_t *local, json_t *remote, const char **out)
  * moment; removal needs every file verified). 0 when the peer has
  * everything (or newer), -errno otherwise.
  */
-static int sync_peer(struct conn *c, const struct job *j,
+static int sync_peer(struct repl_conn *c, const struct repl_job *j,
 		     const struct ring_dev *peer, json_t *local,
-		     const struct snap *handoff_snap, struct pass *p)
+		     const struct repl_snap *handoff_snap, struct repl_pass *p)
 {
 	const char **diff = calloc(json_object_size(local) + 1, sizeof(*diff));
 	struct sync_figs f = {0, 0, 0};
 	json_t *remote = NULL, *again = NULL;
-	struct snap own = {0};
-	const struct snap *s = handoff_snap;
+	struct repl_snap own = {0};
+	const struct repl_snap *s = handoff_snap;
 	int n, rc = 0;
 
 	if (!diff)
@@ -598,15 +553,15 @@ static int sync_peer(struct conn *c, const struct job *j,
 		n = diff_suffixes(local, remote, diff);
 		if (n) {
 			/* its cache may be stale: rehash those, compare */
-			rc = peer_json_batched(c, peer, "REPLICATE", j->part,
-					       diff, n, &again);
+			rc = repl_peer_json(c, peer, "REPLICATE", j->part, diff,
+					    n, &again);
 			if (rc)
 				goto out;
 			n = diff_suffixes(local, again, diff);
 		}
 		if (!n)
 			goto out;
-		rc = take_snapshot(c->od, j, diff, n, &own);
+		rc = repl_snapshot(c->od, j, diff, n, &own);
 		if (rc)
 			goto out;
 		s = &own;
@@ -616,8 +571,8 @@ static int sync_peer(struct conn *c, const struct job *j,
 	again = NULL;
 	/* the peer rehashes what it was sent */
 	if (s->nsfx &&
-	    peer_json_batched(c, peer, "REPLICATE", j->part, s->sfxs, s->nsfx,
-			      &again) &&
+	    repl_peer_json(c, peer, "REPLICATE", j->part, s->sfxs, s->nsfx,
+			   &again) &&
 	    !rc)
 		rc = -EIO;
 out:
@@ -628,7 +583,7 @@ out:
 	p->st.bytes_moved += f.bytes;
 	p->st.errors += f.errors + (rc ? 1 : 0);
 	pthread_mutex_unlock(&p->lock);
-	snap_free(&own);
+	repl_snap_free(&own);
 	json_decref(remote);
 	json_decref(again);
 	free(diff);
@@ -640,7 +595,7 @@ out:
 /* Force a full rehash (so old tombstones are reclaimed, even in suffixes
  * nothing touches) every quarter of reclaim_age, at most every
  * FULL_REHASH_MAX seconds: a tombstone goes soon after reclaim_age. */
-static void maybe_full_rehash(const struct objd *od, const struct job *j)
+void repl_maybe_full_rehash(const struct objd *od, const struct repl_job *j)
 {
 	char mark[DF_DEV_DIR_MAX + 64], cache[DF_DEV_DIR_MAX + 64];
 	long long every = od->cfg->reclaim_age / 4 < FULL_REHASH_MAX
@@ -687,11 +642,11 @@ static int part_empty(const char *part_dir)
 }
 
 /*
- * Remove the snapshot's files (verified on every primary), then the dirs
- * left empty, then the partition when nothing else arrived. 1 if the
- * partition is gone.
+ * Remove the dirs of the snapshot's objects that are left empty, then the
+ * partition when nothing else arrived (a suffix that got something new
+ * is invalidated). 1 if the partition is gone.
  */
-static int remove_handoff(const struct job *j, const struct snap *s)
+int repl_prune_handoff(const struct repl_job *j, const struct repl_snap *s)
 {
 	static const char *const part_files[] = {
 		"hashes.json", "hashes.invalid", RECLAIM_MARK, ".lock"};
@@ -703,16 +658,8 @@ static int remove_handoff(const struct job *j, const struct snap *s)
 	snprintf(part_dir, sizeof(part_dir), "%s/%s/%s", j->dev_dir,
 		 j->data_dir, j->part);
 	for (i = 0; i < s->n; i++) {
-		const struct df_current *cur = &s->e[i].cur;
-
 		snprintf(dir, sizeof(dir), "%s/%s/%s", part_dir, s->sfx[i],
 			 s->e[i].hash);
-		snprintf(path, sizeof(path), "%s/%s", dir, cur->data_name);
-		if (cur->data_name[0] && unlink(path) == -1 && errno != ENOENT)
-			log_warn("cannot remove %s: %m", path);
-		snprintf(path, sizeof(path), "%s/%s", dir, cur->meta_name);
-		if (cur->meta_name[0] && unlink(path) == -1 && errno != ENOENT)
-			log_warn("cannot remove %s: %m", path);
 		rmdir_quiet(dir);
 	}
 	for (i = 0; i < s->n; i++) {
@@ -738,6 +685,28 @@ static int remove_handoff(const struct job *j, const struct snap *s)
 	return 1;
 }
 
+/* Remove the snapshot's files (verified on every primary), then what
+ * repl_prune_handoff removes. 1 if the partition is gone. */
+static int remove_handoff(const struct repl_job *j, const struct repl_snap *s)
+{
+	char path[PATH_MAX];
+	const char *name;
+	int i, f;
+
+	for (i = 0; i < s->n; i++) {
+		for (f = 0; f < 2; f++) {
+			name = f ? s->e[i].cur.meta_name
+				 : s->e[i].cur.data_name;
+			snprintf(path, sizeof(path), "%s/%s/%s/%s/%s/%s",
+				 j->dev_dir, j->data_dir, j->part, s->sfx[i],
+				 s->e[i].hash, name);
+			if (name[0] && unlink(path) == -1 && errno != ENOENT)
+				log_warn("cannot remove %s: %m", path);
+		}
+	}
+	return repl_prune_handoff(j, s);
+}
+
 /*
  * A primary answered 507 (its device is gone or unmounted): as Swift,
  * give the partition to the next handoff instead, so that it keeps as
@@ -745,8 +714,8 @@ static int remove_handoff(const struct job *j, const struct snap *s)
  * device returns. *next is where the handoff walk goes on. 0 when one
  * took it, -errno otherwise.
  */
-static int sync_stand_in(struct pass *p, struct conn *c, const struct job *j,
-			 json_t *local, int *next)
+static int sync_stand_in(struct repl_pass *p, struct repl_conn *c,
+			 const struct repl_job *j, json_t *local, int *next)
 {
 	const struct ring_dev *hand[MAX_HANDOFFS];
 	int n = ring_get_handoffs(p->ring, j->partno, hand, MAX_HANDOFFS);
@@ -766,16 +735,16 @@ static int sync_stand_in(struct pass *p, struct conn *c, const struct job *j,
 	return rc;
 }
 
-static void run_job(struct pass *p, struct job *j)
+static void run_job(struct repl_pass *p, struct repl_job *j)
 {
 	struct objd *od = p->od;
-	struct conn c = {od, NULL, j->policy};
-	struct snap snap = {0};
+	struct repl_conn c = {od, NULL, j->policy, "replicator"};
+	struct repl_snap snap = {0};
 	const char **all = NULL, *key;
 	json_t *local = NULL, *v;
 	int i, n = 0, rc, failed = 0, removed = 0, next_handoff = 0;
 
-	maybe_full_rehash(od, j);
+	repl_maybe_full_rehash(od, j);
 	rc = objd_get_hashes(j->dev_dir, j->policy, j->part, NULL, 0,
 			     od->cfg->reclaim_age, &local);
 	if (rc) {
@@ -789,7 +758,7 @@ static void run_job(struct pass *p, struct job *j)
 			goto out;
 		}
 		json_object_foreach(local, key, v) all[n++] = key;
-		if (take_snapshot(od, j, all, n, &snap)) {
+		if (repl_snapshot(od, j, all, n, &snap)) {
 			failed = 1;
 			goto out;
 		}
@@ -807,7 +776,7 @@ static void run_job(struct pass *p, struct job *j)
 out:
 	if (c.easy)
 		curl_easy_cleanup(c.easy);
-	snap_free(&snap);
+	repl_snap_free(&snap);
 	free(all);
 	json_decref(local);
 	pthread_mutex_lock(&p->lock);
@@ -822,8 +791,8 @@ out:
 
 static void *worker(void *arg)
 {
-	struct pass *p = arg;
-	struct job *j;
+	struct repl_pass *p = arg;
+	struct repl_job *j;
 
 	for (;;) {
 		pthread_mutex_lock(&p->lock);
@@ -832,20 +801,21 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&p->lock);
 		if (!j)
 			break;
-		run_job(p, j);
+		p->run(p, j);
 	}
 	return NULL;
 }
 
 /* --- collecting jobs --------------------------------------------------- */
 
-static int add_jobs_of_dev(struct pass *p, const struct ring_dev *dev, int *cap)
+static int add_jobs_of_dev(struct repl_pass *p, const struct ring_dev *dev,
+			   int *cap)
 {
 	struct objd *od = p->od;
-	const struct ring_dev *nodes[MAX_PRIMARIES];
+	const struct ring_dev *nodes[REPL_MAX_PRIMARIES];
 	char objs[DF_DEV_DIR_MAX + 16], *end;
 	struct dirent *de;
-	struct job *j, *grown;
+	struct repl_job *j, *grown;
 	unsigned long part;
 	int n, i, mine;
 	DIR *d;
@@ -894,7 +864,7 @@ static int add_jobs_of_dev(struct pass *p, const struct ring_dev *dev, int *cap)
 			continue;
 		j->partno = (uint32_t)part;
 		n = ring_get_part_nodes(p->ring, j->partno, nodes,
-					MAX_PRIMARIES);
+					REPL_MAX_PRIMARIES);
 		for (i = mine = 0; i < n; i++)
 			if (same_dev(nodes[i], dev))
 				mine = 1;
@@ -917,7 +887,7 @@ static int add_jobs_of_dev(struct pass *p, const struct ring_dev *dev, int *cap)
  * Where servers share one devices folder (kumo-aio) each of them does
  * this; the pushes are idempotent (invariant 3).
  */
-static int add_orphan_jobs(struct pass *p, int *cap)
+static int add_orphan_jobs(struct repl_pass *p, int *cap)
 {
 	struct ring_dev orphan;
 	struct dirent *de;
@@ -946,7 +916,7 @@ static int add_orphan_jobs(struct pass *p, int *cap)
 /* Handoffs first: they hold what primaries lack. */
 static int job_cmp(const void *a, const void *b)
 {
-	const struct job *x = a, *y = b;
+	const struct repl_job *x = a, *y = b;
 
 	if (x->handoff != y->handoff)
 		return y->handoff - x->handoff;
@@ -976,7 +946,7 @@ static void record(struct objd *od, const struct repl_stats *st)
 	json_decref(f);
 }
 
-static double now_s(void)
+double repl_now(void)
 {
 	struct timespec t;
 
@@ -987,7 +957,7 @@ static double now_s(void)
 /* Collect the jobs of the policy p is set to (ring, policy, data_dir)
  * and let the workers run them; the jobs are gone afterwards. 0 or
  * -errno. */
-static int run_policy(struct pass *p)
+int repl_run_policy(struct repl_pass *p)
 {
 	struct objd *od = p->od;
 	pthread_t *tids = NULL;
@@ -998,7 +968,7 @@ static int run_policy(struct pass *p)
 	for (i = 0; i < p->ring->ndevs && !rc; i++) {
 		const struct ring_dev *d = p->ring->devs[i];
 
-		if (!is_local(od, d))
+		if (!repl_is_local(od, d))
 			continue;
 		if (snprintf(dev_dir, sizeof(dev_dir), "%s/%s",
 			     od->cfg->devices,
@@ -1017,7 +987,7 @@ static int run_policy(struct pass *p)
 		goto out;
 	if (p->njobs)
 		qsort(p->jobs, (size_t)p->njobs, sizeof(*p->jobs), job_cmp);
-	nthreads = (int)od->cfg->replicator_concurrency;
+	nthreads = p->concurrency > 0 ? p->concurrency : 1;
 	if (nthreads > p->njobs)
 		nthreads = p->njobs;
 	tids = calloc((size_t)(nthreads > 0 ? nthreads : 1), sizeof(*tids));
@@ -1044,14 +1014,16 @@ out:
 
 int repl_run_once(struct objd *od, struct repl_stats *out)
 {
-	struct pass p;
+	struct repl_pass p;
 	int i, rings = 0, rc = 0;
 
 	memset(&p, 0, sizeof(p));
 	p.od = od;
+	p.run = run_job;
+	p.concurrency = (int)od->cfg->replicator_concurrency;
 	pthread_mutex_init(&p.lock, NULL);
 	pthread_mutex_lock(&od->repl_pass_lock);
-	p.st.start = now_s();
+	p.st.start = repl_now();
 	/* each replicated policy on its own ring, in its own folder; an
 	 * erasure-coded one is the reconstructor's (still to come) */
 	for (i = 0; i < policy_count() && !rc; i++) {
@@ -1059,19 +1031,19 @@ int repl_run_once(struct objd *od, struct repl_stats *out)
 
 		if (sp->type != POLICY_REPLICATION)
 			continue;
-		p.ring = current_ring(od, i);
+		p.ring = repl_ring(od, i);
 		if (!p.ring)
 			continue;
 		rings++;
 		p.policy = sp->index;
 		policy_data_dir(sp->index, p.data_dir, sizeof(p.data_dir));
-		rc = run_policy(&p);
+		rc = repl_run_policy(&p);
 		ring_put(p.ring);
 		p.ring = NULL;
 	}
 	if (!rings && !rc)
 		rc = -ENOENT;
-	p.st.duration = now_s() - p.st.start;
+	p.st.duration = repl_now() - p.st.start;
 	if (rings) {
 		log_info("replication pass: %lld partitions (%lld ok, %lld "
 			 "failed), %lld suffixes hashed, %lld synced, %lld "
@@ -1106,7 +1078,7 @@ static void *replicator_main(void *arg)
 }
 
 /* The replicator's state, made before any pass (repl_start or --once). */
-static int repl_init(struct objd *od)
+int repl_init(struct objd *od)
 {
 	if (od->repl)
 		return 0;
@@ -1132,20 +1104,12 @@ int repl_once(struct objd *od)
 
 int repl_start(struct objd *od)
 {
-	sigset_t all, old;
 	int rc = repl_init(od);
 
-	if (rc)
-		return rc;
-	/* signals belong to daemon_main's sigwait, not to this thread */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	rc = -pthread_create(&od->replicator, NULL, replicator_main, od);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc)
-		log_err("cannot start the replicator thread: %s",
-			strerror(-rc));
-	else
+	if (!rc)
+		rc = objd_thread_start(od, &od->replicator, replicator_main,
+				       "replicator");
+	if (!rc)
 		od->replicator_started = 1;
 	return rc;
 }
@@ -1154,14 +1118,7 @@ void repl_stop(struct objd *od)
 {
 	int i;
 
-	if (od->replicator_started) {
-		pthread_mutex_lock(&od->lock);
-		od->stopping = 1;
-		pthread_cond_broadcast(&od->wake);
-		pthread_mutex_unlock(&od->lock);
-		pthread_join(od->replicator, NULL);
-		od->replicator_started = 0;
-	}
+	objd_thread_stop(od, &od->replicator, &od->replicator_started);
 	if (od->repl) {
 		for (i = 0; i < POLICY_MAX; i++)
 			if (od->repl->ring[i])

@@ -561,6 +561,34 @@ void objd_every(struct objd *od, long long interval,
 	pthread_mutex_unlock(&od->lock);
 }
 
+int objd_thread_start(struct objd *od, pthread_t *tid, void *(*fn)(void *),
+		      const char *what)
+{
+	sigset_t all, old;
+	int rc;
+
+	/* signals belong to daemon_main's sigwait, not to this thread */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = -pthread_create(tid, NULL, fn, od);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc)
+		log_err("cannot start the %s thread: %s", what, strerror(-rc));
+	return rc;
+}
+
+void objd_thread_stop(struct objd *od, pthread_t *tid, int *started)
+{
+	if (!*started)
+		return;
+	pthread_mutex_lock(&od->lock);
+	od->stopping = 1;
+	pthread_cond_broadcast(&od->wake);
+	pthread_mutex_unlock(&od->lock);
+	pthread_join(*tid, NULL);
+	*started = 0;
+}
+
 static void updater_pass(struct objd *od)
 {
 	upd_run_once(od);
@@ -576,30 +604,16 @@ static void *updater_main(void *arg)
 
 int upd_start(struct objd *od)
 {
-	sigset_t all, old;
 	int rc;
 
 	od->stopping = 0;
-	/* signals belong to daemon_main's sigwait, not to this thread */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	rc = -pthread_create(&od->updater, NULL, updater_main, od);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc)
-		log_err("cannot start the updater thread: %s", strerror(-rc));
-	else
+	rc = objd_thread_start(od, &od->updater, updater_main, "updater");
+	if (!rc)
 		od->updater_started = 1;
 	return rc;
 }
 
 void upd_stop(struct objd *od)
 {
-	if (!od->updater_started)
-		return;
-	pthread_mutex_lock(&od->lock);
-	od->stopping = 1;
-	pthread_cond_broadcast(&od->wake);
-	pthread_mutex_unlock(&od->lock);
-	pthread_join(od->updater, NULL);
-	od->updater_started = 0;
+	objd_thread_stop(od, &od->updater, &od->updater_started);
 }
