@@ -1,20 +1,23 @@
 #!/bin/bash
 # 330-proxy-get-failover: a proxy GET whose source fails mid-body resumes
-# on the next replica (Range from the next byte, If-Match on the ETag), as
-# Swift's proxy does, and never hands out a corrupt or short body whole.
+# on the next replica (If-Match on the ETag, as Swift's proxy does; a whole
+# body is read again from that replica, which checks its MD5, and its first
+# bytes must have the CRC-32 of those already handed out), and never hands
+# out a corrupt or short body whole.
 # kumo-objectd checks a whole body's MD5 before it hands out its last chunk
 # and cuts the connection (quarantining the file) on a mismatch.
 #   - the last body byte flipped on the replica read first: 200, the whole
 #     correct body (the tail comes from the next replica); the corrupt
 #     replica is quarantined;
 #   - the last byte flipped on the first two replicas: still 200 and the
-#     correct body (a resumed tail that ends the body is checked before it
-#     is handed out, so the second corrupt replica is skipped too);
+#     correct body (the second replica's objectd cuts its body too, so
+#     the third one finishes it);
 #   - a byte flipped in the middle of the replica read first: the corrupt
-#     byte reached the proxy before objectd could tell, so the proxy (which
-#     checks the body against its ETag before its last bytes) cuts the
-#     transfer: curl fails, no 200 with wrong bytes; that replica is
-#     quarantined and the next GET returns the correct body;
+#     byte reached the client before objectd could tell; objectd cuts the
+#     body, the other replicas' first bytes do not have the CRC-32 of what
+#     was handed out, so the proxy cuts the transfer: curl fails, no 200
+#     with wrong bytes; that replica is quarantined and the next GET
+#     returns the correct body;
 #   - all three replicas corrupt: the transfer fails.
 . "$(dirname "$0")/../lib/functions.sh"
 . "$(dirname "$0")/../lib/proxy.sh"
