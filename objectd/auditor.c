@@ -11,7 +11,13 @@
  *   - its metadata has no "name", or the name does not hash to the hash
  *     directory it lies in;
  *   - for a .data: Content-Length differs from the body length, or the
- *     MD5 of the body differs from its ETag.
+ *     MD5 of the body differs from its ETag;
+ *   - for a fragment archive of an erasure-coded policy (check_archive):
+ *     once committed, its size is not ec_archive_size of its
+ *     X-Object-Sysmeta-Ec-Content-Length; a fragment header in it (one per
+ *     segment, every ec_fragment_size(segment size) bytes) is not a valid
+ *     liberasurecode header, or names another index than the archive's
+ *     X-Object-Sysmeta-Ec-Frag-Index and file name.
  * I/O errors other than these count as errors and leave the file alone.
  *
  * Pace (Swift's max_files_per_second and max_bytes_per_second): the pass
@@ -45,9 +51,11 @@
 
 #include <jansson.h>
 
+#include "common/ec.h"
 #include "common/log.h"
 #include "common/md5.h"
 #include "common/pace.h"
+#include "common/policy.h"
 #include "common/recon.h"
 #include "objectd/internal.h"
 
@@ -57,7 +65,94 @@ struct aud_pass {
 	struct objd *od;
 	struct aud_stats st;
 	double fclock, bclock; /* next allowed moments (monotonic) */
+	/* the codecs of the EC policies met so far (codec_of) */
+	struct {
+		int index;
+		struct ec_codec *c;
+	} codecs[POLICY_MAX];
+	int ncodecs;
 };
+
+/* The codec of EC policy sp, opened once per pass; NULL when its backend
+ * does not load here (logged; its archives then pass unchecked). */
+static struct ec_codec *codec_of(struct aud_pass *p,
+				 const struct storage_policy *sp)
+{
+	struct ec_codec *c = NULL;
+	int i, rc;
+
+	for (i = 0; i < p->ncodecs; i++)
+		if (p->codecs[i].index == sp->index)
+			return p->codecs[i].c;
+	if (p->ncodecs == POLICY_MAX)
+		return NULL;
+	rc = ec_open(sp->ec_type, sp->ec_ndata, sp->ec_nparity, &c);
+	if (rc)
+		log_err("auditor: no codec for policy %d (%s): %s", sp->index,
+			sp->ec_type, strerror(-rc));
+	p->codecs[p->ncodecs].index = sp->index;
+	p->codecs[p->ncodecs++].c = c;
+	return c;
+}
+
+/* The fragment index a file name <ts>#<idx>[#d].data gives, or -1. */
+static int name_index(const char *path)
+{
+	const char *base = strrchr(path, '/'), *hash;
+
+	hash = strchr(base ? base : path, '#');
+	return hash ? atoi(hash + 1) : -1;
+}
+
+/*
+ * The EC checks of an archive (fd, metadata m, body_len bytes) of policy
+ * sp at path: size, and every fragment header (see the top comment).
+ * 0, -EILSEQ with *why set, -errno.
+ */
+static int check_archive(struct aud_pass *p, const struct storage_policy *sp,
+			 const char *path, int fd, const struct objmeta *m,
+			 uint64_t body_len, const char **why)
+{
+	struct ec_codec *c = codec_of(p, sp);
+	const char *v = objmeta_get(m, "X-Object-Sysmeta-Ec-Frag-Index");
+	const char *seg = objmeta_get(m, "X-Object-Sysmeta-Ec-Segment-Size");
+	char hdr[EC_FRAGMENT_HEADER];
+	uint64_t segsz = (uint64_t)sp->ec_segment_size, off, len;
+	ssize_t full;
+	int idx, rc;
+
+	if (!c)
+		return 0;
+	idx = v ? atoi(v) : -1;
+	if (seg && strtoull(seg, NULL, 10) > 0)
+		segsz = strtoull(seg, NULL, 10);
+	*why = "fragment index differs from its file name";
+	if (idx != name_index(path))
+		return -EILSEQ;
+	v = objmeta_get(m, "X-Object-Sysmeta-Ec-Content-Length");
+	*why = "archive size differs from ec_archive_size(Ec-Content-Length)";
+	if (v && ec_archive_size(c, (size_t)segsz, strtoull(v, NULL, 10)) !=
+			 (int64_t)body_len)
+		return -EILSEQ;
+	full = ec_fragment_size(c, (size_t)segsz);
+	if (full <= 0)
+		return -EINVAL;
+	*why = "bad fragment header";
+	if (!body_len)
+		return -EILSEQ;
+	for (off = 0; off < body_len; off += (uint64_t)full) {
+		len = body_len - off < (uint64_t)full ? body_len - off
+						      : (uint64_t)full;
+		if (len < EC_FRAGMENT_HEADER)
+			return -EILSEQ;
+		rc = (int)pread(fd, hdr, sizeof(hdr), (off_t)off);
+		if (rc != (int)sizeof(hdr))
+			return rc == -1 ? -errno : -EIO;
+		if (ec_fragment_index(hdr, sizeof(hdr)) != idx)
+			return -EILSEQ;
+	}
+	return 0;
+}
 
 /* Advance a pace clock by amount/rate and sleep until it. 1 when the
  * server stops. */
@@ -98,7 +193,8 @@ static int split_name(const char *name, char *buf, size_t len, char **a,
  * -EINTR when the server stops.
  */
 static int audit_file(struct aud_pass *p, const char *path, const char *hash,
-		      int is_data, const char **why)
+		      int is_data, const struct storage_policy *ecp,
+		      const char **why)
 {
 	struct objmeta m = OBJMETA_INIT;
 	char namebuf[OBJ_MAX_ACCOUNT_NAME + OBJ_MAX_CONTAINER_NAME +
@@ -174,6 +270,8 @@ static int audit_file(struct aud_pass *p, const char *path, const char *hash,
 		*why = "body MD5 differs from ETag";
 		rc = -EILSEQ;
 	}
+	if (!rc && ecp)
+		rc = check_archive(p, ecp, path, fd, &m, body_len, why);
 out:
 	if (md5)
 		objd_md5_free(md5);
@@ -201,19 +299,24 @@ static int audit_hash_dir(struct aud_pass *p, const char *dev_dir,
 	struct df_loc loc;
 	struct dirent *de;
 	char path[PATH_MAX];
+	const struct storage_policy *ecp =
+		policy_by_index(df_dir_policy(hash_dir));
 	const char *why = NULL, *ext;
 	int rc = 0, bad = 0;
 	DIR *d = opendir(hash_dir);
 
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;
+	if (ecp && ecp->type != POLICY_ERASURE_CODING)
+		ecp = NULL;
 	while (!bad && (de = readdir(d))) {
 		ext = strrchr(de->d_name, '.');
 		if (!ext || (strcmp(ext, ".data") && strcmp(ext, ".ts") &&
 			     strcmp(ext, ".meta")))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", hash_dir, de->d_name);
-		rc = audit_file(p, path, hash, !strcmp(ext, ".data"), &why);
+		rc = audit_file(p, path, hash, !strcmp(ext, ".data"), ecp,
+				&why);
 		if (rc == -EINTR)
 			break;
 		p->st.files++;
@@ -359,6 +462,8 @@ int aud_run_once(struct objd *od, struct aud_stats *out)
 	log_info("object audit pass begins on %s", od->cfg->devices);
 	rc = each_subdir(od->cfg->devices, valid_dev, on_device, &p, NULL);
 	p.st.duration = pace_now() - begin;
+	while (p.ncodecs)
+		ec_close(p.codecs[--p.ncodecs].c);
 	pthread_mutex_unlock(&od->aud_pass_lock);
 	log_info("object audit pass %s: %" PRIu64 " files, %" PRIu64
 		 " bytes, %" PRIu64 " quarantined, %" PRIu64 " errors, %.2fs",

@@ -43,6 +43,22 @@
  *      only ever remove older files).
  *   5. User names reach the disk only through the MD5 hash; the name is
  *      kept inside the metadata ('name') and checked on open.
+ *
+ * Erasure-coded policies (Swift's ECDiskFile, docs/storage-policies.md):
+ * a .data is a fragment archive named <ts>#<idx>.data while non-durable
+ * (written by PUT) and <ts>#<idx>#d.data once durable (COMMIT,
+ * df_commit_archive); names without #<idx> are ignored in an EC folder and
+ * names with it in a replicated one (list_files). For EC, invariant 4
+ * reads: the current state is the newest .ts or *durable* .data (several
+ * indexes of that time may lie side by side); non-durable archives are
+ * invisible to it, are removed once older than the current state, and
+ * newer ones stay until reclaim_age (df_tidy).
+ *
+ * COMMIT rewrites the metadata block and footer of the non-durable file
+ * in place (they follow the body), fsyncs it, then renames it to #d and
+ * fsyncs the directory. A crash during the rewrite can leave that
+ * non-durable file torn: it was never acknowledged durable, is invisible
+ * to GET, and is quarantined when read (the reconstructor rebuilds it).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -58,6 +74,7 @@
 #include <openssl/evp.h>
 #include <zlib.h>
 
+#include "common/ec.h"
 #include "common/log.h"
 #include "common/md5.h"
 #include "common/policy.h"
@@ -72,6 +89,8 @@ enum df_kind { K_DATA, K_TS, K_META };
 struct df_file {
 	struct ts ts;
 	enum df_kind kind;
+	int idx;     /* a fragment archive's index (#<idx>), else -1 */
+	int durable; /* a .data without #<idx>, or with #d */
 	char name[64];
 };
 
@@ -222,6 +241,25 @@ static int pread_all(int fd, void *data, size_t len, uint64_t off)
 	return 0;
 }
 
+static int pwrite_all(int fd, const void *data, size_t len, uint64_t off)
+{
+	const char *p = data;
+
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
 /* --- locating ------------------------------------------------------------ */
 
 int df_locate(const char *devices, const char *dev, const char *part,
@@ -268,25 +306,86 @@ int df_locate_policy(const char *devices, const char *dev, const char *part,
 
 /* --- listing a hash dir -------------------------------------------------- */
 
+/* The storage policy folder (objects, objects-N) a hash dir
+ * <dev>/<folder>/<part>/<sfx>/<hash> is in, into out ("objects" when the
+ * path has another shape). */
+static void data_dir_of(const char *hash_dir, char *out, size_t len)
+{
+	const char *end = hash_dir + strlen(hash_dir), *start;
+	int up;
+
+	for (up = 0; up < 3 && end > hash_dir; up++)
+		while (--end > hash_dir && *end != '/')
+			;
+	for (start = end; start > hash_dir && start[-1] != '/'; start--)
+		;
+	snprintf(out, len, "%.*s", (int)(end - start), start);
+	if (!objd_data_dir_ok(out))
+		snprintf(out, len, "objects");
+}
+
+int df_dir_policy(const char *hash_dir)
+{
+	char data_dir[32];
+
+	data_dir_of(hash_dir, data_dir, sizeof(data_dir));
+	return data_dir[7] == '-' ? atoi(data_dir + 8) : 0;
+}
+
+/* Non-zero when hash_dir lies in an erasure-coded policy's folder. */
+static int dir_is_ec(const char *hash_dir)
+{
+	const struct storage_policy *sp =
+		policy_by_index(df_dir_policy(hash_dir));
+
+	return sp && sp->type == POLICY_ERASURE_CODING;
+}
+
 /* Newest first; at equal times .ts, then .meta, then .data (Swift sorts
- * the names in reverse). */
+ * the names in reverse); archives of one time by index, durable first. */
 static int file_cmp(const void *pa, const void *pb)
 {
 	const struct df_file *a = pa, *b = pb;
 	static const int rank[] = {[K_TS] = 0, [K_META] = 1, [K_DATA] = 2};
 	int c = ts_cmp(&b->ts, &a->ts);
 
-	return c ? c : rank[a->kind] - rank[b->kind];
+	if (!c)
+		c = rank[a->kind] - rank[b->kind];
+	if (!c)
+		c = a->idx - b->idx;
+	return c ? c : b->durable - a->durable;
+}
+
+/* "#<idx>[#d]" between a .data's timestamp and its extension (s up to
+ * end) into f. 0 or -EINVAL. */
+static int parse_frag(const char *s, const char *end, struct df_file *f)
+{
+	int idx = 0, digits = 0;
+
+	for (s++; s < end && *s >= '0' && *s <= '9' && digits < 3; s++) {
+		idx = idx * 10 + (*s - '0');
+		digits++;
+	}
+	if (!digits || idx >= EC_MAX_FRAGS)
+		return -EINVAL;
+	f->idx = idx;
+	f->durable = 0;
+	if (s == end)
+		return 0;
+	if (end - s == 2 && s[0] == '#' && s[1] == 'd') {
+		f->durable = 1;
+		return 0;
+	}
+	return -EINVAL;
 }
 
 static int parse_name(const char *name, struct df_file *f)
 {
-	const char *dot = strrchr(name, '.');
+	const char *dot = strrchr(name, '.'), *hash;
 	char tsbuf[64];
 	size_t len;
 
-	if (!dot || (size_t)(dot - name) >= sizeof(tsbuf) ||
-	    strlen(name) >= sizeof(f->name))
+	if (!dot || strlen(name) >= sizeof(f->name))
 		return -EINVAL;
 	if (!strcmp(dot, ".data"))
 		f->kind = K_DATA;
@@ -296,7 +395,14 @@ static int parse_name(const char *name, struct df_file *f)
 		f->kind = K_META;
 	else
 		return -EINVAL;
-	len = (size_t)(dot - name);
+	f->idx = -1;
+	f->durable = 1;
+	hash = memchr(name, '#', (size_t)(dot - name));
+	len = (size_t)((hash ? hash : dot) - name);
+	if (len >= sizeof(tsbuf))
+		return -EINVAL;
+	if (hash && (f->kind != K_DATA || parse_frag(hash, dot, f)))
+		return -EINVAL;
 	memcpy(tsbuf, name, len);
 	tsbuf[len] = '\0';
 	if (ts_parse(tsbuf, &f->ts))
@@ -305,8 +411,9 @@ static int parse_name(const char *name, struct df_file *f)
 	return 0;
 }
 
-/* The known files of dir, sorted newest first, into *out (malloc'd). */
-static int list_files(const char *dir, struct df_file **out, int *count)
+/* The known files of dir, sorted newest first, into *out (malloc'd): an
+ * EC folder's archives (ec) or a replicated one's plain .data files. */
+static int list_files(const char *dir, int ec, struct df_file **out, int *count)
 {
 	struct df_file *files = NULL, *grown;
 	struct dirent *de;
@@ -320,7 +427,8 @@ static int list_files(const char *dir, struct df_file **out, int *count)
 	while ((de = readdir(d))) {
 		struct df_file f;
 
-		if (parse_name(de->d_name, &f))
+		if (parse_name(de->d_name, &f) ||
+		    (f.kind == K_DATA && ec != (f.idx >= 0)))
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 8;
@@ -345,43 +453,74 @@ static int list_files(const char *dir, struct df_file **out, int *count)
 	return 0;
 }
 
+/* What is current in a sorted list (pick_current). */
+struct df_pick {
+	int end;	/* the newest .ts or durable .data, -1 if none */
+	int meta;	/* the newest .meta newer than a .data end, or -1 */
+	uint32_t frags; /* archive indexes at end's time (bit i: #i) */
+};
+
 /*
- * Pick the current files of a sorted list: *end is the index of the newest
- * .data or .ts (-1 if none), *meta that of the newest .meta newer than a
- * .data end (-1 if none).
+ * Pick the current files of a sorted list. Non-durable archives are
+ * passed over unless nondurable is set (then the newest .data of any
+ * kind may be the end).
  */
-static void pick_current(const struct df_file *files, int n, int *end,
-			 int *meta)
+static void pick_current(const struct df_file *files, int n, int nondurable,
+			 struct df_pick *p)
 {
 	int i;
 
-	*end = -1;
-	*meta = -1;
+	p->end = -1;
+	p->meta = -1;
+	p->frags = 0;
 	for (i = 0; i < n; i++) {
 		if (files[i].kind == K_META) {
-			if (*meta < 0)
-				*meta = i;
+			if (p->meta < 0)
+				p->meta = i;
 			continue;
 		}
-		*end = i;
+		if (files[i].kind == K_DATA && !files[i].durable && !nondurable)
+			continue;
+		p->end = i;
 		break;
 	}
-	if (*end >= 0 && files[*end].kind == K_TS)
-		*meta = -1;
+	if (p->end >= 0 && files[p->end].kind == K_TS)
+		p->meta = -1;
+	for (i = p->end; p->end >= 0 && files[p->end].kind == K_DATA && i < n &&
+			 !ts_cmp(&files[i].ts, &files[p->end].ts);
+	     i++)
+		if (files[i].idx >= 0 && (files[i].durable || nondurable))
+			p->frags |= 1u << files[i].idx;
+}
+
+/* Non-zero when files[i] is obsolete given the pick: anything but the
+ * current files (replicated), or for an archive, one older than the
+ * current state or as old as a current tombstone. */
+static int obsolete(const struct df_file *files, const struct df_pick *p, int i)
+{
+	int c;
+
+	if (p->end < 0 || i == p->end || i == p->meta)
+		return 0;
+	if (files[i].kind != K_DATA || files[i].idx < 0)
+		return 1;
+	c = ts_cmp(&files[i].ts, &files[p->end].ts);
+	return c < 0 || (c == 0 && files[p->end].kind == K_TS);
 }
 
 int df_cleanup(const char *hash_dir)
 {
 	struct df_file *files;
+	struct df_pick p;
 	char path[PATH_MAX];
-	int n, i, end, meta, rc;
+	int n, i, rc;
 
-	rc = list_files(hash_dir, &files, &n);
+	rc = list_files(hash_dir, dir_is_ec(hash_dir), &files, &n);
 	if (rc)
 		return rc;
-	pick_current(files, n, &end, &meta);
-	for (i = 0; end >= 0 && i < n; i++) {
-		if (i == end || i == meta)
+	pick_current(files, n, 0, &p);
+	for (i = 0; i < n; i++) {
+		if (!obsolete(files, &p, i))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", hash_dir, files[i].name);
 		if (unlink(path) == -1 && errno != ENOENT)
@@ -390,6 +529,36 @@ int df_cleanup(const char *hash_dir)
 			log_debug("removed obsolete %s", path);
 	}
 	free(files);
+	return 0;
+}
+
+int df_list_archives(const char *hash_dir, struct df_archive **out, int *n)
+{
+	struct df_file *files;
+	struct df_archive *a;
+	int count, i, rc;
+
+	*out = NULL;
+	*n = 0;
+	rc = list_files(hash_dir, 1, &files, &count);
+	if (rc)
+		return rc;
+	a = calloc((size_t)count + 1, sizeof(*a));
+	if (!a) {
+		free(files);
+		return -ENOMEM;
+	}
+	for (i = 0; i < count; i++) {
+		if (files[i].kind != K_DATA)
+			continue;
+		a[*n].ts = files[i].ts;
+		a[*n].idx = files[i].idx;
+		a[*n].durable = files[i].durable;
+		snprintf(a[*n].name, sizeof(a[*n].name), "%s", files[i].name);
+		(*n)++;
+	}
+	free(files);
+	*out = a;
 	return 0;
 }
 
@@ -410,19 +579,49 @@ static void unlink_all(const char *hash_dir, const struct df_file *files, int n)
 	}
 }
 
+/* Reclaim the non-durable archives older than reclaim_before that no
+ * durable archive of their time stands beside. The number removed. */
+static int reclaim_nondurable(const char *hash_dir, const struct df_file *files,
+			      int n, const struct df_pick *p,
+			      const struct ts *reclaim_before)
+{
+	int i, gone = 0;
+
+	for (i = 0; i < n; i++) {
+		if (files[i].kind != K_DATA || files[i].durable ||
+		    ts_cmp(&files[i].ts, reclaim_before) >= 0 ||
+		    (p->end >= 0 && !ts_cmp(&files[i].ts, &files[p->end].ts)))
+			continue;
+		unlink_all(hash_dir, &files[i], 1);
+		gone++;
+	}
+	return gone;
+}
+
 int df_tidy(const char *hash_dir, const struct ts *reclaim_before,
 	    struct df_current *cur)
 {
 	struct df_file *files = NULL;
-	int n, end, meta, rc;
+	struct df_pick p;
+	int n, end, meta, rc, ec = dir_is_ec(hash_dir);
 
 	memset(cur, 0, sizeof(*cur));
 	rc = df_cleanup(hash_dir);
 	if (!rc)
-		rc = list_files(hash_dir, &files, &n);
+		rc = list_files(hash_dir, ec, &files, &n);
 	if (rc)
 		return rc;
-	pick_current(files, n, &end, &meta);
+	pick_current(files, n, 0, &p);
+	if (ec && reclaim_before &&
+	    reclaim_nondurable(hash_dir, files, n, &p, reclaim_before)) {
+		free(files);
+		rc = list_files(hash_dir, ec, &files, &n);
+		if (rc)
+			return rc;
+		pick_current(files, n, 0, &p);
+	}
+	end = p.end;
+	meta = p.meta;
 	if (reclaim_before &&
 	    ((end >= 0 && files[end].kind == K_TS &&
 	      ts_cmp(&files[end].ts, reclaim_before) < 0) ||
@@ -432,9 +631,11 @@ int df_tidy(const char *hash_dir, const struct ts *reclaim_before,
 		n = 0;
 		end = meta = -1;
 	}
+	cur->ec = ec;
 	if (end >= 0) {
 		cur->state = files[end].kind == K_TS ? DF_DELETED : DF_LIVE;
 		cur->data_ts = files[end].ts;
+		cur->frags = p.frags;
 		snprintf(cur->data_name, sizeof(cur->data_name), "%s",
 			 files[end].name);
 	}
@@ -453,24 +654,6 @@ int df_tidy(const char *hash_dir, const struct ts *reclaim_before,
 }
 
 /* --- quarantine ---------------------------------------------------------- */
-
-/* The storage policy folder (objects, objects-N) a hash dir
- * <dev>/<folder>/<part>/<sfx>/<hash> is in, into out ("objects" when the
- * path has another shape). */
-static void data_dir_of(const char *hash_dir, char *out, size_t len)
-{
-	const char *end = hash_dir + strlen(hash_dir), *start;
-	int up;
-
-	for (up = 0; up < 3 && end > hash_dir; up++)
-		while (--end > hash_dir && *end != '/')
-			;
-	for (start = end; start > hash_dir && start[-1] != '/'; start--)
-		;
-	snprintf(out, len, "%.*s", (int)(end - start), start);
-	if (!objd_data_dir_ok(out))
-		snprintf(out, len, "objects");
-}
 
 int df_quarantine(const struct df_loc *loc, const char *why)
 {
@@ -615,8 +798,30 @@ static int merge_meta(const struct objmeta *data, const struct objmeta *mf,
 
 int df_open(const struct df_loc *loc, int64_t now_secs, struct df_obj *obj)
 {
+	return df_open_ec(loc, now_secs, -1, 0, obj);
+}
+
+/* The archive of index want (-1: the lowest) among the .data files of
+ * end's time, or -1. */
+static int pick_archive(const struct df_file *files, int n, int end, int want,
+			int nondurable)
+{
+	int i;
+
+	for (i = end; i < n && !ts_cmp(&files[i].ts, &files[end].ts); i++)
+		if (files[i].kind == K_DATA &&
+		    (files[i].durable || nondurable) &&
+		    (want < 0 || files[i].idx == want))
+			return i;
+	return -1;
+}
+
+int df_open_ec(const struct df_loc *loc, int64_t now_secs, int frag_index,
+	       int nondurable, struct df_obj *obj)
+{
 	struct objmeta dmeta = OBJMETA_INIT, mmeta = OBJMETA_INIT;
 	struct df_file *files = NULL;
+	struct df_pick p;
 	char meta_path[PATH_MAX];
 	const char *v, *why = NULL;
 	uint64_t mbody;
@@ -625,7 +830,8 @@ int df_open(const struct df_loc *loc, int64_t now_secs, struct df_obj *obj)
 	memset(obj, 0, sizeof(*obj));
 	obj->fd = -1;
 	obj->state = DF_ABSENT;
-	rc = list_files(loc->hash_dir, &files, &n);
+	obj->frag_index = -1;
+	rc = list_files(loc->hash_dir, dir_is_ec(loc->hash_dir), &files, &n);
 	if (rc == -ENOENT || rc == -ENOTDIR) {
 		rc = 0;
 		goto out;
@@ -634,15 +840,23 @@ int df_open(const struct df_loc *loc, int64_t now_secs, struct df_obj *obj)
 		log_err("cannot list %s: %s", loc->hash_dir, strerror(-rc));
 		goto out;
 	}
-	pick_current(files, n, &end, &meta);
+	pick_current(files, n, nondurable, &p);
+	end = p.end;
+	meta = p.meta;
 	if (end < 0)
 		goto out;
 	obj->data_ts = files[end].ts;
 	obj->meta_ts = files[end].ts;
+	obj->frags = p.frags;
 	if (files[end].kind == K_TS) {
 		obj->state = DF_DELETED;
 		goto out;
 	}
+	end = pick_archive(files, n, end, frag_index, nondurable);
+	if (end < 0)
+		goto out; /* DF_ABSENT: not that index (frags says which) */
+	obj->frag_index = files[end].idx;
+	obj->durable = files[end].durable;
 	snprintf(obj->data_path, sizeof(obj->data_path), "%s/%s", loc->hash_dir,
 		 files[end].name);
 	obj->fd = open(obj->data_path, O_RDONLY | O_CLOEXEC);
@@ -905,6 +1119,21 @@ static int rename_into(const char *tmp, const struct df_loc *loc,
 	return rc;
 }
 
+/* IN PLACE --fsync(hash_dir)--> DURABLE --cleanup, invalidate the suffix
+ * (hashes.c)--> done. 0 or -errno (logged). */
+static int settle_dir(const struct df_loc *loc)
+{
+	int rc = fsync_dir(loc->hash_dir);
+
+	if (rc) {
+		log_err("cannot fsync %s: %s", loc->hash_dir, strerror(-rc));
+		return rc;
+	}
+	df_cleanup(loc->hash_dir);
+	objd_hash_invalidate_dir(loc->hash_dir);
+	return 0;
+}
+
 /* SYNCED --rename--> IN PLACE --fsync(hash_dir)--> DURABLE --cleanup,
  * invalidate the suffix (hashes.c)--> done. 0 or -errno (logged). */
 static int put_in_place(struct df_writer *w, const struct df_loc *loc,
@@ -915,14 +1144,32 @@ static int put_in_place(struct df_writer *w, const struct df_loc *loc,
 	if (rc)
 		return rc;
 	w->tmp_path[0] = '\0';
-	rc = fsync_dir(loc->hash_dir);
-	if (rc) {
-		log_err("cannot fsync %s: %s", loc->hash_dir, strerror(-rc));
+	return settle_dir(loc);
+}
+
+/* The metadata block and footer that follow a body of body_len bytes,
+ * into tail (empty). 0, -E2BIG or -ENOMEM. */
+static int build_tail(const struct objmeta *meta, uint64_t body_len,
+		      struct buf *tail)
+{
+	size_t mlen;
+	int rc;
+
+	rc = objmeta_encode(meta, tail);
+	if (rc)
 		return rc;
-	}
-	df_cleanup(loc->hash_dir);
-	objd_hash_invalidate_dir(loc->hash_dir);
-	return 0;
+	mlen = tail->len;
+	if (mlen > OBJ_MAX_META_BLOCK)
+		return -E2BIG;
+	rc = buf_append(tail, FOOTER_MAGIC, 8);
+	if (!rc)
+		rc = buf_put_be64(tail, body_len);
+	if (!rc)
+		rc = buf_put_be32(tail, (uint32_t)mlen);
+	if (!rc)
+		rc = buf_put_be32(tail,
+				  (uint32_t)crc32(0L, tail->data, (uInt)mlen));
+	return rc;
 }
 
 int df_writer_commit(struct df_writer *w, const struct df_loc *loc,
@@ -931,25 +1178,9 @@ int df_writer_commit(struct df_writer *w, const struct df_loc *loc,
 {
 	struct buf tail = BUF_INIT;
 	char final[PATH_MAX + 64], tsbuf[TS_INTERNAL_LEN + 1];
-	size_t mlen;
 	int rc;
 
-	rc = objmeta_encode(meta, &tail);
-	if (rc)
-		goto out;
-	mlen = tail.len;
-	if (mlen > OBJ_MAX_META_BLOCK) {
-		rc = -E2BIG;
-		goto out;
-	}
-	rc = buf_append(&tail, FOOTER_MAGIC, 8);
-	if (!rc)
-		rc = buf_put_be64(&tail, w->size);
-	if (!rc)
-		rc = buf_put_be32(&tail, (uint32_t)mlen);
-	if (!rc)
-		rc = buf_put_be32(&tail,
-				  (uint32_t)crc32(0L, tail.data, (uInt)mlen));
+	rc = build_tail(meta, w->size, &tail);
 	if (rc)
 		goto out;
 	rc = writer_flush(w);
@@ -1035,4 +1266,63 @@ int df_write_empty(const struct df_loc *loc, const struct ts *ts,
 	if (rc)
 		return rc;
 	return df_writer_commit(&w, loc, ts, ext, meta);
+}
+
+/* --- the durable commit of a fragment archive (server.c) ----------------- */
+
+/*
+ * Rewrite the metadata of the open non-durable archive fd as its
+ * metadata plus add's items (into *meta), and fsync it. 0, -EILSEQ
+ * (corrupt file), -errno.
+ */
+static int rewrite_meta(int fd, const struct objmeta *add, struct objmeta *meta)
+{
+	struct buf tail = BUF_INIT;
+	uint64_t body_len;
+	int i, rc = read_meta(fd, meta, &body_len);
+
+	for (i = 0; !rc && i < add->n; i++)
+		rc = objmeta_set(meta, add->items[i].name, add->items[i].value);
+	if (!rc)
+		rc = build_tail(meta, body_len, &tail);
+	if (!rc)
+		rc = pwrite_all(fd, tail.data, tail.len, body_len);
+	if (!rc && ftruncate(fd, (off_t)(body_len + tail.len)) == -1)
+		rc = -errno;
+	if (!rc && fsync(fd) == -1)
+		rc = -errno;
+	buf_free(&tail);
+	return rc;
+}
+
+int df_commit_archive(const struct df_loc *loc, const struct ts *ts, int idx,
+		      const struct objmeta *add, struct objmeta *meta)
+{
+	char nd[PATH_MAX], d[PATH_MAX], tsbuf[TS_INTERNAL_LEN + 1];
+	uint64_t body_len;
+	int fd, rc;
+
+	ts_internal(ts, tsbuf);
+	snprintf(nd, sizeof(nd), "%s/%s#%d.data", loc->hash_dir, tsbuf, idx);
+	snprintf(d, sizeof(d), "%s/%s#%d#d.data", loc->hash_dir, tsbuf, idx);
+	rc = read_meta_path(d, meta, &body_len);
+	if (rc != -ENOENT && rc != -ENOTDIR)
+		return rc ? rc : 1; /* already durable (or unreadable) */
+	fd = open(nd, O_RDWR | O_CLOEXEC);
+	if (fd == -1)
+		return errno == ENOTDIR ? -ENOENT : -errno;
+	rc = rewrite_meta(fd, add, meta);
+	close(fd);
+	if (rc) {
+		log_err("cannot commit %s: %s", nd, strerror(-rc));
+		return rc;
+	}
+	if (rename(nd, d) == -1) {
+		rc = -errno;
+		if (rc == -ENOENT && access(d, F_OK) == 0)
+			return 1; /* a concurrent COMMIT did it */
+		log_err("cannot rename %s to #d: %s", nd, strerror(-rc));
+		return rc;
+	}
+	return settle_dir(loc);
 }

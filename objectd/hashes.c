@@ -6,7 +6,9 @@
  *
  * A suffix hash is the MD5 of "<hash>\n<file names>\n" over every object
  * hash dir of the suffix in name order, the file names being what is
- * current after tidying (the newest .data or .ts and a newer .meta). Per
+ * current after tidying (the newest .data or .ts and a newer .meta; in an
+ * erasure-coded policy's folder every durable archive <ts>#<i>#d.data of
+ * the current time, so that different indexes hash differently). Per
  * partition, on disk:
  *
  *   <dev>/objects/<part>/hashes.json    {"updated": "<gen>",
@@ -53,6 +55,7 @@
 
 #include <jansson.h>
 
+#include "common/ec.h"
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "common/policy.h"
@@ -298,11 +301,23 @@ static int walk_suffix(const char *sfx_dir, int64_t reclaim_age,
 
 static int hash_one(void *arg, const char *hash, const struct df_current *cur)
 {
-	char line[160];
-	int n;
+	char line[160 + EC_MAX_FRAGS * 40], tsb[TS_INTERNAL_LEN + 1];
+	int n, i;
 
-	n = snprintf(line, sizeof(line), "%s\n%s%s\n", hash, cur->data_name,
-		     cur->meta_name);
+	if (!cur->ec || cur->state != DF_LIVE) {
+		n = snprintf(line, sizeof(line), "%s\n%s%s\n", hash,
+			     cur->data_name, cur->meta_name);
+		return objd_md5_update(arg, line, (size_t)n);
+	}
+	/* every durable archive's name: each index hashes differently */
+	ts_internal(&cur->data_ts, tsb);
+	n = snprintf(line, sizeof(line), "%s\n", hash);
+	for (i = 0; i < EC_MAX_FRAGS; i++)
+		if (cur->frags & (1u << i))
+			n += snprintf(line + n, sizeof(line) - (size_t)n,
+				      "%s#%d#d.data", tsb, i);
+	n += snprintf(line + n, sizeof(line) - (size_t)n, "%s\n",
+		      cur->meta_name);
 	return objd_md5_update(arg, line, (size_t)n);
 }
 

@@ -192,9 +192,9 @@ struct df_obj {
 	uint64_t body_len;
 	char data_path[PATH_MAX];
 	/* erasure-coded policies (df_open_ec) */
-	int frag_index;	 /* the archive opened (#<idx>), -1 if none */
-	int durable;	 /* the .data opened is durable (always, replicated) */
-	uint32_t frags;	 /* indexes held at data_ts (bit i: #i; durable
+	int frag_index; /* the archive opened (#<idx>), -1 if none */
+	int durable;	/* the .data opened is durable (always, replicated) */
+	uint32_t frags; /* indexes held at data_ts (bit i: #i; durable
 			    ones, or any with nondurable) */
 };
 

@@ -10,6 +10,15 @@
  * handler touches a socket. Errors are mapped to HTTP statuses here and
  * only here (status_of_errno).
  *
+ * Erasure-coded policies (docs/storage-policies.md, the EC protocol):
+ * a PUT writes the non-durable fragment archive <ts>#<i>.data (index i
+ * from X-Object-Sysmeta-Ec-Frag-Index) and sends no container update;
+ * COMMIT makes it durable (<ts>#<i>#d.data) and then sends the update
+ * with the whole object's etag and size; GET and HEAD serve the newest
+ * durable archive (X-Backend-Ec-Frag-Index picks an index,
+ * X-Backend-Ec-Nondurable: yes shows non-durable ones, for the
+ * reconstructor) and list the indexes held in X-Backend-Fragments.
+ *
  * A GET of a whole object checks the body's MD5 while it streams: the
  * check completes before the last chunk is handed out, and a mismatch
  * quarantines the object and cuts the connection, so a client never gets
@@ -26,6 +35,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "common/ec.h"
 #include "common/log.h"
 #include "common/policy.h"
 #include "objectd/internal.h"
@@ -38,7 +48,9 @@ struct obj_req {
 	char *pathbuf;
 	const char *dev, *part, *a, *c, *o;
 	struct df_loc loc;
+	const struct storage_policy *sp; /* of the request (locate) */
 	struct ts ts;
+	int frag_index; /* EC PUT: X-Object-Sysmeta-Ec-Frag-Index */
 	/* PUT */
 	struct df_writer w;
 	int writing;
@@ -221,6 +233,7 @@ static int locate(struct http_request *req, struct obj_req *r)
 		http_reply_error(req, 503, "No policy with index %s", v);
 		return -EINVAL;
 	}
+	r->sp = sp;
 	rc = df_locate_policy(r->od->cfg->devices, r->dev, r->part, sp->index,
 			      &r->od->hash, r->a, r->c, r->o, &r->loc);
 	if (rc == -ENAMETOOLONG || rc == -EINVAL)
@@ -236,6 +249,47 @@ static void add_ts_header(struct http_request *req, const char *name,
 	char buf[TS_INTERNAL_LEN + 1];
 
 	http_add_header(req, name, ts_internal(t, buf));
+}
+
+static int is_ec(const struct obj_req *r)
+{
+	return r->sp && r->sp->type == POLICY_ERASURE_CODING;
+}
+
+/* The fragment index in header name (0 .. k+m-1 of r's EC policy) into
+ * *idx; -1 when absent. 0, or answered 400 and -EINVAL. */
+static int frag_index_header(struct http_request *req, struct obj_req *r,
+			     const char *name, int *idx)
+{
+	const char *v = http_header(req, name);
+	char *end;
+	long i;
+
+	*idx = -1;
+	if (!v)
+		return 0;
+	errno = 0;
+	i = strtol(v, &end, 10);
+	if (errno || end == v || *end || i < 0 ||
+	    i >= r->sp->ec_ndata + r->sp->ec_nparity) {
+		http_reply_error(req, 400, "Invalid %s: %s", name, v);
+		return -EINVAL;
+	}
+	*idx = (int)i;
+	return 0;
+}
+
+/* X-Backend-Fragments: the indexes of frags, comma-separated. */
+static void add_frags_header(struct http_request *req, uint32_t frags)
+{
+	char buf[EC_MAX_FRAGS * 4], *p = buf;
+	int i;
+
+	buf[0] = '\0';
+	for (i = 0; i < EC_MAX_FRAGS; i++)
+		if (frags & (1u << i))
+			p += sprintf(p, "%s%d", p == buf ? "" : ",", i);
+	http_add_header(req, "X-Backend-Fragments", buf);
 }
 
 /* --- metadata checks (Swift's check_metadata) ---------------------------- */
@@ -527,7 +581,11 @@ static void add_object_headers(struct http_request *req,
 	http_add_header(req, "X-Timestamp", ts_normal(&xts, normal));
 	add_ts_header(req, "X-Backend-Timestamp", &xts);
 	add_ts_header(req, "X-Backend-Data-Timestamp", &obj->data_ts);
-	add_ts_header(req, "X-Backend-Durable-Timestamp", &obj->data_ts);
+	if (obj->durable)
+		add_ts_header(req, "X-Backend-Durable-Timestamp",
+			      &obj->data_ts);
+	if (obj->frag_index >= 0)
+		add_frags_header(req, obj->frags);
 }
 
 static int64_t last_modified_of(const struct df_obj *obj)
@@ -653,19 +711,30 @@ static void serve_body(struct http_request *req, struct obj_req *r,
 static void get_headers(struct http_request *req)
 {
 	struct obj_req *r = parse_request(req);
+	const char *nd;
 	struct df_obj obj;
-	int rc, cond;
+	int rc, cond, want = -1, nondurable = 0;
 
 	if (!r || request_timestamp(req, r, 0) || locate(req, r))
 		return;
-	rc = df_open(&r->loc, ts_secs(&r->ts), &obj);
+	if (is_ec(r)) {
+		if (frag_index_header(req, r, "X-Backend-Ec-Frag-Index", &want))
+			return;
+		nd = http_header(req, "X-Backend-Ec-Nondurable");
+		nondurable =
+			nd && (!strcasecmp(nd, "yes") ||
+			       !strcasecmp(nd, "true") || !strcmp(nd, "1"));
+	}
+	rc = df_open_ec(&r->loc, ts_secs(&r->ts), want, nondurable, &obj);
 	if (rc) {
 		reply_errno(req, r, rc);
 		return;
 	}
 	if (obj.state != DF_LIVE) {
-		if (obj.state != DF_ABSENT)
+		if (obj.state != DF_ABSENT || obj.frags)
 			add_ts_header(req, "X-Backend-Timestamp", &obj.data_ts);
+		if (obj.state == DF_ABSENT && obj.frags)
+			add_frags_header(req, obj.frags);
 		cond = cond_status(http_header(req, "If-Match"), NULL, NULL,
 				   NULL, NULL, -1, 0);
 		if (cond)
@@ -767,6 +836,18 @@ static void put_headers(struct http_request *req)
 	    check_delete_headers(req, r, &r->meta) || check_metadata(req) ||
 	    locate(req, r))
 		return;
+	r->frag_index = -1;
+	if (is_ec(r) &&
+	    (frag_index_header(req, r, "X-Object-Sysmeta-Ec-Frag-Index",
+			       &r->frag_index) ||
+	     r->frag_index < 0)) {
+		if (!http_replied(req))
+			http_reply_error(
+				req, 400,
+				"Missing X-Object-Sysmeta-Ec-Frag-Index"
+				" for an erasure-coded policy");
+		return;
+	}
 	rc = df_open(&r->loc, ts_secs(&r->ts), &obj);
 	if (rc) {
 		reply_errno(req, r, rc);
@@ -785,7 +866,12 @@ static void put_headers(struct http_request *req)
 		return;
 	}
 	df_close(&obj);
-	if (ts_cmp(&orig, &r->ts) >= 0) {
+	/* another index of the current archives' time may join them (a
+	 * handoff's or a rebuilt archive) */
+	if (ts_cmp(&orig, &r->ts) > 0 ||
+	    (!ts_cmp(&orig, &r->ts) &&
+	     (r->frag_index < 0 || obj.state != DF_LIVE ||
+	      (obj.frags & (1u << r->frag_index))))) {
 		add_ts_header(req, "X-Backend-Timestamp", &orig);
 		http_reply_error(req, 409, "Conflict");
 		return;
@@ -855,7 +941,7 @@ static void put_end(struct http_request *req)
 	struct obj_req *r = http_state(req);
 	struct objmeta uh = OBJMETA_INIT;
 	const char *want = http_header(req, "ETag");
-	char etag[33], size[32], given[64];
+	char etag[33], size[32], given[64], ext[24];
 	int64_t new_da = exp_delete_at_of(&r->meta);
 	int locked = new_da || r->orig_da;
 	size_t wl;
@@ -895,8 +981,11 @@ static void put_end(struct http_request *req)
 	if (!rc)
 		rc = exp_before_write(r->od, req, &r->loc, r->part, r->a, r->c,
 				      r->o, new_da);
+	if (r->frag_index >= 0)
+		snprintf(ext, sizeof(ext), "#%d.data", r->frag_index);
 	if (!rc)
-		rc = df_writer_commit(&r->w, &r->loc, &r->ts, ".data",
+		rc = df_writer_commit(&r->w, &r->loc, &r->ts,
+				      r->frag_index >= 0 ? ext : ".data",
 				      &r->meta);
 	if (locked) {
 		exp_after_write(&r->loc, r->orig_da, new_da);
@@ -907,7 +996,8 @@ static void put_end(struct http_request *req)
 		reply_errno(req, r, rc);
 		return;
 	}
-	if (!put_update_headers(&r->meta, &uh)) {
+	/* an EC archive's container update waits for its COMMIT */
+	if (r->frag_index < 0 && !put_update_headers(&r->meta, &uh)) {
 		struct cont_update u = {"PUT", r->a, r->c, r->o, &uh};
 
 		upd_container_update(r->od, req, r->loc.dev_dir, r->loc.hash,
@@ -916,6 +1006,97 @@ static void put_end(struct http_request *req)
 	objmeta_free(&uh);
 	http_add_headerf(req, "ETag", "\"%s\"", etag);
 	http_reply(req, 201, "", 0);
+}
+
+/* --- COMMIT (erasure-coded policies) ------------------------------------- */
+
+/* Copy header name of req into m when the request has it. 0 or -ENOMEM. */
+static int copy_if_given(struct http_request *req, const char *name,
+			 struct objmeta *m)
+{
+	const char *v = http_header(req, name);
+
+	return v ? objmeta_set(m, name, v) : 0;
+}
+
+/* The container update of a committed archive: the whole object's etag
+ * and size (the override headers, else the Ec sysmeta). 0 or -ENOMEM. */
+static int commit_update_headers(struct http_request *req,
+				 const struct objmeta *meta, struct objmeta *u)
+{
+	const char *size =
+		http_header(req, "X-Backend-Container-Update-Override-Size");
+	const char *etag =
+		http_header(req, "X-Backend-Container-Update-Override-Etag");
+	int rc;
+
+	if (!size)
+		size = objmeta_get(meta, "X-Object-Sysmeta-Ec-Content-Length");
+	if (!etag)
+		etag = objmeta_get(meta, "X-Object-Sysmeta-Ec-Etag");
+	rc = put_update_headers(meta, u);
+	if (!rc && size)
+		rc = objmeta_set(u, "X-Size", size);
+	if (!rc && etag)
+		rc = objmeta_set(u, "X-Etag", etag);
+	return rc;
+}
+
+/*
+ * COMMIT /<dev>/<part>/<a>/<c>/<o> with X-Timestamp and
+ * X-Object-Sysmeta-Ec-Frag-Index: make the archive a PUT left
+ * non-durable durable (df_commit_archive), with the Ec-Etag and
+ * Ec-Content-Length sysmeta the request brings, then send the container
+ * update. 201, or 201 and nothing done when it was durable already; 404
+ * when there is no such archive.
+ */
+static void commit_headers(struct http_request *req)
+{
+	struct obj_req *r = parse_request(req);
+	struct objmeta add = OBJMETA_INIT, meta = OBJMETA_INIT,
+		       uh = OBJMETA_INIT;
+	int rc, idx;
+
+	if (!r || request_timestamp(req, r, 1) || locate(req, r))
+		return;
+	if (!is_ec(r)) {
+		http_reply_error(req, 400,
+				 "COMMIT needs an erasure-coded "
+				 "storage policy");
+		return;
+	}
+	if (frag_index_header(req, r, "X-Object-Sysmeta-Ec-Frag-Index", &idx))
+		return;
+	if (idx < 0) {
+		http_reply_error(req, 400,
+				 "Missing X-Object-Sysmeta-Ec-Frag-Index");
+		return;
+	}
+	rc = copy_if_given(req, "X-Object-Sysmeta-Ec-Etag", &add);
+	if (!rc)
+		rc = copy_if_given(req, "X-Object-Sysmeta-Ec-Content-Length",
+				   &add);
+	if (!rc) {
+		exp_lock(r->od, r->loc.hash);
+		rc = df_commit_archive(&r->loc, &r->ts, idx, &add, &meta);
+		exp_unlock(r->od, r->loc.hash);
+	}
+	if (rc == -ENOENT) {
+		http_reply_error(req, 404, "Not Found");
+	} else if (rc < 0) {
+		reply_errno(req, r, rc);
+	} else {
+		if (rc == 0 && !commit_update_headers(req, &meta, &uh)) {
+			struct cont_update u = {"PUT", r->a, r->c, r->o, &uh};
+
+			upd_container_update(r->od, req, r->loc.dev_dir,
+					     r->loc.hash, &u);
+		}
+		http_reply(req, 201, "", 0);
+	}
+	objmeta_free(&add);
+	objmeta_free(&meta);
+	objmeta_free(&uh);
 }
 
 /* --- DELETE -------------------------------------------------------------- */
@@ -1169,6 +1350,8 @@ static const struct http_handler h_put = {put_headers, put_body, put_end,
 static const struct http_handler h_delete = {delete_headers, NULL, NULL,
 					     obj_close};
 static const struct http_handler h_post = {post_headers, NULL, NULL, obj_close};
+static const struct http_handler h_commit = {commit_headers, NULL, NULL,
+					     obj_close};
 static const struct http_handler h_health = {health_headers, NULL, NULL, NULL};
 static const struct http_handler h_recon = {recon_headers, NULL, NULL, NULL};
 static const struct http_handler h_405 = {not_allowed_headers, NULL, NULL,
@@ -1179,7 +1362,7 @@ static const struct {
 	const struct http_handler *h;
 } routes[] = {
 	{"GET", &h_get},   {"HEAD", &h_get},	  {"PUT", &h_put},
-	{"POST", &h_post}, {"DELETE", &h_delete},
+	{"POST", &h_post}, {"DELETE", &h_delete}, {"COMMIT", &h_commit},
 };
 
 const struct http_handler *objd_route(struct http_request *req)
