@@ -54,6 +54,8 @@
 
 #include "common/cluster.h"
 #include "common/curlpool.h"
+#include "common/ec.h"
+#include "common/ecget.h"
 #include "common/log.h"
 #include "common/policy.h"
 #include "common/timestamp.h"
@@ -61,6 +63,7 @@
 #define BODY_MAX     (256 * 1024) /* streamed body buffered per transfer */
 #define ERR_BODY_MAX (64 * 1024)  /* error bodies kept */
 #define ENGINE_MAX   (2 * CLUSTER_MAX_NODES)
+#define FETCH_MAX    (8 * CLUSTER_MAX_NODES) /* ids of one cluster_fetch */
 #define PATH_MAX_ENC (3 * 2048 + 64)
 
 struct errslot {
@@ -85,6 +88,7 @@ struct cluster {
 	double check_every;
 	char *ring_path[NRING_SLOTS];
 	struct ring_stamp stamp[NRING_SLOTS]; /* the reloading thread's */
+	struct ec_codec *codec[NRING_SLOTS];  /* of each EC policy's slot */
 	char *prefix, *suffix;
 	struct ring_hash_conf hash;
 	long conn_ms, node_ms;
@@ -138,6 +142,7 @@ struct engine {
 struct cluster_get {
 	struct engine e;
 	struct xfer *x;
+	struct ecget *ec; /* an erasure-coded object's GET: ecget.c reads */
 	/* resuming (can_resume): the rest of the body from another node */
 	int can_resume;
 	struct cluster_nodes nodes; /* holds a ring reference */
@@ -153,7 +158,7 @@ struct cluster_get {
 struct cluster_put {
 	struct engine e;
 	struct cluster_nodes nodes;
-	int walk;
+	int walk; /* the handoffs standing in for primaries */
 	int nslots;
 	int quorum;
 	struct xfer *slot[CLUSTER_MAX_NODES];
@@ -213,6 +218,27 @@ static int ring_fits(const struct cluster *c, int slot, const struct ring *r)
 	return -EINVAL;
 }
 
+/* The codec of an erasure-coded policy's slot (others: none). 0, or
+ * -errno (logged). */
+static int codec_open(struct cluster *c, int slot)
+{
+	const struct storage_policy *sp;
+	int rc;
+
+	if (slot < CLUSTER_OBJECT)
+		return 0;
+	sp = policy_at(slot - CLUSTER_OBJECT);
+	if (sp->type != POLICY_ERASURE_CODING)
+		return 0;
+	rc = ec_open(sp->ec_type, sp->ec_ndata, sp->ec_nparity,
+		     &c->codec[slot]);
+	if (rc)
+		log_err("policy %s: cannot open %s %d+%d: %s", sp->name,
+			sp->ec_type, sp->ec_ndata, sp->ec_nparity,
+			strerror(-rc));
+	return rc;
+}
+
 int cluster_open(const struct cluster_conf *conf, struct cluster **out)
 {
 	struct cluster *c = calloc(1, sizeof(*c));
@@ -254,6 +280,8 @@ int cluster_open(const struct cluster_conf *conf, struct cluster **out)
 			goto fail;
 		}
 		rc = ring_fits(c, i, c->rings[i]);
+		if (!rc)
+			rc = codec_open(c, i);
 		if (rc)
 			goto fail;
 	}
@@ -278,8 +306,10 @@ void cluster_close(struct cluster *c)
 	for (i = 0; i < c->nrings; i++)
 		if (c->rings[i])
 			ring_put(c->rings[i]);
-	for (i = 0; i < c->nrings; i++)
+	for (i = 0; i < c->nrings; i++) {
 		free(c->ring_path[i]);
+		ec_close(c->codec[i]);
+	}
 	free(c->prefix);
 	free(c->suffix);
 	free(c->errs);
@@ -354,6 +384,13 @@ static int policy_slot(const struct cluster *c, int policy)
 		if (policy_at(i - CLUSTER_OBJECT)->index == policy)
 			return i;
 	return -EINVAL;
+}
+
+const struct ec_codec *cluster_ec_codec(struct cluster *c, int policy)
+{
+	int slot = policy_slot(c, policy);
+
+	return slot < 0 ? NULL : c->codec[slot];
 }
 
 int cluster_replicas(struct cluster *c, enum cluster_kind kind)
@@ -1156,12 +1193,17 @@ walk_next(struct cluster *c, const struct cluster_nodes *nodes, int *walk)
 
 /* --- make_requests ------------------------------------------------------- */
 
-int cluster_make_requests(struct cluster *c, const struct cluster_nodes *nodes,
-			  const char *method, const char *account,
-			  const char *container, const char *object,
-			  const char *query, struct cluster_hdrs *hdrs,
-			  int nslots, const void *body, size_t body_len,
-			  const char *txn, struct cluster_resp *resps)
+/*
+ * cluster_make_requests, or with devs set: slot i to devs[i] only (no
+ * walk, no failover; an error-limited node is still asked).
+ */
+static int requests_run(struct cluster *c, const struct cluster_nodes *nodes,
+			const struct ring_dev *const *devs, const char *method,
+			const char *account, const char *container,
+			const char *object, const char *query,
+			struct cluster_hdrs *hdrs, int nslots, const void *body,
+			size_t body_len, const char *txn,
+			struct cluster_resp *resps)
 {
 	struct xfer *slot[CLUSTER_MAX_NODES] = {0};
 	struct xfer_spec s = {method,  nodes->part,
@@ -1183,8 +1225,13 @@ int cluster_make_requests(struct cluster *c, const struct cluster_nodes *nodes,
 		const struct ring_dev *d;
 
 		resps[i].status = 503;
+		s.hdrs = &hdrs[i];
+		if (devs) {
+			slot[i] = xfer_start(&e, devs[i], &s);
+			pending += slot[i] != NULL;
+			continue;
+		}
 		while ((d = walk_next(c, nodes, &walk))) {
-			s.hdrs = &hdrs[i];
 			slot[i] = xfer_start(&e, d, &s);
 			if (slot[i])
 				break;
@@ -1207,6 +1254,7 @@ int cluster_make_requests(struct cluster *c, const struct cluster_nodes *nodes,
 			} else if (x->headers_done) {
 				x->headers_done = 0; /* the body was cut */
 			}
+			resps[i].dev = x->dev;
 			if (!node_failed(c, x)) {
 				xfer_free(x);
 				continue;
@@ -1215,7 +1263,7 @@ int cluster_make_requests(struct cluster *c, const struct cluster_nodes *nodes,
 				log_warn("%s %s: %s", method, x->url,
 					 curl_easy_strerror(x->result));
 			xfer_free(x);
-			while ((d = walk_next(c, nodes, &walk))) {
+			while (!devs && (d = walk_next(c, nodes, &walk))) {
 				s.hdrs = &hdrs[i];
 				slot[i] = xfer_start(&e, d, &s);
 				if (slot[i])
@@ -1229,6 +1277,28 @@ int cluster_make_requests(struct cluster *c, const struct cluster_nodes *nodes,
 			resps[i].status = 503;
 	engine_free(&e);
 	return 0;
+}
+
+int cluster_make_requests(struct cluster *c, const struct cluster_nodes *nodes,
+			  const char *method, const char *account,
+			  const char *container, const char *object,
+			  const char *query, struct cluster_hdrs *hdrs,
+			  int nslots, const void *body, size_t body_len,
+			  const char *txn, struct cluster_resp *resps)
+{
+	return requests_run(c, nodes, NULL, method, account, container, object,
+			    query, hdrs, nslots, body, body_len, txn, resps);
+}
+
+int cluster_requests_at(struct cluster *c, const struct cluster_nodes *nodes,
+			const struct ring_dev *const *devs, int n,
+			const char *method, const char *account,
+			const char *container, const char *object,
+			struct cluster_hdrs *hdrs, const char *txn,
+			struct cluster_resp *resps)
+{
+	return requests_run(c, nodes, devs, method, account, container, object,
+			    NULL, hdrs, n, NULL, 0, txn, resps);
 }
 
 /* --- GET / HEAD ---------------------------------------------------------- */
@@ -1257,8 +1327,7 @@ static void source_ts(const struct cluster_resp *r, struct ts *t)
 
 /* --- resuming a GET ------------------------------------------------------ */
 
-/* Names the resumed requests do not carry (they get their own). */
-static int resume_drops(const char *line)
+int cluster_cond_header(const char *line)
 {
 	static const char *const drop[] = {"Range",
 					   "If-Match",
@@ -1359,7 +1428,7 @@ static void resume_setup(struct cluster_get *g,
 	for (i = 0; ok && hdrs && i < hdrs->n; i++) {
 		char **l;
 
-		if (resume_drops(hdrs->lines[i]))
+		if (cluster_cond_header(hdrs->lines[i]))
 			continue;
 		l = realloc(g->hdrs.lines,
 			    sizeof(*l) * (size_t)(g->hdrs.n + 1));
@@ -1541,6 +1610,18 @@ int cluster_get_open(struct cluster *c, const struct cluster_nodes *nodes,
 	g = calloc(1, sizeof(*g));
 	if (!g)
 		return -ENOMEM;
+	i = nodes->kind == CLUSTER_OBJECT ? policy_slot(c, nodes->policy) : -1;
+	if (object && i >= 0 && c->codec[i]) {
+		/* an erasure-coded object: decoded from its fragments */
+		rc = ecget_open(c, c->codec[i], nodes, method, account,
+				container, object, query, hdrs, txn, resp,
+				&g->ec);
+		if (!rc && g->ec)
+			*out = g;
+		else
+			free(g);
+		return rc;
+	}
 	rc = engine_init(&g->e, c);
 	if (rc) {
 		free(g);
@@ -1618,30 +1699,48 @@ static ssize_t hand_out(struct cluster_get *g, const char *buf, size_t n)
 	return (ssize_t)n;
 }
 
+/* Move up to max buffered body bytes of a streamed download x into buf
+ * (some must be there); a paused transfer goes on once its buffer is
+ * drained. Returns the count. */
+static size_t body_take(struct xfer *x, char *buf, size_t max)
+{
+	size_t avail = x->r.body.len - x->body_off;
+
+	if (avail > max)
+		avail = max;
+	memcpy(buf, x->r.body.data + x->body_off, avail);
+	x->body_off += avail;
+	if (x->body_off >= BODY_MAX && x->body_off < x->r.body.len) {
+		/* never drained (the writer keeps pace): keep it bounded */
+		memmove(x->r.body.data, x->r.body.data + x->body_off,
+			x->r.body.len - x->body_off);
+		x->r.body.len -= x->body_off;
+		x->body_off = 0;
+	}
+	if (x->body_off == x->r.body.len) {
+		x->r.body.len = 0;
+		x->body_off = 0;
+		if (x->wpaused && !x->done) {
+			x->wpaused = 0;
+			x->last = now_s();
+			curl_easy_pause(x->easy, CURLPAUSE_CONT);
+		}
+	}
+	return avail;
+}
+
 ssize_t cluster_get_read(struct cluster_get *g, char *buf, size_t max)
 {
 	struct xfer *x = g->x;
 
+	if (g->ec)
+		return ecget_read(g->ec, buf, max);
+
 	for (;;) {
 		size_t avail = x->r.body.len - x->body_off;
 
-		if (avail) {
-			if (avail > max)
-				avail = max;
-			memcpy(buf, x->r.body.data + x->body_off, avail);
-			x->body_off += avail;
-			if (x->body_off == x->r.body.len) {
-				x->r.body.len = 0;
-				x->body_off = 0;
-				if (x->wpaused && !x->done) {
-					x->wpaused = 0;
-					x->last = now_s();
-					curl_easy_pause(x->easy,
-							CURLPAUSE_CONT);
-				}
-			}
-			return hand_out(g, buf, avail);
-		}
+		if (avail)
+			return hand_out(g, buf, body_take(x, buf, max));
 		if (x->done) {
 			if (x->result != CURLE_OK) {
 				log_warn("GET %s failed mid-body: %s", x->url,
@@ -1669,9 +1768,141 @@ void cluster_get_close(struct cluster_get *g)
 {
 	if (!g)
 		return;
+	if (g->ec) {
+		ecget_close(g->ec);
+		free(g);
+		return;
+	}
 	engine_free(&g->e);
 	resume_clear(g);
 	free(g);
+}
+
+/* --- several GETs at once (cluster_fetch) --------------------------------- */
+
+struct cluster_fetch {
+	struct engine e;
+	struct xfer *src[FETCH_MAX]; /* by id; NULL: stopped */
+	int n;			     /* ids handed out */
+};
+
+int cluster_fetch_new(struct cluster *c, struct cluster_fetch **out)
+{
+	struct cluster_fetch *f = calloc(1, sizeof(*f));
+	int rc;
+
+	*out = NULL;
+	if (!f)
+		return -ENOMEM;
+	rc = engine_init(&f->e, c);
+	if (rc) {
+		free(f);
+		return rc;
+	}
+	*out = f;
+	return 0;
+}
+
+void cluster_fetch_free(struct cluster_fetch *f)
+{
+	if (!f)
+		return;
+	engine_free(&f->e);
+	free(f);
+}
+
+int cluster_fetch_start(struct cluster_fetch *f,
+			const struct cluster_nodes *nodes,
+			const struct ring_dev *dev, const char *method,
+			const char *account, const char *container,
+			const char *object, const struct cluster_hdrs *hdrs,
+			const char *txn)
+{
+	struct xfer_spec s = {method,  nodes->part,
+			      account, container,
+			      object,  NULL,
+			      hdrs,    txn,
+			      NULL,    0,
+			      NULL,    0,
+			      1,       obj_policy(nodes)};
+	struct xfer *x;
+
+	if (f->n >= FETCH_MAX)
+		return -ENOSPC;
+	x = xfer_start(&f->e, dev, &s);
+	if (!x)
+		return -EIO;
+	f->src[f->n] = x;
+	return f->n++;
+}
+
+void cluster_fetch_wait_headers(struct cluster_fetch *f)
+{
+	int i, waiting;
+
+	do {
+		waiting = 0;
+		for (i = 0; i < f->n; i++)
+			if (f->src[i] && !f->src[i]->headers_done &&
+			    !f->src[i]->done)
+				waiting++;
+		if (waiting)
+			engine_step(&f->e, 50);
+	} while (waiting);
+}
+
+const struct cluster_resp *cluster_fetch_resp(struct cluster_fetch *f, int id)
+{
+	static const struct cluster_resp none;
+	struct xfer *x = id >= 0 && id < f->n ? f->src[id] : NULL;
+
+	if (!x || !x->headers_done)
+		return &none;
+	x->r.status = x->status;
+	return &x->r;
+}
+
+int cluster_fetch_failed(struct cluster_fetch *f, int id)
+{
+	struct xfer *x = id >= 0 && id < f->n ? f->src[id] : NULL;
+
+	if (!x)
+		return 1;
+	if (x->done && !x->headers_done && x->result != CURLE_OK)
+		log_warn("%s: %s", x->url, curl_easy_strerror(x->result));
+	return (x->done || x->headers_done) && node_failed(f->e.c, x);
+}
+
+ssize_t cluster_fetch_read(struct cluster_fetch *f, int id, char *buf,
+			   size_t max)
+{
+	struct xfer *x = id >= 0 && id < f->n ? f->src[id] : NULL;
+
+	if (!x)
+		return -EIO;
+	for (;;) {
+		size_t avail = x->r.body.len - x->body_off;
+
+		if (avail)
+			return (ssize_t)body_take(x, buf, max);
+		if (x->done) {
+			if (x->result == CURLE_OK)
+				return 0;
+			log_warn("GET %s failed mid-body: %s", x->url,
+				 curl_easy_strerror(x->result));
+			cluster_node_error(f->e.c, x->dev);
+			return -EIO;
+		}
+		engine_step(&f->e, 50);
+	}
+}
+
+void cluster_fetch_stop(struct cluster_fetch *f, int id)
+{
+	if (id < 0 || id >= f->n || !f->src[id])
+		return;
+	xfer_free(f->src[id]);
+	f->src[id] = NULL;
 }
 
 /* --- PUT ----------------------------------------------------------------- */
@@ -1694,7 +1925,7 @@ int cluster_put_open(struct cluster *c, const struct cluster_nodes *nodes,
 			      NULL,    0,
 			      NULL,    -1,
 			      0,       obj_policy(nodes)};
-	int dead[CLUSTER_MAX_NODES] = {0};
+	int dead[CLUSTER_MAX_NODES] = {0}, tried[CLUSTER_MAX_NODES] = {0};
 	struct cluster_put *p;
 	int i, pending, ready = 0, early = 0, rc;
 
@@ -1710,6 +1941,7 @@ int cluster_put_open(struct cluster *c, const struct cluster_nodes *nodes,
 	}
 	p->nodes = *nodes;
 	p->nslots = nodes->nprimary;
+	p->walk = nodes->nprimary;
 	p->quorum = quorum;
 	s.src = &p->src;
 	s.upload_len = content_length > 0 ? content_length : -1;
@@ -1743,6 +1975,18 @@ int cluster_put_open(struct cluster *c, const struct cluster_nodes *nodes,
 				p->slot[i] = NULL;
 				if (early)
 					goto fail;
+			}
+			if (!x && !tried[i]) {
+				/* slot i is primary i's; a handoff stands in
+				 * for it only when it is limited or refuses
+				 * (an EC slot's fragment index is i) */
+				tried[i] = 1;
+				s.hdrs = &hdrs[i];
+				if (!cluster_node_limited(c, nodes->dev[i]))
+					p->slot[i] = xfer_start(
+						&p->e, nodes->dev[i], &s);
+				if (p->slot[i])
+					p->slot[i]->slot = i;
 			}
 			while (!p->slot[i] &&
 			       (d = walk_next(c, &p->nodes, &p->walk))) {
@@ -1862,8 +2106,9 @@ int cluster_put_write_each(struct cluster_put *p, const void *const *each,
 	return put_write(p, NULL, each, len);
 }
 
-int cluster_put_finish(struct cluster_put *p, int *statuses, char etags[][33],
-		       int *n)
+int cluster_put_finish_nodes(struct cluster_put *p, int *statuses,
+			     char etags[][33], int *slots,
+			     const struct ring_dev **devs, int *n)
 {
 	int i, got = 0;
 
@@ -1887,6 +2132,10 @@ int cluster_put_finish(struct cluster_put *p, int *statuses, char etags[][33],
 		else if (x->status >= 500)
 			cluster_node_error(p->e.c, x->dev);
 		statuses[got] = x->status;
+		if (slots)
+			slots[got] = i;
+		if (devs)
+			devs[got] = x->dev;
 		etags[got][0] = '\0';
 		etag = cluster_resp_header(&x->r, "Etag");
 		if (etag && x->status >= 200 && x->status < 300) {
@@ -1898,6 +2147,12 @@ int cluster_put_finish(struct cluster_put *p, int *statuses, char etags[][33],
 	}
 	*n = got;
 	return got >= p->quorum ? 0 : -EIO;
+}
+
+int cluster_put_finish(struct cluster_put *p, int *statuses, char etags[][33],
+		       int *n)
+{
+	return cluster_put_finish_nodes(p, statuses, etags, NULL, NULL, n);
 }
 
 void cluster_put_free(struct cluster_put *p)

@@ -26,7 +26,14 @@
  *                          refuse), never buffered whole: each chunk is
  *                          handed to every live backend before the next is
  *                          taken; Expect: 100-continue lets a 507 be seen
- *                          before any body is sent
+ *                          before any body is sent; slot i is primary
+ *                          i's, or a handoff's standing in for it
+ *   cluster_fetch_*        several GETs at once, each to a chosen node
+ *
+ * An object of an erasure-coded policy is read through the same
+ * cluster_get_open/read (common/ecget.c): its fragment archives fetched
+ * from k nodes at once and decoded segment by segment as the body is
+ * read; the caller sees the whole object's status, headers and bytes.
  *
  * Quorum is Swift's quorum_size: replicas / 2 + 1.
  *
@@ -145,6 +152,12 @@ int cluster_lookup_policy(struct cluster *c, int policy, const char *account,
 			  const char *container, const char *object,
 			  struct cluster_nodes *out);
 
+struct ec_codec;
+/* The erasure code of a policy (k + m fragments, common/ec.h), opened by
+ * cluster_open for every erasure-coded policy and shared by all threads;
+ * NULL for a replicated policy or no such policy. */
+const struct ec_codec *cluster_ec_codec(struct cluster *c, int policy);
+
 /* Replicas (rows) of kind's ring. */
 int cluster_replicas(struct cluster *c, enum cluster_kind kind);
 /* Replicas of a policy's object ring, or -EINVAL (no such policy). */
@@ -191,6 +204,10 @@ int cluster_update_headers(struct cluster_hdrs *hdrs, int nslots,
 
 /* A response header (case-insensitive), or NULL. */
 const char *cluster_resp_header(const struct cluster_resp *r, const char *name);
+/* Is a "Name: value" line one a GET decides by itself (Range, If-Match,
+ * If-None-Match, If-Modified-Since, If-Unmodified-Since, If-Range,
+ * X-Newest), that requests made on its behalf leave out? 1 or 0. */
+int cluster_cond_header(const char *line);
 /* Free what r holds and zero it. */
 void cluster_resp_free(struct cluster_resp *r);
 
@@ -226,6 +243,54 @@ int cluster_make_requests(struct cluster *c, const struct cluster_nodes *nodes,
 			  const char *query, struct cluster_hdrs *hdrs,
 			  int nslots, const void *body, size_t body_len,
 			  const char *txn, struct cluster_resp *resps);
+
+/*
+ * The same as cluster_make_requests with slot i sent to devs[i] (nodes of
+ * nodes' ring: its partition and policy) and nowhere else: no walk, no
+ * failover (an erasure-coded write's second phase, which names the nodes
+ * that stored each fragment). resps[i].dev is devs[i]. 0 or -ENOMEM.
+ */
+int cluster_requests_at(struct cluster *c, const struct cluster_nodes *nodes,
+			const struct ring_dev *const *devs, int n,
+			const char *method, const char *account,
+			const char *container, const char *object,
+			struct cluster_hdrs *hdrs, const char *txn,
+			struct cluster_resp *resps);
+
+/*
+ * Several streamed GETs or HEADs at once, each to one node of one
+ * caller's choice (the fragment archives of an erasure-coded object):
+ * they all run while the caller waits on any one of them. The caller's
+ * thread only.
+ *
+ *   cluster_fetch_start        one request; returns its id (>= 0)
+ *   cluster_fetch_wait_headers until every started one has its status
+ *   cluster_fetch_resp         status (0: no answer) and headers of one
+ *   cluster_fetch_failed       1 when it failed as a node (no answer, 5xx,
+ *                              507: counted for error limiting), else 0
+ *   cluster_fetch_read         its body: >0 bytes, 0 at the end, -EIO (cut,
+ *                              timeout: counted)
+ *   cluster_fetch_stop         abandon one
+ */
+struct cluster_fetch;
+int cluster_fetch_new(struct cluster *c, struct cluster_fetch **out);
+void cluster_fetch_free(struct cluster_fetch *f);
+/* hdrs as cluster_make_requests's (the policy index is nodes'). An id, or
+ * -ENOSPC (too many ids), -EIO (could not start). */
+int cluster_fetch_start(struct cluster_fetch *f,
+			const struct cluster_nodes *nodes,
+			const struct ring_dev *dev, const char *method,
+			const char *account, const char *container,
+			const char *object, const struct cluster_hdrs *hdrs,
+			const char *txn);
+void cluster_fetch_wait_headers(struct cluster_fetch *f);
+/* Valid until the next call on f; an empty answer (status 0) for an id
+ * without headers. */
+const struct cluster_resp *cluster_fetch_resp(struct cluster_fetch *f, int id);
+int cluster_fetch_failed(struct cluster_fetch *f, int id);
+ssize_t cluster_fetch_read(struct cluster_fetch *f, int id, char *buf,
+			   size_t max);
+void cluster_fetch_stop(struct cluster_fetch *f, int id);
 
 struct cluster_get;
 
@@ -302,6 +367,11 @@ int cluster_put_write_each(struct cluster_put *p, const void *const *each,
  */
 int cluster_put_finish(struct cluster_put *p, int *statuses, char etags[][33],
 		       int *n);
+/* cluster_put_finish that also says, for each answer, its slot (slots[],
+ * may be NULL) and the node that gave it (devs[], may be NULL). */
+int cluster_put_finish_nodes(struct cluster_put *p, int *statuses,
+			     char etags[][33], int *slots,
+			     const struct ring_dev **devs, int *n);
 
 /* Abort what is in flight (backends see a truncated body) and free. */
 void cluster_put_free(struct cluster_put *p);
