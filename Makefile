@@ -18,7 +18,7 @@ BUILD ?= build
 BIN ?= bin
 SANITIZE ?=
 
-PKGS := openssl jansson zlib libmicrohttpd inih libcurl
+PKGS := openssl jansson zlib libmicrohttpd inih libcurl libxxhash
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CRIT_CFLAGS := $(shell pkg-config --cflags criterion 2>/dev/null)

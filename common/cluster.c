@@ -35,8 +35,8 @@
  * resumes with the whole body again: the object server checks a whole
  * body's MD5 and cuts it before its last bytes on a mismatch, so the new
  * source is verified, and the bytes already handed out must have the same
- * CRC-32 as the new source's first ones (CRC-32 costs a sixth of MD5 on
- * every byte the proxy streams). Bytes of two replicas never pass for one
+ * XXH3-64 hash as the new source's first ones (xxHash costs the proxy a
+ * few percent of what MD5 of every byte it streams did). Bytes of two replicas never pass for one
  * object, and a body that cannot be finished ends in -EIO, never short.
  */
 #include <ctype.h>
@@ -50,7 +50,7 @@
 #include <time.h>
 
 #include <curl/curl.h>
-#include <zlib.h>
+#include <xxhash.h>
 
 #include "common/cluster.h"
 #include "common/curlpool.h"
@@ -152,7 +152,7 @@ struct cluster_get {
 	char *etag, *ts;	  /* of the first source */
 	uint64_t pos, end;	  /* next byte handed out, last byte */
 	int whole;		  /* the first source sent a 200 body */
-	uLong crc;		  /* CRC-32 of the bytes handed out */
+	XXH3_state_t *sum;	  /* hashes the bytes handed out (whole) */
 };
 
 struct cluster_put {
@@ -1058,6 +1058,9 @@ static struct xfer *xfer_start(struct engine *e, const struct ring_dev *dev,
 	bad |= curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
 	bad |= curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, write_cb);
 	bad |= curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
+	if (s->stream) /* a large body in 256 KiB reads, not 16 KiB ones */
+		bad |= curl_easy_setopt(x->easy, CURLOPT_BUFFERSIZE,
+					(long)BODY_MAX);
 	if (!strcmp(s->method, "HEAD")) {
 		bad |= curl_easy_setopt(x->easy, CURLOPT_NOBODY, 1L);
 	} else if (s->src) {
@@ -1371,6 +1374,8 @@ static void resume_clear(struct cluster_get *g)
 	g->account = g->container = g->object = g->txn = NULL;
 	g->etag = g->ts = NULL;
 	cluster_hdrs_free(&g->hdrs);
+	XXH3_freeState(g->sum);
+	g->sum = NULL;
 }
 
 /*
@@ -1444,7 +1449,9 @@ static void resume_setup(struct cluster_get *g,
 			g->hdrs.n++;
 	}
 	g->whole = r->status == 200;
-	g->crc = crc32_z(0L, Z_NULL, 0);
+	if (g->whole && (!(g->sum = XXH3_createState()) ||
+			 XXH3_64bits_reset(g->sum) != XXH_OK))
+		ok = 0;
 	if (!ok) {
 		log_warn("GET /%s/%s/%s: cannot resume (out of memory)",
 			 account, container ? container : "", object);
@@ -1478,20 +1485,26 @@ static int resume_fits(const struct cluster_get *g, const struct xfer *x)
 
 /*
  * Read the first g->pos bytes of x, a whole body again, and compare their
- * CRC-32 with that of the bytes handed out. Non-zero when they agree
- * (x then stands at g->pos).
+ * hash with that of the bytes handed out. Non-zero when they agree (x
+ * then stands at g->pos).
  */
 static int skip_handed_out(struct cluster_get *g, struct xfer *x)
 {
 	uint64_t left = g->pos;
-	uLong crc = crc32_z(0L, Z_NULL, 0);
+	XXH3_state_t *sum = XXH3_createState();
+	int same;
+
+	if (!sum || XXH3_64bits_reset(sum) != XXH_OK) {
+		XXH3_freeState(sum);
+		return 0;
+	}
 
 	while (left) {
 		size_t n = x->r.body.len - x->body_off;
 
 		if (!n) {
 			if (x->done)
-				return 0;
+				break;
 			if (x->wpaused) {
 				x->wpaused = 0;
 				x->last = now_s();
@@ -1502,17 +1515,20 @@ static int skip_handed_out(struct cluster_get *g, struct xfer *x)
 		}
 		if (n > left)
 			n = (size_t)left;
-		crc = crc32_z(crc, (const Bytef *)x->r.body.data + x->body_off,
-			      n);
+		XXH3_64bits_update(sum, x->r.body.data + x->body_off, n);
 		x->body_off += n;
 		left -= n;
 		if (x->body_off == x->r.body.len)
 			x->r.body.len = x->body_off = 0;
 	}
-	if (crc == g->crc)
+	same = !left && XXH3_64bits_digest(sum) == XXH3_64bits_digest(g->sum);
+	XXH3_freeState(sum);
+	if (same)
 		return 1;
-	log_warn("GET %s: its first %llu bytes are not those handed out",
-		 x->url, (unsigned long long)g->pos);
+	if (!left)
+		log_warn(
+			"GET %s: its first %llu bytes are not those handed out",
+			x->url, (unsigned long long)g->pos);
 	return 0;
 }
 
@@ -1690,11 +1706,11 @@ int cluster_get_open(struct cluster *c, const struct cluster_nodes *nodes,
 	return 0;
 }
 
-/* Hand out n bytes at buf (their CRC-32 kept for a resume). n. */
+/* Hand out n bytes at buf (hashed for a resume). n. */
 static ssize_t hand_out(struct cluster_get *g, const char *buf, size_t n)
 {
-	if (g->can_resume && g->whole)
-		g->crc = crc32_z(g->crc, (const Bytef *)buf, n);
+	if (g->can_resume && g->sum)
+		XXH3_64bits_update(g->sum, buf, n);
 	g->pos += n;
 	return (ssize_t)n;
 }

@@ -371,7 +371,7 @@ void http_reply_error(struct http_request *req, int status, const char *fmt,
 }
 
 /* The largest piece a streamed reply is read in. */
-#define HTTP_STREAM_BLOCK (64 * 1024)
+#define HTTP_STREAM_BLOCK (256 * 1024)
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
