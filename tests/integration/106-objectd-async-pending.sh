@@ -7,40 +7,6 @@ requires curl kumo-objectd
 
 D=$TMPDIR_TEST/srv
 
-# fake_container PORT LOG: a container server that records each request as
-# one JSON line; answers 503 for container "broken", else 201/204.
-fake_container() {
-	$PYTHON - "$1" "$2" <<'PY' &
-import http.server, json, sys
-port, log = int(sys.argv[1]), sys.argv[2]
-class H(http.server.BaseHTTPRequestHandler):
-    def handle_one(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        if n:
-            self.rfile.read(n)
-        with open(log, "a") as f:
-            f.write(json.dumps({"method": self.command, "path": self.path,
-                                "headers": dict(self.headers)}) + "\n")
-        code = 503 if "/broken/" in self.path else (
-            201 if self.command == "PUT" else 204)
-        self.send_response(code)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-    do_PUT = do_DELETE = handle_one
-    def log_message(self, *a):
-        pass
-http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
-PY
-	FAKE_PID=$!
-	cleanup_fn "kill $FAKE_PID 2>/dev/null"
-	local i
-	for i in $(seq 50); do
-		curl -s -o /dev/null -X DELETE "http://127.0.0.1:$1/x/0/ping/ping/ping" && return 0
-		sleep 0.1
-	done
-	fail "fake container server did not start"
-}
-
 pending() { find "$D" -path '*async_pending*' -type f | grep -v '\.tmp' || true; }
 
 start_objectd
