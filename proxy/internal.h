@@ -127,6 +127,12 @@ int proxy_quorum_request(struct http_request *req, struct proxy_app *app,
 			 const struct cluster_nodes *nodes, const char *method,
 			 const struct proxy_path *p, struct cluster_hdrs *hdrs,
 			 int nslots, int override404, int reply);
+/* proxy_quorum_request with a quorum of its own (<= 0: the majority). */
+int proxy_quorum_request_n(struct http_request *req, struct proxy_app *app,
+			   const struct cluster_nodes *nodes,
+			   const char *method, const struct proxy_path *p,
+			   struct cluster_hdrs *hdrs, int nslots, int quorum,
+			   int override404, int reply);
 /*
  * Reply with an opened GET/HEAD (cluster_get_open's *r and g; g is taken,
  * r stays the caller's): the headers relayed, the body streamed.
@@ -372,6 +378,29 @@ const char *proxy_object_put_ts(const struct obj_put *o);
  * (204, 404, 503...). */
 int proxy_object_delete_quiet(struct http_request *req, struct proxy_app *app,
 			      const struct proxy_path *p);
+
+/* --- ec_put.c --- */
+struct ec_put;
+/*
+ * Open the upload of p (length bytes, -1: chunked) into an erasure-coded
+ * policy on nodes (its k + m primaries and handoffs) with the backend
+ * headers hdrs[0 .. k+m) object.c made (the EC sysmeta of each slot is
+ * added, the client's Etag taken out: checked here at the end). 0 with
+ * *out set; -EIO (fewer than k + 1 slots ready: 503), -EEXIST (a backend
+ * refused at once: *early says with what), -ENOMEM, -EINVAL.
+ */
+int ec_put_open(struct proxy_app *app, const struct cluster_nodes *nodes,
+		const struct proxy_path *p, struct cluster_hdrs *hdrs,
+		int64_t length, const char *txn, int *early,
+		struct ec_put **out);
+/* The next len bytes of the object. 0, or -EIO (too few slots left). */
+int ec_put_write(struct ec_put *e, const void *data, size_t len);
+/* End the body, COMMIT where it was stored: 201 (etag: the body's MD5
+ * hex), 422 (the client's ETag differs), 503 (fewer than k + 1 stored or
+ * made durable), or a quorum's 4xx. The upload is over either way. */
+int ec_put_finish(struct ec_put *e, char etag[33]);
+/* Abort (when not finished) and free; NULL is fine. */
+void ec_put_free(struct ec_put *e);
 
 /* --- copy.c --- */
 /* COPY (p: the source), or PUT with X-Copy-From (p: the destination).

@@ -15,8 +15,10 @@
  * X-Newest); POST and DELETE go to every primary and answer by quorum.
  *
  * Every request goes to the object ring of the container's storage policy
- * (proxy_object_lookup). A container of an erasure-coded policy takes no
- * object yet (501): its fragment data path is still to come.
+ * (proxy_object_lookup). In an erasure-coded policy's container the
+ * upload is ec_put.c's (fragment archives, then COMMIT), a GET or HEAD
+ * is decoded by the cluster client (common/ecget.c), and POST and DELETE
+ * go to all k + m primaries with a quorum of k + 1.
  */
 #include <errno.h>
 #include <math.h>
@@ -40,7 +42,8 @@ struct obj_put {
 	int nslots;
 	int quorum;
 	struct cluster_put *put;
-	int64_t expected; /* Content-Length, -1 when chunked */
+	struct ec_put *ec; /* an erasure-coded policy's upload (ec_put.c) */
+	int64_t expected;  /* Content-Length, -1 when chunked */
 	uint64_t received;
 	char ts[32];
 };
@@ -52,6 +55,7 @@ static void obj_put_free(struct obj_put *o)
 	if (!o)
 		return;
 	cluster_put_free(o->put);
+	ec_put_free(o->ec);
 	for (i = 0; i < o->nslots; i++)
 		cluster_hdrs_free(&o->hdrs[i]);
 	cluster_nodes_release(&o->nodes);
@@ -292,7 +296,7 @@ static struct obj_put *put_open(struct http_request *req, struct proxy_app *app,
 	struct obj_put *o = NULL;
 	long long at;
 	char err[512];
-	int i, rc, early = 0, status, policy;
+	int i, rc, early = 0, status, policy, ec;
 
 	if (length > MAX_FILE_SIZE) {
 		REFUSE(413, "Your request is too large.");
@@ -323,15 +327,7 @@ static struct obj_put *put_open(struct http_request *req, struct proxy_app *app,
 		REFUSE_STATUS(status == 503 ? 503 : 404);
 		goto fail;
 	}
-	if (policy_by_index(policy)->type == POLICY_ERASURE_CODING) {
-		/* no replicated copies on an EC ring: refused until the
-		 * proxy encodes fragments (issue 6) */
-		REFUSE(501,
-		       "Storage policy %s is erasure-coded: its object "
-		       "data path is not implemented yet",
-		       policy_by_index(policy)->name);
-		goto fail;
-	}
+	ec = policy_by_index(policy)->type == POLICY_ERASURE_CODING;
 	o = calloc(1, sizeof(*o));
 	if (!o) {
 		REFUSE_STATUS(500);
@@ -348,10 +344,14 @@ static struct obj_put *put_open(struct http_request *req, struct proxy_app *app,
 		goto fail;
 	}
 	o->nslots = o->nodes.nprimary;
-	o->quorum = cluster_quorum(o->nslots);
+	/* an EC object is durable once k + 1 of its k + m archives are, and
+	 * every archive's node tells a container (each archive is needed) */
+	o->quorum = ec ? policy_by_index(policy)->ec_ndata + 1
+		       : cluster_quorum(o->nslots);
 	proxy_timestamp(o->ts);
 	if (proxy_backend_headers(req, o->hdrs, o->nslots, o->ts, &containers,
-				  "Container", o->quorum + 1) ||
+				  "Container",
+				  ec ? o->nslots : o->quorum + 1) ||
 	    set_delete_at(o->hdrs, o->nslots, at)) {
 		REFUSE_STATUS(500);
 		goto fail;
@@ -390,10 +390,14 @@ static struct obj_put *put_open(struct http_request *req, struct proxy_app *app,
 			}
 		}
 	}
-	rc = cluster_put_open(app->cluster, &o->nodes, o->p->account,
-			      o->p->container, o->p->object, o->hdrs,
-			      o->expected, o->quorum, http_txn(req), &early,
-			      &o->put);
+	if (ec)
+		rc = ec_put_open(app, &o->nodes, o->p, o->hdrs, o->expected,
+				 http_txn(req), &early, &o->ec);
+	else
+		rc = cluster_put_open(app->cluster, &o->nodes, o->p->account,
+				      o->p->container, o->p->object, o->hdrs,
+				      o->expected, o->quorum, http_txn(req),
+				      &early, &o->put);
 	if (rc == -EEXIST) {
 		/* Swift: 412 for If-None-Match, 202 for an older timestamp */
 		REFUSE_STATUS(early == 409 ? 202 : early);
@@ -414,10 +418,34 @@ fail:
 #undef REFUSE
 #undef REFUSE_STATUS
 
+/* Is the upload still going (not failed, not finished)? */
+static int put_live(const struct obj_put *o)
+{
+	return o->put || o->ec;
+}
+
+/* Abort the upload: the backends see a truncated body. */
+static void put_abort(struct obj_put *o)
+{
+	cluster_put_free(o->put);
+	o->put = NULL;
+	ec_put_free(o->ec);
+	o->ec = NULL;
+}
+
+/* Hand len bytes to the backends (o->received not counted). 0 or -EIO */
+static int put_write(struct obj_put *o, const void *data, size_t len)
+{
+	return o->ec ? ec_put_write(o->ec, data, len)
+		     : cluster_put_write(o->put, data, len);
+}
+
 int proxy_object_put_write(struct obj_put *o, const void *data, size_t len)
 {
 	o->received += len;
-	return cluster_put_write(o->put, data, len);
+	if (!put_live(o))
+		return -EIO;
+	return put_write(o, data, len);
 }
 
 static void object_put(struct http_request *req, struct proxy_app *app,
@@ -453,20 +481,18 @@ void proxy_object_body(struct http_request *req, const char *data, size_t len)
 {
 	struct obj_put *o = http_state(req);
 
-	if (!o->put)
+	if (!put_live(o))
 		return;
 	o->received += len;
 	if (o->expected < 0 && o->received > (uint64_t)MAX_FILE_SIZE) {
-		cluster_put_free(o->put);
-		o->put = NULL;
+		put_abort(o);
 		http_reply_error(req, 413, "Your request is too large.");
 		return;
 	}
-	if (cluster_put_write(o->put, data, len)) {
+	if (put_write(o, data, len)) {
 		log_err("PUT /%s/%s/%s: too few backends left mid-body",
 			o->p->account, o->p->container, o->p->object);
-		cluster_put_free(o->put);
-		o->put = NULL;
+		put_abort(o);
 		proxy_reply_status(req, 503);
 	}
 }
@@ -484,6 +510,12 @@ int proxy_object_put_finish(struct obj_put *o, char etag[33])
 	int n = 0, i, best;
 
 	*etag = '\0';
+	if (o->ec) {
+		best = ec_put_finish(o->ec, etag);
+		ec_put_free(o->ec);
+		o->ec = NULL;
+		return best;
+	}
 	if (!o->put)
 		return 503;
 	cluster_put_finish(o->put, statuses, etags, &n);
@@ -554,7 +586,7 @@ void proxy_object_close(struct http_request *req, int completed)
 {
 	struct obj_put *o = http_state(req);
 
-	if (!completed && o->put)
+	if (!completed && put_live(o))
 		log_warn("PUT /%s/%s/%s: the client went away after %llu "
 			 "bytes; aborted",
 			 o->p->account, o->p->container, o->p->object,
@@ -572,9 +604,10 @@ static int object_write(struct http_request *req, struct proxy_app *app,
 	struct cluster_hdrs hdrs[CLUSTER_MAX_NODES];
 	struct cluster_nodes nodes = {0}, containers = {0};
 	const char *msg;
+	const struct storage_policy *sp;
 	char err[512], ts[32];
 	long long at = 0;
-	int i, n = 0, status = 0;
+	int i, n = 0, status = 0, quorum;
 
 	memset(hdrs, 0, sizeof(hdrs));
 	if (!strcmp(method, "POST")) {
@@ -598,18 +631,23 @@ static int object_write(struct http_request *req, struct proxy_app *app,
 		goto out;
 	}
 	n = nodes.nprimary;
+	sp = policy_by_index(nodes.policy);
+	/* EC: every archive's node, quorum k + 1 (as its PUT) */
+	quorum = sp && sp->type == POLICY_ERASURE_CODING ? sp->ec_ndata + 1
+							 : cluster_quorum(n);
 	proxy_timestamp(ts);
 	if (proxy_backend_headers(req, hdrs, n, ts, &containers, "Container",
-				  cluster_quorum(n) + 1) ||
+				  quorum == cluster_quorum(n) ? quorum + 1
+							      : n) ||
 	    set_delete_at(hdrs, n, at)) {
 		status = 500;
 		if (reply)
 			proxy_reply_status(req, status);
 		goto out;
 	}
-	status = proxy_quorum_request(req, app, &nodes, method, p, hdrs, n,
-				      !strcmp(method, "DELETE") ? 204 : 0,
-				      reply);
+	status = proxy_quorum_request_n(
+		req, app, &nodes, method, p, hdrs, n, quorum,
+		!strcmp(method, "DELETE") ? 204 : 0, reply);
 out:
 	for (i = 0; i < n; i++)
 		cluster_hdrs_free(&hdrs[i]);

@@ -441,6 +441,16 @@ int proxy_quorum_request(struct http_request *req, struct proxy_app *app,
 			 const struct proxy_path *p, struct cluster_hdrs *hdrs,
 			 int nslots, int override404, int reply)
 {
+	return proxy_quorum_request_n(req, app, nodes, method, p, hdrs, nslots,
+				      0, override404, reply);
+}
+
+int proxy_quorum_request_n(struct http_request *req, struct proxy_app *app,
+			   const struct cluster_nodes *nodes,
+			   const char *method, const struct proxy_path *p,
+			   struct cluster_hdrs *hdrs, int nslots, int quorum,
+			   int override404, int reply)
+{
 	struct cluster_resp resps[CLUSTER_MAX_NODES];
 	int statuses[CLUSTER_MAX_NODES], i, best, status = 503;
 
@@ -453,7 +463,7 @@ int proxy_quorum_request(struct http_request *req, struct proxy_app *app,
 		goto out;
 	for (i = 0; i < nslots; i++)
 		statuses[i] = resps[i].status;
-	best = cluster_best_status(statuses, nslots, 0);
+	best = cluster_best_status(statuses, nslots, quorum);
 	if (best < 0 && override404) {
 		/* Swift's overrides: a 404 counts as override404 towards the
 		 * quorum, but a real answer is the one given */
@@ -462,7 +472,7 @@ int proxy_quorum_request(struct http_request *req, struct proxy_app *app,
 		for (i = 0; i < nslots; i++)
 			faked[i] =
 				statuses[i] == 404 ? override404 : statuses[i];
-		best = cluster_best_status(faked, nslots, 0);
+		best = cluster_best_status(faked, nslots, quorum);
 		if (best >= 0) {
 			for (i = 0; i < nslots; i++)
 				if (statuses[i] != 404 &&
