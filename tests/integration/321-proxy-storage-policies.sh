@@ -23,7 +23,8 @@
 #     other and drains a copy on a device object-1.ring does not name;
 #   - the expirer removes an objects-1 object past its X-Delete-At (its
 #     tombstones there, gone from the listing);
-#   - an object PUT into the EC container: 501 (no EC data path yet);
+#   - an object PUT into the EC container stores six fragment archives
+#     under objects-3 (one per device) and reads back (test 322 does more);
 #   - a daemon refuses a bad policy config at startup with Swift's message.
 . "$(dirname "$0")/../lib/functions.sh"
 . "$(dirname "$0")/../lib/proxy.sh"
@@ -204,11 +205,12 @@ done
 nts=$(find "$NODE_DIR" -path '*/objects-1/*' -name '*.ts' | wc -l)
 [ "$nts" = 4 ] || fail "objects-1 tombstones after expiry: $nts"
 
-# no replicated copies on an EC ring: refused until EC objects exist
+# an EC container's object: six fragment archives, one per device
 code=$(printf 'x' | curl -s -o "$H" -w '%{http_code}' -T - -H "$T" "$URL/c3/o")
-[ "$code" = 501 ] || fail "PUT into ec42: $code $(cat "$H")"
-[ -z "$(find "$NODE_DIR" -path '*/objects-3/*' -type f)" ] ||
-	fail "something was written for ec42"
+[ "$code" = 201 ] || fail "PUT into ec42: $code $(cat "$H")"
+n3=$(find "$NODE_DIR" -path '*/objects-3/*' -name '*#d.data' | wc -l)
+[ "$n3" = 6 ] || fail "objects-3 durable archives: $n3"
+[ "$(curl -s -H "$T" "$URL/c3/o")" = x ] || fail "GET from ec42"
 
 # a bad policy config stops a daemon at startup, with Swift's message
 sed 's/^default = yes$/default = no/' "$CONF" >"$TMPDIR_TEST/bad.conf"
