@@ -6,6 +6,9 @@
  * device under `devices`:
  *
  *   <devices>/<dev>/objects/<part>/<suffix>/<hash>/<timestamp>.data|.ts|.meta
+ *   <devices>/<dev>/objects-N/...  storage policy N's objects; for an
+ *                                  erasure-coded N a .data is a fragment
+ *                                  archive <timestamp>#<i>[#d].data
  *   <devices>/<dev>/tmp/            uploads in progress
  *   <devices>/<dev>/async_pending/  container updates still to send
  *   <devices>/<dev>/expiring/<delete_at>-<hash>  objects with X-Delete-At
