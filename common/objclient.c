@@ -298,10 +298,14 @@ int oc_put(struct cluster *c, const char *account, const char *container,
 		return rc;
 	if (opts && opts->content_type)
 		ctype = opts->content_type;
-	rc = md5_buf(data, len, digest);
-	if (rc)
-		goto out;
-	md5_hex(digest, etag);
+	if (opts && opts->no_etag) {
+		etag[0] = '\0'; /* the first replica's ETag, below */
+	} else {
+		rc = md5_buf(data, len, digest);
+		if (rc)
+			goto out;
+		md5_hex(digest, etag);
+	}
 	n = nodes.nprimary;
 	quorum = cluster_quorum(n);
 	oc_timestamp(ts);
@@ -309,7 +313,7 @@ int oc_put(struct cluster *c, const char *account, const char *container,
 	for (i = 0; i < n && !rc; i++) {
 		/* the object servers check the body against the ETag */
 		rc = cluster_hdrs_add(&hdrs[i], "Content-Type", ctype);
-		if (!rc)
+		if (!rc && *etag)
 			rc = cluster_hdrs_add(&hdrs[i], "Etag", etag);
 		if (!rc && opts && opts->if_none_match)
 			rc = cluster_hdrs_add(&hdrs[i], "If-None-Match", "*");
@@ -344,14 +348,18 @@ int oc_put(struct cluster *c, const char *account, const char *container,
 		goto out;
 	}
 	rc = statuses[best] == 409 ? 0 : status_errno(statuses[best]);
-	for (i = 0; !rc && i < got; i++)
-		if (statuses[i] / 100 == 2 && *etags[i] &&
-		    strcmp(etags[i], etag)) {
+	for (i = 0; !rc && i < got; i++) {
+		if (statuses[i] / 100 != 2 || !*etags[i])
+			continue;
+		if (!*etag) /* no_etag: the others must agree with it */
+			memcpy(etag, etags[i], sizeof(etag));
+		if (strcmp(etags[i], etag)) {
 			log_err("PUT /%s/%s/%s: a backend stored ETag %s, not "
 				"%s",
 				account, container, object, etags[i], etag);
 			rc = -EIO;
 		}
+	}
 out:
 	cluster_put_free(p);
 	free_hdrs(hdrs, n);

@@ -38,11 +38,16 @@ struct oc_put_opts {
 	const char *content_type;	  /* default application/octet-stream */
 	int if_none_match;		  /* If-None-Match: * (create only) */
 	const struct cluster_hdrs *extra; /* e.g. X-Object-Meta-* */
+	/* send no ETag, so no MD5 pass over the body here: the replicas'
+	 * ETags must then agree with each other, as Swift's proxy checks for
+	 * a client that sends none (a data path that hashes on every object
+	 * server already: volume chunks) */
+	int no_etag;
 };
 
 /*
  * PUT len bytes as the object, with their MD5 as the ETag the object
- * servers check. A newer write of the object found there (409) leaves
+ * servers check (unless opts->no_etag). A newer write of the object found there (409) leaves
  * that one in place and counts as done, as Swift's 202 does.
  */
 int oc_put(struct cluster *c, const char *account, const char *container,

@@ -110,6 +110,54 @@ static void clean_add(struct vol_store *s, int64_t n)
 	__atomic_add_fetch(&s->clean_bytes, (uint64_t)n, __ATOMIC_RELAXED);
 }
 
+/* A chunk buffer of size bytes (contents undefined): a spare one when
+ * size is the store's chunk size and one is kept. NULL on ENOMEM. */
+static uint8_t *chunk_alloc(struct vol_store *s, size_t size)
+{
+	void *p = NULL;
+
+	if (size == s->conf.chunk_size) {
+		pthread_mutex_lock(&s->spare_lock);
+		p = s->spares;
+		if (p) {
+			memcpy(&s->spares, p, sizeof(void *));
+			s->nspares--;
+		}
+		pthread_mutex_unlock(&s->spare_lock);
+	}
+	return p ? p : malloc(size);
+}
+
+/* Give back a chunk_alloc buffer (NULL is fine): kept as a spare while
+ * fewer than VOL_SPARES are, else freed. Any lock may be held. */
+static void chunk_free(struct vol_store *s, uint8_t *p, size_t size)
+{
+	if (p && size == s->conf.chunk_size) {
+		pthread_mutex_lock(&s->spare_lock);
+		if (s->nspares < VOL_SPARES) {
+			memcpy(p, &s->spares, sizeof(void *));
+			s->spares = p;
+			s->nspares++;
+			p = NULL;
+		}
+		pthread_mutex_unlock(&s->spare_lock);
+	}
+	free(p);
+}
+
+/* Free the spare buffers (store close). */
+void vol_spares_free(struct vol_store *s)
+{
+	void *p, *next;
+
+	for (p = s->spares; p; p = next) {
+		memcpy(&next, p, sizeof(void *));
+		free(p);
+	}
+	s->spares = NULL;
+	s->nspares = 0;
+}
+
 #define LRU_CHUNK(l)   vol_link_entry(l, struct vol_chunk, lru)
 #define DIRTY_CHUNK(l) vol_link_entry(l, struct vol_chunk, dirtyl)
 
@@ -166,7 +214,7 @@ static void cache_trim(struct vol_store *s)
 		}
 		c->in_lru = 0;
 		clean_add(s, -(int64_t)c->d->rec.chunk_size);
-		free(c->data);
+		chunk_free(s, c->data, c->d->rec.chunk_size);
 		set_data(c, NULL);
 		pthread_mutex_unlock(&c->lock);
 	}
@@ -273,7 +321,7 @@ static int fetch_chunk(struct vol_disk *d, struct vol_chunk *c,
 	uint8_t *buf;
 	ssize_t n;
 
-	buf = malloc(CS(d));
+	buf = chunk_alloc(s, CS(d));
 	if (!buf)
 		return -ENOMEM;
 	vol_chunk_name(name, owner, ref->gen, c->idx);
@@ -282,7 +330,7 @@ static int fetch_chunk(struct vol_disk *d, struct vol_chunk *c,
 	if (n < 0) {
 		log_err("disk %s: cannot read chunk %s: %s", d->rec.id, name,
 			strerror((int)-n));
-		free(buf);
+		chunk_free(s, buf, CS(d));
 		return n == -ENOENT ? -EIO : (int)n;
 	}
 	if ((size_t)n < CS(d))
@@ -358,6 +406,11 @@ static void read_ahead(struct vol_disk *d, uint32_t idx)
 	}
 }
 
+/* Chunk PUTs send no ETag: each object server hashes the body for its
+ * own ETag anyway, and the replicas' must agree (objclient.h); hashing it
+ * here too was a quarter of a write's CPU. */
+static const struct oc_put_opts chunk_put_opts = {.no_etag = 1};
+
 /*
  * PUT the chunk's data if it is dirty (invariant 2) and point the map at
  * it (in memory: vol_disk_save_map stores it). The PUT sends c->data
@@ -399,7 +452,7 @@ static int flush_chunk(struct vol_disk *d, struct vol_chunk *c, int locked)
 	if (put) {
 		vol_chunk_name(name, d->rec.id, gen, c->idx);
 		rc = oc_put(s->conf.cluster, s->account, VOL_CONT_CHUNKS, name,
-			    data, CS(d), NULL);
+			    data, CS(d), &chunk_put_opts);
 		if (rc)
 			log_err("disk %s: cannot write chunk %s: %s", d->rec.id,
 				name, strerror(-rc));
@@ -417,7 +470,7 @@ static int flush_chunk(struct vol_disk *d, struct vol_chunk *c, int locked)
 	c->flushing = 0;
 	c->sending = NULL;
 	if (c->data != data) /* a write made its own copy meanwhile */
-		free(data);
+		chunk_free(s, data, CS(d));
 	if (!rc && seq > c->sseq)
 		c->sseq = seq;
 	if (!rc && c->wseq == seq) {
@@ -441,7 +494,7 @@ static int own_data(struct vol_chunk *c)
 
 	if (!c->sending || c->data != c->sending)
 		return 0;
-	copy = malloc(c->d->rec.chunk_size);
+	copy = chunk_alloc(c->d->s, c->d->rec.chunk_size);
 	if (!copy)
 		return -ENOMEM;
 	memcpy(copy, c->data, c->d->rec.chunk_size);
@@ -904,7 +957,7 @@ void vol_disk_free(struct vol_disk *d)
 		pthread_mutex_lock(&c->lock);
 		lru_remove(d->s, c);
 		pthread_mutex_unlock(&c->lock);
-		free(c->data);
+		chunk_free(d->s, c->data, CS(d));
 		pthread_cond_destroy(&c->cond);
 		pthread_mutex_destroy(&c->lock);
 		free(c);
@@ -1040,13 +1093,16 @@ static int write_chunk(struct vol_disk *d, uint32_t idx, const uint8_t *src,
 	pthread_mutex_lock(&c->lock);
 	if (!c->data) {
 		if (n == CS(d)) {
-			set_data(c, malloc(CS(d)));
+			set_data(c, chunk_alloc(d->s, CS(d)));
 		} else {
 			map_get(d, idx, &ref, owner, NULL);
-			if (ref.owner)
+			if (ref.owner) {
 				rc = fetch_chunk(d, c, &ref, owner);
-			else
-				set_data(c, calloc(1, CS(d)));
+			} else {
+				set_data(c, chunk_alloc(d->s, CS(d)));
+				if (c->data)
+					memset(c->data, 0, CS(d));
+			}
 		}
 		if (!rc && !c->data)
 			rc = -ENOMEM;
@@ -1153,7 +1209,7 @@ static int drop_chunk(struct vol_disk *d, uint32_t idx)
 		pthread_cond_wait(&c->cond, &c->lock);
 	mark_clean(s, c);
 	lru_remove(s, c);
-	free(c->data);
+	chunk_free(s, c->data, CS(d));
 	set_data(c, NULL);
 	c->wseq++;
 	pthread_mutex_lock(&d->map_lock);

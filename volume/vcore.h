@@ -36,8 +36,11 @@
 /* flush/load/import threads per store: chunk PUTs wait mostly on the
  * replicas' disks and fsyncs, so a 64 MiB flush window (16 chunks) and
  * read-ahead all run at once */
-#define VOL_WORKERS    32
-#define VOL_READAHEAD  4  /* chunks loaded ahead of a missing one */
+#define VOL_WORKERS   32
+#define VOL_READAHEAD 4 /* chunks loaded ahead of a missing one */
+/* freed chunk buffers kept for reuse (io.c chunk_alloc): a new buffer
+ * costs a page fault and a cleared page per 4 KiB */
+#define VOL_SPARES     16
 #define VOL_PAGE_SHIFT 10 /* chunks per page of the chunk table: 1024 */
 #define VOL_PAGE_MASK  ((1u << VOL_PAGE_SHIFT) - 1)
 
@@ -241,6 +244,7 @@ int vol_disk_count(struct vol_disk *d, uint64_t *size, uint64_t *allocated);
 int vol_disk_grow(struct vol_disk *d, uint64_t size);
 int vol_disk_resize(struct vol_disk *d);
 void vol_disk_set_solo(struct vol_disk *d, int solo);
+void vol_spares_free(struct vol_store *s);
 
 /* The store (volume.c). */
 struct vol_store {
@@ -258,6 +262,11 @@ struct vol_store {
 	uint64_t dirty_bytes;
 	int wb_err;	/* last background flush error, 0 after a success */
 	uint8_t *zeros; /* chunk_size zero bytes */
+	/* conf.chunk_size buffers to reuse, linked through their first
+	 * bytes (io.c chunk_alloc, chunk_free) */
+	pthread_mutex_t spare_lock;
+	void *spares;
+	int nspares;
 };
 
 /* gc.c */

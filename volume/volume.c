@@ -85,6 +85,7 @@ int vol_store_open(const struct vol_store_conf *conf, struct vol_store **out)
 	}
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->cache_lock, NULL);
+	pthread_mutex_init(&s->spare_lock, NULL);
 	vol_link_init(&s->lru);
 	vol_link_init(&s->dirty);
 	pthread_mutex_init(&s->dirty_lock, NULL);
@@ -93,6 +94,7 @@ int vol_store_open(const struct vol_store_conf *conf, struct vol_store **out)
 	if (rc) {
 		pthread_cond_destroy(&s->dirty_cond);
 		pthread_mutex_destroy(&s->dirty_lock);
+		pthread_mutex_destroy(&s->spare_lock);
 		pthread_mutex_destroy(&s->cache_lock);
 		pthread_mutex_destroy(&s->lock);
 		free(s->zeros);
@@ -117,8 +119,10 @@ void vol_store_close(struct vol_store *s)
 		vol_disk_free(d);
 	}
 	vol_pool_stop(&s->pool);
+	vol_spares_free(s);
 	pthread_cond_destroy(&s->dirty_cond);
 	pthread_mutex_destroy(&s->dirty_lock);
+	pthread_mutex_destroy(&s->spare_lock);
 	pthread_mutex_destroy(&s->cache_lock);
 	pthread_mutex_destroy(&s->lock);
 	free(s->zeros);
