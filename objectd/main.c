@@ -4,10 +4,10 @@
  * Startup only: the configuration table, building the shared state, and
  * handing over to daemon_main (common/daemon.c), which loads the config,
  * serves HTTP through objd_route (server.c) and stops on SIGTERM. The
- * updater, expirer and auditor threads (updater.c, expirer.c,
- * auditor.c) start once serving has begun; `--once update`, `--once
- * expire` and `--once audit` run one pass of either
- * instead of serving.
+ * updater, expirer, auditor, replicator and reconstructor threads
+ * (updater.c, expirer.c, auditor.c, replicator.c, reconstructor.c) start
+ * once serving has begun; `--once update|expire|audit|replicate|
+ * reconstruct` runs one pass of one of them instead of serving.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -78,6 +78,13 @@ static const struct conf_key objd_conf_keys[] = {
 	{"object-server", "replicator_node_timeout", CONF_DOUBLE, 0.1, 3600,
 	 "60", OFF(replicator_node_timeout),
 	 "seconds a peer may stay silent during a replication request"},
+	/* reconstructor (reconstructor.c) */
+	{"object-server", "reconstructor_interval", CONF_INT, 1, 86400, "30",
+	 OFF(reconstructor_interval),
+	 "seconds between passes of the erasure-coding reconstructor"},
+	{"object-server", "reconstructor_concurrency", CONF_INT, 1, 64, "1",
+	 OFF(reconstructor_concurrency),
+	 "partitions the reconstructor works on at once (threads)"},
 	{NULL},
 };
 
@@ -102,6 +109,7 @@ static int objd_start(void *cfg, void **app)
 	pthread_cond_init(&od->wake, NULL);
 	pthread_mutex_init(&od->exp_pass_lock, NULL);
 	pthread_mutex_init(&od->aud_pass_lock, NULL);
+	pthread_mutex_init(&od->rcon_pass_lock, NULL);
 	od->recon.server = "object";
 	od->recon.devices = c->devices;
 	od->recon.cache_dir = c->recon_cache_path;
@@ -123,7 +131,9 @@ static int objd_serving(void *app)
 		rc = exp_start(app);
 	if (!rc)
 		rc = aud_start(app);
-	return rc ? rc : repl_start(app); /* replicator.c */
+	if (!rc)
+		rc = repl_start(app);	  /* replicator.c */
+	return rc ? rc : rcon_start(app); /* reconstructor.c */
 }
 
 static void objd_stop(void *app)
@@ -133,6 +143,7 @@ static void objd_stop(void *app)
 
 	if (!od)
 		return;
+	rcon_stop(od); /* before repl_stop: it uses the replicator's rings */
 	repl_stop(od); /* replicator.c */
 	aud_stop(od);
 	exp_stop(od);
@@ -141,6 +152,7 @@ static void objd_stop(void *app)
 		pthread_mutex_destroy(&od->hash_locks[i]);
 	pthread_mutex_destroy(&od->exp_pass_lock);
 	pthread_mutex_destroy(&od->aud_pass_lock);
+	pthread_mutex_destroy(&od->rcon_pass_lock);
 	pthread_cond_destroy(&od->wake);
 	pthread_mutex_destroy(&od->pass_lock);
 	pthread_mutex_destroy(&od->lock);
@@ -158,9 +170,11 @@ static int objd_once(void *app, const char *what)
 		return aud_run_once(app, NULL) < 0 ? 1 : 0;
 	if (!strcmp(what, "replicate")) /* replicator.c */
 		return repl_once(app) < 0 ? 1 : 0;
+	if (!strcmp(what, "reconstruct")) /* reconstructor.c */
+		return rcon_once(app) < 0 ? 1 : 0;
 	fprintf(stderr,
 		"kumo-objectd: unknown --once job '%s' (try update, expire, "
-		"audit, replicate)\n",
+		"audit, replicate, reconstruct)\n",
 		what);
 	return 2;
 }

@@ -10,7 +10,9 @@
  *       the missing_check half of Swift's SSYNC: every object of those
  *       suffixes, tidied, as JSON {hash: [kind, data_ts, meta_ts|null]}
  *       (kind "data" or "ts", timestamps in internal form), so the sender
- *       sees what this replica lacks or holds older.
+ *       sees what this replica lacks or holds older; for an erasure-coded
+ *       policy a 4th element lists the fragment indexes held durable at
+ *       data_ts (the reconstructor's view).
  *   PUT /<dev>/<part>/<a>/<c>/<o> with X-Backend-Replication: True and
  *       X-Backend-Replication-File: <ts>.data|.ts|.meta
  *       one file of the object exactly as the sender holds it (body,
@@ -164,6 +166,23 @@ static void replicate_headers(struct http_request *req)
 	part_req_free(&pr);
 }
 
+/* Append to an SSYNC entry the list of the fragment indexes in frags
+ * (an EC policy: the durable archives held at the entry's time), for the
+ * reconstructor. 0 or -ENOMEM. */
+static int frags_append(json_t *entry, uint32_t frags)
+{
+	json_t *list = json_array();
+	int i;
+
+	for (i = 0; list && i < 32; i++)
+		if ((frags & (1u << i)) &&
+		    json_array_append_new(list, json_integer(i))) {
+			json_decref(list);
+			list = NULL;
+		}
+	return list && !json_array_append_new(entry, list) ? 0 : -ENOMEM;
+}
+
 static void ssync_headers(struct http_request *req)
 {
 	struct objd *od = http_app(req);
@@ -188,6 +207,8 @@ static void ssync_headers(struct http_request *req)
 			one = json_pack("[s,s,s?]",
 					c->state == DF_LIVE ? "data" : "ts",
 					dts, c->has_meta ? mts : NULL);
+			if (one && c->ec && frags_append(one, c->frags))
+				rc = -ENOMEM;
 			if (!one || json_object_set_new(all, e[j].hash, one))
 				rc = -ENOMEM;
 		}

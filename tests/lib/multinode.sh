@@ -13,6 +13,9 @@
 #
 # OBJ_EXTRA_CONF, when set, is appended to each object server's
 # [object-server] section (e.g. replicator_interval, reclaim_age).
+# POLICY_CONF, when set, follows [swift-hash] in every config (the
+# [storage-policy:N] sections); MN_POLICY_RINGS lists N:REPLICAS for the
+# object-N.ring.gz to build on the same devices d1..dN (e.g. "1:6").
 #
 # Sets PROXY_PORT, PROXY_URL, AUTH_URL, NODE_DIR, RINGS, SWIFT, OBJ_PORTS
 # (array, index K for server K) and defines:
@@ -78,11 +81,15 @@ start_multinode_cluster() {
 		mkdir -p "$NODE_DIR/obj$k/d$k"
 	done
 	_mn_ring object 3 "${OBJ_PORTS[@]}"
+	for k in ${MN_POLICY_RINGS:-}; do
+		_mn_ring "object-${k%%:*}" "${k#*:}" "${OBJ_PORTS[@]}"
+	done
 	_mn_ring container 3 "$CONT_PORT" "$CONT_PORT" "$CONT_PORT" "$CONT_PORT"
 	_mn_ring account 3 "$ACC_PORT" "$ACC_PORT" "$ACC_PORT" "$ACC_PORT"
 	local hash="[swift-hash]
 swift_hash_path_prefix =
 swift_hash_path_suffix = test-suffix
+${POLICY_CONF:-}
 "
 	CONF=$T/kumo.conf
 	cat >"$CONF" <<EOF

@@ -1,0 +1,90 @@
+# tests/lib/ec.sh: an erasure-coded cluster for the reconstructor's tests
+# (tests/integration/47N-ec-*.sh). Source after functions.sh; it sources
+# multinode.sh.
+#
+#   ec_cluster N     start_multinode_cluster N (one kumo-objectd per device
+#                    d1..dN) with storage policy 1 "ec42"
+#                    (liberasurecode_rs_vand 4+2, object-1.ring.gz: 6
+#                    replicas on d1..dN; N > 6 leaves handoffs), background
+#                    passes out of the way (run by hand), a token (TOKEN,
+#                    URL) and container "ec" of that policy; EC_RING is
+#                    the ring's path
+#   ec_put NAME FILE [DOWN]  the object ec/NAME with FILE's bytes: PUT through
+#                    the proxy; while the proxy answers 501 (its EC PUT is
+#                    not there yet) the archives are made with pyeclib and
+#                    PUT + COMMITted to the primaries straight away
+#                    (tests/lib/ec_tool.py put, DOWN: devices a handoff
+#                    stands in for)
+#   ec_get NAME OUT  the object through the proxy into OUT; while the proxy
+#                    has no EC GET, decoded from k archives (ec_tool.py get)
+#   ec_archives NAME "<device> <index> <durable> <path>" per archive file
+#   reconstruct_all [K...]  `kumo-objectd --once reconstruct` on each object
+#                    server (default all), stderr into $TMPDIR_TEST/rcon.log
+. "$(dirname "${BASH_SOURCE[0]}")/multinode.sh"
+
+POLICY_CONF="
+[storage-policy:0]
+name = gold
+default = yes
+
+[storage-policy:1]
+name = ec42
+policy_type = erasure_coding
+ec_type = liberasurecode_rs_vand
+ec_num_data_fragments = 4
+ec_num_parity_fragments = 2
+"
+EC_TOOL="$TESTS_DIR/lib/ec_tool.py"
+
+ec_cluster() {
+	MN_POLICY_RINGS="1:6"
+	OBJ_EXTRA_CONF="replicator_interval = 3600
+reconstructor_interval = 3600
+${OBJ_EXTRA_CONF:-}"
+	start_multinode_cluster "$1"
+	EC_RING=$RINGS/object-1.ring.gz
+	read -r TOKEN URL < <(get_token test:tester testing)
+	[ -n "$TOKEN" ] || fail "no token"
+	ACCT=${URL##*/}
+	[ "$(status PUT "$URL/ec" -H "X-Auth-Token: $TOKEN" \
+		-H "X-Storage-Policy: ec42")" = 201 ] || fail "EC container PUT"
+}
+
+ec_put() {
+	local code
+	code=$(curl -s -o "$TMPDIR_TEST/put.out" -w '%{http_code}' -X PUT \
+		-H "X-Auth-Token: $TOKEN" -H "X-Object-Meta-Color: blue" \
+		--data-binary @"$2" "$URL/ec/$1")
+	case $code in
+	201) ;;
+	501) $PYTHON "$EC_TOOL" put "$EC_RING" "$ACCT/ec/$1" "$2" \
+		${3:+--down "$3"} >/dev/null || fail "archives of $1 not stored" ;;
+	*) fail "PUT ec/$1: $code $(cat "$TMPDIR_TEST/put.out")" ;;
+	esac
+}
+
+ec_get() {
+	local code
+	code=$(curl -s -o "$2" -w '%{http_code}' -H "X-Auth-Token: $TOKEN" \
+		"$URL/ec/$1")
+	case $code in
+	200) ;;
+	501) $PYTHON "$EC_TOOL" get "$EC_RING" "$ACCT/ec/$1" "$2" ;;
+	*) echo "GET ec/$1: $code" >&2; return 1 ;;
+	esac
+}
+
+ec_archives() {
+	$PYTHON "$EC_TOOL" archives "$NODE_DIR" "$EC_RING" "$ACCT/ec/$1"
+}
+
+reconstruct_all() {
+	local k
+	[ $# -gt 0 ] || set -- $(seq 1 $((${#OBJ_PORTS[@]})))
+	for k in "$@"; do
+		timeout 90 kumo-objectd "$TMPDIR_TEST/obj$k.conf" --once reconstruct \
+			2>>"$TMPDIR_TEST/rcon.log" ||
+			{ tail -20 "$TMPDIR_TEST/rcon.log" >&2
+			  fail "reconstruction on node $k failed"; }
+	done
+}
