@@ -50,7 +50,7 @@ struct cand {
 	const struct ring_dev *dev;
 	int idx;
 	struct ts t;
-	int used; /* asked already (a source, or failed) */
+	int bad; /* failed as a source: not asked again */
 };
 
 /* One of the k archives being read. */
@@ -306,7 +306,7 @@ static int source_launch(struct ecget *g, int j)
 	for (i = 0; i < g->ncand && rc; i++) {
 		struct cand *cd = &g->cand[i];
 
-		if (cd->used)
+		if (cd->bad)
 			continue;
 		for (busy = 0, l = 0; l < g->k; l++)
 			if (l != j && g->src[l].id >= 0 &&
@@ -314,7 +314,6 @@ static int source_launch(struct ecget *g, int j)
 				busy = 1;
 		if (busy)
 			continue;
-		cd->used = 1;
 		cluster_hdrs_free(&h);
 		if (cluster_hdrs_copy(&h, &g->base) ||
 		    cluster_hdrs_addf(&h, "X-Backend-Ec-Frag-Index", "%d",
@@ -332,6 +331,8 @@ static int source_launch(struct ecget *g, int j)
 		if (s->id >= 0) {
 			s->cand = i;
 			rc = 0;
+		} else {
+			cd->bad = 1;
 		}
 	}
 	cluster_hdrs_free(&h);
@@ -356,6 +357,7 @@ static int source_good(struct ecget *g, int j)
 	log_warn("GET /%s/%s/%s: fragment %d on %s:%d/%s: status %d",
 		 g->account, g->container, g->object, cd->idx, cd->dev->ip,
 		 cd->dev->port, cd->dev->device, r->status);
+	g->cand[s->cand].bad = 1;
 	cluster_fetch_stop(g->f, s->id);
 	s->id = -1;
 	return 0;
@@ -436,6 +438,7 @@ static int segment_decode(struct ecget *g)
 					 g->cand[s->cand].dev->port,
 					 g->cand[s->cand].dev->device);
 			}
+			g->cand[s->cand].bad = 1;
 			if (source_start(g, j))
 				return -EIO;
 		}
