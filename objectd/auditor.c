@@ -292,6 +292,35 @@ static int is_hex32(const char *s)
 	return s[32] == '\0';
 }
 
+/*
+ * A non-durable archive whose metadata looked corrupt may have been read
+ * while a COMMIT rewrote it in place (df_commit_archive, under the
+ * object's stripe lock): read its metadata again under that lock. 0 (it
+ * is whole now), -ENOENT (committed meanwhile), -EILSEQ, -errno.
+ */
+static int recheck_nondurable(struct aud_pass *p, const char *path,
+			      const char *hash)
+{
+	struct objmeta m = OBJMETA_INIT;
+	uint64_t body_len;
+	int fd, rc;
+
+	exp_lock(p->od, hash);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	rc = fd == -1 ? -errno : df_read_meta(fd, &m, &body_len);
+	if (fd != -1)
+		close(fd);
+	exp_unlock(p->od, hash);
+	objmeta_free(&m);
+	return rc;
+}
+
+/* Non-zero for a non-durable archive's name, <ts>#<i>.data. */
+static int nondurable_name(const char *name)
+{
+	return strchr(name, '#') && !strstr(name, "#d.");
+}
+
 /* Audit every file of one hash dir; quarantine it when one is bad. */
 static int audit_hash_dir(struct aud_pass *p, const char *dev_dir,
 			  const char *hash_dir, const char *hash)
@@ -317,6 +346,9 @@ static int audit_hash_dir(struct aud_pass *p, const char *dev_dir,
 		snprintf(path, sizeof(path), "%s/%s", hash_dir, de->d_name);
 		rc = audit_file(p, path, hash, !strcmp(ext, ".data"), ecp,
 				&why);
+		if (rc == -EILSEQ && ecp && nondurable_name(de->d_name) &&
+		    !strcmp(why, "bad footer or metadata"))
+			rc = recheck_nondurable(p, path, hash);
 		if (rc == -EINTR)
 			break;
 		p->st.files++;

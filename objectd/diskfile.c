@@ -924,7 +924,11 @@ int df_open_ec(const struct df_loc *loc, int64_t now_secs, int frag_index,
 	goto out;
 corrupt:
 	rc = 0;
-	df_quarantine(loc, why);
+	if (files[end].durable)
+		df_quarantine(loc, why);
+	else /* maybe a COMMIT rewriting its metadata: the auditor decides */
+		log_warn("%s: %s (non-durable, left to the auditor)",
+			 obj->data_path, why);
 	close(obj->fd);
 	obj->fd = -1;
 	objmeta_free(&obj->meta);

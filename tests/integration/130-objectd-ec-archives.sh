@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/integration/130-objectd-ec-archives.sh: kumo-objectd's side of erasure coding (issue 6, the EC protocol): in a 4+2 policy's folder a PUT needs X-Object-Sysmeta-Ec-Frag-Index (400), writes <ts>#<i>.data, invisible to GET and without container update; COMMIT makes it <ts>#<i>#d.data, visible, and sends the container update with the whole object's etag and size (async_pending when the container is down); 404 for a COMMIT of nothing, idempotent when durable; two indexes side by side (X-Backend-Ec-Frag-Index, X-Backend-Fragments); a newer durable COMMIT removes older files; a tombstone wins; replicated policy 0 unchanged; the auditor quarantines archives with a bad fragment header, a wrong index or a wrong size and passes good ones. Archives are built by Swift's own PyECLib.
+# tests/integration/130-objectd-ec-archives.sh: kumo-objectd's side of erasure coding (issue 6, the EC protocol): in a 4+2 policy's folder a PUT needs X-Object-Sysmeta-Ec-Frag-Index (400), writes <ts>#<i>.data, invisible to GET and without container update; COMMIT makes it <ts>#<i>#d.data, visible, and sends the container update with the whole object's etag and size (async_pending when the container is down); 404 for a COMMIT of nothing, idempotent when durable; two indexes side by side (X-Backend-Ec-Frag-Index, X-Backend-Fragments); a newer durable COMMIT removes older files; a tombstone wins; replicated policy 0 unchanged; the auditor quarantines archives with a bad fragment header, a wrong index or a wrong size, and a torn non-durable one a GET left alone, and passes good ones. Archives are built by Swift's own PyECLib.
 . "$(dirname "$0")/../lib/functions.sh"
 requires curl md5sum kumo-objectd
 
@@ -221,9 +221,16 @@ want "$(commit wrongidx "$T5" 3 o1)" 201 "COMMIT wrongidx"
 # wrongsize: committed with another object's length
 want "$(put_arch wrongsize "$T5" 3 "$A/o1.3")" 201 "PUT wrongsize"
 want "$(commit wrongsize "$T5" 3 o2)" 201 "COMMIT wrongsize"
+# torn: a non-durable archive with a broken footer (as a COMMIT's
+# metadata rewrite might leave it): a GET leaves it to the auditor
+want "$(put_arch torn "$T5" 3 "$A/o1.3")" 201 "PUT torn"
+f=$(hdir torn)/$T5#3.data
+truncate -s $(($(stat -c %s "$f") - 5)) "$f"
+expect_status 404 GET /d1/5/a/c/torn "${P1[@]}" -H "X-Backend-Ec-Nondurable: yes"
+[ -e "$f" ] || fail "a GET quarantined a non-durable archive"
 expect_exit 0 kumo-objectd "$TMPDIR_TEST/object.conf" --once audit
 Q=$D/d1/quarantined/objects-1
-for o in badhdr wrongidx wrongsize; do
+for o in badhdr wrongidx wrongsize torn; do
 	[ -d "$Q/$(hash_of $o)" ] || fail "$o not quarantined: $(ls "$Q" 2>&1)"
 	[ ! -e "$(hdir $o)" ] || fail "$o still in place"
 done
@@ -231,6 +238,6 @@ grep -q "bad fragment header" "$TMPDIR_TEST/out" || fail "no header verdict: $(c
 grep -q "ec_archive_size" "$TMPDIR_TEST/out" || fail "no size verdict"
 want "$(files o)" "$T4#0#d.data" "a good archive after the audit"
 want "$(files p)" "$T5#2#d.data" "a good archive after the audit"
-[ "$(ls "$Q" | wc -l)" -eq 3 ] || fail "quarantined more than the bad: $(ls "$Q")"
+[ "$(ls "$Q" | wc -l)" -eq 4 ] || fail "quarantined more than the bad: $(ls "$Q")"
 stop_objectd
 echo PASS
