@@ -115,6 +115,21 @@ struct obj {
 	char part[16];
 };
 
+/* What a job knows of the partition's other nodes: the primaries in
+ * ring order (index i on nodes[i]; me is this device's, -1 on a
+ * handoff) and their SSYNC listings (NULL: no answer), and the first
+ * handoffs' (asked at the first archive a primary lacks: one may hold it
+ * for that primary, and reverts it instead of a rebuild). */
+struct job_view {
+	const struct repl_job *j;
+	const struct repl_snap *snap;
+	const struct ring_dev *nodes[REPL_MAX_PRIMARIES];
+	json_t *listing[REPL_MAX_PRIMARIES];
+	int me;
+	int hloaded, nhand;
+	json_t *hlisting[EC_MAX_FRAGS];
+};
+
 /* What a peer listed for one hash (SSYNC). */
 struct peer_view {
 	int found, deleted;
@@ -632,15 +647,49 @@ static void push_meta(struct repl_pass *p, struct repl_conn *c,
 		push_file(p, c, o, peer, o->cur->meta_name);
 }
 
+/* 1 if one of the first handoffs lists archive idx of o at o's time
+ * (loading their listings at the first call of a job). */
+static int on_handoff(struct repl_pass *p, struct repl_conn *c,
+		      const struct obj *o, struct job_view *jv, int idx)
+{
+	struct rcon_ctx *x = p->arg;
+	const struct ring_dev *hand[EC_MAX_FRAGS];
+	struct peer_view v;
+	int i, n;
+
+	if (!jv->hloaded) {
+		jv->hloaded = 1;
+		n = ring_get_handoffs(p->ring, jv->j->partno, hand,
+				      x->sp->ec_nparity);
+		for (i = 0; i < n; i++) {
+			if (hand[i]->id == jv->j->dev_id)
+				continue;
+			if (!repl_peer_json(c, hand[i], "SSYNC", jv->j->part,
+					    jv->snap->sfxs, jv->snap->nsfx,
+					    &jv->hlisting[jv->nhand]))
+				jv->nhand++;
+		}
+	}
+	for (i = 0; i < jv->nhand; i++) {
+		peer_view_of(jv->hlisting[i], o->hash, &v);
+		if (v.found && !v.deleted && !ts_cmp(&v.ts, &o->cur->data_ts) &&
+		    (v.frags & (1u << idx)))
+			return 1;
+	}
+	return 0;
+}
+
 /*
  * Primary job, one live object: rebuild each index a primary lacks when
  * this node is the one that should (see the top of the file).
  */
 static void rebuild_missing(struct repl_pass *p, struct repl_conn *c,
-			    struct obj *o, const struct ring_dev **nodes,
-			    int me, json_t **listing)
+			    struct obj *o, struct job_view *jv)
 {
 	struct rcon_ctx *x = p->arg;
+	const struct ring_dev **nodes = jv->nodes;
+	json_t **listing = jv->listing;
+	int me = jv->me;
 	const struct ring_dev *holder[EC_MAX_FRAGS];
 	struct peer_view v[EC_MAX_FRAGS];
 	struct objmeta m = OBJMETA_INIT;
@@ -684,6 +733,8 @@ static void rebuild_missing(struct repl_pass *p, struct repl_conn *c,
 		if (first < 0 || holder[first] ||
 		    !(o->cur->frags & (1u << first)))
 			continue; /* another node rebuilds it */
+		if (on_handoff(p, c, o, jv, j))
+			continue; /* the handoff's pass reverts it */
 		/* the local archive (data_name, the lowest index here)
 		 * first, then the other holders' */
 		nsrc = 0;
@@ -727,9 +778,10 @@ static void rebuild_missing(struct repl_pass *p, struct repl_conn *c,
  * primary of its index, removed here once that one has it. 1 when
  * nothing is left to push. */
 static int revert_archives(struct repl_pass *p, struct repl_conn *c,
-			   struct obj *o, const struct ring_dev **nodes,
-			   json_t **listing)
+			   struct obj *o, const struct job_view *jv)
 {
+	const struct ring_dev *const *nodes = jv->nodes;
+	json_t *const *listing = jv->listing;
 	struct rcon_ctx *x = p->arg;
 	struct objmeta m = OBJMETA_INIT;
 	struct repl_upload up = {-1, 0, 0};
@@ -795,9 +847,11 @@ static int revert_archives(struct repl_pass *p, struct repl_conn *c,
 /* A tombstone of o to every primary that lists nothing as new. 1 when
  * every primary has it (a handoff may then drop it). */
 static int push_tombstone(struct repl_pass *p, struct repl_conn *c,
-			  const struct obj *o, const struct ring_dev **nodes,
-			  int me, json_t **listing)
+			  const struct obj *o, const struct job_view *jv)
 {
+	const struct ring_dev *const *nodes = jv->nodes;
+	json_t *const *listing = jv->listing;
+	int me = jv->me;
 	struct rcon_ctx *x = p->arg;
 	struct peer_view v;
 	int j, all = 1;
@@ -849,14 +903,17 @@ static void rcon_job(struct repl_pass *p, struct repl_job *j)
 	struct rcon_ctx *x = p->arg;
 	struct objd *od = p->od;
 	struct repl_conn c = {od, NULL, j->policy, "reconstructor"};
-	const struct ring_dev *nodes[REPL_MAX_PRIMARIES];
-	json_t *listing[REPL_MAX_PRIMARIES] = {NULL};
+	struct job_view jv;
 	struct repl_snap snap = {0};
 	const char **all = NULL, *key;
 	json_t *local = NULL, *val;
 	struct obj o;
-	int i, n = 0, nn, me = -1, failed = 0, done;
+	int i, n = 0, nn, failed = 0, done;
 
+	memset(&jv, 0, sizeof(jv));
+	jv.j = j;
+	jv.snap = &snap;
+	jv.me = -1;
 	repl_maybe_full_rehash(od, j);
 	if (objd_get_hashes(j->dev_dir, j->policy, j->part, NULL, 0,
 			    od->cfg->reclaim_age, &local) ||
@@ -869,7 +926,8 @@ static void rcon_job(struct repl_pass *p, struct repl_job *j)
 		failed = 1;
 		goto out;
 	}
-	nn = ring_get_part_nodes(p->ring, j->partno, nodes, REPL_MAX_PRIMARIES);
+	nn = ring_get_part_nodes(p->ring, j->partno, jv.nodes,
+				 REPL_MAX_PRIMARIES);
 	if (nn != x->n) {
 		log_warn("partition %s: the ring gives %d primaries, the "
 			 "policy wants %d",
@@ -878,13 +936,13 @@ static void rcon_job(struct repl_pass *p, struct repl_job *j)
 		goto out;
 	}
 	for (i = 0; i < nn; i++)
-		if (nodes[i]->id == j->dev_id)
-			me = i;
+		if (jv.nodes[i]->id == j->dev_id)
+			jv.me = i;
 	for (i = 0; i < nn && snap.n; i++)
-		if (i != me &&
-		    repl_peer_json(&c, nodes[i], "SSYNC", j->part, snap.sfxs,
-				   snap.nsfx, &listing[i])) {
-			listing[i] = NULL;
+		if (i != jv.me &&
+		    repl_peer_json(&c, jv.nodes[i], "SSYNC", j->part, snap.sfxs,
+				   snap.nsfx, &jv.listing[i])) {
+			jv.listing[i] = NULL;
 			failed = 1;
 		}
 	for (i = 0; i < snap.n && !od->stopping; i++) {
@@ -895,25 +953,26 @@ static void rcon_job(struct repl_pass *p, struct repl_job *j)
 		snprintf(o.hash_dir, sizeof(o.hash_dir), "%s/%s/%s/%s/%s",
 			 j->dev_dir, j->data_dir, j->part, snap.sfx[i], o.hash);
 		if (o.cur->state == DF_DELETED) {
-			done = push_tombstone(p, &c, &o, nodes, me, listing);
-			if (done && me < 0)
+			done = push_tombstone(p, &c, &o, &jv);
+			if (done && jv.me < 0)
 				drop_file(&o, o.cur->data_name);
 			continue;
 		}
 		if (o.cur->state != DF_LIVE || !o.cur->frags)
 			continue;
-		if (me >= 0) {
-			rebuild_missing(p, &c, &o, nodes, me, listing);
-		} else if (revert_archives(p, &c, &o, nodes, listing) &&
-			   o.cur->has_meta) {
+		if (jv.me >= 0) {
+			rebuild_missing(p, &c, &o, &jv);
+		} else if (revert_archives(p, &c, &o, &jv) && o.cur->has_meta) {
 			drop_file(&o, o.cur->meta_name);
 		}
 	}
-	if (me < 0 && !od->stopping)
+	if (jv.me < 0 && !od->stopping)
 		repl_prune_handoff(j, &snap);
 out:
 	for (i = 0; i < REPL_MAX_PRIMARIES; i++)
-		json_decref(listing[i]);
+		json_decref(jv.listing[i]);
+	for (i = 0; i < jv.nhand; i++)
+		json_decref(jv.hlisting[i]);
 	if (c.easy)
 		curl_easy_cleanup(c.easy);
 	repl_snap_free(&snap);

@@ -9,17 +9,16 @@
 #                    passes out of the way (run by hand), a token (TOKEN,
 #                    URL) and container "ec" of that policy; EC_RING is
 #                    the ring's path
-#   ec_put NAME FILE [DOWN]  the object ec/NAME with FILE's bytes: PUT through
-#                    the proxy; while the proxy answers 501 (its EC PUT is
-#                    not there yet) the archives are made with pyeclib and
-#                    PUT + COMMITted to the primaries straight away
-#                    (tests/lib/ec_tool.py put, DOWN: devices a handoff
-#                    stands in for)
-#   ec_get NAME OUT  the object through the proxy into OUT; while the proxy
-#                    has no EC GET, decoded from k archives (ec_tool.py get)
+#   ec_put NAME FILE  PUT the object ec/NAME with FILE's bytes (and
+#                    X-Object-Meta-Color) through the proxy; fails the
+#                    test unless 201
+#   ec_get NAME OUT  GET the object through the proxy into OUT; 1 unless 200
 #   ec_archives NAME "<device> <index> <durable> <path>" per archive file
 #   reconstruct_all [K...]  `kumo-objectd --once reconstruct` on each object
 #                    server (default all), stderr into $TMPDIR_TEST/rcon.log
+#   expect_logged WHAT N  the passes in rcon.log logged N in all of WHAT
+#                    ("archives rebuilt", "reverted"), else fail
+#   expect_idle_pass  one more pass on every server moves nothing
 . "$(dirname "${BASH_SOURCE[0]}")/multinode.sh"
 
 POLICY_CONF="
@@ -55,23 +54,14 @@ ec_put() {
 	code=$(curl -s -o "$TMPDIR_TEST/put.out" -w '%{http_code}' -X PUT \
 		-H "X-Auth-Token: $TOKEN" -H "X-Object-Meta-Color: blue" \
 		--data-binary @"$2" "$URL/ec/$1")
-	case $code in
-	201) ;;
-	501) $PYTHON "$EC_TOOL" put "$EC_RING" "$ACCT/ec/$1" "$2" \
-		${3:+--down "$3"} >/dev/null || fail "archives of $1 not stored" ;;
-	*) fail "PUT ec/$1: $code $(cat "$TMPDIR_TEST/put.out")" ;;
-	esac
+	[ "$code" = 201 ] || fail "PUT ec/$1: $code $(cat "$TMPDIR_TEST/put.out")"
 }
 
 ec_get() {
 	local code
 	code=$(curl -s -o "$2" -w '%{http_code}' -H "X-Auth-Token: $TOKEN" \
 		"$URL/ec/$1")
-	case $code in
-	200) ;;
-	501) $PYTHON "$EC_TOOL" get "$EC_RING" "$ACCT/ec/$1" "$2" ;;
-	*) echo "GET ec/$1: $code" >&2; return 1 ;;
-	esac
+	[ "$code" = 200 ] || { echo "GET ec/$1: $code" >&2; return 1; }
 }
 
 ec_archives() {
@@ -87,4 +77,22 @@ reconstruct_all() {
 			{ tail -20 "$TMPDIR_TEST/rcon.log" >&2
 			  fail "reconstruction on node $k failed"; }
 	done
+}
+
+expect_logged() {
+	local n
+	n=$(sed -n "s/.*reconstruction pass: .* \([0-9]*\) $1.*/\1/p" \
+		"$TMPDIR_TEST/rcon.log" | awk '{ n += $1 } END { print n + 0 }')
+	[ "$n" = "$2" ] ||
+		{ grep "reconstruction pass" "$TMPDIR_TEST/rcon.log" >&2
+		  fail "the passes logged $n $1, not $2"; }
+}
+
+expect_idle_pass() {
+	: >"$TMPDIR_TEST/rcon.log"
+	reconstruct_all
+	grep "reconstruction pass" "$TMPDIR_TEST/rcon.log" |
+		grep -v " 0 archives rebuilt, 0 reverted" &&
+		fail "a second pass moved data"
+	return 0
 }

@@ -1,0 +1,80 @@
+#!/bin/bash
+# 471-ec-reconstructor-handoff-revert: a 4+2 EC policy on seven devices
+# (one kumo-objectd each), so every partition has a handoff. With object
+# server 3 (device d3) down, objects are PUT into an EC container: the
+# archive of the index d3 is primary for lands on the partition's
+# handoff. Server 3 comes back; one reconstructor pass on every server
+# moves each such archive to d3 (a durable <ts>#<i>#d.data of that index,
+# its bytes those the handoff held) and removes it from the handoff (its
+# hash dir and emptied partition gone); the passes log the archives
+# reverted; a second pass moves nothing; the objects read back.
+. "$(dirname "$0")/../lib/functions.sh"
+. "$(dirname "$0")/../lib/ec.sh"
+requires curl timeout cmp
+
+ec_cluster 7
+T=$TMPDIR_TEST
+mkdir -p "$T/keep"
+kill_object_server 3
+NAMES="h1 h2 h3 h4 h5 h6"
+for n in $NAMES; do
+	head -c $((RANDOM * 40)) /dev/urandom >"$T/$n"
+	ec_put "$n" "$T/$n"
+done
+restart_object_server 3
+
+moved=0
+for n in $NAMES; do
+	ec_archives "$n" >"$T/$n.before"
+	grep -q "^d3 " "$T/$n.before" && fail "$n: d3 got an archive while down"
+	idx=$($PYTHON - "$EC_RING" "$ACCT/ec/$n" <<'EOF'
+import json, subprocess, sys
+out = subprocess.run(["kumo-ring", "get-nodes", sys.argv[1], "--prefix", "",
+                      "--suffix", "test-suffix", "--json", sys.argv[2]],
+                     capture_output=True, text=True, check=True).stdout
+devs = [p["device"] for p in json.loads(out)["primaries"]]
+print(devs.index("d3") if "d3" in devs else -1)
+EOF
+)
+	echo "$idx" >"$T/keep/$n.idx"
+	[ "$idx" -ge 0 ] || continue
+	read -r hdev hidx dur path < <(awk -v i="$idx" '$2 == i' "$T/$n.before") ||
+		fail "$n: no archive of index $idx anywhere"
+	[ "$dur" = 1 ] || fail "$n: the handoff's archive is not durable"
+	echo "$hdev" >"$T/keep/$n.hdev"
+	echo "$(dirname "$path")" >"$T/keep/$n.hdir"
+	$PYTHON "$EC_TOOL" body "$path" "$T/keep/$n.body"
+	moved=$((moved + 1))
+done
+[ "$moved" -gt 0 ] || fail "no object had d3 among its primaries"
+
+reconstruct_all
+for n in $NAMES; do
+	idx=$(cat "$T/keep/$n.idx")
+	[ "$idx" -ge 0 ] || continue
+	read -r dev i dur path < <(ec_archives "$n" | awk '$1 == "d3"') ||
+		fail "$n: d3 holds no archive after the pass"
+	[ "$i" = "$idx" ] || fail "$n: d3 holds index $i, wants $idx"
+	[ "$dur" = 1 ] || fail "$n: the reverted archive is not durable"
+	$PYTHON "$EC_TOOL" body "$path" "$T/$n.body"
+	cmp -s "$T/$n.body" "$T/keep/$n.body" ||
+		fail "$n: d3's archive differs from the handoff's"
+	hdev=$(cat "$T/keep/$n.hdev")
+	ec_archives "$n" | grep -q "^$hdev " &&
+		fail "$n: the handoff $hdev still holds an archive"
+	[ ! -e "$(cat "$T/keep/$n.hdir")" ] ||
+		fail "$n: the handoff's hash dir is still there"
+	[ "$(ec_archives "$n" | wc -l)" = 6 ] ||
+		{ ec_archives "$n" >&2; fail "$n: not six archives"; }
+done
+expect_logged reverted "$moved"
+grep -q "removed handoff partition" "$T/rcon.log" ||
+	fail "no handoff partition was removed"
+
+expect_idle_pass
+
+for n in $NAMES; do
+	ec_get "$n" "$T/got" || fail "$n: GET"
+	cmp -s "$T/got" "$T/$n" || fail "$n: wrong bytes"
+done
+echo "ok: $moved archives moved from handoffs to d3"
