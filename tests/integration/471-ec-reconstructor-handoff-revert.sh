@@ -7,7 +7,9 @@
 # moves each such archive to d3 (a durable <ts>#<i>#d.data of that index,
 # its bytes those the handoff held) and removes it from the handoff (its
 # hash dir and emptied partition gone); the passes log the archives
-# reverted; a second pass moves nothing; the objects read back.
+# reverted; a second pass moves nothing; the objects read back. Then two
+# objects are DELETEd with server 4 down: after a pass every primary, d4
+# included, holds the tombstone (the archives gone) and the handoff none.
 . "$(dirname "$0")/../lib/functions.sh"
 . "$(dirname "$0")/../lib/ec.sh"
 requires curl timeout cmp
@@ -27,15 +29,8 @@ moved=0
 for n in $NAMES; do
 	ec_archives "$n" >"$T/$n.before"
 	grep -q "^d3 " "$T/$n.before" && fail "$n: d3 got an archive while down"
-	idx=$($PYTHON - "$EC_RING" "$ACCT/ec/$n" <<'EOF'
-import json, subprocess, sys
-out = subprocess.run(["kumo-ring", "get-nodes", sys.argv[1], "--prefix", "",
-                      "--suffix", "test-suffix", "--json", sys.argv[2]],
-                     capture_output=True, text=True, check=True).stdout
-devs = [p["device"] for p in json.loads(out)["primaries"]]
-print(devs.index("d3") if "d3" in devs else -1)
-EOF
-)
+	idx=$(ec_primaries "$n" | tr ' ' '\n' | grep -nx d3 | cut -d: -f1 || true)
+	idx=$((${idx:-0} - 1))
 	echo "$idx" >"$T/keep/$n.idx"
 	[ "$idx" -ge 0 ] || continue
 	read -r hdev hidx dur path < <(awk -v i="$idx" '$2 == i' "$T/$n.before") ||
@@ -73,8 +68,26 @@ grep -q "removed handoff partition" "$T/rcon.log" ||
 
 expect_idle_pass
 
-for n in $NAMES; do
-	ec_get "$n" "$T/got" || fail "$n: GET"
-	cmp -s "$T/got" "$T/$n" || fail "$n: wrong bytes"
+expect_objects $NAMES
+
+# tombstones: h1 and h2 DELETEd with server 4 down (d4's tombstone goes
+# to the handoff); once it is back, the passes give every primary the
+# tombstone (the archives go) and take it off the handoff
+kill_object_server 4
+for n in h1 h2; do
+	[ "$(status DELETE "$URL/ec/$n" -H "X-Auth-Token: $TOKEN")" = 204 ] ||
+		fail "DELETE $n with server 4 down"
+done
+restart_object_server 4
+reconstruct_all
+for n in h1 h2; do
+	[ -z "$(ec_archives "$n")" ] ||
+		{ ec_archives "$n" >&2; fail "$n: archives left after DELETE"; }
+	prim=$(ec_primaries "$n" | tr ' ' '\n' | sort | xargs)
+	[ "$(ec_tombstones "$n" | awk '{ print $1 }' | sort | xargs)" = "$prim" ] ||
+		{ ec_tombstones "$n" >&2
+		  fail "$n: tombstones not on exactly the primaries $prim"; }
+	[ "$(status GET "$URL/ec/$n" -H "X-Auth-Token: $TOKEN")" = 404 ] ||
+		fail "$n: GET after DELETE"
 done
 echo "ok: $moved archives moved from handoffs to d3"

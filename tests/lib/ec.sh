@@ -6,14 +6,19 @@
 #                    d1..dN) with storage policy 1 "ec42"
 #                    (liberasurecode_rs_vand 4+2, object-1.ring.gz: 6
 #                    replicas on d1..dN; N > 6 leaves handoffs), background
-#                    passes out of the way (run by hand), a token (TOKEN,
+#                    passes out of the way (run by hand; EC_RCON_INTERVAL
+#                    sets reconstructor_interval), a token (TOKEN,
 #                    URL) and container "ec" of that policy; EC_RING is
 #                    the ring's path
 #   ec_put NAME FILE  PUT the object ec/NAME with FILE's bytes (and
 #                    X-Object-Meta-Color) through the proxy; fails the
 #                    test unless 201
 #   ec_get NAME OUT  GET the object through the proxy into OUT; 1 unless 200
+#   expect_objects NAME...  each ec/NAME reads back (ec_get) equal to the
+#                    file $TMPDIR_TEST/NAME, else fail
 #   ec_archives NAME "<device> <index> <durable> <path>" per archive file
+#   ec_tombstones NAME  "<device> <path>" per tombstone of the object
+#   ec_primaries NAME  the object's primary devices, index 0 first
 #   reconstruct_all [K...]  `kumo-objectd --once reconstruct` on each object
 #                    server (default all), stderr into $TMPDIR_TEST/rcon.log
 #   expect_logged WHAT N  the passes in rcon.log logged N in all of WHAT
@@ -38,7 +43,7 @@ EC_TOOL="$TESTS_DIR/lib/ec_tool.py"
 ec_cluster() {
 	MN_POLICY_RINGS="1:6"
 	OBJ_EXTRA_CONF="replicator_interval = 3600
-reconstructor_interval = 3600
+reconstructor_interval = ${EC_RCON_INTERVAL:-3600}
 ${OBJ_EXTRA_CONF:-}"
 	start_multinode_cluster "$1"
 	EC_RING=$RINGS/object-1.ring.gz
@@ -64,8 +69,25 @@ ec_get() {
 	[ "$code" = 200 ] || { echo "GET ec/$1: $code" >&2; return 1; }
 }
 
+expect_objects() {
+	local n
+	for n in "$@"; do
+		ec_get "$n" "$TMPDIR_TEST/got" || fail "$n: GET"
+		cmp -s "$TMPDIR_TEST/got" "$TMPDIR_TEST/$n" ||
+			fail "$n: wrong bytes"
+	done
+}
+
 ec_archives() {
 	$PYTHON "$EC_TOOL" archives "$NODE_DIR" "$EC_RING" "$ACCT/ec/$1"
+}
+
+ec_primaries() {
+	$PYTHON "$EC_TOOL" primaries "$EC_RING" "$ACCT/ec/$1"
+}
+
+ec_tombstones() {
+	$PYTHON "$EC_TOOL" tombstones "$NODE_DIR" "$EC_RING" "$ACCT/ec/$1"
 }
 
 reconstruct_all() {

@@ -8,6 +8,10 @@
 #   ec_tool.py archives NODE_DIR RING a/c/o
 #       every archive file of the object on disk, one line each:
 #       "<device> <index> <durable 0/1> <path>", sorted.
+#   ec_tool.py primaries RING a/c/o
+#       the object's primary devices in ring order (index i: the i-th).
+#   ec_tool.py tombstones NODE_DIR RING a/c/o
+#       every tombstone (.ts) of the object on disk: "<device> <path>".
 #   ec_tool.py body FILE OUT
 #       the body of an object file (what precedes its metadata and footer,
 #       objectd/diskfile.c) into OUT: the fragment archive's bytes.
@@ -47,22 +51,33 @@ def request(node, method, part, path, headers, body=b""):
     return resp.status, dict(resp.getheaders()), data
 
 
-def cmd_archives(node_dir, ring, path):
+def object_files(node_dir, ring, path):
+    """(device, file name, path) of every file of the object on disk."""
     info = nodes(ring, path)
     h = hashlib.md5(("/" + path + "test-suffix").encode()).hexdigest()
     rel = os.path.join("objects-1", str(info["partition"]), h[-3:], h)
-    rows = []
     for hd in glob.glob(os.path.join(node_dir, "obj*", "*", rel)):
         dev = hd[len(node_dir):].split("/")[2]
         for f in os.listdir(hd):
-            if not f.endswith(".data") or "#" not in f:
-                continue
-            parts = f[:-len(".data")].split("#")
-            rows.append("%s %s %d %s" % (dev, parts[1],
-                                         1 if parts[-1] == "d" else 0,
-                                         os.path.join(hd, f)))
+            yield dev, f, os.path.join(hd, f)
+
+
+def cmd_archives(node_dir, ring, path):
+    rows = []
+    for dev, f, full in object_files(node_dir, ring, path):
+        if not f.endswith(".data") or "#" not in f:
+            continue
+        parts = f[:-len(".data")].split("#")
+        rows.append("%s %s %d %s" % (dev, parts[1],
+                                     1 if parts[-1] == "d" else 0, full))
     for r in sorted(rows):
         print(r)
+
+
+def cmd_tombstones(node_dir, ring, path):
+    for dev, f, full in sorted(object_files(node_dir, ring, path)):
+        if f.endswith(".ts"):
+            print("%s %s" % (dev, full))
 
 
 def cmd_body(path, out):
@@ -94,6 +109,10 @@ def main():
     cmd = args.pop(0)
     if cmd == "archives":
         cmd_archives(*args)
+    elif cmd == "primaries":
+        print(" ".join(p["device"] for p in nodes(*args)["primaries"]))
+    elif cmd == "tombstones":
+        cmd_tombstones(*args)
     elif cmd == "body":
         cmd_body(*args)
     elif cmd == "meta":
