@@ -128,7 +128,9 @@ struct xfer {
 	int slot; /* of a streamed upload: its index in cluster_put */
 	size_t up_off;
 	int rpaused;
-	int body_started; /* some body was handed to curl */
+	int body_started;  /* some body was handed to curl */
+	int reported;	   /* a PUT answer given by put_collect */
+	uint64_t up_total; /* body bytes handed to curl in all */
 	double last;
 };
 
@@ -161,6 +163,7 @@ struct cluster_put {
 	int walk; /* the handoffs standing in for primaries */
 	int nslots;
 	int quorum;
+	int64_t clen; /* the body's length, -1: chunked */
 	struct xfer *slot[CLUSTER_MAX_NODES];
 	struct put_src src;
 };
@@ -874,6 +877,7 @@ static size_t read_cb(char *buf, size_t size, size_t n, void *arg)
 		       (src->each ? src->each[x->slot] : src->data) + x->up_off,
 		       avail);
 		x->up_off += avail;
+		x->up_total += avail;
 		x->body_started = 1;
 		return avail;
 	}
@@ -1959,6 +1963,7 @@ int cluster_put_open(struct cluster *c, const struct cluster_nodes *nodes,
 	p->nslots = nodes->nprimary;
 	p->walk = nodes->nprimary;
 	p->quorum = quorum;
+	p->clen = content_length > 0 ? content_length : -1;
 	s.src = &p->src;
 	s.upload_len = content_length > 0 ? content_length : -1;
 	for (i = 0; i < p->nslots; i++) {
@@ -2041,8 +2046,29 @@ fail:
 	return rc;
 }
 
-/* Let every live slot run until it took the whole source or ended. */
-static void put_drain(struct cluster_put *p)
+/* Slots whose transfer ended with a 2xx answer. */
+static int put_ok(const struct cluster_put *p)
+{
+	int i, ok = 0;
+
+	for (i = 0; i < p->nslots; i++) {
+		const struct xfer *x = p->slot[i];
+
+		ok += x && x->done && x->headers_done &&
+		      x->result == CURLE_OK && x->status / 100 == 2;
+	}
+	return ok;
+}
+
+/* What put_drain waits for. */
+enum put_wait {
+	PUT_TAKEN,  /* each live slot took the source (or the whole body) */
+	PUT_ANSWER, /* each live slot answered */
+	PUT_QUORUM, /* quorum slots answered 2xx, or each answered */
+};
+
+/* Let every live slot run until what w says. */
+static void put_drain(struct cluster_put *p, enum put_wait w)
 {
 	int i, waiting, wait_ms = 0;
 
@@ -2066,10 +2092,16 @@ static void put_drain(struct cluster_put *p)
 		for (i = 0; i < p->nslots; i++) {
 			struct xfer *x = p->slot[i];
 
-			if (x && !x->done && !x->rpaused)
-				waiting++;
+			if (!x || x->done || x->rpaused)
+				continue;
+			/* curl asks for no more once it has the whole body:
+			 * its answer is what finish waits for */
+			if (w == PUT_TAKEN && p->clen > 0 &&
+			    x->up_total == (uint64_t)p->clen)
+				continue;
+			waiting++;
 		}
-	} while (waiting);
+	} while (waiting && !(w == PUT_QUORUM && put_ok(p) >= p->quorum));
 }
 
 /* cluster_put_write of data, or of each[i] to slot i when each is set. */
@@ -2083,7 +2115,7 @@ static int put_write(struct cluster_put *p, const void *data,
 	p->src.data = data;
 	p->src.each = (const char *const *)each;
 	p->src.len = len;
-	put_drain(p);
+	put_drain(p, PUT_TAKEN);
 	p->src.data = NULL;
 	p->src.each = NULL;
 	p->src.len = 0;
@@ -2122,21 +2154,19 @@ int cluster_put_write_each(struct cluster_put *p, const void *const *each,
 	return put_write(p, NULL, each, len);
 }
 
-int cluster_put_finish_nodes(struct cluster_put *p, int *statuses,
-			     char etags[][33], int *slots,
-			     const struct ring_dev **devs, int *n)
+/* The answers of the ended slots not given yet (cluster_put_finish). */
+static int put_collect(struct cluster_put *p, int *statuses, char etags[][33],
+		       int *slots, const struct ring_dev **devs, int *n)
 {
 	int i, got = 0;
 
-	p->src.eof = 1;
-	p->src.len = 0;
-	put_drain(p);
 	for (i = 0; i < p->nslots; i++) {
 		struct xfer *x = p->slot[i];
 		const char *etag;
 
-		if (!x)
+		if (!x || x->reported || !x->done)
 			continue;
+		x->reported = 1;
 		if (!x->headers_done || x->result != CURLE_OK) {
 			log_warn("PUT %s: no answer: %s", x->url,
 				 curl_easy_strerror(x->result));
@@ -2162,13 +2192,44 @@ int cluster_put_finish_nodes(struct cluster_put *p, int *statuses,
 		got++;
 	}
 	*n = got;
-	return got >= p->quorum ? 0 : -EIO;
+	return got;
+}
+
+int cluster_put_finish_nodes(struct cluster_put *p, int *statuses,
+			     char etags[][33], int *slots,
+			     const struct ring_dev **devs, int *n)
+{
+	p->src.eof = 1;
+	p->src.len = 0;
+	put_drain(p, PUT_ANSWER);
+	return put_collect(p, statuses, etags, slots, devs, n) >= p->quorum
+		       ? 0
+		       : -EIO;
 }
 
 int cluster_put_finish(struct cluster_put *p, int *statuses, char etags[][33],
 		       int *n)
 {
 	return cluster_put_finish_nodes(p, statuses, etags, NULL, NULL, n);
+}
+
+int cluster_put_finish_quorum(struct cluster_put *p, int *statuses,
+			      char etags[][33], int *n)
+{
+	p->src.eof = 1;
+	p->src.len = 0;
+	put_drain(p, PUT_QUORUM);
+	return put_collect(p, statuses, etags, NULL, NULL, n) >= p->quorum
+		       ? 0
+		       : -EIO;
+}
+
+int cluster_put_rest(struct cluster_put *p, int *statuses, char etags[][33],
+		     int *n)
+{
+	put_drain(p, PUT_ANSWER);
+	put_collect(p, statuses, etags, NULL, NULL, n);
+	return 0;
 }
 
 void cluster_put_free(struct cluster_put *p)

@@ -373,6 +373,24 @@ int cluster_put_finish_nodes(struct cluster_put *p, int *statuses,
 			     char etags[][33], int *slots,
 			     const struct ring_dev **devs, int *n);
 
+/*
+ * cluster_put_finish that returns as soon as quorum backends answered
+ * 2xx (or, failing that, once every backend answered), as Swift's proxy
+ * answers its client at quorum: the answers so far, as cluster_put_finish.
+ * The backends still running keep reading the body's buffers, which must
+ * stay unchanged until cluster_put_rest returns.
+ */
+int cluster_put_finish_quorum(struct cluster_put *p, int *statuses,
+			      char etags[][33], int *n);
+
+/*
+ * After cluster_put_finish_quorum: let the backends it left running end
+ * (each bounded by the node timeout) and give their answers the same way,
+ * *n of them (0 when none was left). Returns 0.
+ */
+int cluster_put_rest(struct cluster_put *p, int *statuses, char etags[][33],
+		     int *n);
+
 /* Abort what is in flight (backends see a truncated body) and free. */
 void cluster_put_free(struct cluster_put *p);
 

@@ -278,6 +278,31 @@ static int object_open(struct cluster *c, const char *method,
 
 /* --- objects --------------------------------------------------------- */
 
+/* After a PUT answered at quorum: let the other replicas end, and log
+ * those that failed (the replicator restores them) or stored another
+ * ETag than etag. */
+static void put_rest(struct cluster_put *p, const char *account,
+		     const char *container, const char *object,
+		     const char *etag)
+{
+	int statuses[CLUSTER_MAX_NODES];
+	char etags[CLUSTER_MAX_NODES][33];
+	int i, got = 0;
+
+	cluster_put_rest(p, statuses, etags, &got);
+	for (i = 0; i < got; i++) {
+		if (statuses[i] / 100 == 2 && *etags[i] && *etag &&
+		    strcmp(etags[i], etag))
+			log_err("PUT /%s/%s/%s: a backend stored ETag %s, not "
+				"%s",
+				account, container, object, etags[i], etag);
+		else if (statuses[i] / 100 != 2 && statuses[i] != 409)
+			log_warn("PUT /%s/%s/%s: a replica answered %d after "
+				 "the quorum",
+				 account, container, object, statuses[i]);
+	}
+}
+
 int oc_put(struct cluster *c, const char *account, const char *container,
 	   const char *object, const void *data, size_t len,
 	   const struct oc_put_opts *opts)
@@ -294,8 +319,11 @@ int oc_put(struct cluster *c, const char *account, const char *container,
 
 	memset(hdrs, 0, sizeof(hdrs));
 	rc = object_nodes(c, account, container, object, &nodes);
-	if (rc)
+	if (rc) {
+		if (opts && opts->at_quorum)
+			opts->at_quorum(opts->arg, rc);
 		return rc;
+	}
 	if (opts && opts->content_type)
 		ctype = opts->content_type;
 	if (opts && opts->no_etag) {
@@ -333,7 +361,9 @@ int oc_put(struct cluster *c, const char *account, const char *container,
 	if (rc)
 		goto out;
 	rc = cluster_put_write(p, data, len);
-	if (!rc)
+	if (!rc && opts && opts->at_quorum)
+		rc = cluster_put_finish_quorum(p, statuses, etags, &got);
+	else if (!rc)
 		rc = cluster_put_finish(p, statuses, etags, &got);
 	if (rc) {
 		log_err("PUT /%s/%s/%s: too few backends took the body",
@@ -361,6 +391,11 @@ int oc_put(struct cluster *c, const char *account, const char *container,
 		}
 	}
 out:
+	if (opts && opts->at_quorum) {
+		opts->at_quorum(opts->arg, rc);
+		if (!rc)
+			put_rest(p, account, container, object, etag);
+	}
 	cluster_put_free(p);
 	free_hdrs(hdrs, n);
 	cluster_nodes_release(&nodes);

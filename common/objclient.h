@@ -43,6 +43,12 @@ struct oc_put_opts {
 	 * a client that sends none (a data path that hashes on every object
 	 * server already: volume chunks) */
 	int no_etag;
+	/* when set: called once with the PUT's result as soon as it is known
+	 * (a quorum of replicas stored it, or it failed), as Swift's proxy
+	 * answers at quorum; oc_put then waits for the replicas still
+	 * writing (data must stay unchanged) and returns the same result */
+	void (*at_quorum)(void *arg, int rc);
+	void *arg;
 };
 
 /*

@@ -9,20 +9,24 @@
  *            read miss (GET whole chunk)        write (RMW if partial)
  *   absent ─────────────────────────▶ clean ────────────────────────▶ dirty
  *     ▲  ◀───────────────────────────  │  ◀──────────────────────────  │
- *     │     evicted (LRU, cache_bytes)    PUT done, no write meanwhile │
+ *     │     evicted (LRU, cache_bytes)  PUT on quorum, no write since │
  *     └──────────────────────────────────────────────────────────────┘
  *                         trim/zero of the whole chunk
  *
  * Invariants:
  *  1. c->in_lru iff c->data && !c->dirty (chunk lock and cache_lock held
- *     to change it); c->in_dirty iff c->dirty (chunk lock and dirty_lock).
+ *     to change it), but for a clean chunk whose PUT is still in flight,
+ *     which may wait outside the LRU until it ends (cache_trim skips it
+ *     anyway); c->in_dirty iff c->dirty (chunk lock and dirty_lock).
  *  2. At most one PUT of a chunk is in flight (c->flushing); it sends
  *     the chunk's buffer itself (c->sending), which nobody changes: a
  *     write meanwhile first gives the chunk a copy (own_data), so writes
  *     and reads go on; the chunk stays dirty until a PUT of its newest
- *     data (wseq) succeeded, and c->sseq is the newest wseq stored.
- *  3. A chunk's map entry changes only with the chunk lock's PUT done
- *     (flush_chunk) or the chunk lock held (drop_chunk), and always after
+ *     data (wseq) is on a quorum of replicas, and c->sseq is the newest
+ *     wseq stored so. The PUT stays in flight (c->flushing, its buffer
+ *     not evicted) until the last replica answered.
+ *  3. A chunk's map entry changes only with the chunk's PUT on a quorum
+ *     (flush_chunk, chunk_stored) or the chunk lock held (drop_chunk), and always after
  *     the object it names exists: write the chunk object first, then the
  *     map (vol_disk_save_map), so a stored map never names a missing chunk.
  *  4. An object <self>/<rec.gen>/<i> is referenced by no other disk (a
@@ -209,6 +213,11 @@ static void cache_trim(struct vol_store *s)
 		vol_link_del(&c->lru);
 		if (pthread_mutex_trylock(&c->lock)) {
 			/* busy: give it another round at the front */
+			vol_link_add(&s->lru, &c->lru);
+			continue;
+		}
+		if (c->flushing) { /* its last replica still reads data */
+			pthread_mutex_unlock(&c->lock);
 			vol_link_add(&s->lru, &c->lru);
 			continue;
 		}
@@ -406,29 +415,67 @@ static void read_ahead(struct vol_disk *d, uint32_t idx)
 	}
 }
 
-/* Chunk PUTs send no ETag: each object server hashes the body for its
- * own ETag anyway, and the replicas' must agree (objclient.h); hashing it
- * here too was a quarter of a write's CPU. */
-static const struct oc_put_opts chunk_put_opts = {.no_etag = 1};
+/* A chunk PUT in flight (flush_chunk), for chunk_stored. */
+struct chunk_put {
+	struct vol_disk *d;
+	struct vol_chunk *c;
+	struct vol_ref ref; /* the map's entry before */
+	uint32_t gen;	    /* the generation written */
+	uint64_t seq;	    /* the wseq of the data sent */
+	int put;	    /* 0: a hole left as it is */
+};
+
+/*
+ * The chunk's PUT is on a quorum of replicas (rc 0) or failed: point the
+ * map at the new object and let those waiting for seq go on (settle),
+ * while flush_chunk still waits for the last replica with c->flushing set.
+ */
+static void chunk_stored(void *arg, int rc)
+{
+	struct chunk_put *cp = arg;
+	struct vol_disk *d = cp->d;
+	struct vol_chunk *c = cp->c;
+
+	if (!rc && cp->put && (cp->ref.owner != 1 || cp->ref.gen != cp->gen)) {
+		pthread_mutex_lock(&d->map_lock);
+		d->rec.map[c->idx].owner = 1;
+		d->rec.map[c->idx].gen = cp->gen;
+		d->map_seq++;
+		if (cp->ref.owner && d->solo) /* nobody else names it */
+			garbage_add(d, cp->ref.owner, cp->ref.gen, c->idx);
+		pthread_mutex_unlock(&d->map_lock);
+	}
+	pthread_mutex_lock(&c->lock);
+	if (!rc && cp->seq > c->sseq)
+		c->sseq = cp->seq;
+	if (!rc && c->wseq == cp->seq)
+		mark_clean(d->s, c);
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
 
 /*
  * PUT the chunk's data if it is dirty (invariant 2) and point the map at
  * it (in memory: vol_disk_save_map stores it). The PUT sends c->data
  * itself, marked as c->sending: a write meanwhile gives the chunk a copy
  * first (own_data), so a sequential writer, done with the chunk, costs no
- * copy. locked: the caller holds gen_lock for writing. 0 or -errno (the
- * chunk then stays dirty).
+ * copy. Chunk PUTs send no ETag: each object server hashes the body for
+ * its own ETag anyway, and the replicas' must agree (objclient.h); hashing
+ * it here too was a quarter of a write's CPU. The chunk counts as stored
+ * once a quorum of replicas has it (chunk_stored); the last replica is
+ * waited for here, c->flushing still set. locked: the caller holds
+ * gen_lock for writing. 0 or -errno (the chunk then stays dirty).
  */
 static int flush_chunk(struct vol_disk *d, struct vol_chunk *c, int locked)
 {
 	struct vol_store *s = d->s;
 	char name[VOL_CHUNK_NAME_MAX];
-	struct vol_ref ref;
+	struct chunk_put cp = {.d = d, .c = c, .put = 1};
+	struct oc_put_opts opts = {
+		.no_etag = 1, .at_quorum = chunk_stored, .arg = &cp};
 	vol_id owner;
 	uint8_t *data;
-	uint64_t seq;
-	uint32_t gen;
-	int rc = 0, put = 1;
+	int rc = 0;
 
 	if (!locked)
 		pthread_rwlock_rdlock(&d->gen_lock);
@@ -441,42 +488,30 @@ static int flush_chunk(struct vol_disk *d, struct vol_chunk *c, int locked)
 	}
 	data = c->data;
 	c->sending = data;
-	seq = c->wseq;
+	cp.seq = c->wseq;
 	c->flushing = 1;
 	pthread_mutex_unlock(&c->lock);
 
-	map_get(d, c->idx, &ref, owner, &gen);
+	map_get(d, c->idx, &cp.ref, owner, &cp.gen);
 	/* a never-stored chunk of zeros stays a hole */
-	if (!ref.owner && !memcmp(data, s->zeros, CS(d)))
-		put = 0;
-	if (put) {
-		vol_chunk_name(name, d->rec.id, gen, c->idx);
+	if (!cp.ref.owner && !memcmp(data, s->zeros, CS(d)))
+		cp.put = 0;
+	if (cp.put) {
+		vol_chunk_name(name, d->rec.id, cp.gen, c->idx);
 		rc = oc_put(s->conf.cluster, s->account, VOL_CONT_CHUNKS, name,
-			    data, CS(d), &chunk_put_opts);
+			    data, CS(d), &opts);
 		if (rc)
 			log_err("disk %s: cannot write chunk %s: %s", d->rec.id,
 				name, strerror(-rc));
-	}
-	if (!rc && put && (ref.owner != 1 || ref.gen != gen)) {
-		pthread_mutex_lock(&d->map_lock);
-		d->rec.map[c->idx].owner = 1;
-		d->rec.map[c->idx].gen = gen;
-		d->map_seq++;
-		if (ref.owner && d->solo) /* nobody else names it */
-			garbage_add(d, ref.owner, ref.gen, c->idx);
-		pthread_mutex_unlock(&d->map_lock);
+	} else {
+		chunk_stored(&cp, 0);
 	}
 	pthread_mutex_lock(&c->lock);
 	c->flushing = 0;
 	c->sending = NULL;
 	if (c->data != data) /* a write made its own copy meanwhile */
 		chunk_free(s, data, CS(d));
-	if (!rc && seq > c->sseq)
-		c->sseq = seq;
-	if (!rc && c->wseq == seq) {
-		mark_clean(s, c);
-		lru_touch(s, c);
-	}
+	lru_touch(s, c); /* if clean */
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
 	cache_trim(s);
