@@ -1025,7 +1025,7 @@ int repl_run_once(struct objd *od, struct repl_stats *out)
 	pthread_mutex_lock(&od->repl_pass_lock);
 	p.st.start = repl_now();
 	/* each replicated policy on its own ring, in its own folder; an
-	 * erasure-coded one is the reconstructor's (still to come) */
+	 * erasure-coded one is the reconstructor's (reconstructor.c) */
 	for (i = 0; i < policy_count() && !rc; i++) {
 		const struct storage_policy *sp = policy_at(i);
 
