@@ -2195,33 +2195,36 @@ static int put_collect(struct cluster_put *p, int *statuses, char etags[][33],
 	return got;
 }
 
-int cluster_put_finish_nodes(struct cluster_put *p, int *statuses,
-			     char etags[][33], int *slots,
-			     const struct ring_dev **devs, int *n)
+/* End the body, wait for w (PUT_ANSWER or PUT_QUORUM), give the answers. */
+static int put_finish(struct cluster_put *p, enum put_wait w, int *statuses,
+		      char etags[][33], int *slots,
+		      const struct ring_dev **devs, int *n)
 {
 	p->src.eof = 1;
 	p->src.len = 0;
-	put_drain(p, PUT_ANSWER);
+	put_drain(p, w);
 	return put_collect(p, statuses, etags, slots, devs, n) >= p->quorum
 		       ? 0
 		       : -EIO;
 }
 
+int cluster_put_finish_nodes(struct cluster_put *p, int *statuses,
+			     char etags[][33], int *slots,
+			     const struct ring_dev **devs, int *n)
+{
+	return put_finish(p, PUT_ANSWER, statuses, etags, slots, devs, n);
+}
+
 int cluster_put_finish(struct cluster_put *p, int *statuses, char etags[][33],
 		       int *n)
 {
-	return cluster_put_finish_nodes(p, statuses, etags, NULL, NULL, n);
+	return put_finish(p, PUT_ANSWER, statuses, etags, NULL, NULL, n);
 }
 
 int cluster_put_finish_quorum(struct cluster_put *p, int *statuses,
 			      char etags[][33], int *n)
 {
-	p->src.eof = 1;
-	p->src.len = 0;
-	put_drain(p, PUT_QUORUM);
-	return put_collect(p, statuses, etags, NULL, NULL, n) >= p->quorum
-		       ? 0
-		       : -EIO;
+	return put_finish(p, PUT_QUORUM, statuses, etags, NULL, NULL, n);
 }
 
 int cluster_put_rest(struct cluster_put *p, int *statuses, char etags[][33],

@@ -30,24 +30,7 @@ _wait_health relay "${OBJ_PORTS[3]}"
 touch "$TMPDIR_TEST/relay.log"
 
 # kumo-volumed waits up to 30 s for a silent replica (not the DELAY)
-VOLUME_PORT=$(pick_unused_port)
-NBD_PORT=$(pick_unused_port)
-cat >"$TMPDIR_TEST/volume.conf" <<CONF
-[swift-hash]
-swift_hash_path_prefix =
-swift_hash_path_suffix = test-suffix
-
-[volume-server]
-bind_ip = 127.0.0.1
-bind_port = $VOLUME_PORT
-swift_dir = $RINGS
-proxy_url = $PROXY_URL
-conn_timeout = 0.5
-node_timeout = 30
-nbd_ip = 127.0.0.1
-nbd_port = $NBD_PORT
-CONF
-start_volumed
+VOL_NODE_TIMEOUT=30 start_volumed
 id=$(vol_create 1)
 uri=$(vol_attach "$id")
 
@@ -75,9 +58,10 @@ fi
 kill "$qpid" 2>/dev/null || true
 wait "$qpid" 2>/dev/null || true
 
-# the data reads back meanwhile
+# the data reads back
 timeout 120 qemu-io -f raw -c 'read -P 0x5a 0 8M' -c 'read -P 0 8M 1M' \
-	-c 'read -P 0x66 9M 64k' -c 'read -P 0x11 20M 4k' "$uri" >"$TMPDIR_TEST/qio" 2>&1 ||
+	-c 'read -P 0x66 9M 64k' -c 'read -P 0x11 20M 4k' "$uri" \
+	>"$TMPDIR_TEST/qio" 2>&1 ||
 	{ cat "$TMPDIR_TEST/qio"; fail "qemu-io read"; }
 ! grep -q -i -E "fail|error|mismatch" "$TMPDIR_TEST/qio" ||
 	{ cat "$TMPDIR_TEST/qio"; fail "read back"; }

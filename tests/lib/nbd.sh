@@ -16,7 +16,8 @@
 #   start_volumed          (multinode.sh clusters) kumo-volumed alone on
 #                          $RINGS and $PROXY_URL, on new VOLUME_PORT and
 #                          NBD_PORT (the same ports when started again);
-#                          PID_volumed its pid
+#                          PID_volumed its pid; node_timeout
+#                          $VOL_NODE_TIMEOUT (default 5)
 
 vol_token() {
 	TOKEN=$(curl -sf -D - -o /dev/null -H 'X-Auth-User: test:tester' \
@@ -108,7 +109,7 @@ bind_port = $VOLUME_PORT
 swift_dir = $RINGS
 proxy_url = $PROXY_URL
 conn_timeout = 0.5
-node_timeout = 5
+node_timeout = ${VOL_NODE_TIMEOUT:-5}
 nbd_ip = 127.0.0.1
 nbd_port = $NBD_PORT
 EOF
