@@ -8,7 +8,8 @@
 # object: checked on disk (a durable <ts>#<i>#d.data of the same index,
 # its archive bytes identical to the copy kept before the wipe, the same
 # metadata in a backend HEAD), the pass logged with the archives rebuilt
-# and in /recon/reconstruction; a second pass rebuilds nothing; and with
+# and in /recon/reconstruction; a second pass rebuilds nothing; an
+# archive the auditor quarantines (a flipped byte) is rebuilt; and with
 # two other object servers stopped each object reads back whole (d2's
 # rebuilt archive among the four left).
 . "$(dirname "$0")/../lib/functions.sh"
@@ -67,6 +68,23 @@ curl -s "http://127.0.0.1:${OBJ_PORTS[1]}/recon/reconstruction/object" |
 	fail "no reconstruction figures in /recon"
 
 expect_idle_pass
+
+# bit rot: the auditor quarantines a damaged archive on d4, and the next
+# passes rebuild it there
+read -r dev idx dur path < <(ec_archives o1048577 | awk '$1 == "d4"')
+$PYTHON "$EC_TOOL" body "$path" "$T/keep/rot.body"
+flip_byte "$path" 1000
+timeout 60 kumo-objectd "$T/obj4.conf" --once audit 2>>"$T/audit.log" ||
+	fail "audit pass on node 4"
+[ -z "$(ec_archives o1048577 | awk '$1 == "d4"')" ] ||
+	fail "the auditor left the damaged archive in place"
+reconstruct_all
+read -r dev idx2 dur path < <(ec_archives o1048577 | awk '$1 == "d4"') ||
+	fail "the quarantined archive was not rebuilt"
+[ "$idx2" = "$idx" ] || fail "d4 got index $idx2 back, held $idx"
+$PYTHON "$EC_TOOL" body "$path" "$T/rot.body"
+cmp -s "$T/rot.body" "$T/keep/rot.body" ||
+	fail "the archive rebuilt after quarantine differs"
 
 # two other servers down: d2's rebuilt archive is one of the four read
 kill_object_server 3
