@@ -393,7 +393,7 @@ int oc_put(struct cluster *c, const char *account, const char *container,
 out:
 	if (opts && opts->at_quorum) {
 		opts->at_quorum(opts->arg, rc);
-		if (!rc)
+		if (!rc && p) /* p NULL: a newer write won (409) */
 			put_rest(p, account, container, object, etag);
 	}
 	cluster_put_free(p);

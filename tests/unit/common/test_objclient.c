@@ -208,6 +208,43 @@ Test(objclient, no_etag_put_stores_the_body_md5)
 	free(data);
 }
 
+struct quorum_seen {
+	int calls, rc;
+};
+
+static void quorum_cb(void *arg, int rc)
+{
+	struct quorum_seen *q = arg;
+
+	q->calls++;
+	q->rc = rc;
+}
+
+/* at_quorum: called once, with what oc_put then returns, also when the
+ * PUT fails before any body went out */
+Test(objclient, at_quorum_called_once_with_the_result)
+{
+	struct quorum_seen q = {0, 1};
+	struct oc_put_opts opts = {
+		.no_etag = 1, .at_quorum = quorum_cb, .arg = &q};
+	struct buf got = {0};
+
+	cr_assert_eq(oc_container_create(cl, ACCT, "c"), 0);
+	cr_assert_eq(oc_put(cl, ACCT, "c", "q", "quorum", 6, &opts), 0);
+	cr_expect_eq(q.calls, 1);
+	cr_expect_eq(q.rc, 0);
+	cr_assert_eq(oc_get(cl, ACCT, "c", "q", &got, NULL), 0);
+	cr_expect_eq(got.len, 6);
+	cr_expect(!memcmp(got.data, "quorum", 6));
+
+	q.calls = 0;
+	opts.if_none_match = 1;
+	cr_expect_eq(oc_put(cl, ACCT, "c", "q", "again", 5, &opts), -EEXIST);
+	cr_expect_eq(q.calls, 1);
+	cr_expect_eq(q.rc, -EEXIST);
+	buf_free(&got);
+}
+
 Test(objclient, if_none_match_create_loses_with_eexist)
 {
 	struct oc_put_opts create = {NULL, 1, NULL};
