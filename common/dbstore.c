@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <leveldb/c.h>
@@ -50,6 +51,9 @@ struct dbstore_db {
 	uint64_t written, synced, failed;
 	int syncing, fail_rc;
 	unsigned long syncs; /* leader syncs done, for tests */
+	/* sync_old_logs: the folder's mtime when it was last listed with
+	 * every older log synced, and when that listing was (0: none) */
+	struct timespec logs_mtime, logs_listed;
 };
 
 struct dbstore {
@@ -364,21 +368,62 @@ static unsigned long log_number(const char *name)
 	return end == name + n - 4 ? v : 0;
 }
 
+/* Seconds from a to b. */
+static double ts_diff(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) +
+	       (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+/*
+ * Can the folder hold a log that sync_old_logs has not seen? A new log
+ * is a new name in it, which changes its mtime, unless the name came in
+ * the same clock tick as the change that set the mtime we saw (the
+ * kernel stamps directories with a coarse clock): so a listing counts
+ * only when it was made well after that mtime (a second). st gets the
+ * folder's stat (zeroed when it failed).
+ */
+static int logs_may_have_changed(struct dbstore_db *db, struct stat *st)
+{
+	int changed;
+
+	memset(st, 0, sizeof(*st));
+	if (stat(db->path, st) == -1) {
+		memset(st, 0, sizeof(*st));
+		return 1;
+	}
+	pthread_mutex_lock(&db->sync_lock);
+	changed = !db->logs_listed.tv_sec ||
+		  st->st_mtim.tv_sec != db->logs_mtime.tv_sec ||
+		  st->st_mtim.tv_nsec != db->logs_mtime.tv_nsec ||
+		  ts_diff(&db->logs_mtime, &db->logs_listed) < 1.0;
+	pthread_mutex_unlock(&db->sync_lock);
+	return changed;
+}
+
 /*
  * LevelDB syncs only its current log. When it switched to a new log
  * since our unsynced writes (its memtable was full), they sit in the
  * older one until a compaction writes them to a table: sync every log
- * but the newest too. 0 or -EIO (logged).
+ * but the newest too. The folder is listed again only when its mtime
+ * says a log may have come (logs_may_have_changed): once an older log
+ * was synced, nothing more is ever written to it. 0 or -EIO (logged).
  */
 static int sync_old_logs(struct dbstore_db *db)
 {
 	unsigned long nums[16], max = 0, v;
+	struct timespec listed;
 	struct dirent *de;
+	struct stat st;
 	size_t n = 0, i;
 	char name[64];
 	int rc = 0, dfd, fd;
-	DIR *d = opendir(db->path);
+	DIR *d;
 
+	if (!logs_may_have_changed(db, &st))
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &listed);
+	d = opendir(db->path);
 	if (!d) {
 		log_err("cannot list %s: %s", db->path, strerror(errno));
 		return -EIO;
@@ -404,6 +449,14 @@ static int sync_old_logs(struct dbstore_db *db)
 		close(fd);
 	}
 	closedir(d);
+	if (!rc && st.st_mtim.tv_sec) {
+		/* st was taken before the listing: a log made since then
+		 * changed the mtime again */
+		pthread_mutex_lock(&db->sync_lock);
+		db->logs_mtime = st.st_mtim;
+		db->logs_listed = listed;
+		pthread_mutex_unlock(&db->sync_lock);
+	}
 	return rc;
 }
 

@@ -103,30 +103,39 @@ out:
 	return rc;
 }
 
+/* The record of key from its stored text val (len bytes) into info.
+ * 0, -EIO (logged), -ENOMEM. */
+static int info_parse(const char *key, const char *val, size_t len,
+		      struct contd_info *info)
+{
+	json_error_t jerr;
+	json_t *o;
+	int rc;
+
+	memset(info, 0, sizeof(*info));
+	o = json_loadb(val, len, 0, &jerr);
+	if (!o) {
+		log_err("container record %s is not JSON: %s", key, jerr.text);
+		return -EIO;
+	}
+	rc = contd_info_from_json(o, info);
+	if (rc == -EIO)
+		log_err("container record %s has a bad timestamp", key);
+	json_decref(o);
+	return rc;
+}
+
 int contd_info_get(struct dbstore_db *db, const char *key,
 		   struct contd_info *info)
 {
-	json_error_t jerr;
-	json_t *o = NULL;
 	char *val = NULL;
 	size_t len;
 	int rc;
 
 	memset(info, 0, sizeof(*info));
 	rc = dbstore_get(db, key, 33, &val, &len);
-	if (rc)
-		return rc;
-	o = json_loadb(val, len, 0, &jerr);
-	if (!o) {
-		log_err("container record %s is not JSON: %s", key, jerr.text);
-		rc = -EIO;
-		goto out;
-	}
-	rc = contd_info_from_json(o, info);
-	if (rc == -EIO)
-		log_err("container record %s has a bad timestamp", key);
-out:
-	json_decref(o);
+	if (!rc)
+		rc = info_parse(key, val, len, info);
 	free(val);
 	return rc;
 }
@@ -249,12 +258,12 @@ int contd_row_update(struct dbstore_db *db, const char *key, const char *name,
 	char *val = NULL, d[TS_INTERNAL_LEN + 1], c[TS_INTERNAL_LEN + 1];
 	char m[TS_INTERNAL_LEN + 1];
 	struct dbstore_batch *b = NULL;
-	char *old_ct = NULL, *new_ct = NULL, *merged_ct = NULL;
+	char *old_ct = NULL, *new_ct = NULL, *merged_ct = NULL, *rec = NULL;
 	struct contd_row old, row = *in;
 	struct contd_info info;
 	struct contd_report before;
 	int64_t old_sb = -1, new_sb = -1;
-	size_t klen;
+	size_t klen, reclen;
 	int rc, have_info = 0, newer = 0;
 
 	okey = dbserver_row_key('O', key, name, &klen);
@@ -265,11 +274,11 @@ int contd_row_update(struct dbstore_db *db, const char *key, const char *name,
 		goto out_nolock;
 	}
 	dbstore_lock(db);
-	rc = contd_info_get(db, key, &info);
+	/* the record is parsed only once the row is known to change: a
+	 * replicated row this replica has already costs no JSON */
+	rc = dbstore_get(db, key, 33, &rec, &reclen);
 	if (rc)
 		goto out;
-	have_info = 1;
-	contd_info_report(&info, &before);
 	rc = dbstore_get(db, okey, klen, &live, NULL);
 	if (rc && rc != -ENOENT)
 		goto out;
@@ -327,11 +336,16 @@ int contd_row_update(struct dbstore_db *db, const char *key, const char *name,
 			newer = 1;
 		if (!newer)
 			goto out;
-		if (live) {
-			info.object_count--;
-			info.bytes_used -= old.size;
-		}
 		dbstore_batch_del(b, live ? okey : tkey, klen);
+	}
+	rc = info_parse(key, rec, reclen, &info);
+	if (rc)
+		goto out;
+	have_info = 1;
+	contd_info_report(&info, &before);
+	if (live) {
+		info.object_count--;
+		info.bytes_used -= old.size;
 	}
 	if (asprintf(&val, "%s\n%s\n%s\n%lld\n%s\n%s",
 		     ts_internal(&row.data, d), ts_internal(&row.ctype, c),
@@ -366,6 +380,7 @@ out_nolock:
 	free(old_ct);
 	free(new_ct);
 	free(merged_ct);
+	free(rec);
 	free(val);
 	free(live);
 	free(dead);
