@@ -117,16 +117,20 @@ struct obj {
 
 /* What a job knows of the partition's other nodes: the primaries in
  * ring order (index i on nodes[i]; me is this device's, -1 on a
- * handoff) and their SSYNC listings (NULL: no answer), and the first
- * handoffs' (asked at the first archive a primary lacks: one may hold it
- * for that primary, and reverts it instead of a rebuild). */
+ * handoff), their SSYNC listings (NULL: no answer; gone: the answer was
+ * 507, the device is missing), and the first m handoffs' that answered
+ * (asked at the first archive a primary lacks: one may hold it for that
+ * primary, and reverts it instead of a rebuild; the first stands in for
+ * a gone primary). */
 struct job_view {
 	const struct repl_job *j;
 	const struct repl_snap *snap;
 	const struct ring_dev *nodes[REPL_MAX_PRIMARIES];
 	json_t *listing[REPL_MAX_PRIMARIES];
+	int gone[REPL_MAX_PRIMARIES];
 	int me;
 	int hloaded, nhand;
+	const struct ring_dev *hand[EC_MAX_FRAGS];
 	json_t *hlisting[EC_MAX_FRAGS];
 };
 
@@ -664,6 +668,7 @@ static int on_handoff(struct repl_pass *p, struct repl_conn *c,
 		for (i = 0; i < n; i++) {
 			if (hand[i]->id == jv->j->dev_id)
 				continue;
+			jv->hand[jv->nhand] = hand[i];
 			if (!repl_peer_json(c, hand[i], "SSYNC", jv->j->part,
 					    jv->snap->sfxs, jv->snap->nsfx,
 					    &jv->hlisting[jv->nhand]))
@@ -681,7 +686,9 @@ static int on_handoff(struct repl_pass *p, struct repl_conn *c,
 
 /*
  * Primary job, one live object: rebuild each index a primary lacks when
- * this node is the one that should (see the top of the file).
+ * this node is the one that should (see the top of the file); a primary
+ * whose device is gone (507) gets its index rebuilt on the first handoff
+ * instead, which gives it back once the device returns (as Swift).
  */
 static void rebuild_missing(struct repl_pass *p, struct repl_conn *c,
 			    struct obj *o, struct job_view *jv)
@@ -697,9 +704,11 @@ static void rebuild_missing(struct repl_pass *p, struct repl_conn *c,
 	uint64_t body_len = 0;
 	int srcs[EC_MAX_FRAGS], nsrc, i, j, d, first, fd = -1;
 	int lo = __builtin_ctz(have);
+	const struct ring_dev *target;
 	int64_t sent;
 
 	memset(holder, 0, sizeof(holder));
+	memset(v, 0, sizeof(v));
 	for (j = 0; j < x->n; j++) {
 		if (j == me || !listing[j])
 			continue;
@@ -721,7 +730,7 @@ static void rebuild_missing(struct repl_pass *p, struct repl_conn *c,
 			}
 	}
 	for (j = 0; j < x->n; j++) {
-		if (j == me || !listing[j])
+		if (j == me || (!listing[j] && !jv->gone[j]))
 			continue;
 		if (v[j].frags & (1u << j)) {
 			push_meta(p, c, o, nodes[j], &v[j]);
@@ -735,6 +744,12 @@ static void rebuild_missing(struct repl_pass *p, struct repl_conn *c,
 			continue; /* another node rebuilds it */
 		if (on_handoff(p, c, o, jv, j))
 			continue; /* the handoff's pass reverts it */
+		target = jv->gone[j] ? (jv->nhand ? jv->hand[0] : NULL)
+				     : nodes[j];
+		if (!target) {
+			count(p, &x->st->errors, 1);
+			continue;
+		}
 		/* the local archive (data_name, the lowest index here)
 		 * first, then the other holders' */
 		nsrc = 0;
@@ -758,16 +773,19 @@ static void rebuild_missing(struct repl_pass *p, struct repl_conn *c,
 			}
 		}
 		sent = rebuild_archive(c, x, o, &m, body_len, fd, holder, srcs,
-				       nsrc, nodes[j], j);
+				       nsrc, target, j);
 		if (sent < 0) {
 			count(p, &x->st->errors, 1);
 			continue;
 		}
-		log_info("rebuilt index %d of %s onto %s:%d/%s", j, o->hash_dir,
-			 nodes[j]->ip, nodes[j]->port, nodes[j]->device);
+		log_info("rebuilt index %d of %s onto %s:%d/%s%s", j,
+			 o->hash_dir, target->ip, target->port, target->device,
+			 jv->gone[j]
+				 ? " (a handoff: the primary's device is gone)"
+				 : "");
 		count(p, &x->st->rebuilt, 1);
 		count(p, &x->st->bytes, sent);
-		push_meta(p, c, o, nodes[j], NULL);
+		push_meta(p, c, o, target, NULL);
 	}
 	if (fd >= 0)
 		close(fd);
@@ -833,7 +851,8 @@ static int revert_archives(struct repl_pass *p, struct repl_conn *c,
 		}
 		snprintf(path, sizeof(path), "%s/%s", o->hash_dir, name);
 		if (rc) {
-			count(p, &x->st->errors, 1);
+			if (!jv->gone[i]) /* kept for the device's return */
+				count(p, &x->st->errors, 1);
 			left++;
 		} else if (unlink(path) == -1 && errno != ENOENT) {
 			log_warn("cannot remove %s: %m", path);
@@ -908,7 +927,7 @@ static void rcon_job(struct repl_pass *p, struct repl_job *j)
 	const char **all = NULL, *key;
 	json_t *local = NULL, *val;
 	struct obj o;
-	int i, n = 0, nn, failed = 0, done;
+	int i, n = 0, nn, rc, failed = 0, done;
 
 	memset(&jv, 0, sizeof(jv));
 	jv.j = j;
@@ -938,13 +957,15 @@ static void rcon_job(struct repl_pass *p, struct repl_job *j)
 	for (i = 0; i < nn; i++)
 		if (jv.nodes[i]->id == j->dev_id)
 			jv.me = i;
-	for (i = 0; i < nn && snap.n; i++)
-		if (i != jv.me &&
-		    repl_peer_json(&c, jv.nodes[i], "SSYNC", j->part, snap.sfxs,
-				   snap.nsfx, &jv.listing[i])) {
-			jv.listing[i] = NULL;
+	for (i = 0; i < nn && snap.n; i++) {
+		if (i == jv.me)
+			continue;
+		rc = repl_peer_json(&c, jv.nodes[i], "SSYNC", j->part,
+				    snap.sfxs, snap.nsfx, &jv.listing[i]);
+		jv.gone[i] = rc == -ENODEV;
+		if (rc && !jv.gone[i])
 			failed = 1;
-		}
+	}
 	for (i = 0; i < snap.n && !od->stopping; i++) {
 		memset(&o, 0, sizeof(o));
 		o.cur = &snap.e[i].cur;

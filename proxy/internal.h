@@ -175,10 +175,21 @@ int proxy_head_status(struct http_request *req, struct proxy_app *app,
  * policy (Swift's container_info default). */
 int proxy_container_policy(const struct cluster_resp *r);
 /*
+ * Does p's container exist, and with which storage policy (*policy, 0 when
+ * it does not)? A HEAD as proxy_head_info, whose success is remembered for
+ * a few seconds (Swift's container info cache; see server.c). Returns the
+ * status: 2xx, 404, 503...
+ */
+int proxy_container_exists(struct http_request *req, struct proxy_app *app,
+			   const struct proxy_path *p, int *policy);
+/* Forget every remembered container (one was or may be changed). */
+void proxy_container_cache_clear(void);
+/*
  * The nodes of an object in the object ring of its container's storage
  * policy into *out (see cluster_lookup_policy: every request to them
  * carries that policy's index). With one policy no container is asked;
- * else the container is HEADed first (its policy, 0 when it is missing).
+ * else the container is asked first (proxy_container_exists: its policy,
+ * 0 when it is missing).
  * 0 or -errno (the caller answers 503).
  */
 int proxy_object_lookup(struct http_request *req, struct proxy_app *app,

@@ -3,7 +3,8 @@
  * replicated policy).
  *
  * PUT: checked (length, name, metadata, X-Delete-*), the container must
- * exist (HEAD), then the body is streamed to every object primary at once
+ * exist (HEAD, or known to from the last few seconds:
+ * proxy_container_exists), then the body is streamed to every object primary at once
  * by cluster_put_* (handoffs standing in for nodes that refuse), each
  * backend request carrying X-Timestamp (set here, once) and its share of
  * the container servers to update. The answer is the quorum's; the
@@ -292,7 +293,6 @@ static struct obj_put *put_open(struct http_request *req, struct proxy_app *app,
 	const char *ctype = http_header(req, "Content-Type");
 	const char *msg = NULL;
 	struct cluster_nodes containers = {0};
-	struct cluster_resp cont;
 	struct obj_put *o = NULL;
 	long long at;
 	char err[512];
@@ -320,9 +320,7 @@ static struct obj_put *put_open(struct http_request *req, struct proxy_app *app,
 		REFUSE(400, "%s", err);
 		goto fail;
 	}
-	status = proxy_head_info(req, app, CLUSTER_CONTAINER, p, &cont);
-	policy = proxy_container_policy(&cont);
-	cluster_resp_free(&cont);
+	status = proxy_container_exists(req, app, p, &policy);
 	if (status / 100 != 2) {
 		REFUSE_STATUS(status == 503 ? 503 : 404);
 		goto fail;

@@ -13,10 +13,13 @@
  * from on_headers.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "common/policy.h"
@@ -659,6 +662,116 @@ out:
 	return status;
 }
 
+/*
+ * The container existence cache, as Swift's proxy keeps container info
+ * in memcache (recheck_container_existence): an object request asks a
+ * container server whether its container exists, and which storage
+ * policy it has, at most once per CINFO_TTL_S. Only answers of an
+ * existing container are kept. Every request that may create, delete or
+ * change a container or an account through this proxy (anything but an
+ * object request, a GET or a HEAD) empties the cache when it starts and
+ * when it ends (proxy_route, on_close), and a HEAD that overlapped such
+ * a request is not kept (gen).
+ */
+#define CINFO_SLOTS 256
+#define CINFO_TTL_S 10.0
+#define CINFO_KEY   (2 * 256 + 2)
+
+struct cinfo {
+	char key[CINFO_KEY]; /* account "/" container; "" when free */
+	double expires;	     /* CLOCK_MONOTONIC seconds */
+	int policy;
+};
+
+static pthread_mutex_t g_cinfo_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct cinfo g_cinfo[CINFO_SLOTS];
+static unsigned long g_cinfo_gen; /* bumped by each emptying */
+
+static double mono_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* The slot of key (FNV-1a). */
+static struct cinfo *cinfo_slot(const char *key)
+{
+	uint32_t h = 2166136261u;
+	const char *c;
+
+	for (c = key; *c; c++)
+		h = (h ^ (unsigned char)*c) * 16777619u;
+	return &g_cinfo[h % CINFO_SLOTS];
+}
+
+void proxy_container_cache_clear(void)
+{
+	pthread_mutex_lock(&g_cinfo_lock);
+	memset(g_cinfo, 0, sizeof(g_cinfo));
+	g_cinfo_gen++;
+	pthread_mutex_unlock(&g_cinfo_lock);
+}
+
+int proxy_container_exists(struct http_request *req, struct proxy_app *app,
+			   const struct proxy_path *p, int *policy)
+{
+	struct cluster_resp r = {0};
+	char key[CINFO_KEY];
+	struct cinfo *ci;
+	unsigned long gen;
+	int status, n;
+
+	*policy = 0;
+	n = snprintf(key, sizeof(key), "%s/%s", p->account, p->container);
+	if (n < 0 || (size_t)n >= sizeof(key))
+		key[0] = '\0'; /* too long to keep: asked every time */
+	ci = cinfo_slot(key);
+	pthread_mutex_lock(&g_cinfo_lock);
+	gen = g_cinfo_gen;
+	if (key[0] && !strcmp(ci->key, key) && ci->expires > mono_s()) {
+		*policy = ci->policy;
+		pthread_mutex_unlock(&g_cinfo_lock);
+		return 200;
+	}
+	pthread_mutex_unlock(&g_cinfo_lock);
+	status = proxy_head_info(req, app, CLUSTER_CONTAINER, p, &r);
+	*policy = proxy_container_policy(&r);
+	cluster_resp_free(&r);
+	if (status / 100 != 2)
+		return status;
+	pthread_mutex_lock(&g_cinfo_lock);
+	if (key[0] && gen == g_cinfo_gen) {
+		memcpy(ci->key, key, (size_t)n + 1);
+		ci->expires = mono_s() + CINFO_TTL_S;
+		ci->policy = *policy;
+	}
+	pthread_mutex_unlock(&g_cinfo_lock);
+	return status;
+}
+
+/* May req change a container or an account (see the cache above)? Only
+ * GET, HEAD and requests on a /v1/<a>/<c>/<o> path leave them alone. */
+static int changes_containers(struct http_request *req)
+{
+	const char *m = http_method(req), *path = http_raw_path(req), *s;
+	int segs = 0;
+
+	if (!strcmp(m, "GET") || !strcmp(m, "HEAD"))
+		return 0;
+	if (!strncmp(path, "/v1/", 4))
+		path += 4;
+	else if (!strncmp(path, "/v1.0/", 6))
+		path += 6;
+	else
+		return 1;
+	for (s = path; segs < 2 && (s = strchr(s, '/')); s++)
+		segs++;
+	/* a non-empty account, container and object (s: the object) */
+	return segs < 2 || !s || !*s || path[0] == '/' || s[-2] == '/';
+}
+
 int proxy_container_policy(const struct cluster_resp *r)
 {
 	const struct storage_policy *sp = policy_by_index_str(
@@ -672,15 +785,12 @@ int proxy_object_lookup(struct http_request *req, struct proxy_app *app,
 			const char *object, struct cluster_nodes *out)
 {
 	struct proxy_path p = {0};
-	struct cluster_resp r = {0};
 	int policy = 0;
 
 	if (policy_count() > 1) {
 		p.account = (char *)account;
 		p.container = (char *)container;
-		proxy_head_info(req, app, CLUSTER_CONTAINER, &p, &r);
-		policy = proxy_container_policy(&r);
-		cluster_resp_free(&r);
+		proxy_container_exists(req, app, &p, &policy);
 	}
 	return cluster_lookup_policy(app->cluster, policy, account, container,
 				     object, out);
@@ -888,6 +998,8 @@ static void on_end(struct http_request *req)
 
 static void on_close(struct http_request *req, int completed)
 {
+	if (changes_containers(req))
+		proxy_container_cache_clear(); /* done: HEADs see it now */
 	if (http_state(req) && slo_put_request(req))
 		slo_put_close(req, completed);
 	else if (http_state(req))
@@ -899,6 +1011,8 @@ static const struct http_handler proxy_handler = {on_headers, on_body, on_end,
 
 const struct http_handler *proxy_route(struct http_request *req)
 {
+	if (changes_containers(req))
+		proxy_container_cache_clear();
 	/* S3 requests (s3.c) have their own handler */
 	return s3_detect(req) ? &s3_http_handler : &proxy_handler;
 }

@@ -10,6 +10,8 @@
 # reverted; a second pass moves nothing; the objects read back. Then two
 # objects are DELETEd with server 4 down: after a pass every primary, d4
 # included, holds the tombstone (the archives gone) and the handoff none.
+# Last, device d5's folder is removed (507): its archives are rebuilt on
+# the handoff and given back to d5 once its folder is there again.
 . "$(dirname "$0")/../lib/functions.sh"
 . "$(dirname "$0")/../lib/ec.sh"
 requires curl timeout cmp
@@ -90,4 +92,42 @@ for n in h1 h2; do
 	[ "$(status GET "$URL/ec/$n" -H "X-Auth-Token: $TOKEN")" = 404 ] ||
 		fail "$n: GET after DELETE"
 done
-echo "ok: $moved archives moved from handoffs to d3"
+# a device gone (its folder removed: server 5 answers 507): the passes
+# rebuild its archives on the partition's handoff, and once it is back
+# (empty), move them to it
+gone=0
+for n in h3 h4 h5 h6; do
+	read -r dev idx dur path < <(ec_archives "$n" | awk '$1 == "d5"') ||
+		continue
+	echo "$idx" >"$T/keep/$n.idx5"
+	$PYTHON "$EC_TOOL" body "$path" "$T/keep/$n.body5"
+	gone=$((gone + 1))
+done
+[ "$gone" -gt 0 ] || fail "no live object had an archive on d5"
+rm -rf "$NODE_DIR/obj5/d5"
+: >"$T/rcon.log"
+reconstruct_all 1 2 3 4 6 7 # server 5's own pass fails: its device is gone
+expect_logged "archives rebuilt" "$gone"
+for n in h3 h4 h5 h6; do
+	[ -e "$T/keep/$n.idx5" ] || continue
+	idx=$(cat "$T/keep/$n.idx5")
+	read -r dev i dur path < <(ec_archives "$n" | awk -v i="$idx" '$2 == i') ||
+		fail "$n: index $idx of the gone d5 not rebuilt anywhere"
+	ec_primaries "$n" | grep -qw "$dev" &&
+		fail "$n: index $idx rebuilt on the primary $dev, not a handoff"
+	$PYTHON "$EC_TOOL" body "$path" "$T/$n.body5"
+	cmp -s "$T/$n.body5" "$T/keep/$n.body5" ||
+		fail "$n: the stand-in archive differs"
+done
+mkdir "$NODE_DIR/obj5/d5"
+: >"$T/rcon.log"
+reconstruct_all
+expect_logged reverted "$gone"
+for n in h3 h4 h5 h6; do
+	[ -e "$T/keep/$n.idx5" ] || continue
+	idx=$(cat "$T/keep/$n.idx5")
+	[ "$(ec_archives "$n" | awk -v i="$idx" '$2 == i { print $1 }')" = d5 ] ||
+		{ ec_archives "$n" >&2; fail "$n: index $idx not back on d5 alone"; }
+done
+expect_objects h3 h4 h5 h6
+echo "ok: $moved archives moved from handoffs to d3, $gone of the gone d5 stood in for and given back"
