@@ -29,7 +29,12 @@
  *         rebuilds archive j segment by segment (ec_reconstruct; segment
  *         size and object length from the archive's sysmeta) while it
  *         streams it to j in a PUT with the archive's metadata and index
- *         j, then COMMITs it; a newer .meta follows as a replication PUT.
+ *         j, then COMMITs it; a newer .meta follows as a replication PUT;
+ *       - one of the first m handoffs lists index j at T: left to that
+ *         handoff's revert;
+ *       - primary j answered 507 (its device is gone): archive j is
+ *         rebuilt on the first handoff instead, as Swift does (that
+ *         handoff keeps it until the device is back, then reverts it).
  *     for a tombstone: sent (replication PUT) to each primary that lists
  *       nothing as new.
  *   handoff job (not a primary of the partition, or a device no longer
