@@ -4,10 +4,10 @@
  *
  * PUT: checked (length, name, metadata, X-Delete-*), the container must
  * exist (HEAD, or known to from the last few seconds:
- * proxy_container_exists), then the body is streamed to every object primary at once
- * by cluster_put_* (handoffs standing in for nodes that refuse), each
- * backend request carrying X-Timestamp (set here, once) and its share of
- * the container servers to update. The answer is the quorum's; the
+ * proxy_container_exists), then the body is streamed to every object
+ * primary at once by cluster_put_* (handoffs standing in for nodes that
+ * refuse), each backend request carrying X-Timestamp (set here, once) and
+ * its share of the container servers to update. The answer is the quorum's; the
  * backends' ETags must agree. A client that goes away mid-body aborts
  * every backend request, so no backend commits a truncated object. The
  * same upload (proxy_object_put_open/write/end) carries copy.c's copies.
