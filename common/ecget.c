@@ -136,7 +136,7 @@ static int resp_add(struct cluster_resp *r, const char *name, const char *value)
 
 /* Copy src's headers into dst, but those an EC answer sets itself. */
 static int resp_copy(struct cluster_resp *dst, const struct cluster_resp *src,
-		     int keep_ctype)
+		     int keep_ctype, int keep_ec)
 {
 	static const char *const skip[] = {
 		"Content-Length", "Etag", "Content-Range",
@@ -151,6 +151,10 @@ static int resp_copy(struct cluster_resp *dst, const struct cluster_resp *src,
 		for (j = 0; j < sizeof(skip) / sizeof(skip[0]); j++)
 			if (!strcasecmp(src->hdr_names[i], skip[j]))
 				skipped = 1;
+		/* an archive's own: a copy of the object must not keep them */
+		if (!keep_ec &&
+		    !strncasecmp(src->hdr_names[i], "X-Object-Sysmeta-Ec-", 20))
+			skipped = 1;
 		if (!skipped)
 			rc = resp_add(dst, src->hdr_names[i],
 				      src->hdr_values[i]);
@@ -257,7 +261,7 @@ static int survey(struct ecget *g, int from, int to, struct survey *sv)
 				sv->have_best = 1;
 				cluster_resp_free(&sv->rep);
 				sv->rep.status = r->status;
-				rc = resp_copy(&sv->rep, r, 1);
+				rc = resp_copy(&sv->rep, r, 1, 1);
 			}
 		} else if (r->status == 404) {
 			v = cluster_resp_header(r, "X-Backend-Timestamp");
@@ -268,7 +272,7 @@ static int survey(struct ecget *g, int from, int to, struct survey *sv)
 			}
 			if (!sv->gone.status) {
 				sv->gone.status = 404;
-				rc = resp_copy(&sv->gone, r, 1);
+				rc = resp_copy(&sv->gone, r, 1, 0);
 			}
 		}
 	}
@@ -617,7 +621,7 @@ static int answer(struct ecget *g, const struct cluster_hdrs *hdrs, int head,
 	snprintf(v, sizeof(v), "\"%s\"", etag ? etag : "");
 	if (st) {
 		resp->status = st;
-		rc = resp_copy(resp, rep, 1);
+		rc = resp_copy(resp, rep, 1, 0);
 		return rc ? rc : resp_add(resp, "Etag", v);
 	}
 	g->nr = head ? -1
@@ -627,12 +631,12 @@ static int answer(struct ecget *g, const struct cluster_hdrs *hdrs, int head,
 		resp->status = 416;
 		snprintf(v, sizeof(v), "bytes */%llu",
 			 (unsigned long long)g->len);
-		rc = resp_copy(resp, rep, 0);
+		rc = resp_copy(resp, rep, 0, 0);
 		return rc ? rc : resp_add(resp, "Content-Range", v);
 	}
 	snprintf(g->ctype, sizeof(g->ctype), "%s",
 		 ct ? ct : "application/octet-stream");
-	rc = resp_copy(resp, rep, g->nr <= 1);
+	rc = resp_copy(resp, rep, g->nr <= 1, 0);
 	if (!rc)
 		rc = resp_add(resp, "Etag", v);
 	if (g->nr < 0) {

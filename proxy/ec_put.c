@@ -91,6 +91,21 @@ static void take_etag(struct ec_put *e, struct cluster_hdrs *hdrs)
 		proxy_hdrs_del(&hdrs[i], "Etag");
 }
 
+/* Remove every X-Object-Sysmeta-Ec-* line of h. */
+static void drop_ec_sysmeta(struct cluster_hdrs *h)
+{
+	int i, k = 0;
+
+	for (i = 0; i < h->n; i++) {
+		if (!strncasecmp(h->lines[i], "X-Object-Sysmeta-Ec-", 20)) {
+			free(h->lines[i]);
+			continue;
+		}
+		h->lines[k++] = h->lines[i];
+	}
+	h->n = k;
+}
+
 /* Slot i's EC headers, and its COMMIT's from its PUT's. 0 or -ENOMEM. */
 static int slot_headers(struct ec_put *e, const struct storage_policy *sp,
 			struct cluster_hdrs *h, int i)
@@ -160,8 +175,11 @@ int ec_put_open(struct proxy_app *app, const struct cluster_nodes *nodes,
 	if (rc)
 		goto fail;
 	take_etag(e, hdrs);
-	for (i = 0; i < e->n && !rc; i++)
+	for (i = 0; i < e->n && !rc; i++) {
+		/* a copy's source's own (its index...) give way to ours */
+		drop_ec_sysmeta(&hdrs[i]);
 		rc = slot_headers(e, sp, &hdrs[i], i);
+	}
 	if (rc)
 		goto fail;
 	if (length >= 0)

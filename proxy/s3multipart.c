@@ -8,8 +8,9 @@
  *       the object's metadata); there while the upload is open
  *   <bucket>+segments/<key>/<upload-id>/<N>  part N (1..10000)
  *
- *   CreateMultipartUpload  the segments container made if missing, the
- *                          marker PUT, a random upload id
+ *   CreateMultipartUpload  the segments container made if missing (in
+ *                          the bucket's storage policy), the marker PUT,
+ *                          a random upload id
  *   UploadPart(Copy)       marker checked (NoSuchUpload: unknown id, or an
  *                          id of another bucket or key), the part streamed
  *                          through s3object.c's upload or copy
@@ -139,15 +140,20 @@ static int upload_marker(struct s3_req *s, struct cluster_resp *marker,
 }
 
 /* A container PUT of p->container on every primary, answer by quorum
- * (no reply). */
+ * (no reply), in the storage policy of s's bucket (as s3api: an
+ * erasure-coded bucket's parts are erasure-coded too). */
 static int container_create(struct s3_req *s, const struct proxy_path *p)
 {
 	struct cluster_hdrs hdrs[CLUSTER_MAX_NODES];
 	struct cluster_nodes nodes = {0}, accounts = {0};
-	char ts[32];
+	struct cluster_resp r = {0};
+	char ts[32], policy[16];
 	int i, n = 0, st = 503;
 
 	memset(hdrs, 0, sizeof(hdrs));
+	proxy_head_info(s->req, s->app, CLUSTER_CONTAINER, &s->p, &r);
+	snprintf(policy, sizeof(policy), "%d", proxy_container_policy(&r));
+	cluster_resp_free(&r);
 	if (cluster_lookup(s->app->cluster, CLUSTER_CONTAINER, p->account,
 			   p->container, NULL, &nodes) ||
 	    cluster_lookup(s->app->cluster, CLUSTER_ACCOUNT, p->account, NULL,
@@ -158,7 +164,7 @@ static int container_create(struct s3_req *s, const struct proxy_path *p)
 	for (i = 0; i < n; i++)
 		if (cluster_hdrs_add(&hdrs[i], "X-Timestamp", ts) ||
 		    cluster_hdrs_add(&hdrs[i], "X-Backend-Storage-Policy-Index",
-				     "0")) {
+				     policy)) {
 			st = 500;
 			goto out;
 		}
