@@ -41,6 +41,13 @@
  *     most, c->queued; concurrent flushes share them) and waits for them
  *     in its own thread (settle): a pool worker never waits for another.
  *
+ *  6. c->valid says which 64ths of c->data hold the chunk's bytes: a
+ *     write of whole blocks to a stored chunk not in memory reads
+ *     nothing (a sequential writer covers the chunk before its PUT);
+ *     the rest comes from the stored chunk (complete_chunk) before a read
+ *     of it, a write of part of a block, or the PUT. A clean chunk, and
+ *     one being sent, is whole (VALID_ALL).
+ *
  * Lock order: gen_lock → chunk lock → map_lock | save_lock → cache_lock |
  * dirty_lock → pool/jobs locks. Eviction takes chunk locks with trylock
  * only, under cache_lock.
@@ -321,31 +328,104 @@ static void garbage_delete(struct vol_disk *d, struct vol_garbage *g, size_t n)
 	}
 }
 
-/* Chunk lock held, c->data NULL, idx allocated: GET the whole chunk. */
-static int fetch_chunk(struct vol_disk *d, struct vol_chunk *c,
-		       const struct vol_ref *ref, const char *owner)
+#define VALID_ALL UINT64_MAX
+#define BLOCK(d)  (CS(d) / 64) /* a bit of c->valid */
+
+/* GET the whole stored chunk idx (ref, owner) into buf (CS bytes). */
+static int fetch_buf(struct vol_disk *d, uint32_t idx,
+		     const struct vol_ref *ref, const char *owner, uint8_t *buf)
 {
 	struct vol_store *s = d->s;
 	char name[VOL_CHUNK_NAME_MAX];
-	uint8_t *buf;
 	ssize_t n;
 
-	buf = chunk_alloc(s, CS(d));
-	if (!buf)
-		return -ENOMEM;
-	vol_chunk_name(name, owner, ref->gen, c->idx);
+	vol_chunk_name(name, owner, ref->gen, idx);
 	n = oc_get_range(s->conf.cluster, s->account, VOL_CONT_CHUNKS, name,
 			 buf, CS(d), 0);
 	if (n < 0) {
 		log_err("disk %s: cannot read chunk %s: %s", d->rec.id, name,
 			strerror((int)-n));
-		chunk_free(s, buf, CS(d));
 		return n == -ENOENT ? -EIO : (int)n;
 	}
 	if ((size_t)n < CS(d))
 		memset(buf + n, 0, CS(d) - (size_t)n);
+	return 0;
+}
+
+/* Chunk lock held, c->data NULL, idx allocated: GET the whole chunk. */
+static int fetch_chunk(struct vol_disk *d, struct vol_chunk *c,
+		       const struct vol_ref *ref, const char *owner)
+{
+	uint8_t *buf = chunk_alloc(d->s, CS(d));
+	int rc;
+
+	if (!buf)
+		return -ENOMEM;
+	rc = fetch_buf(d, c->idx, ref, owner, buf);
+	if (rc) {
+		chunk_free(d->s, buf, CS(d));
+		return rc;
+	}
+	c->valid = VALID_ALL;
 	set_data(c, buf);
 	return 0;
+}
+
+/* The bits of c->valid that [coff, coff + n) covers whole. */
+static uint64_t blocks_of(struct vol_disk *d, uint32_t coff, uint32_t n)
+{
+	uint32_t first = (coff + BLOCK(d) - 1) / BLOCK(d);
+	uint32_t end = (coff + n) / BLOCK(d);
+
+	if (end <= first)
+		return 0;
+	return (end - first == 64 ? VALID_ALL
+				  : ((1ull << (end - first)) - 1) << first);
+}
+
+/* The bits of c->valid that [coff, coff + n) touches (n > 0). */
+static uint64_t blocks_touched(struct vol_disk *d, uint32_t coff, uint32_t n)
+{
+	uint32_t first = coff / BLOCK(d), last = (coff + n - 1) / BLOCK(d);
+
+	return (last - first == 63
+			? VALID_ALL
+			: ((1ull << (last - first + 1)) - 1) << first);
+}
+
+/*
+ * Chunk lock held, c->data set: fill the blocks no write covered yet
+ * (c->valid) from the stored chunk, so that a sequential writer that
+ * covers the whole chunk never reads it. 0 or -errno (c unchanged).
+ */
+static int complete_chunk(struct vol_disk *d, struct vol_chunk *c)
+{
+	struct vol_ref ref;
+	vol_id owner;
+	uint8_t *old = NULL;
+	uint32_t b;
+	int rc = 0;
+
+	if (c->valid == VALID_ALL)
+		return 0;
+	map_get(d, c->idx, &ref, owner, NULL);
+	if (ref.owner) {
+		old = chunk_alloc(d->s, CS(d));
+		rc = old ? fetch_buf(d, c->idx, &ref, owner, old) : -ENOMEM;
+	}
+	for (b = 0; !rc && b < 64; b++) {
+		if (c->valid & (1ull << b))
+			continue;
+		if (old)
+			memcpy(c->data + b * BLOCK(d), old + b * BLOCK(d),
+			       BLOCK(d));
+		else /* never stored (trimmed meanwhile): zeros */
+			memset(c->data + b * BLOCK(d), 0, BLOCK(d));
+	}
+	if (!rc)
+		c->valid = VALID_ALL;
+	chunk_free(d->s, old, CS(d));
+	return rc;
 }
 
 /* --- background jobs ------------------------------------------------------ */
@@ -483,6 +563,11 @@ static int flush_chunk(struct vol_disk *d, struct vol_chunk *c, int locked)
 	while (c->flushing)
 		pthread_cond_wait(&c->cond, &c->lock);
 	if (!c->dirty) {
+		pthread_mutex_unlock(&c->lock);
+		goto cleanup;
+	}
+	rc = complete_chunk(d, c);
+	if (rc) {
 		pthread_mutex_unlock(&c->lock);
 		goto cleanup;
 	}
@@ -1042,10 +1127,16 @@ static int read_chunk(struct vol_disk *d, uint32_t idx, uint8_t *out,
 		return -ENOMEM;
 	pthread_mutex_lock(&c->lock);
 	if (c->data) {
-		memcpy(out, c->data + coff, n);
-		lru_touch(s, c);
+		uint64_t need = blocks_touched(d, coff, n);
+
+		if ((c->valid & need) != need)
+			rc = complete_chunk(d, c);
+		if (!rc) {
+			memcpy(out, c->data + coff, n);
+			lru_touch(s, c);
+		}
 		pthread_mutex_unlock(&c->lock);
-		return 0;
+		return rc;
 	}
 	map_get(d, idx, &ref, owner, NULL);
 	if (!ref.owner) {
@@ -1110,42 +1201,45 @@ static int disk_pread(void *h, void *buf, uint32_t len, uint64_t off)
 }
 
 /* Copy src (NULL: zeros) into the chunk, loading it first when the write
- * covers part of an allocated chunk not in memory. Once writes have
+ * covers part of a block of an allocated chunk (invariant 6). Once writes have
  * covered as many bytes as the chunk holds (a sequential writer filled
  * it), its write-back starts while the writer fills the next one. */
 static int write_chunk(struct vol_disk *d, uint32_t idx, const uint8_t *src,
 		       uint32_t n, uint32_t coff)
 {
 	struct vol_chunk *c = get_chunk(d, idx);
-	uint64_t end;
+	uint64_t end, cover;
 	struct vol_ref ref;
 	vol_id owner;
-	int rc = 0;
+	int rc = 0, whole;
 
 	if (!c)
 		return -ENOMEM;
 	end = __atomic_load_n(&d->open_size, __ATOMIC_RELAXED);
+	/* whole blocks written: the rest of an allocated chunk can wait */
+	cover = blocks_of(d, coff, n);
+	whole = cover == blocks_touched(d, coff, n);
 	pthread_mutex_lock(&c->lock);
 	if (!c->data) {
-		if (n == CS(d)) {
-			set_data(c, chunk_alloc(d->s, CS(d)));
+		map_get(d, idx, &ref, owner, NULL);
+		if (ref.owner && !whole) {
+			rc = fetch_chunk(d, c, &ref, owner);
 		} else {
-			map_get(d, idx, &ref, owner, NULL);
-			if (ref.owner) {
-				rc = fetch_chunk(d, c, &ref, owner);
-			} else {
-				set_data(c, chunk_alloc(d->s, CS(d)));
-				if (c->data)
-					memset(c->data, 0, CS(d));
-			}
+			set_data(c, chunk_alloc(d->s, CS(d)));
+			c->valid = ref.owner ? 0 : VALID_ALL;
+			if (c->data && !ref.owner && n != CS(d))
+				memset(c->data, 0, CS(d));
 		}
 		if (!rc && !c->data)
 			rc = -ENOMEM;
 	} else {
 		rc = own_data(c);
+		if (!rc && !whole)
+			rc = complete_chunk(d, c);
 	}
 	if (rc)
 		goto cleanup;
+	c->valid |= cover;
 	if (src)
 		memcpy(c->data + coff, src, n);
 	else

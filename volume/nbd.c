@@ -79,7 +79,13 @@
 #define NBD_HANDSHAKE_MS      30000	   /* idle limit before transmission */
 #define NBD_SKIP_LIMIT	      (256u << 20) /* oversized WRITE we read away */
 #define NBD_PAYLOAD_BUDGET    (512u << 20) /* buffers of all connections */
-#define NBD_MAX_EXTENTS	      8192	   /* per BLOCK_STATUS reply */
+/* payload buffers of up to NBD_SPARE_LEN bytes are NBD_SPARE_LEN long and
+ * reused, NBD_SPARES kept at most: a fresh 1 MiB buffer per WRITE costs
+ * a page fault and a cleared page per 4 KiB (~15% of kumo-volumed's CPU
+ * for sequential writes) */
+#define NBD_SPARE_LEN	(1u << 20)
+#define NBD_SPARES	32
+#define NBD_MAX_EXTENTS 8192 /* per BLOCK_STATUS reply */
 
 struct nbd_req {
 	uint16_t flags;
@@ -105,9 +111,11 @@ struct nbd_server {
 	struct nbd_conn *conns;
 	int nconns;
 	int stopping;
-	pthread_mutex_t plock; /* payload_bytes */
+	pthread_mutex_t plock; /* payload_bytes, spares */
 	pthread_cond_t pcond;  /* payload memory was given back */
 	uint64_t payload_bytes;
+	void *spares; /* NBD_SPARE_LEN buffers, linked by their first bytes */
+	int nspares;
 };
 
 struct nbd_conn {
@@ -1037,14 +1045,20 @@ static uint32_t vol_flags(const struct nbd_req *q)
  * (invariant 5); NULL on ENOMEM. Give it back with payload_put. */
 static void *payload_get(struct nbd_server *s, uint32_t len)
 {
-	void *p;
+	void *p = NULL;
 
 	pthread_mutex_lock(&s->plock);
 	while (s->payload_bytes && s->payload_bytes + len > NBD_PAYLOAD_BUDGET)
 		pthread_cond_wait(&s->pcond, &s->plock);
 	s->payload_bytes += len;
+	if (len <= NBD_SPARE_LEN && s->spares) {
+		p = s->spares;
+		memcpy(&s->spares, p, sizeof(void *));
+		s->nspares--;
+	}
 	pthread_mutex_unlock(&s->plock);
-	p = malloc(len);
+	if (!p)
+		p = malloc(len <= NBD_SPARE_LEN ? NBD_SPARE_LEN : len);
 	if (!p) {
 		pthread_mutex_lock(&s->plock);
 		s->payload_bytes -= len;
@@ -1058,11 +1072,17 @@ static void payload_put(struct nbd_server *s, void *p, uint32_t len)
 {
 	if (!p)
 		return;
-	free(p);
 	pthread_mutex_lock(&s->plock);
+	if (len <= NBD_SPARE_LEN && s->nspares < NBD_SPARES) {
+		memcpy(p, &s->spares, sizeof(void *));
+		s->spares = p;
+		s->nspares++;
+		p = NULL;
+	}
 	s->payload_bytes -= len;
 	pthread_cond_broadcast(&s->pcond);
 	pthread_mutex_unlock(&s->plock);
+	free(p);
 }
 
 /* Run one request and reply (worker thread). */
@@ -1541,6 +1561,12 @@ void nbd_server_stop(struct nbd_server *s)
 	while (s->nconns)
 		pthread_cond_wait(&s->cond, &s->lock);
 	pthread_mutex_unlock(&s->lock);
+	while (s->spares) {
+		void *p = s->spares;
+
+		memcpy(&s->spares, p, sizeof(void *));
+		free(p);
+	}
 	SSL_CTX_free(s->tls);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->cond);

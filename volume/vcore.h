@@ -168,6 +168,9 @@ struct vol_chunk {
 	struct vol_disk *d;
 	uint32_t idx;
 	uint8_t *data;	  /* NULL: not in memory */
+	uint64_t valid;	  /* with data: bit b set when block b (of 64, each
+			   * chunk_size / 64) holds the chunk's bytes; the
+			   * others wait for the stored chunk (complete_chunk) */
 	int dirty;	  /* data newer than the cluster's */
 	int flushing;	  /* a PUT is in flight */
 	uint8_t *sending; /* the buffer that PUT sends: read-only, so a

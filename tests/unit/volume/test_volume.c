@@ -271,6 +271,62 @@ static void put(struct vol_export *e, uint8_t *ref, uint64_t off, uint32_t len,
 	free(buf);
 }
 
+/* Writes of whole blocks (chunk / 64) to a stored chunk not in memory
+ * read nothing until a read, a smaller write or the PUT needs the rest:
+ * each of those sees the stored bytes merged with the new ones. */
+Test(volume, block_writes_to_stored_chunks_merge_the_old_bytes)
+{
+	const size_t size = 4 * MiB;
+	const uint32_t blk = MiB / 64;
+	uint8_t *ref = malloc(size), *got = malloc(MiB);
+	struct vol_store *s = store(MiB, 8 * MiB, 8 * MiB);
+	struct vol_export e;
+
+	cr_assert_eq(vol_disk_create(s, "t-blocks", size), 0);
+	cr_assert_eq(vol_disk_open(s, "t-blocks", 0, &e), 0);
+	put(&e, ref, 0, (uint32_t)size, 1);
+	cr_assert_eq(e.ops->flush(e.h), 0);
+	vol_disk_close(s, &e); /* the last close: memory holds no chunk */
+
+	cr_assert_eq(vol_disk_open(s, "t-blocks", 0, &e), 0);
+	/* chunk 0: two blocks, then reads inside, across and outside */
+	put(&e, ref, 2 * blk, blk, 2);
+	put(&e, ref, 10 * blk, 3 * blk, 3);
+	cr_assert_eq(e.ops->pread(e.h, got, blk, 2 * blk), 0);
+	cr_expect(!memcmp(got, ref + 2 * blk, blk));
+	cr_assert_eq(e.ops->pread(e.h, got, 5 * blk, 9 * blk), 0);
+	cr_expect(!memcmp(got, ref + 9 * blk, 5 * blk));
+	/* chunk 1: blocks, then a write of part of a block */
+	put(&e, ref, MiB + 4 * blk, 2 * blk, 4);
+	put(&e, ref, MiB + 30 * blk + 100, 5000, 5);
+	/* chunk 2: blocks only, stored as they are by the flush */
+	put(&e, ref, 2 * MiB, 8 * blk, 6);
+	put(&e, ref, 2 * MiB + 63 * blk, blk, 7);
+	/* chunk 3: every block, in pieces (a sequential writer) */
+	put(&e, ref, 3 * MiB, MiB / 2, 8);
+	put(&e, ref, 3 * MiB + MiB / 2, MiB / 2, 9);
+	expect_disk(&e, ref, size);
+	cr_assert_eq(e.ops->flush(e.h), 0);
+	/* chunk 2 again: blocks after its PUT, a snapshot of them */
+	vol_disk_close(s, &e);
+	cr_assert_eq(vol_disk_open(s, "t-blocks", 0, &e), 0);
+	put(&e, ref, 2 * MiB + 20 * blk, 4 * blk, 10);
+	cr_assert_eq(vol_disk_snapshot(s, "t-blocks", "t-blocks-s"), 0);
+	vol_disk_close(s, &e);
+	vol_store_close(s);
+
+	s = store(MiB, 8 * MiB, 8 * MiB);
+	cr_assert_eq(vol_disk_open(s, "t-blocks", 0, &e), 0);
+	expect_disk(&e, ref, size);
+	vol_disk_close(s, &e);
+	cr_assert_eq(vol_disk_open(s, "t-blocks-s", 1, &e), 0);
+	expect_disk(&e, ref, size);
+	vol_disk_close(s, &e);
+	vol_store_close(s);
+	free(ref);
+	free(got);
+}
+
 Test(volume, snapshot_keeps_old_data_clone_diverges)
 {
 	const size_t size = 4 * MiB;
