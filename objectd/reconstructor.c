@@ -290,9 +290,11 @@ struct rebuild;
 /* One archive read to rebuild another: remote (a GET) or local (fd). */
 struct src {
 	struct rebuild *rb;
-	CURL *h;     /* NULL: the local archive */
-	int fd;	     /* local */
-	uint64_t at; /* local: next offset */
+	CURL *h;	  /* NULL: the local archive */
+	int fd;		  /* local */
+	uint64_t at;	  /* local: next offset */
+	void *md5;	  /* local: of the bytes read, checked at the end */
+	const char *etag; /* local: what the MD5 must be (its ETag) */
 	struct curl_slist *hdrs;
 	struct buf b; /* bytes received and not used yet start at off */
 	size_t off;
@@ -302,6 +304,7 @@ struct src {
 struct rebuild {
 	const struct ec_codec *codec;
 	const struct ts *ts; /* the archives' time */
+	const char *what;    /* the hash dir, for messages */
 	int target;
 	struct src src[EC_MAX_FRAGS];
 	int nsrc;
@@ -381,11 +384,30 @@ static int src_ready(struct src *s, size_t need)
 			    (off_t)s->at);
 		if (got <= 0)
 			return -EIO;
+		if (objd_md5_update(s->md5, s->b.data + s->b.len, (size_t)got))
+			return -EIO;
 		s->b.len += (size_t)got;
 		s->at += (uint64_t)got;
 		have += (size_t)got;
 	}
 	return 1;
+}
+
+/* Once the whole local archive is read: its MD5 against its ETag, so a
+ * rotten archive is not spread (remote ones are checked by the server
+ * that sends them). 0 or -EILSEQ (logged). */
+static int src_check_local(struct src *s, const char *what)
+{
+	char hex[33];
+	int rc = objd_md5_final(s->md5, hex);
+
+	s->md5 = NULL;
+	if (!rc && s->etag && !strcmp(hex, s->etag))
+		return 0;
+	log_err("%s: the local archive's MD5 %s is not its ETag %s: not "
+		"used",
+		what, hex, s->etag ? s->etag : "(none)");
+	return -EILSEQ;
 }
 
 /* Drop need bytes of s and let a paused transfer go on. */
@@ -436,6 +458,11 @@ static int make_segments(struct rebuild *rb)
 				return rc;
 			frags[i] = (char *)rb->src[i].b.data + rb->src[i].off;
 		}
+		/* before the last fragment is made, the PUT still short */
+		for (i = 0; rb->seg + 1 == rb->nseg && i < rb->nsrc; i++)
+			if (!rb->src[i].h &&
+			    src_check_local(&rb->src[i], rb->what))
+				return -EILSEQ;
 		if (rb->out_off) {
 			memmove(rb->out.data, rb->out.data + rb->out_off,
 				rb->out.len - rb->out_off);
@@ -532,6 +559,7 @@ static int64_t rebuild_archive(struct repl_conn *c, struct rcon_ctx *x,
 	memset(&rb, 0, sizeof(rb));
 	rb.codec = x->codec;
 	rb.ts = &o->cur->data_ts;
+	rb.what = o->hash_dir;
 	rb.target = target;
 	v = objmeta_get(m, EC_SYSMETA "Content-Length");
 	len = v ? strtoull(v, NULL, 10) : 0;
@@ -561,6 +589,9 @@ static int64_t rebuild_archive(struct repl_conn *c, struct rcon_ctx *x,
 		s->fd = -1;
 		if (!holder[srcs[i]]) {
 			s->fd = local_fd;
+			s->etag = objmeta_get(m, "ETag");
+			if (!(s->md5 = objd_md5_new()))
+				goto out;
 			continue;
 		}
 		snprintf(line, sizeof(line), "X-Backend-Ec-Frag-Index: %d",
@@ -612,6 +643,7 @@ out:
 		}
 		curl_slist_free_all(rb.src[i].hdrs);
 		buf_free(&rb.src[i].b);
+		objd_md5_free(rb.src[i].md5);
 	}
 	if (rb.put) {
 		curl_multi_remove_handle(mh, rb.put);
