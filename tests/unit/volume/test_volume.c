@@ -118,6 +118,17 @@ static void expect_disk(struct vol_export *e, const uint8_t *ref, size_t size)
 	free(buf);
 }
 
+/* Disk id, opened alone (read_only for a snapshot), equals ref. */
+static void expect_stored(struct vol_store *s, const char *id, int read_only,
+			  const uint8_t *ref, size_t size)
+{
+	struct vol_export e;
+
+	cr_assert_eq(vol_disk_open(s, id, read_only, &e), 0);
+	expect_disk(&e, ref, size);
+	vol_disk_close(s, &e);
+}
+
 Test(volume, random_writes_survive_a_restart)
 {
 	const size_t size = 12 * MiB;
@@ -165,9 +176,7 @@ Test(volume, random_writes_survive_a_restart)
 	cr_expect_eq(sz, size);
 	cr_expect_leq(alloc, size);
 	cr_expect_eq(alloc / MiB, (uint64_t)chunks_of("t-rand"));
-	cr_assert_eq(vol_disk_open(s, "t-rand", 0, &e), 0);
-	expect_disk(&e, ref, size);
-	vol_disk_close(s, &e);
+	expect_stored(s, "t-rand", 0, ref, size);
 	vol_store_close(s);
 	free(ref);
 	free(buf);
@@ -316,12 +325,8 @@ Test(volume, block_writes_to_stored_chunks_merge_the_old_bytes)
 	vol_store_close(s);
 
 	s = store(MiB, 8 * MiB, 8 * MiB);
-	cr_assert_eq(vol_disk_open(s, "t-blocks", 0, &e), 0);
-	expect_disk(&e, ref, size);
-	vol_disk_close(s, &e);
-	cr_assert_eq(vol_disk_open(s, "t-blocks-s", 1, &e), 0);
-	expect_disk(&e, ref, size);
-	vol_disk_close(s, &e);
+	expect_stored(s, "t-blocks", 0, ref, size);
+	expect_stored(s, "t-blocks-s", 1, ref, size);
 	vol_store_close(s);
 	free(ref);
 	free(got);
@@ -533,7 +538,6 @@ Test(volume, import_from_an_image_object)
 	const size_t isize = 5 * MiB + 1234;
 	uint8_t *img = malloc(isize), *ref = calloc(1, 8 * MiB);
 	struct vol_store *s = store(MiB, 8 * MiB, 8 * MiB);
-	struct vol_export e;
 
 	fill(img, isize, 42);
 	memset(img + 2 * MiB, 0, MiB); /* one chunk of zeros */
@@ -552,9 +556,7 @@ Test(volume, import_from_an_image_object)
 				     "disk.raw"),
 		     0);
 	cr_expect_eq(chunks_of("t-imp"), 5);
-	cr_assert_eq(vol_disk_open(s, "t-imp", 0, &e), 0);
-	expect_disk(&e, ref, 8 * MiB);
-	vol_disk_close(s, &e);
+	expect_stored(s, "t-imp", 0, ref, 8 * MiB);
 	vol_store_close(s);
 	free(img);
 	free(ref);
@@ -681,9 +683,7 @@ Test(volume, concurrent_writers_different_regions)
 	vol_disk_close(s, &e);
 	vol_store_close(s);
 	s = store(MiB, 4 * MiB, 3 * MiB);
-	cr_assert_eq(vol_disk_open(s, "t-conc", 0, &e), 0);
-	expect_disk(&e, ref, size);
-	vol_disk_close(s, &e);
+	expect_stored(s, "t-conc", 0, ref, size);
 	vol_store_close(s);
 	free(ref);
 }
@@ -703,9 +703,7 @@ Test(volume, concurrent_writers_one_chunk)
 	vol_disk_close(s, &e);
 	vol_store_close(s);
 	s = store(MiB, MiB, MiB);
-	cr_assert_eq(vol_disk_open(s, "t-same", 0, &e), 0);
-	expect_disk(&e, ref, size);
-	vol_disk_close(s, &e);
+	expect_stored(s, "t-same", 0, ref, size);
 	vol_store_close(s);
 	free(ref);
 }
@@ -813,9 +811,7 @@ Test(volume, a_crash_loses_only_unflushed_writes)
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		  "child status %d", status);
 	s = store(64 * KiB, MiB, MiB);
-	cr_assert_eq(vol_disk_open(s, "t-crashs", 0, &e), 0);
-	expect_disk(&e, p1, size);
-	vol_disk_close(s, &e);
+	expect_stored(s, "t-crashs", 0, p1, size);
 	cr_assert_eq(vol_disk_open(s, "t-crash", 0, &e), 0);
 	expect_either(&e, p1, p2, size);
 	vol_disk_close(s, &e);
