@@ -442,12 +442,13 @@ static size_t put_read(char *p, size_t size, size_t n, void *arg)
 }
 
 /* Make the segments every source holds, while the PUT's buffer is below
- * a segment. 0 (done or waiting for sources) or -errno. */
+ * a segment. The number made (0: done, or waiting for sources), or
+ * -errno. */
 static int make_segments(struct rebuild *rb)
 {
 	char *frags[EC_MAX_FRAGS];
 	size_t need;
-	int i, rc;
+	int i, rc, made = 0;
 
 	while (rb->seg < rb->nseg &&
 	       rb->out.len - rb->out_off < rb->frag_full) {
@@ -484,28 +485,29 @@ static int make_segments(struct rebuild *rb)
 		for (i = 0; i < rb->nsrc; i++)
 			src_consume(&rb->src[i], need);
 		rb->seg++;
+		made++;
 	}
 	if (rb->put_paused &&
 	    (rb->out.len > rb->out_off || rb->seg == rb->nseg)) {
 		rb->put_paused = 0;
 		curl_easy_pause(rb->put, CURLPAUSE_CONT);
 	}
-	return 0;
+	return made;
 }
 
 /* Run the transfers of rb until the PUT ends. The PUT's status, or
- * -errno. */
+ * -errno. Waits for the sockets only when no segment could be made: the
+ * sources and the PUT may all be paused on bytes already received. */
 static long run_transfers(struct rebuild *rb, CURLM *m)
 {
-	int running, left, i, done = 0;
+	int running, left, i, done = 0, made = 0;
 	long status = 0;
 	CURLMsg *msg;
 	int rc = 0;
 
 	while (!done && !rc) {
-		rc = make_segments(rb);
-		if (rc)
-			break;
+		if (!made)
+			curl_multi_poll(m, NULL, 0, POLL_MS, NULL);
 		if (curl_multi_perform(m, &running) != CURLM_OK) {
 			rc = -EIO;
 			break;
@@ -525,8 +527,9 @@ static long run_transfers(struct rebuild *rb, CURLM *m)
 				if (rb->src[i].h == msg->easy_handle)
 					rb->src[i].done = 1;
 		}
-		if (!done)
-			curl_multi_poll(m, NULL, 0, POLL_MS, NULL);
+		made = done ? 0 : make_segments(rb);
+		if (made < 0)
+			rc = made;
 	}
 	return rc ? rc : status;
 }
