@@ -305,6 +305,7 @@ struct rebuild {
 	const struct ec_codec *codec;
 	const struct ts *ts; /* the archives' time */
 	const char *what;    /* the hash dir, for messages */
+	const int *stopping; /* the server's: a rebuild stops with it */
 	int target;
 	struct src src[EC_MAX_FRAGS];
 	int nsrc;
@@ -530,6 +531,8 @@ static long run_transfers(struct rebuild *rb, CURLM *m)
 		made = done ? 0 : make_segments(rb);
 		if (made < 0)
 			rc = made;
+		else if (*rb->stopping)
+			rc = -EINTR;
 	}
 	return rc ? rc : status;
 }
@@ -563,6 +566,7 @@ static int64_t rebuild_archive(struct repl_conn *c, struct rcon_ctx *x,
 	rb.codec = x->codec;
 	rb.ts = &o->cur->data_ts;
 	rb.what = o->hash_dir;
+	rb.stopping = &c->od->stopping;
 	rb.target = target;
 	v = objmeta_get(m, EC_SYSMETA "Content-Length");
 	len = v ? strtoull(v, NULL, 10) : 0;
