@@ -26,8 +26,11 @@
  * KFS_INLINE_MAX makes it a normal chunk for good (unline), which every
  * commit PUTs before its log when the metadata held bytes of it.
  * Random reads of chunks not cached fetch only the bytes asked for (a
- * ranged GET); a write to a chunk not cached loads it first unless the
- * write covers it or it is a hole. Everything runs under fs->lock except
+ * ranged GET; a chunk with deltas is loaded whole); a write to a chunk
+ * not cached loads it first unless the write covers it or it is a hole.
+ * A chunk the cluster holds, of which few 4 KiB units changed, is PUT as
+ * a delta object of those units (flush_chunk, delta_ok; README "Small
+ * writes"); past half a chunk of deltas it is PUT whole and they go. Everything runs under fs->lock except
  * the network calls. Leaves the namespace to meta.c, commits to journal.c.
  */
 #include <errno.h>
@@ -39,11 +42,52 @@
 #include "common/log.h"
 #include "fuse/internal.h"
 
-void kd_chunk_name(const struct kfs *fs, uint64_t ino, uint64_t idx, char *out,
-		   size_t outlen)
+void kd_chunk_name(const struct kfs *fs, uint64_t ino, uint64_t idx,
+		   uint64_t gen, char *out, size_t outlen)
 {
 	(void)fs;
-	snprintf(out, outlen, "d/%016" PRIx64 "/%08" PRIx64, ino, idx);
+	if (gen)
+		snprintf(out, outlen,
+			 "d/%016" PRIx64 "/%08" PRIx64 ".%016" PRIx64, ino, idx,
+			 gen);
+	else
+		snprintf(out, outlen, "d/%016" PRIx64 "/%08" PRIx64, ino, idx);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* Note that bytes [from, to) of c changed since its last PUT. */
+static void mark_units(struct kfs *fs, struct kchunk *c, uint32_t from,
+		       uint32_t to)
+{
+	uint32_t u;
+	for (u = from / fs->unit; u < 256 && u * fs->unit < to; u++)
+		c->umap[u / 64] |= 1ULL << (u % 64);
+}
+
+/* Queue the deletes of the delta objects of chunk idx of in and forget
+ * them (the chunk was dropped or PUT whole). Lock held. */
+static void drop_deltas(struct kfs *fs, struct kinode *in, uint64_t idx)
+{
+	uint32_t n, first = ns_delta_find(in, idx, &n), i;
+	for (i = first; i < first + n; i++)
+		kd_queue_delete(fs, in->ino, idx, in->deltas[i].gen);
+	ns_delta_clear(&fs->ns, in, idx);
+}
+
+/* A commit between its cut and its log PUT carries the delta list of
+ * chunk idx as it is now (kj_commit appends fs->amend to its log): a
+ * delta stored meanwhile is named by the log that waited for it. */
+static void amend(struct kfs *fs, struct kinode *in, uint64_t idx)
+{
+	if (fs->amending && ns_put_deltas(&fs->amend, in, idx))
+		fs->amend_error = -ENOMEM;
 }
 
 static uint64_t chash(uint64_t ino, uint64_t idx)
@@ -247,6 +291,21 @@ static void evict(struct kfs *fs)
 	}
 }
 
+/* Before c's data changes: a PUT in flight sends it (c->sending), so c
+ * takes a copy and the PUT keeps (and frees) the buffer it sends. */
+static int own_data(struct kchunk *c)
+{
+	uint8_t *p;
+	if (!c->sending)
+		return 0;
+	if (!(p = malloc(c->cap)))
+		return -ENOMEM;
+	memcpy(p, c->data, c->cap);
+	c->data = p;
+	c->sending = 0;
+	return 0;
+}
+
 static int grow(struct kfs *fs, struct kchunk *c, uint32_t need)
 {
 	uint32_t cap = c->cap ? c->cap : 4096;
@@ -273,9 +332,58 @@ static int deleting(struct kfs *fs, uint64_t ino, uint64_t idx)
 {
 	uint32_t i;
 	for (i = 0; i < fs->ndeleting; i++)
-		if (fs->deleting[i].ino == ino && fs->deleting[i].idx == idx)
+		if (fs->deleting[i].ino == ino && fs->deleting[i].idx == idx &&
+		    !fs->deleting[i].gen)
 			return 1;
 	return 0;
+}
+
+/*
+ * A delta object ("KFD1", be32 unit, be32 count, be32 chunk length, the
+ * count unit indexes in increasing order, then their bytes): GET delta
+ * gen of chunk idx of ino and lay its units over data (the chunk, whose
+ * first len bytes are meaningful; zeros after), which then has the
+ * delta's length (bytes past it zeroed). No lock held. The length, or
+ * -errno (-EIO for a missing or malformed delta: a log names it).
+ */
+static ssize_t load_delta(struct kfs *fs, uint64_t ino, uint64_t idx,
+			  uint64_t gen, uint8_t *data, ssize_t len)
+{
+	struct buf b = BUF_INIT;
+	char name[80];
+	uint32_t unit, count, clen, i;
+	ssize_t rc;
+	kd_chunk_name(fs, ino, idx, gen, name, sizeof(name));
+	if ((rc = swc_get(fs->sw, name, &b)))
+		goto out;
+	rc = -EIO;
+	if (b.len < 16 || memcmp(b.data, "KFD1", 4))
+		goto out;
+	unit = be32_read(b.data + 4);
+	count = be32_read(b.data + 8);
+	clen = be32_read(b.data + 12);
+	if (unit != fs->unit || count > 256 || clen > fs->chunk_size ||
+	    b.len != 16 + (size_t)count * (4 + unit))
+		goto out;
+	for (i = 0; i < count; i++) {
+		uint32_t u = be32_read(b.data + 16 + 4 * i);
+		uint64_t at = (uint64_t)u * unit;
+		if (at >= fs->chunk_size)
+			goto out;
+		memcpy(data + at, b.data + 16 + 4 * count + (size_t)i * unit,
+		       at + unit > fs->chunk_size ? fs->chunk_size - at : unit);
+	}
+	/* the chunk's length when the delta was stored (it may have
+	 * shrunk: a truncate zeroed its end) */
+	if ((ssize_t)clen < len)
+		memset(data + clen, 0, (size_t)len - clen);
+	rc = clen;
+out:
+	if (rc < 0)
+		log_err("filesystem %s: delta %s: %s", fs->name, name,
+			strerror((int)-rc));
+	buf_free(&b);
+	return rc;
 }
 
 /*
@@ -287,8 +395,10 @@ static int load(struct kfs *fs, struct kinode *in, uint64_t idx,
 		struct kchunk **out)
 {
 	struct kchunk *c;
-	char name[64];
+	char name[80];
 	uint8_t *data;
+	uint64_t *gens;
+	uint32_t first, nd, i;
 	ssize_t n;
 	for (;;) {
 		c = cfind(fs, in->ino, idx);
@@ -321,13 +431,24 @@ static int load(struct kfs *fs, struct kinode *in, uint64_t idx,
 		return 0;
 	}
 	c->loading = 1;
-	kd_chunk_name(fs, in->ino, idx, name, sizeof(name));
+	c->based = 1;
+	kd_chunk_name(fs, in->ino, idx, 0, name, sizeof(name));
+	first = ns_delta_find(in, idx, &nd);
+	gens = nd ? malloc(nd * sizeof(*gens)) : NULL;
+	for (i = 0; gens && i < nd; i++)
+		gens[i] = in->deltas[first + i].gen;
 	pthread_mutex_unlock(&fs->lock);
 	data = malloc(fs->chunk_size);
-	n = data ? swc_get_range(fs->sw, name, data, fs->chunk_size, 0)
-		 : -ENOMEM;
+	n = data && (gens || !nd)
+		    ? swc_get_range(fs->sw, name, data, fs->chunk_size, 0)
+		    : -ENOMEM;
 	if (n == -ENOENT)
 		n = 0; /* a chunk its writer never stored reads as zeros */
+	if (n >= 0)
+		memset(data + n, 0, fs->chunk_size - (size_t)n);
+	for (i = 0; i < nd && n >= 0; i++)
+		n = load_delta(fs, in->ino, idx, gens[i], data, n);
+	free(gens);
 	pthread_mutex_lock(&fs->lock);
 	c->loading = 0;
 	pthread_cond_broadcast(&fs->cond);
@@ -344,7 +465,6 @@ static int load(struct kfs *fs, struct kinode *in, uint64_t idx,
 		c->data = data;
 		c->cap = fs->chunk_size;
 		c->len = (uint32_t)n;
-		memset(data + n, 0, fs->chunk_size - (size_t)n);
 		fs->bytes_cached += c->cap;
 	}
 	*out = c;
@@ -370,14 +490,71 @@ static void fly(struct kfs *fs, uint64_t from, uint64_t to)
 		}
 }
 
-/* Flush c if dirty (lock held, dropped around the PUT). */
+/* Whether c's next PUT may be a delta (lock held): the cluster holds the
+ * chunk, few of its units changed, and its deltas stay under half the
+ * chunk and KFS_DELTAS_MAX (past that it goes whole, and they go). The
+ * units to send (of the first len bytes) are counted into *units. */
+static int delta_ok(struct kfs *fs, struct kchunk *c, struct kinode *in,
+		    uint32_t len, uint32_t *units)
+{
+	uint32_t per = fs->chunk_size / fs->unit, n, first, i, u, had = 0;
+	*units = 0;
+	for (u = 0; u < per && u * fs->unit < len; u++)
+		*units += (uint32_t)(c->umap[u / 64] >> (u % 64) & 1);
+	if (!in || !c->based || !ns_chunk_test(in, c->idx) || !*units ||
+	    *units * 4 > per)
+		return 0;
+	first = ns_delta_find(in, c->idx, &n);
+	for (i = first; i < first + n; i++)
+		had += in->deltas[i].units;
+	return n < KFS_DELTAS_MAX && (had + *units) * 2 <= per;
+}
+
+/* The body of a delta of c with its units changed among the first len
+ * bytes (see load_delta); NULL on ENOMEM. Lock held. */
+static uint8_t *delta_body(struct kfs *fs, struct kchunk *c, uint32_t len,
+			   uint32_t units, size_t *blen)
+{
+	uint32_t u, k = 0;
+	uint8_t *b;
+	*blen = 16 + (size_t)units * (4 + fs->unit);
+	if (!(b = malloc(*blen)))
+		return NULL;
+	memcpy(b, "KFD1", 4);
+	put32(b + 4, fs->unit);
+	put32(b + 8, units);
+	put32(b + 12, len);
+	for (u = 0; k < units; u++) {
+		uint8_t *to = b + 16 + 4 * units + (size_t)k * fs->unit;
+		uint64_t at = (uint64_t)u * fs->unit, have;
+		if (!(c->umap[u / 64] >> (u % 64) & 1))
+			continue;
+		put32(b + 16 + 4 * k, u);
+		have = at < c->cap ? c->cap - at : 0;
+		if (have > fs->unit)
+			have = fs->unit;
+		memcpy(to, c->data + at, have);
+		memset(to + have, 0, fs->unit - have);
+		k++;
+	}
+	return b;
+}
+
+/*
+ * Flush c if dirty (lock held, dropped around the PUT): as a delta object
+ * of the units written since its last PUT (delta_ok), named in the inode
+ * once stored; else whole, in place, after which its deltas are queued
+ * for deletion (the next log no longer names them). Either way the delta
+ * list as it then is goes into a commit waiting between cut and log.
+ */
 static int flush_chunk(struct kfs *fs, struct kchunk *c)
 {
 	struct kinode *in;
-	char name[64];
-	uint8_t *copy;
-	uint64_t fsize;
-	uint32_t len;
+	char name[80];
+	uint8_t *body;
+	uint64_t fsize, gen = 0, umap[4];
+	uint32_t len, units;
+	size_t blen;
 	int rc, ordered;
 	c->refs++;
 	while (c->flushing || deleting(fs, c->ino, c->idx))
@@ -393,33 +570,66 @@ static int flush_chunk(struct kfs *fs, struct kchunk *c)
 		len = fsize > c->idx * fs->chunk_size
 			      ? (uint32_t)(fsize - c->idx * fs->chunk_size)
 			      : 0;
-	copy = malloc(len ? len : 1);
-	if (!copy) {
+	if (delta_ok(fs, c, in, len, &units)) {
+		gen = fs->lease_epoch << 32 | ++fs->ngen;
+		body = delta_body(fs, c, len, units, &blen);
+	} else { /* the chunk's buffer itself (own_data before changes) */
+		blen = len;
+		body = c->data;
+		c->sending = c->data != NULL;
+	}
+	if (!body && (gen || len)) {
 		unref(fs, c);
 		return -ENOMEM;
 	}
-	memcpy(copy, c->data, len);
+	memcpy(umap, c->umap, sizeof(umap));
+	memset(c->umap, 0, sizeof(c->umap));
 	clear_dirty(fs, c);
 	c->flushing = 1;
 	fs->nflushing++;
 	fly(fs, 0, c->ino);
 	ordered = c->ordered;
 	fs->ordered_flying += ordered;
-	kd_chunk_name(fs, c->ino, c->idx, name, sizeof(name));
+	kd_chunk_name(fs, c->ino, c->idx, gen, name, sizeof(name));
 	pthread_mutex_unlock(&fs->lock);
-	rc = swc_put(fs->sw, name, copy, len, 0);
-	free(copy);
+	rc = swc_put(fs->sw, name, body ? body : (uint8_t *)"", blen, 0);
 	pthread_mutex_lock(&fs->lock);
+	if (gen || body != c->data)
+		free(body); /* a delta, or a buffer c replaced (own_data) */
+	else
+		c->sending = 0;
 	c->flushing = 0;
 	fs->nflushing--;
 	fly(fs, c->ino, 0);
 	fs->ordered_flying -= ordered;
+	in = ns_inode(&fs->ns, c->ino);
+	if (in && in->freed)
+		in = NULL;
+	if (!rc && gen) {
+		if (!in || c->dead || !ns_chunk_test(in, c->idx))
+			kd_queue_delete(fs, c->ino, c->idx, gen); /* dropped */
+		else if (!(rc = ns_delta_add(&fs->ns, in, c->idx, gen, units)))
+			amend(fs, in, c->idx);
+	} else if (!rc) {
+		c->based = 1;
+		if (in) {
+			uint32_t n;
+			ns_delta_find(in, c->idx, &n);
+			if (n) {
+				drop_deltas(fs, in, c->idx);
+				amend(fs, in, c->idx);
+			}
+		}
+	}
 	if (!rc && !c->dirty)
 		c->ordered = 0;
 	if (rc) {
 		fs->flush_error = rc;
 		fs->flush_error_ino = c->ino;
 		fs->flush_errors++;
+		/* the units sent stay to be sent */
+		for (units = 0; units < 4; units++)
+			c->umap[units] |= umap[units];
 		if (!c->dead && !c->dirty) {
 			mark_dirty(fs, c);
 			c->epoch = 0; /* oldest: retried first */
@@ -489,6 +699,7 @@ static void *worker(void *arg)
 int kd_start(struct kfs *fs)
 {
 	int i;
+	fs->unit = fs->chunk_size / 256 > 4096 ? fs->chunk_size / 256 : 4096;
 	if (!fs->ch) {
 		fs->chnb = 1024;
 		fs->ch = calloc(fs->chnb, sizeof(*fs->ch));
@@ -522,6 +733,7 @@ void kd_stop(struct kfs *fs)
 	free(fs->ra);
 	free(fs->dels);
 	free(fs->deleting);
+	buf_free(&fs->amend);
 }
 
 /* Queue read-ahead of the chunks after idx (lock held). */
@@ -564,6 +776,7 @@ ssize_t kd_read(struct kfs *fs, struct kinode *in, char *buf, size_t size,
 		uint32_t co = (uint32_t)(pos % fs->chunk_size);
 		size_t n = fs->chunk_size - co;
 		struct kchunk *c = cfind(fs, in->ino, idx);
+		uint32_t nd;
 		if (n > size - done)
 			n = size - done;
 		if (c && c->loading) {
@@ -573,7 +786,9 @@ ssize_t kd_read(struct kfs *fs, struct kinode *in, char *buf, size_t size,
 		if (!c && !has_data(in, idx)) {
 			memset(buf + done, 0, n);
 		} else if (c || sequential || n == fs->chunk_size ||
-			   !ns_chunk_test(in, idx)) { /* cached or inline */
+			   !ns_chunk_test(in, idx) ||
+			   (ns_delta_find(in, idx, &nd), nd)) {
+			/* cached, inline, or with deltas: the whole chunk */
 			int rc;
 			if (!c) {
 				if ((rc = load(fs, in, idx, &c)))
@@ -595,10 +810,10 @@ ssize_t kd_read(struct kfs *fs, struct kinode *in, char *buf, size_t size,
 			else if (sequential && co == 0)
 				readahead(fs, in, idx);
 		} else { /* random: fetch only these bytes */
-			char name[64];
+			char name[80];
 			ssize_t got;
 			uint64_t ino = in->ino;
-			kd_chunk_name(fs, ino, idx, name, sizeof(name));
+			kd_chunk_name(fs, ino, idx, 0, name, sizeof(name));
 			pthread_mutex_unlock(&fs->lock);
 			got = swc_get_range(fs->sw, name, buf + done, n, co);
 			pthread_mutex_lock(&fs->lock);
@@ -654,12 +869,14 @@ ssize_t kd_write(struct kfs *fs, struct kinode *in, const char *buf,
 		}
 		if (c->inl && co + n > KFS_INLINE_MAX)
 			unline(in, c);
-		if ((rc = grow(fs, c, co + (uint32_t)n)) ||
+		if ((rc = own_data(c)) ||
+		    (rc = grow(fs, c, co + (uint32_t)n)) ||
 		    (!c->inl && (rc = ns_chunk_set(&fs->ns, in, idx)))) {
 			unref(fs, c);
 			return done ? (ssize_t)done : rc;
 		}
 		memcpy(c->data + co, buf + done, n);
+		mark_units(fs, c, co, co + (uint32_t)n);
 		if (co + n > c->len)
 			c->len = co + (uint32_t)n;
 		if (pos + n > in->size)
@@ -682,7 +899,7 @@ ssize_t kd_write(struct kfs *fs, struct kinode *in, const char *buf,
 	return (ssize_t)done;
 }
 
-int kd_queue_delete(struct kfs *fs, uint64_t ino, uint64_t idx)
+int kd_queue_delete(struct kfs *fs, uint64_t ino, uint64_t idx, uint64_t gen)
 {
 	if (fs->ndels == fs->capdels) {
 		uint64_t cap = fs->capdels ? fs->capdels * 2 : 256;
@@ -692,7 +909,7 @@ int kd_queue_delete(struct kfs *fs, uint64_t ino, uint64_t idx)
 		fs->dels = p;
 		fs->capdels = cap;
 	}
-	fs->dels[fs->ndels++] = (struct kdel){ino, idx};
+	fs->dels[fs->ndels++] = (struct kdel){ino, idx, gen};
 	return 0;
 }
 
@@ -722,9 +939,10 @@ static int zero_in_chunk(struct kfs *fs, struct kinode *in, uint64_t idx,
 		return 0;
 	if ((rc = load(fs, in, idx, &c)))
 		return rc;
-	if (from < c->len) {
+	if (from < c->len && !(rc = own_data(c))) {
 		uint32_t end = to < c->len ? to : c->len;
 		memset(c->data + from, 0, end - from);
+		mark_units(fs, c, from, end);
 		if (end == c->len)
 			c->len = from;
 		if (!c->inl)
@@ -767,7 +985,8 @@ int kd_zero(struct kfs *fs, struct kinode *in, uint64_t off, uint64_t len)
 			if ((in = ns_inode(&fs->ns, ino)) &&
 			    ns_chunk_test(in, idx)) {
 				ns_chunk_clear(&fs->ns, in, idx);
-				kd_queue_delete(fs, ino, idx);
+				kd_queue_delete(fs, ino, idx, 0);
+				drop_deltas(fs, in, idx);
 			}
 		} else if ((rc = zero_in_chunk(fs, in, idx, (uint32_t)from,
 					       (uint32_t)to))) {
@@ -801,6 +1020,7 @@ void kd_drop_inode(struct kfs *fs, struct kinode *in)
 {
 	uint64_t ino = in->ino, idx;
 	struct kchunk *c, *nx;
+	uint32_t i;
 	/* cached chunks: scan the LRU (chunks without a bit included) */
 	for (c = fs->lru_head; c; c = nx) {
 		nx = c->lnext;
@@ -817,7 +1037,9 @@ void kd_drop_inode(struct kfs *fs, struct kinode *in)
 	}
 	for (idx = ns_chunk_next(in, 0); idx != UINT64_MAX;
 	     idx = ns_chunk_next(in, idx + 1))
-		kd_queue_delete(fs, ino, idx);
+		kd_queue_delete(fs, ino, idx, 0);
+	for (i = 0; i < in->ndeltas; i++)
+		kd_queue_delete(fs, ino, in->deltas[i].idx, in->deltas[i].gen);
 }
 
 void kd_order_inode(struct kfs *fs, uint64_t ino)
@@ -869,15 +1091,18 @@ int kd_flush_epoch(struct kfs *fs, uint64_t epoch, uint64_t ino)
 	return rc;
 }
 
-int kd_delete_now(struct kfs *fs, uint64_t ino, uint64_t idx)
+int kd_delete_now(struct kfs *fs, uint64_t ino, uint64_t idx, uint64_t gen)
 {
 	struct kinode *in = ns_inode(&fs->ns, ino);
-	char name[64];
+	char name[80];
 	uint32_t i;
 	int rc;
-	if (in && !in->freed && (ns_chunk_test(in, idx) || cfind(fs, ino, idx)))
-		return 0; /* written again since: newer data stays */
-	while (cfind(fs, ino, idx) && cfind(fs, ino, idx)->flushing)
+	/* a chunk written again since keeps its newer data; a delta is
+	 * never stored again under its name */
+	if (!gen && in && !in->freed &&
+	    (ns_chunk_test(in, idx) || cfind(fs, ino, idx)))
+		return 0;
+	while (!gen && cfind(fs, ino, idx) && cfind(fs, ino, idx)->flushing)
 		pthread_cond_wait(&fs->cond, &fs->lock);
 	if (fs->ndeleting == fs->capdeleting) {
 		uint32_t cap = fs->capdeleting ? fs->capdeleting * 2 : 16;
@@ -887,13 +1112,14 @@ int kd_delete_now(struct kfs *fs, uint64_t ino, uint64_t idx)
 		fs->deleting = p;
 		fs->capdeleting = cap;
 	}
-	fs->deleting[fs->ndeleting++] = (struct kdel){ino, idx};
-	kd_chunk_name(fs, ino, idx, name, sizeof(name));
+	fs->deleting[fs->ndeleting++] = (struct kdel){ino, idx, gen};
+	kd_chunk_name(fs, ino, idx, gen, name, sizeof(name));
 	pthread_mutex_unlock(&fs->lock);
 	rc = swc_delete(fs->sw, name);
 	pthread_mutex_lock(&fs->lock);
 	for (i = 0; i < fs->ndeleting; i++)
-		if (fs->deleting[i].ino == ino && fs->deleting[i].idx == idx) {
+		if (fs->deleting[i].ino == ino && fs->deleting[i].idx == idx &&
+		    fs->deleting[i].gen == gen) {
 			fs->deleting[i] = fs->deleting[--fs->ndeleting];
 			break;
 		}

@@ -11,6 +11,9 @@
  *   m/head                "<seq of the newest snapshot>\n" (a hint)
  *   d/<ino 16 hex>/<idx 8 hex>  chunk idx of inode ino (<= chunk bytes;
  *                         bytes past its end read as zeros)
+ *   d/<ino 16 hex>/<idx 8 hex>.<gen 16 hex>  a delta of that chunk: some
+ *                         of its units, newer than the chunk object and
+ *                         the deltas before it (data.c, KFD1 format)
  */
 #ifndef KUMO_FUSE_INTERNAL_H
 #define KUMO_FUSE_INTERNAL_H
@@ -32,6 +35,7 @@
 #define KFS_CHUNK_DEFAULT (1u << 20)
 #define KFS_MAX_SIZE	  (1ULL << 50) /* 1 PiB per file */
 #define KFS_INLINE_MAX	  4096	       /* chunk 0 up to this: in the metadata */
+#define KFS_DELTAS_MAX	  64 /* deltas of one chunk before it is PUT whole */
 
 /* ====================================================================
  * swift.c: a Swift API client over libcurl (auth v1.0, token renewal,
@@ -77,6 +81,13 @@ struct kxattr {
 	uint32_t len;
 };
 
+/* A delta object of chunk idx (see data.c): units is how many delta units
+ * (chunk/256, at least 4 KiB) it holds. */
+struct kdelta {
+	uint64_t idx, gen;
+	uint32_t units;
+};
+
 struct kdent {
 	uint64_t parent;
 	uint64_t ino;
@@ -103,6 +114,9 @@ struct kinode {
 	uint8_t *cmap;
 	uint64_t cmap_bytes;
 	uint64_t nchunks;
+	/* delta objects, sorted by chunk, oldest first within one */
+	struct kdelta *deltas;
+	uint32_t ndeltas, capdeltas;
 	/* directories */
 	struct kdent **ents;
 	uint32_t nents, capents, nlive;
@@ -140,7 +154,8 @@ enum {
 	REC_NEXTINO = 5,
 	REC_MOUNT = 6,
 	REC_CLEAN = 7,
-	REC_DATA = 8, /* inline chunk 0 of the INODE record before it */
+	REC_DATA = 8,	/* inline chunk 0 of the INODE record before it */
+	REC_DELTAS = 9, /* the delta list of one chunk of an inode */
 };
 
 int ns_init(struct kns *ns, uint32_t chunk_size);
@@ -192,6 +207,17 @@ void ns_inline_drop(struct kinode *in);
 int ns_chunk_test(const struct kinode *in, uint64_t idx);
 int ns_chunk_set(struct kns *ns, struct kinode *in, uint64_t idx);
 void ns_chunk_clear(struct kns *ns, struct kinode *in, uint64_t idx);
+/* The deltas of chunk idx of in: the index of the first in in->deltas,
+ * *n how many (oldest first). */
+uint32_t ns_delta_find(const struct kinode *in, uint64_t idx, uint32_t *n);
+/* Append delta gen (units delta units) to chunk idx of in; marks in dirty
+ * when ns is given. -ENOMEM. */
+int ns_delta_add(struct kns *ns, struct kinode *in, uint64_t idx, uint64_t gen,
+		 uint32_t units);
+/* Forget the deltas of chunk idx (the caller deletes their objects). */
+void ns_delta_clear(struct kns *ns, struct kinode *in, uint64_t idx);
+/* Append a REC_DELTAS record (chunk idx's list, as now) to b. -ENOMEM. */
+int ns_put_deltas(struct buf *b, const struct kinode *in, uint64_t idx);
 /* The next set chunk >= idx, or UINT64_MAX. */
 uint64_t ns_chunk_next(const struct kinode *in, uint64_t idx);
 /* st_blocks (512-byte units) of in. */
@@ -218,9 +244,12 @@ struct kchunk {
 	int loading, dirty, flushing, dead;
 	int inl; /* chunk 0 of an inline inode: mirrored in its idata */
 	int ordered; /* every commit PUTs it before its log (left inline; renamed over a file) */
-	int urgent;	/* an fsync waits for it: flushed before the others */
-	int full;	/* written up to its end: flushed without waiting */
-	uint64_t epoch; /* commit epoch of its first unflushed write */
+	int urgent; /* an fsync waits for it: flushed before the others */
+	int full;   /* written up to its end: flushed without waiting */
+	int based; /* the cluster holds it (object and deltas): deltas may go */
+	int sending;	  /* a PUT in flight sends data itself (own_data) */
+	uint64_t umap[4]; /* delta units written since its last PUT */
+	uint64_t epoch;	  /* commit epoch of its first unflushed write */
 	int refs;
 	struct kchunk *hnext;
 	struct kchunk *lprev, *lnext; /* LRU, most recent first */
@@ -229,6 +258,7 @@ struct kchunk {
 
 struct kdel {
 	uint64_t ino, idx;
+	uint64_t gen; /* a delta object of the chunk, or 0: the chunk's */
 };
 
 struct kopts {
@@ -260,8 +290,13 @@ struct kfs {
 	uint64_t nurgent, nfull; /* dirty chunks with urgent / full set */
 	int flush_error;	 /* the last failed PUT's -errno */
 	uint64_t flush_error_ino, flush_errors; /* its inode; count */
-	int writeback;	 /* the kernel's writeback cache is on (ops.c) */
-	struct kdel *ra; /* read-ahead queue */
+	int writeback;	  /* the kernel's writeback cache is on (ops.c) */
+	uint32_t unit;	  /* delta unit: chunk_size / 256, >= 4 KiB */
+	uint64_t ngen;	  /* deltas stored by this mount (their gen) */
+	int amending;	  /* a commit is between its cut and its log PUT */
+	int amend_error;  /* an amend record could not be kept */
+	struct buf amend; /* REC_DELTAS of deltas stored meanwhile */
+	struct kdel *ra;  /* read-ahead queue */
 	uint32_t nra, capra;
 	/* deletes waiting for the next commit, and those in flight */
 	struct kdel *dels;
@@ -287,8 +322,9 @@ struct kfs {
 /* data.c */
 int kd_start(struct kfs *fs);
 void kd_stop(struct kfs *fs);
-void kd_chunk_name(const struct kfs *fs, uint64_t ino, uint64_t idx, char *out,
-		   size_t outlen);
+/* The object name of chunk idx of ino (gen 0) or of its delta gen. */
+void kd_chunk_name(const struct kfs *fs, uint64_t ino, uint64_t idx,
+		   uint64_t gen, char *out, size_t outlen);
 ssize_t kd_read(struct kfs *fs, struct kinode *in, char *buf, size_t size,
 		uint64_t off, int sequential);
 ssize_t kd_write(struct kfs *fs, struct kinode *in, const char *buf,
@@ -304,12 +340,12 @@ void kd_drop_inode(struct kfs *fs, struct kinode *in);
  * is retried). */
 #define KD_ALL 0
 int kd_flush_epoch(struct kfs *fs, uint64_t epoch, uint64_t ino);
-int kd_queue_delete(struct kfs *fs, uint64_t ino, uint64_t idx);
+int kd_queue_delete(struct kfs *fs, uint64_t ino, uint64_t idx, uint64_t gen);
 /* The next commit, whichever file it is for, PUTs ino's dirty chunks
  * before its log (a file renamed over another: the name must not come
  * with missing data, as ext4's auto_da_alloc). Lock held. */
 void kd_order_inode(struct kfs *fs, uint64_t ino);
-int kd_delete_now(struct kfs *fs, uint64_t ino, uint64_t idx);
+int kd_delete_now(struct kfs *fs, uint64_t ino, uint64_t idx, uint64_t gen);
 
 /* journal.c */
 int kj_mkfs(struct kopts *o, const char *name);

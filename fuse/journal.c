@@ -8,10 +8,13 @@
  *
  *   cut (lock held: ns_cut → batch seq+1; epoch++; take queued deletes)
  *    → flush the chunks of ino dirtied before the cut (kd_flush_epoch;
- *      the workers take them before any other)
+ *      the workers take them before any other); append to the log the
+ *      delta lists of the chunks stored as deltas or whole meanwhile
+ *      (fs->amend: the deltas the fsync waited for are named by its log)
  *    → PUT m/log/<seq+1> If-None-Match: *        ← the commit point
  *    → DELETE the chunks the batch stopped naming (kd_delete_now)
- *    → every 64 logs: PUT m/snap/<seq+1> (the state at the cut),
+ *    → every 64 logs: PUT m/snap/<seq+1> (the state at the cut, then
+ *      the same delta lists),
  *      m/head, then delete logs and snapshots older than the snapshot
  *      before it (one step of listing lag stays readable)
  *
@@ -155,18 +158,30 @@ struct sweep {
 	uint64_t removed;
 };
 
+/* Whether in names delta gen of chunk idx. */
+static int names_delta(const struct kinode *in, uint64_t idx, uint64_t gen)
+{
+	uint32_t n, first = ns_delta_find(in, idx, &n), i;
+	for (i = first; i < first + n; i++)
+		if (in->deltas[i].gen == gen)
+			return 1;
+	return 0;
+}
+
 static int sweep_one(void *arg, const char *name)
 {
 	struct sweep *sw = arg;
 	struct kfs *fs = sw->fs;
-	uint64_t ino, idx;
+	uint64_t ino, idx, gen = 0;
 	struct kinode *in;
 	char tail;
-	if (sscanf(name, "d/%16" SCNx64 "/%8" SCNx64 "%c", &ino, &idx, &tail) !=
-	    2)
+	int n = sscanf(name, "d/%16" SCNx64 "/%8" SCNx64 ".%16" SCNx64 "%c",
+		       &ino, &idx, &gen, &tail);
+	if (n != 2 && n != 3)
 		return 0;
 	in = ns_inode(&fs->ns, ino);
-	if (in && in->nlink && ns_chunk_test(in, idx))
+	if (in && in->nlink && ns_chunk_test(in, idx) &&
+	    (!gen || names_delta(in, idx, gen)))
 		return 0;
 	if (swc_delete(fs->sw, name) == 0)
 		sw->removed++;
@@ -377,6 +392,9 @@ int kj_commit(struct kfs *fs, uint64_t ino)
 		goto unlock;
 	}
 	epoch = fs->epoch++;
+	fs->amending = 1; /* deltas stored from now on: fs->amend */
+	fs->amend.len = 0;
+	fs->amend_error = 0;
 	dels = fs->dels;
 	ndels = fs->ndels;
 	fs->dels = NULL;
@@ -385,6 +403,22 @@ int kj_commit(struct kfs *fs, uint64_t ino)
 	    ns_snapshot(&fs->ns, seq, &snap))
 		snap.len = 0;
 	rc = kd_flush_epoch(fs, epoch, ino);
+	/* the delta lists that changed since the cut: this log names the
+	 * deltas its fsync waited for */
+	fs->amending = 0;
+	if (!rc)
+		rc = fs->amend_error;
+	if (!rc && fs->amend.len && !cut) {
+		if (buf_append(&log, "KFL1", 4) || buf_put_be64(&log, seq))
+			rc = -ENOMEM;
+		cut = 1;
+	}
+	if (!rc && fs->amend.len &&
+	    buf_append(&log, fs->amend.data, fs->amend.len))
+		rc = -ENOMEM;
+	if (!rc && fs->amend.len && snap.len &&
+	    buf_append(&snap, fs->amend.data, fs->amend.len))
+		snap.len = 0; /* the snapshot is the state after log seq */
 	pthread_mutex_unlock(&fs->lock);
 	if (rc)
 		goto failed;
@@ -408,7 +442,7 @@ int kj_commit(struct kfs *fs, uint64_t ino)
 	}
 	pthread_mutex_lock(&fs->lock);
 	for (i = 0; i < ndels; i++)
-		kd_delete_now(fs, dels[i].ino, dels[i].idx);
+		kd_delete_now(fs, dels[i].ino, dels[i].idx, dels[i].gen);
 	pthread_mutex_unlock(&fs->lock);
 	if (snap.len) {
 		obj_name(name, sizeof(name), "m/snap/", seq);
@@ -432,7 +466,7 @@ failed:
 		memset(&log, 0, sizeof(log));
 	}
 	for (i = 0; i < ndels; i++)
-		kd_queue_delete(fs, dels[i].ino, dels[i].idx);
+		kd_queue_delete(fs, dels[i].ino, dels[i].idx, dels[i].gen);
 unlock:
 	pthread_mutex_unlock(&fs->lock);
 out:

@@ -86,6 +86,7 @@ static void inode_free_mem(struct kinode *in)
 	free(in->symlink);
 	free(in->idata);
 	free(in->cmap);
+	free(in->deltas);
 	free(in->ents);
 	free(in);
 }
@@ -774,6 +775,81 @@ uint64_t ns_chunk_next(const struct kinode *in, uint64_t idx)
 	return UINT64_MAX;
 }
 
+/* --- delta lists --- */
+
+/* The first entry of in->deltas with idx >= idx (the list is sorted by
+ * chunk, then in the order the deltas were stored). */
+static uint32_t delta_lower(const struct kinode *in, uint64_t idx)
+{
+	uint32_t lo = 0, hi = in->ndeltas;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (in->deltas[mid].idx < idx)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+uint32_t ns_delta_find(const struct kinode *in, uint64_t idx, uint32_t *n)
+{
+	uint32_t first = delta_lower(in, idx), i = first;
+	while (i < in->ndeltas && in->deltas[i].idx == idx)
+		i++;
+	*n = i - first;
+	return first;
+}
+
+int ns_delta_add(struct kns *ns, struct kinode *in, uint64_t idx, uint64_t gen,
+		 uint32_t units)
+{
+	uint32_t n, at = ns_delta_find(in, idx, &n) + n;
+	if (in->ndeltas == in->capdeltas) {
+		uint32_t cap = in->capdeltas ? in->capdeltas * 2 : 8;
+		struct kdelta *p = realloc(in->deltas, cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		in->deltas = p;
+		in->capdeltas = cap;
+	}
+	memmove(in->deltas + at + 1, in->deltas + at,
+		(in->ndeltas - at) * sizeof(*in->deltas));
+	in->deltas[at] = (struct kdelta){idx, gen, units};
+	in->ndeltas++;
+	if (ns)
+		ns_touch(ns, in);
+	return 0;
+}
+
+void ns_delta_clear(struct kns *ns, struct kinode *in, uint64_t idx)
+{
+	uint32_t n, first = ns_delta_find(in, idx, &n);
+	if (!n)
+		return;
+	memmove(in->deltas + first, in->deltas + first + n,
+		(in->ndeltas - first - n) * sizeof(*in->deltas));
+	in->ndeltas -= n;
+	if (ns)
+		ns_touch(ns, in);
+}
+
+int ns_put_deltas(struct buf *b, const struct kinode *in, uint64_t idx)
+{
+	uint8_t t = REC_DELTAS;
+	uint32_t n, first = ns_delta_find(in, idx, &n), i;
+	int rc = 0;
+	rc |= buf_append(b, &t, 1);
+	rc |= buf_put_be64(b, in->ino);
+	rc |= buf_put_be64(b, idx);
+	rc |= buf_put_be32(b, n);
+	for (i = first; i < first + n; i++) {
+		rc |= buf_put_be64(b, in->deltas[i].gen);
+		rc |= buf_put_be32(b, in->deltas[i].units);
+	}
+	return rc ? -ENOMEM : 0;
+}
+
 uint64_t ns_blocks(const struct kns *ns, const struct kinode *in)
 {
 	uint64_t bytes = in->nchunks * ns->chunk_size, last;
@@ -869,6 +945,12 @@ static int put_inode(struct buf *b, const struct kinode *in)
 		rc |= buf_put_be32(b, in->ilen);
 		if (in->ilen)
 			rc |= buf_append(b, in->idata, in->ilen);
+	}
+	for (i = 0; i < in->ndeltas && !rc;) { /* one record per chunk */
+		uint32_t n;
+		ns_delta_find(in, in->deltas[i].idx, &n);
+		rc = ns_put_deltas(b, in, in->deltas[i].idx);
+		i += n;
 	}
 	return rc ? -ENOMEM : 0;
 }
@@ -1051,6 +1133,7 @@ static int apply_inode(struct kns *ns, struct rd *r)
 			return rc;
 	}
 	ns_inline_drop(in); /* a REC_DATA after this record sets it */
+	in->ndeltas = 0;    /* and REC_DELTAS the delta lists */
 	if (in->cmap)
 		memset(in->cmap, 0, in->cmap_bytes);
 	in->nchunks = 0;
@@ -1093,6 +1176,25 @@ int ns_apply(struct kns *ns, const uint8_t *p, size_t len, uint64_t *seq)
 				return -EINVAL;
 			in->inl = 1;
 			rc = ns_inline_set(in, d, (uint32_t)a);
+			break;
+		}
+		case REC_DELTAS: {
+			uint32_t n, i;
+			in = ns_inode(ns, rd64(&r));
+			a = rd64(&r);
+			n = rd32(&r);
+			if (r.bad || n > KFS_DELTAS_MAX ||
+			    a > KFS_MAX_SIZE / ns->chunk_size)
+				return -EINVAL;
+			if (in)
+				ns_delta_clear(NULL, in, a);
+			for (i = 0; i < n && !rc && !r.bad; i++) {
+				uint64_t gen = rd64(&r);
+				uint32_t units = rd32(&r);
+				if (in)
+					rc = ns_delta_add(NULL, in, a, gen,
+							  units);
+			}
 			break;
 		}
 		case REC_LINK:

@@ -621,14 +621,16 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
 	fuse_reply_err(req, 0);
 }
 
+/* fsync of a directory: the pending metadata (names, attributes, small
+ * files' inline data). Of the mount's root: every file's dirty data too,
+ * as syncfs(2), which FUSE does not pass to the filesystem. */
 static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 			struct fuse_file_info *fi)
 {
 	int rc;
-	(void)ino;
 	(void)datasync;
 	(void)fi;
-	rc = kj_commit(FS(req), KJ_META);
+	rc = kj_commit(FS(req), ino == KFS_ROOT_INO ? KJ_ALL : KJ_META);
 	fuse_reply_err(req, -rc);
 }
 

@@ -8,7 +8,9 @@
 #   - fsync of B then uploads all 32 of B's chunks;
 #   - a file renamed over another, then an fsync of the directory: its
 #     chunks are uploaded with that commit;
-#   - after kill -9 and a remount, A, B and R read back as written.
+#   - fsync of the mount's root directory uploads every file's data (as
+#     syncfs, which FUSE does not pass on);
+#   - after kill -9 and a remount, A, B, R and E read back as written.
 # And a file written after the last fsync, when the mount is killed,
 # reads back with its committed size as its data or zeros, never as
 # anything else.
@@ -65,14 +67,27 @@ n=$(chunk_count "$ino_b")
 # R.tmp renamed over R without an fsync of its own, then the directory
 # fsynced: the rename brings R.tmp's data (as ext4's auto_da_alloc), so
 # the new name never comes with missing chunks
-echo old >"$mnt/R"
+mkdir "$mnt/dir"
+echo old >"$mnt/dir/R"
 head -c 3000000 /dev/urandom >"$TMPDIR_TEST/R.ref"
-cp "$TMPDIR_TEST/R.ref" "$mnt/R.tmp"
-mv "$mnt/R.tmp" "$mnt/R" || fail "rename over R"
-$PYTHON -c "import os,sys; fd=os.open(sys.argv[1], os.O_RDONLY); os.fsync(fd)" "$mnt" ||
+cp "$TMPDIR_TEST/R.ref" "$mnt/dir/R.tmp"
+head -c 3000000 /dev/urandom >"$TMPDIR_TEST/E.ref"
+cp "$TMPDIR_TEST/E.ref" "$mnt/dir/E"
+mv "$mnt/dir/R.tmp" "$mnt/dir/R" || fail "rename over R"
+$PYTHON -c "import os,sys; fd=os.open(sys.argv[1], os.O_RDONLY); os.fsync(fd)" "$mnt/dir" ||
 	fail "fsync of the directory"
-n=$(chunk_count "$(stat -c %i "$mnt/R")")
+n=$(chunk_count "$(stat -c %i "$mnt/dir/R")")
 [ "$n" = 3 ] || fail "after rename over R and fsync(dir) the cluster holds $n of R's 3 chunks"
+ino_e=$(stat -c %i "$mnt/dir/E")
+n=$(chunk_count "$ino_e")
+# (its two full chunks may be on their way: a finished chunk is PUT early)
+[ "$n" -lt 3 ] || fail "fsync(dir) uploaded E's last chunk (not renamed, not fsynced)"
+
+# the root directory's fsync: everything
+$PYTHON -c "import os,sys; fd=os.open(sys.argv[1], os.O_RDONLY); os.fsync(fd)" "$mnt" ||
+	fail "fsync of the root"
+n=$(chunk_count "$ino_e")
+[ "$n" = 3 ] || fail "after fsync of the root the cluster holds $n of E's 3 chunks"
 
 # C: written after the last fsync; the mount is killed with it unflushed
 head -c 3000000 /dev/urandom >"$TMPDIR_TEST/C.ref"
@@ -81,7 +96,8 @@ fuse_kill9 "$mnt"
 fuse_mount_retry fs606 "$mnt" "$opts" $((lease + 20))
 cmp "$TMPDIR_TEST/A.ref" "$mnt/A" || fail "A (fsynced) differs after kill -9"
 cmp "$TMPDIR_TEST/B.ref" "$mnt/B" || fail "B (fsynced) differs after kill -9"
-cmp "$TMPDIR_TEST/R.ref" "$mnt/R" || fail "R (renamed over, directory fsynced) differs after kill -9"
+cmp "$TMPDIR_TEST/R.ref" "$mnt/dir/R" || fail "R (renamed over, directory fsynced) differs after kill -9"
+cmp "$TMPDIR_TEST/E.ref" "$mnt/dir/E" || fail "E (root fsynced) differs after kill -9"
 if [ -e "$mnt/C" ]; then
 	$PYTHON - "$mnt/C" "$TMPDIR_TEST/C.ref" <<'PY' || fail "C after kill -9 holds bytes never written"
 import os, sys
