@@ -6,10 +6,18 @@
 #   s3fs    Debian's s3fs over kumo's S3 API (path style, test:tester);
 #           "n/a" when the S3 API does not answer
 #   rclone  Debian's rclone mount over kumo's Swift API, --vfs-cache-mode
-#           full (random writes need it); its uploads run after close, so
-#           its write figures do not include getting the data into the
-#           cluster (fsync does not wait for them either)
+#           full (random writes need it) and --vfs-write-back 0s: it writes
+#           to a local cache file, its fsync syncs only that file, and it
+#           uploads the whole file after close(); each step is timed until
+#           its uploads are done (vfs/stats through rclone's remote control
+#           shows no file open, in progress or queued)
 #   local   a directory on the local disk the cluster runs on: the limit
+# Every step is timed to the same durable point, where a crash of the host
+# loses none of the step's data: the fio steps end with fsync, qemu-img
+# convert ends with fdatasync, the create and untar steps end with a sync
+# of the tree (kumo: fsync of the mount's root, which commits every file;
+# s3fs: none, its close uploads; local: sync -f); rclone then waits for its
+# uploads as above.
 # Rows, each timed by the wall clock (units in the table, higher is better):
 #   seq write   1 GiB, 1 MiB writes (fio psync), ending with fsync
 #   seq read    the same file after dropping the kernel's caches (the
@@ -30,7 +38,7 @@
 . "$TESTS_DIR/lib/cluster.sh"
 . "$TESTS_DIR/lib/fuse.sh"
 . "$TESTS_DIR/lib/s3.sh"
-requires fio qemu-img rclone s3fs tar swift
+requires fio qemu-img rclone s3fs tar swift curl
 
 size_mb=${SIZE_MB:-1024}
 randw_mb=${RANDW_MB:-32}
@@ -67,8 +75,11 @@ export RCLONE_CONFIG_K_TYPE=swift RCLONE_CONFIG_K_USER=test:tester \
 rclone mkdir k:rclonebench 2>"$TMPDIR_TEST/rclone.err" ||
 	{ cat "$TMPDIR_TEST/rclone.err"; fail "rclone mkdir"; }
 mkdir -p "$TMPDIR_TEST/rclone"
+RCLONE_RC=http://127.0.0.1:$(pick_unused_port)
 rclone mount k:rclonebench "$TMPDIR_TEST/rclone" --vfs-cache-mode full \
-	--cache-dir "$TMPDIR_TEST/rclone-cache" 2>"$TMPDIR_TEST/rclone.err" &
+	--vfs-write-back 0s --cache-dir "$TMPDIR_TEST/rclone-cache" \
+	--rc --rc-no-auth --rc-addr "${RCLONE_RC#http://}" \
+	2>"$TMPDIR_TEST/rclone.err" &
 rpid=$!
 cleanup_fn "fusermount3 -u -z $TMPDIR_TEST/rclone 2>/dev/null; kill $rpid 2>/dev/null; sleep 1"
 wait_mount "$TMPDIR_TEST/rclone" "$rpid" ||
@@ -152,6 +163,55 @@ with os.scandir(sys.argv[1]) as it:
 sys.exit(0 if n == int(sys.argv[2]) else 1)
 '
 
+# settle T DIR: bring target T to the durable point (see the header)
+settle() {
+	case $1 in
+	kumo) $PYTHON -c 'import os, sys; os.fsync(os.open(sys.argv[1], os.O_RDONLY))' "$KUMO_ROOT" ;;
+	local) sync -f "$2" ;;
+	rclone) rclone_settle ;;
+	esac
+}
+# rclone_settle: until rclone has no upload in progress or queued, twice
+# 0.2 s apart (the kernel releases a closed file, which queues its upload,
+# a moment after close returns)
+rclone_settle() {
+	local n quiet=0
+	sleep 0.3
+	while [ $quiet -lt 2 ]; do
+		n=$(curl -s -X POST "$RCLONE_RC/vfs/stats" | $PYTHON -c '
+import json, sys
+c = json.load(sys.stdin)["diskCache"]
+print(c["uploadsInProgress"] + c["uploadsQueued"])') || n=x
+		if [ "$n" = 0 ]; then quiet=$((quiet + 1)); else quiet=0; fi
+		sleep 0.2
+	done
+}
+# step ROW T DIR: one timed step of target T in DIR, ending durable
+step() {
+	local r=$1 t=$2 d=$3
+	case $r in
+	seqw) fio --name=seqw --filename="$d/big" --rw=write --bs=1M \
+		--size="${size_mb}M" --ioengine=psync --end_fsync=1 ;;
+	seqr) fio --name=seqr --filename="$d/big" --rw=read --bs=1M \
+		--size="${size_mb}M" --ioengine=psync ;;
+	randw) fio --name=randw --filename="$d/big" --rw=randwrite --bs=4k \
+		--size="${size_mb}M" --io_size="${randw_mb}M" --ioengine=psync \
+		--end_fsync=1 --randrepeat=1 ;;
+	create) $PYTHON -c "$create_py" "$d/small" "$nfiles" ;;
+	list) $PYTHON -c "$list_py" "$d/small" "$nfiles" ;;
+	untar) mkdir -p "$d/untar" && tar -xf "$TMPDIR_TEST/include.tar" -C "$d/untar" ;;
+	convert) qemu-img convert -f raw -O qcow2 "$img" "$d/conv.qcow2" ;;
+	esac || return
+	case $r in
+	seqr | list) ;;
+	seqw | randw | convert) if [ "$t" = rclone ]; then settle "$t" "$d"; fi ;;
+	*) settle "$t" "$d" ;;
+	esac
+}
+export -f step settle rclone_settle
+export size_mb randw_mb nfiles create_py list_py img PYTHON RCLONE_RC TMPDIR_TEST
+export KUMO_ROOT=$TMPDIR_TEST/kumo
+
 for t in $targets; do
 	d=${dir[$t]:-}
 	if [ -z "$d" ]; then
@@ -159,28 +219,16 @@ for t in $targets; do
 		continue
 	fi
 	echo "--- $t ($d)"
-	s=$(timed fio --name=seqw --filename="$d/big" --rw=write --bs=1M \
-		--size="${size_mb}M" --ioengine=psync --end_fsync=1)
-	res[$t,seqw]=$(rate "$size_mb" "$s")
-	drop_caches
-	s=$(timed fio --name=seqr --filename="$d/big" --rw=read --bs=1M \
-		--size="${size_mb}M" --ioengine=psync)
-	res[$t,seqr]=$(rate "$size_mb" "$s")
-	s=$(timed fio --name=randw --filename="$d/big" --rw=randwrite --bs=4k \
-		--size="${size_mb}M" --io_size="${randw_mb}M" --ioengine=psync \
-		--end_fsync=1 --randrepeat=1)
-	res[$t,randw]=$(rate $((randw_mb * 256)) "$s")
-	s=$(timed $PYTHON -c "$create_py" "$d/small" "$nfiles")
-	res[$t,create]=$(rate "$nfiles" "$s")
-	drop_caches
-	s=$(timed $PYTHON -c "$list_py" "$d/small" "$nfiles")
-	res[$t,list]=$(rate "$nfiles" "$s")
-	mkdir -p "$d/untar"
-	s=$(timed tar -xf "$TMPDIR_TEST/include.tar" -C "$d/untar")
-	res[$t,untar]=$(rate "$ntar" "$s")
-	s=$(timed qemu-img convert -f raw -O qcow2 "$img" "$d/conv.qcow2")
-	res[$t,convert]=$(rate "$size_mb" "$s")
 	for r in seqw seqr randw create list untar convert; do
+		case $r in seqr | list) drop_caches ;; esac
+		s=$(timed bash -c 'step "$@"' step "$r" "$t" "$d")
+		case $r in
+		seqw | seqr | convert) n=$size_mb ;;
+		randw) n=$((randw_mb * 256)) ;;
+		create | list) n=$nfiles ;;
+		untar) n=$ntar ;;
+		esac
+		res[$t,$r]=$(rate "$n" "$s")
 		printf '  %-8s %s\n' "$r" "${res[$t,$r]}"
 	done
 done
