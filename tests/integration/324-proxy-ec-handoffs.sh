@@ -1,0 +1,73 @@
+#!/bin/bash
+# 324-proxy-ec-handoffs: an erasure-coded object's archives on handoffs
+# (issue 6), seven object servers d1..d7, policy 1 "ec42" (4+2, 64 KiB
+# segments, six replicas: one handoff per partition):
+#   - two primaries down at PUT: slot i is primary i or the handoff
+#     standing in for it, so the first missing index goes to the handoff
+#     (its file is <ts>#<i>#d.data there) and the second is left out; five
+#     archives are enough (k + 1): 201;
+#   - the two back and primary 0 down (so only three primaries hold an
+#     archive): the GET finds the fourth index on the handoff and reads
+#     the right bytes, a Range too;
+#   - a DELETE then: 204 with five of six primaries up (k + 1), and the
+#     object is gone.
+. "$(dirname "$0")/../lib/functions.sh"
+. "$(dirname "$0")/../lib/multinode.sh"
+requires curl kumo-ring
+
+POLICY_CONF="
+[storage-policy:0]
+name = gold
+default = yes
+
+[storage-policy:1]
+name = ec42
+policy_type = erasure_coding
+ec_type = liberasurecode_rs_vand
+ec_num_data_fragments = 4
+ec_num_parity_fragments = 2
+ec_object_segment_size = 65536
+"
+MN_POLICY_RINGS="1:6"
+OBJ_EXTRA_CONF="replicator_interval = 3600
+reconstructor_interval = 3600"
+start_multinode_cluster 7
+read -r TOKEN URL < <(get_token test:tester testing)
+[ -n "$TOKEN" ] || fail "no token"
+T="X-Auth-Token: $TOKEN"
+D=$TMPDIR_TEST
+ACCT=${URL##*/}
+[ "$(status PUT "$URL/ec" -H "$T" -H 'X-Storage-Policy: ec42')" = 201 ] ||
+	fail "container"
+
+# the servers (K of device dK) of the object's primaries and handoff
+kumo-ring get-nodes "$RINGS/object-1.ring.gz" --prefix '' --suffix test-suffix \
+	--json "$ACCT/ec/h" >"$D/nodes"
+read -r P0 P1 P2 P3 P4 P5 HO < <($PYTHON -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(" ".join(n["device"][1:] for n in r["primaries"] + r["handoffs"][:1]))
+' "$D/nodes")
+[ -n "$HO" ] || fail "get-nodes: $(cat "$D/nodes")"
+
+head -c 300000 /dev/urandom >"$D/f"
+kill_object_server "$P1"
+kill_object_server "$P3"
+code=$(curl -s -o /dev/null -w '%{http_code}' -T "$D/f" -H "$T" "$URL/ec/h")
+[ "$code" = 201 ] || fail "PUT with two primaries down: $code"
+n=$(find "$NODE_DIR/obj$HO/d$HO/objects-1" -name '*#1#d.data' | wc -l)
+[ "$n" = 1 ] || fail "handoff d$HO holds $n archives of index 1: $(find "$NODE_DIR/obj$HO" -name '*.data')"
+n=$(find "$NODE_DIR" -path '*/objects-1/*' -name '*#d.data' | wc -l)
+[ "$n" = 5 ] || fail "$n durable archives, not 5"
+
+restart_object_server "$P1"
+restart_object_server "$P3"
+kill_object_server "$P0"
+curl -s -o "$D/got" -H "$T" "$URL/ec/h"
+cmp -s "$D/got" "$D/f" || fail "GET through the handoff: other bytes"
+curl -s -o "$D/got" -H "$T" -H 'Range: bytes=65530-131080' "$URL/ec/h"
+dd if="$D/f" bs=1 skip=65530 count=65551 2>/dev/null | cmp -s - "$D/got" ||
+	fail "Range through the handoff"
+[ "$(status DELETE "$URL/ec/h" -H "$T")" = 204 ] || fail "DELETE with five up"
+[ "$(status GET "$URL/ec/h" -H "$T")" = 404 ] || fail "deleted object readable"
+echo "324-proxy-ec-handoffs: ok"
