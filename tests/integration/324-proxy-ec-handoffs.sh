@@ -10,7 +10,11 @@
 #     archive): the GET finds the fourth index on the handoff and reads
 #     the right bytes, a Range too;
 #   - a DELETE then: 204 with five of six primaries up (k + 1), and the
-#     object is gone.
+#     object is gone;
+#   - a source lost mid-body: an 80 MiB object read at 8 MB/s, the server
+#     of its fragment 0 killed 2 s in: the proxy replaces that source from
+#     the segment it was reading (logged) and the client gets every byte
+#     right.
 . "$(dirname "$0")/../lib/functions.sh"
 . "$(dirname "$0")/../lib/multinode.sh"
 requires curl kumo-ring
@@ -70,4 +74,23 @@ dd if="$D/f" bs=1 skip=65530 count=65551 2>/dev/null | cmp -s - "$D/got" ||
 	fail "Range through the handoff"
 [ "$(status DELETE "$URL/ec/h" -H "$T")" = 204 ] || fail "DELETE with five up"
 [ "$(status GET "$URL/ec/h" -H "$T")" = 404 ] || fail "deleted object readable"
+# a source lost mid-body
+restart_object_server "$P0"
+kumo-ring get-nodes "$RINGS/object-1.ring.gz" --prefix '' --suffix test-suffix \
+	--json "$ACCT/ec/m" >"$D/nodes"
+M0=$($PYTHON -c '
+import json, sys
+print(json.load(open(sys.argv[1]))["primaries"][0]["device"][1:])
+' "$D/nodes")
+head -c $((80 * 1048576)) /dev/urandom >"$D/f"
+code=$(curl -s -o /dev/null -w '%{http_code}' -T "$D/f" -H "$T" "$URL/ec/m")
+[ "$code" = 201 ] || fail "PUT m: $code"
+curl -s --limit-rate 8M -o "$D/got" -H "$T" "$URL/ec/m" &
+cpid=$!
+sleep 2
+kill_object_server "$M0"
+wait "$cpid" || fail "GET m cut when a source was lost"
+cmp -s "$D/got" "$D/f" || fail "GET m: other bytes after a source was lost"
+grep -q "127.0.0.1:${OBJ_PORTS[$M0]}/d$M0/.*failed mid-body" "$TMPDIR_TEST/proxy.log" ||
+	fail "the lost source was not read mid-body (nothing to replace)"
 echo "324-proxy-ec-handoffs: ok"
