@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -426,21 +427,54 @@ void http_reply_stream(struct http_request *req, int status, int64_t size,
 	finish_reply(req, status, resp);
 }
 
+/* xorshift128+ of this thread, seeded once from getrandom: a transaction
+ * id a request, without a system call each */
+static __thread uint64_t t_rng[2];
+
+static uint64_t txn_random(void)
+{
+	uint64_t a = t_rng[0], b = t_rng[1];
+
+	if (!a && !b) {
+		struct timespec now;
+
+		if (getrandom(t_rng, sizeof(t_rng), 0) !=
+			    (ssize_t)sizeof(t_rng) ||
+		    (!t_rng[0] && !t_rng[1])) {
+			clock_gettime(CLOCK_REALTIME, &now);
+			t_rng[0] = (uint64_t)now.tv_nsec << 32 ^
+				   (uint64_t)now.tv_sec;
+			t_rng[1] = (uint64_t)(uintptr_t)&now | 1;
+		}
+		a = t_rng[0];
+		b = t_rng[1];
+	}
+	t_rng[0] = b;
+	a ^= a << 23;
+	t_rng[1] = a ^ b ^ (a >> 17) ^ (b >> 26);
+	return t_rng[1] + b;
+}
+
 static void make_txn(struct http_request *req)
 {
+	static const char hex[] = "0123456789abcdef";
 	const char *given = http_header(req, "X-Trans-Id");
-	unsigned char rnd[11];
+	uint64_t r[2];
+	const unsigned char *rnd = (const unsigned char *)r;
 	int i;
 
 	if (given && *given && strlen(given) < sizeof(req->txn)) {
 		snprintf(req->txn, sizeof(req->txn), "%s", given);
 		return;
 	}
-	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-		memset(rnd, 0, sizeof(rnd));
-	strcpy(req->txn, "tx");
-	for (i = 0; i < 11; i++)
-		sprintf(req->txn + 2 + 2 * i, "%02x", rnd[i]);
+	r[0] = txn_random();
+	r[1] = txn_random();
+	req->txn[0] = 't';
+	req->txn[1] = 'x';
+	for (i = 0; i < 11; i++) {
+		req->txn[2 + 2 * i] = hex[rnd[i] >> 4];
+		req->txn[3 + 2 * i] = hex[rnd[i] & 15];
+	}
 	sprintf(req->txn + 24, "-%010lx", (unsigned long)time(NULL));
 }
 
