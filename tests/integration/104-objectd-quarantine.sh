@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/integration/104-objectd-quarantine.sh: kumo-objectd never serves a corrupt body whole: a byte flipped on disk makes the GET cut the connection (curl fails, short body) and moves the object to quarantined/objects/<hash>; a broken footer is quarantined at open (404).
+# tests/integration/104-objectd-quarantine.sh: kumo-objectd never serves a corrupt body whole: a byte flipped on disk makes the GET cut the connection (curl fails, short body) and moves the object to quarantined/objects/<hash>; a small body (64 KiB or less) is checked before it is sent: 404, nothing of it served, quarantined; a broken footer is quarantined at open (404).
 . "$(dirname "$0")/../lib/functions.sh"
 requires curl md5sum kumo-objectd
 
@@ -42,6 +42,23 @@ for off in 12345 $((size - 1)); do
 	[ ! -e "$D/d1/objects/9/${h: -3}/$h" ] || fail "hash dir still there"
 	expect_status 404 GET $O
 done
+
+# a small body (read whole and checked before it is sent): a flipped
+# byte gives 404 and none of the body, and the object is quarantined
+O=/d1/9/a/c/small
+h=$(printf '/a/c/smallkumotest' | md5sum | cut -d' ' -f1)
+head -c 4096 /dev/urandom >"$TMPDIR_TEST/small"
+expect_status 201 PUT $O -H "X-Timestamp: $(now_ts)" \
+	-H "Content-Type: text/plain" --data-binary @"$TMPDIR_TEST/small"
+curl -s -o "$TMPDIR_TEST/got" "$OBJ_URL$O"
+cmp -s "$TMPDIR_TEST/got" "$TMPDIR_TEST/small" || fail "small GET differs"
+data=$(ls "$D"/d1/objects/9/"${h: -3}"/"$h"/*.data)
+flip "$data" 100
+code=$(curl -s -o "$TMPDIR_TEST/got" -w '%{http_code}' "$OBJ_URL$O") || true
+[ "$code" = 404 ] || fail "corrupt small GET: status $code"
+cmp -s "$TMPDIR_TEST/got" "$TMPDIR_TEST/small" && fail "corrupt small body served"
+[ -d "$D/d1/quarantined/objects/$h" ] || fail "small: not quarantined"
+expect_status 404 GET $O
 
 # a damaged footer: quarantined when opened
 O=/d1/9/a/c/footer
