@@ -139,6 +139,7 @@ struct engine {
 	CURLM *multi;
 	struct xfer *xs[ENGINE_MAX];
 	int nxs;
+	int added; /* a transfer came since the last perform */
 };
 
 struct cluster_get {
@@ -1096,6 +1097,7 @@ static struct xfer *xfer_start(struct engine *e, const struct ring_dev *dev,
 		goto fail;
 	if (curl_multi_add_handle(e->multi, x->easy) != CURLM_OK)
 		goto fail;
+	e->added = 1;
 	return x;
 fail:
 	log_err("cannot start %s %s", s->method, x->url ? x->url : "(url)");
@@ -1140,8 +1142,11 @@ static void engine_step(struct engine *e, int wait_ms)
 	double now;
 	int running, left, i;
 
-	if (wait_ms > 0)
+	/* a new transfer has its request to send: curl's timer for it is
+	 * already due, so a poll first would only cost a system call */
+	if (wait_ms > 0 && !e->added)
 		curl_multi_poll(e->multi, NULL, 0, wait_ms, NULL);
+	e->added = 0;
 	curl_multi_perform(e->multi, &running);
 	while ((m = curl_multi_info_read(e->multi, &left))) {
 		struct xfer *x = NULL;
