@@ -659,3 +659,108 @@ Test(cluster, object_ring_per_policy, .init = setup, .fini = teardown)
 	cluster_close(c);
 	policy_reset();
 }
+
+/* A PUT slot is its primary's: with primary 0 error-limited the handoff
+ * stands in for slot 0, and slots 1 and 2 keep primaries 1 and 2 (an EC
+ * slot's fragment index is its primary's). */
+Test(cluster, put_slot_keeps_its_primary, .init = setup, .fini = teardown)
+{
+	struct cluster_nodes nodes;
+	struct cluster_hdrs hdrs[CLUSTER_MAX_NODES];
+	struct cluster_put *p = NULL;
+	const struct ring_dev *devs[CLUSTER_MAX_NODES];
+	int statuses[CLUSTER_MAX_NODES], slots[CLUSTER_MAX_NODES], early, i;
+	int n = 0;
+	char etags[CLUSTER_MAX_NODES][33];
+
+	memset(hdrs, 0, sizeof(hdrs));
+	cr_assert_eq(cluster_lookup(cl, CLUSTER_OBJECT, "a", "c", "o7", &nodes),
+		     0);
+	cluster_node_error_limit(cl, nodes.dev[0]);
+	for (i = 0; i < 3; i++)
+		cluster_hdrs_add(&hdrs[i], "X-Timestamp", "1700000000.00000");
+	cr_assert_eq(cluster_put_open(cl, &nodes, "a", "c", "o7", hdrs, 4, 3,
+				      "txslot", &early, &p),
+		     0);
+	cr_assert_eq(cluster_put_write(p, "abcd", 4), 0);
+	cr_assert_eq(
+		cluster_put_finish_nodes(p, statuses, etags, slots, devs, &n),
+		0);
+	cr_assert_eq(n, 3);
+	for (i = 0; i < 3; i++) {
+		cr_expect_eq(statuses[i], 201);
+		cr_expect_eq(slots[i], i);
+		cr_expect_eq(devs[i], nodes.dev[i ? i : 3], "slot %d on %s", i,
+			     devs[i]->device);
+	}
+	cluster_put_free(p);
+	for (i = 0; i < 3; i++)
+		cluster_hdrs_free(&hdrs[i]);
+	cluster_nodes_release(&nodes);
+}
+
+/* cluster_requests_at: each request to its named node only, a failing
+ * one not taken over by another node. */
+Test(cluster, requests_at_named_nodes, .init = setup, .fini = teardown)
+{
+	struct cluster_nodes nodes;
+	struct cluster_hdrs hdrs[2];
+	struct cluster_resp resps[2];
+	const struct ring_dev *devs[2];
+	int i;
+
+	memset(hdrs, 0, sizeof(hdrs));
+	memset(resps, 0, sizeof(resps));
+	cr_assert_eq(cluster_lookup(cl, CLUSTER_OBJECT, "a", "c", "o8", &nodes),
+		     0);
+	devs[0] = nodes.dev[2];
+	devs[1] = nodes.dev[0];
+	snprintf(broken[0], sizeof(broken[0]), "%s", nodes.dev[0]->device);
+	cr_assert_eq(cluster_requests_at(cl, &nodes, devs, 2, "COMMIT", "a",
+					 "c", "o8", hdrs, "txat", resps),
+		     0);
+	cr_expect_eq(resps[0].status, 204);
+	cr_expect_eq(resps[0].dev, nodes.dev[2]);
+	cr_expect_eq(resps[1].status, 507, "no failover to another node");
+	cr_expect_eq(resps[1].dev, nodes.dev[0]);
+	for (i = 0; i < 2; i++)
+		cluster_resp_free(&resps[i]);
+	cluster_nodes_release(&nodes);
+}
+
+/* cluster_fetch: GETs of several nodes at once, each read on its own; a
+ * node that fails is said to. */
+Test(cluster, fetch_several_at_once, .init = setup, .fini = teardown)
+{
+	struct cluster_nodes nodes;
+	struct cluster_fetch *f = NULL;
+	int ids[4], i;
+	char buf[64];
+	ssize_t got;
+
+	cr_assert_eq(cluster_lookup(cl, CLUSTER_OBJECT, "a", "c", "o9", &nodes),
+		     0);
+	snprintf(broken[0], sizeof(broken[0]), "%s", nodes.dev[3]->device);
+	cr_assert_eq(cluster_fetch_new(cl, &f), 0);
+	for (i = 0; i < 4; i++) {
+		ids[i] = cluster_fetch_start(f, &nodes, nodes.dev[i], "GET",
+					     "a", "c", "o9", NULL, "txf");
+		cr_assert_eq(ids[i], i);
+	}
+	cluster_fetch_wait_headers(f);
+	for (i = 2; i >= 0; i--) {
+		cr_expect_not(cluster_fetch_failed(f, ids[i]));
+		cr_expect_eq(cluster_fetch_resp(f, ids[i])->status, 200);
+		got = cluster_fetch_read(f, ids[i], buf, sizeof(buf));
+		cr_assert_eq(got, (ssize_t)strlen(body_text));
+		cr_expect_eq(memcmp(buf, body_text, (size_t)got), 0);
+		cr_expect_eq(cluster_fetch_read(f, ids[i], buf, sizeof(buf)),
+			     0);
+	}
+	cr_expect(cluster_fetch_failed(f, ids[3]), "a 507 is a failed node");
+	cr_expect_eq(cluster_fetch_resp(f, ids[3])->status, 507);
+	cluster_fetch_stop(f, ids[0]);
+	cr_expect_eq(cluster_fetch_read(f, ids[0], buf, sizeof(buf)), -EIO);
+	cluster_fetch_free(f);
+	cluster_nodes_release(&nodes);
+}
