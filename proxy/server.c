@@ -576,11 +576,47 @@ out:
 	cluster_hdrs_free(&h);
 }
 
+/* The largest body proxy_get_reply reads whole before it answers. */
+#define SMALL_REPLY (64 * 1024)
+
+/*
+ * The size bytes of g's body read whole into a new buffer (*out, the
+ * caller frees it), so that the answer's headers and body leave together
+ * without a streamed reply's callbacks. A source that fails is resumed on
+ * another replica by cluster_get_read as for a stream. 0, or -EIO when
+ * the body cannot be finished (logged), -ENOMEM.
+ */
+static int read_small(struct http_request *req, struct cluster_get *g,
+		      size_t size, char **out)
+{
+	char *body = malloc(size ? size : 1);
+	size_t got = 0;
+	ssize_t n = 1;
+
+	*out = NULL;
+	if (!body)
+		return -ENOMEM;
+	while (n > 0 && got < size) {
+		n = cluster_get_read(g, body + got, size - got);
+		if (n > 0)
+			got += (size_t)n;
+	}
+	if (got < size) {
+		log_err("txn=%s: body ended at byte %zu of %zu", http_txn(req),
+			got, size);
+		free(body);
+		return -EIO;
+	}
+	*out = body;
+	return 0;
+}
+
 void proxy_get_reply(struct http_request *req, const struct proxy_path *p,
 		     const struct cluster_resp *r, struct cluster_get *g)
 {
-	const char *cl;
-	int64_t size = -1;
+	const char *cl = g ? cluster_resp_header(r, "Content-Length") : NULL;
+	int64_t size = cl ? strtoll(cl, NULL, 10) : -1;
+	char *small = NULL;
 
 	if (!g) {
 		if (r->status == 404 || r->status == 416 || r->status == 412 ||
@@ -589,17 +625,30 @@ void proxy_get_reply(struct http_request *req, const struct proxy_path *p,
 		proxy_reply_status(req, r->status);
 		return;
 	}
+	if (r->status != 204 && r->status != 304 && size >= 0 &&
+	    size <= SMALL_REPLY && strcmp(http_method(req), "HEAD")) {
+		/* read before any header is added: a failure is a plain 503 */
+		int rc = read_small(req, g, (size_t)size, &small);
+
+		if (rc) {
+			cluster_get_close(g);
+			proxy_reply_status(req, rc == -ENOMEM ? 500 : 503);
+			return;
+		}
+	}
 	proxy_relay_headers(req, r, p);
 	policy_name_header(req, r);
 	if (p && p->tempurl && r->status / 100 == 2)
 		tempurl_response_headers(
 			req, p, cluster_resp_header(r, "Content-Disposition"));
-	cl = cluster_resp_header(r, "Content-Length");
-	if (cl)
-		size = strtoll(cl, NULL, 10);
 	if (r->status == 204 || r->status == 304) {
 		cluster_get_close(g);
 		http_reply(req, r->status, "", 0);
+		return;
+	}
+	if (small) {
+		cluster_get_close(g);
+		http_reply_take(req, r->status, small, (size_t)size);
 		return;
 	}
 	http_reply_stream(req, r->status, size, proxy_get_read, g,
