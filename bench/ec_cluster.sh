@@ -18,34 +18,15 @@
 set -eu
 export TMPDIR=${BENCH_DIR:-/dev/shm}
 . "$(dirname "$0")/../tests/lib/functions.sh"
-. "$(dirname "$0")/../tests/lib/multinode.sh"
+. "$(dirname "$0")/../tests/lib/ec_proxy.sh"
 SIZE_MB=${SIZE_MB:-256}
 ENC=${KUMO_BUILD:-$TOP_DIR/build}/bench/ec_encode
 [ -x "$ENC" ] || fail "$ENC not built (make bench builds it)"
 
-POLICY_CONF="
-[storage-policy:0]
-name = gold
-default = yes
-
-[storage-policy:1]
-name = ec42
-policy_type = erasure_coding
-ec_type = liberasurecode_rs_vand
-ec_num_data_fragments = 4
-ec_num_parity_fragments = 2
-"
-MN_POLICY_RINGS="1:6"
-OBJ_EXTRA_CONF="replicator_interval = 86400
-reconstructor_interval = 86400"
-start_multinode_cluster 6
-read -r TOKEN URL < <(get_token test:tester testing)
-T="X-Auth-Token: $TOKEN"
+ec_proxy_cluster 6 1048576
 D=$TMPDIR_TEST
-for c in rep:gold ec:ec42; do
-	[ "$(status PUT "$URL/${c%%:*}" -H "$T" -H "X-Storage-Policy: ${c#*:}")" = 201 ] ||
-		fail "container ${c%%:*}"
-done
+ec_container rep gold
+ec_container ec ec42
 head -c $((SIZE_MB * 1048576)) /dev/urandom >"$D/obj"
 want=$(md5sum <"$D/obj" | cut -d' ' -f1)
 

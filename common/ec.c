@@ -4,8 +4,18 @@
  * the caller's and handed back at once through its cleanup calls, so no
  * liberasurecode memory outlives a call. Its negative error codes (200+)
  * are mapped to -errno here, the one edge.
+ *
+ * liberasurecode instances are made once per (ec_type, k, m) and kept for
+ * the life of the process, shared by every codec of those parameters:
+ * liberasurecode_rs_vand keeps its Galois tables in globals that every
+ * instance_create allocates again and every instance_destroy frees, so
+ * destroying one of two instances (or one in use by another thread)
+ * leaves the other on freed tables and the second destroy frees them
+ * twice (seen as "double free or corruption" at a proxy's exit with two
+ * EC policies).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +46,37 @@ static const struct {
 };
 
 #define NTYPES ((int)(sizeof(ec_types) / sizeof(ec_types[0])))
+
+/* The process's liberasurecode instances (see the top comment). */
+static pthread_mutex_t inst_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	int type, k, m, desc;
+} insts[64];
+static int ninsts;
+
+/* The shared instance of type t (an index of ec_types) for k+m, made on
+ * first use: > 0, or liberasurecode's error (<= 0). */
+static int instance_of(int t, int k, int m)
+{
+	struct ec_args args = {.k = k, .m = m, .hd = m, .ct = CHKSUM_NONE};
+	int i, desc = 0;
+
+	pthread_mutex_lock(&inst_lock);
+	for (i = 0; i < ninsts && !desc; i++)
+		if (insts[i].type == t && insts[i].k == k && insts[i].m == m)
+			desc = insts[i].desc;
+	if (!desc && ninsts < (int)(sizeof(insts) / sizeof(insts[0]))) {
+		desc = liberasurecode_instance_create(ec_types[t].id, &args);
+		if (desc > 0) {
+			insts[ninsts].type = t;
+			insts[ninsts].k = k;
+			insts[ninsts].m = m;
+			insts[ninsts++].desc = desc;
+		}
+	}
+	pthread_mutex_unlock(&inst_lock);
+	return desc;
+}
 
 /* The index of a known ec_type in ec_types, else -1. */
 static int type_of(const char *name)
@@ -82,7 +123,6 @@ int ec_type_available(const char *ec_type)
 
 int ec_open(const char *ec_type, int k, int m, struct ec_codec **out)
 {
-	struct ec_args args = {.k = k, .m = m, .hd = m, .ct = CHKSUM_NONE};
 	struct ec_codec *c;
 	int t = type_of(ec_type), desc;
 
@@ -94,7 +134,7 @@ int ec_open(const char *ec_type, int k, int m, struct ec_codec **out)
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	desc = liberasurecode_instance_create(ec_types[t].id, &args);
+	desc = instance_of(t, k, m);
 	if (desc <= 0) {
 		log_err("liberasurecode refused %s %d+%d: %d", ec_type, k, m,
 			desc);
@@ -112,8 +152,7 @@ void ec_close(struct ec_codec *c)
 {
 	if (!c)
 		return;
-	liberasurecode_instance_destroy(c->desc);
-	free(c);
+	free(c); /* its instance stays, shared (see the top comment) */
 }
 
 int ec_ndata(const struct ec_codec *c)

@@ -20,44 +20,15 @@
 #     listed;
 #   - the policy of an EC container cannot change (409).
 . "$(dirname "$0")/../lib/functions.sh"
-. "$(dirname "$0")/../lib/multinode.sh"
+. "$(dirname "$0")/../lib/ec_proxy.sh"
 requires curl kumo-ring
 
-POLICY_CONF="
-[storage-policy:0]
-name = gold
-default = yes
-
-[storage-policy:1]
-name = ec42
-policy_type = erasure_coding
-ec_type = liberasurecode_rs_vand
-ec_num_data_fragments = 4
-ec_num_parity_fragments = 2
-ec_object_segment_size = 65536
-
-[storage-policy:2]
-name = ec42big
-policy_type = erasure_coding
-ec_type = liberasurecode_rs_vand
-ec_num_data_fragments = 4
-ec_num_parity_fragments = 2
-"
-MN_POLICY_RINGS="1:6 2:6"
-OBJ_EXTRA_CONF="replicator_interval = 3600
-reconstructor_interval = 3600"
-start_multinode_cluster 6
-read -r TOKEN URL < <(get_token test:tester testing)
-[ -n "$TOKEN" ] || fail "no token"
-T="X-Auth-Token: $TOKEN"
+ec_proxy_cluster 6 65536 1048576
 D=$TMPDIR_TEST
 H=$D/h
 SEG=65536
-
-for c in ec:ec42 big:ec42big; do
-	[ "$(status PUT "$URL/${c%%:*}" -H "$T" -H "X-Storage-Policy: ${c#*:}")" = 201 ] ||
-		fail "container ${c%%:*} not created"
-done
+ec_container ec ec42
+ec_container big ec42big
 
 md5() { md5sum "$1" | cut -d' ' -f1; }
 hdr() { tr -d '\r' <"$H" | awk -F': ' -v n="$1" 'tolower($1) == tolower(n) { print $2 }'; }

@@ -16,36 +16,16 @@
 #     in ec42 too; every object of these containers is fragment archives
 #     under objects-1, none under objects/.
 . "$(dirname "$0")/../lib/functions.sh"
-. "$(dirname "$0")/../lib/multinode.sh"
+. "$(dirname "$0")/../lib/ec_proxy.sh"
 . "$(dirname "$0")/../lib/s3.sh"
 requires curl kumo-ring
 
-POLICY_CONF="
-[storage-policy:0]
-name = gold
-default = yes
-
-[storage-policy:1]
-name = ec42
-policy_type = erasure_coding
-ec_type = liberasurecode_rs_vand
-ec_num_data_fragments = 4
-ec_num_parity_fragments = 2
-ec_object_segment_size = 65536
-"
-MN_POLICY_RINGS="1:6"
-OBJ_EXTRA_CONF="replicator_interval = 3600
-reconstructor_interval = 3600"
-start_multinode_cluster 6
-read -r TOKEN URL < <(get_token test:tester testing)
-[ -n "$TOKEN" ] || fail "no token"
-T="X-Auth-Token: $TOKEN"
+ec_proxy_cluster 6 65536
 D=$TMPDIR_TEST
 H=$D/h
-for c in ec:ec42 bk:ec42 rep:gold; do
-	[ "$(status PUT "$URL/${c%%:*}" -H "$T" -H "X-Storage-Policy: ${c#*:}")" = 201 ] ||
-		fail "container ${c%%:*} not created"
-done
+ec_container ec ec42
+ec_container bk ec42
+ec_container rep gold
 md5() { md5sum "$1" | cut -d' ' -f1; }
 hdr() { tr -d '\r' <"$H" | awk -F': ' -v n="$1" 'tolower($1) == tolower(n) { print $2 }'; }
 policy_of() {

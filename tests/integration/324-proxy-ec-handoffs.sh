@@ -16,33 +16,12 @@
 #     the segment it was reading (logged) and the client gets every byte
 #     right.
 . "$(dirname "$0")/../lib/functions.sh"
-. "$(dirname "$0")/../lib/multinode.sh"
+. "$(dirname "$0")/../lib/ec_proxy.sh"
 requires curl kumo-ring
 
-POLICY_CONF="
-[storage-policy:0]
-name = gold
-default = yes
-
-[storage-policy:1]
-name = ec42
-policy_type = erasure_coding
-ec_type = liberasurecode_rs_vand
-ec_num_data_fragments = 4
-ec_num_parity_fragments = 2
-ec_object_segment_size = 65536
-"
-MN_POLICY_RINGS="1:6"
-OBJ_EXTRA_CONF="replicator_interval = 3600
-reconstructor_interval = 3600"
-start_multinode_cluster 7
-read -r TOKEN URL < <(get_token test:tester testing)
-[ -n "$TOKEN" ] || fail "no token"
-T="X-Auth-Token: $TOKEN"
+ec_proxy_cluster 7 65536
 D=$TMPDIR_TEST
-ACCT=${URL##*/}
-[ "$(status PUT "$URL/ec" -H "$T" -H 'X-Storage-Policy: ec42')" = 201 ] ||
-	fail "container"
+ec_container ec ec42
 
 # the servers (K of device dK) of the object's primaries and handoff
 kumo-ring get-nodes "$RINGS/object-1.ring.gz" --prefix '' --suffix test-suffix \
