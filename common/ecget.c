@@ -5,9 +5,11 @@
  *
  *   open: HEAD every primary at once (each answers for the newest durable
  *     archive it holds: timestamp, X-Backend-Fragments, the object's
- *     metadata) → the newest timestamp with a durable archive, unless a
- *     newer tombstone says 404; a GET that finds fewer than k distinct
- *     fragment indexes of it on the primaries HEADs the handoffs too
+ *     metadata) → the newest timestamp with k distinct fragment indexes
+ *     (an overwrite whose COMMIT reached fewer nodes leaves the older
+ *     version readable; a HEAD takes the newest durable one when none has
+ *     k), unless a newer tombstone says 404; a GET that finds no such
+ *     timestamp on the primaries HEADs the handoffs too
  *     → the client's conditionals against the whole object's ETag and
  *     Last-Modified (304, 412), its Range against its length (416, one
  *     range, several: multipart/byteranges)
@@ -213,21 +215,43 @@ static int distinct(const struct ecget *g, const struct ts *t)
 	return n;
 }
 
+#define MAX_TS 4 /* durable timestamps of one object told apart */
+
 struct survey {
-	struct ts best;		  /* newest durable archive */
+	struct ts t[MAX_TS];		 /* durable archives' timestamps */
+	struct cluster_resp rep[MAX_TS]; /* an answer of each (headers) */
+	int nts;
 	struct ts tomb;		  /* newest tombstone (404 with a timestamp) */
-	struct cluster_resp rep;  /* an answer of best (headers only) */
 	struct cluster_resp gone; /* a 404 answer */
-	int have_best, have_tomb;
+	int have_tomb;
 	int statuses[CLUSTER_MAX_NODES];
 	int nstat;
 };
+
+/* The timestamp of the survey to read: the newest, not older than a
+ * tombstone, with at least k distinct fragment indexes (with fewer, and
+ * only for a HEAD, the newest); its index in sv->t, or -1 (none). */
+static int survey_pick(const struct ecget *g, const struct survey *sv, int head)
+{
+	int i, best = -1, newest = -1;
+
+	for (i = 0; i < sv->nts; i++) {
+		if (sv->have_tomb && ts_cmp(&sv->tomb, &sv->t[i]) > 0)
+			continue;
+		if (newest < 0 || ts_cmp(&sv->t[i], &sv->t[newest]) > 0)
+			newest = i;
+		if (distinct(g, &sv->t[i]) >= g->k &&
+		    (best < 0 || ts_cmp(&sv->t[i], &sv->t[best]) > 0))
+			best = i;
+	}
+	return best < 0 && head ? newest : best;
+}
 
 /* HEAD nodes->dev[from..to) at once and survey the answers. 0/-errno */
 static int survey(struct ecget *g, int from, int to, struct survey *sv)
 {
 	struct cluster_fetch *f = NULL;
-	int ids[CLUSTER_MAX_NODES], i, rc;
+	int ids[CLUSTER_MAX_NODES], i, j, rc;
 
 	rc = cluster_fetch_new(g->c, &f);
 	if (rc)
@@ -256,12 +280,13 @@ static int survey(struct ecget *g, int from, int to, struct survey *sv)
 			if (!v || ts_parse(v, &t))
 				continue;
 			add_cands(g, g->nodes.dev[i], r, &t);
-			if (!sv->have_best || ts_cmp(&t, &sv->best) > 0) {
-				sv->best = t;
-				sv->have_best = 1;
-				cluster_resp_free(&sv->rep);
-				sv->rep.status = r->status;
-				rc = resp_copy(&sv->rep, r, 1, 1);
+			for (j = 0; j < sv->nts && ts_cmp(&t, &sv->t[j]); j++)
+				;
+			if (j == sv->nts && j < MAX_TS) {
+				sv->t[j] = t;
+				sv->rep[j].status = r->status;
+				rc = resp_copy(&sv->rep[j], r, 1, 1);
+				sv->nts++;
 			}
 		} else if (r->status == 404) {
 			v = cluster_resp_header(r, "X-Backend-Timestamp");
@@ -708,7 +733,9 @@ int ecget_open(struct cluster *c, const struct ec_codec *codec,
 	struct survey sv;
 	struct ecget *g = calloc(1, sizeof(*g));
 	const char *v;
-	int head = !strcmp(method, "HEAD"), i, kept, rc = -ENOMEM, body = 0;
+	const struct cluster_resp *rp;
+	int head = !strcmp(method, "HEAD"), i, kept, pick, rc = -ENOMEM;
+	int body = 0;
 	ssize_t fsz;
 
 	(void)query;
@@ -736,16 +763,17 @@ int ecget_open(struct cluster *c, const struct ec_codec *codec,
 		    line_add(&g->base, hdrs->lines[i]))
 			goto out;
 	rc = survey(g, 0, nodes->nprimary, &sv);
-	if (!rc && !head && sv.have_best && distinct(g, &sv.best) < g->k &&
+	if (!rc && !head && sv.nts && survey_pick(g, &sv, 0) < 0 &&
 	    nodes->n > nodes->nprimary)
 		rc = survey(g, nodes->nprimary, nodes->n, &sv);
 	if (rc)
 		goto out;
-	if (!sv.have_best || (sv.have_tomb && ts_cmp(&sv.tomb, &sv.best) > 0)) {
+	pick = survey_pick(g, &sv, 1);
+	if (pick < 0) {
 		/* nothing durable, or deleted since */
 		i = cluster_best_status(sv.statuses, sv.nstat, 0);
 		if (sv.gone.status &&
-		    (sv.have_best || (i >= 0 && sv.statuses[i] == 404))) {
+		    (sv.nts || (i >= 0 && sv.statuses[i] == 404))) {
 			*resp = sv.gone;
 			memset(&sv.gone, 0, sizeof(sv.gone));
 			i = cond_status(cluster_hdrs_get(hdrs, "If-Match"),
@@ -755,35 +783,35 @@ int ecget_open(struct cluster *c, const struct ec_codec *codec,
 		}
 		goto out;
 	}
-	/* keep the candidates of the chosen timestamp only */
-	for (i = 0, kept = 0; i < g->ncand; i++)
-		if (!ts_cmp(&g->cand[i].t, &sv.best))
-			g->cand[kept++] = g->cand[i];
-	g->ncand = kept;
-	order_cands(g);
-	if (!head && distinct(g, &sv.best) < g->k) {
+	if (!head && distinct(g, &sv.t[pick]) < g->k) {
 		log_err("GET /%s/%s/%s: %d fragment indexes reachable, %d "
 			"needed",
-			account, container, object, distinct(g, &sv.best),
+			account, container, object, distinct(g, &sv.t[pick]),
 			g->k);
 		goto out;
 	}
-	snprintf(g->ts, sizeof(g->ts), "%s", answer_ts(&sv.rep));
-	v = cluster_resp_header(&sv.rep, "X-Object-Sysmeta-Ec-Content-Length");
+	/* keep the candidates of the chosen timestamp only */
+	for (i = 0, kept = 0; i < g->ncand; i++)
+		if (!ts_cmp(&g->cand[i].t, &sv.t[pick]))
+			g->cand[kept++] = g->cand[i];
+	g->ncand = kept;
+	order_cands(g);
+	rp = &sv.rep[pick];
+	snprintf(g->ts, sizeof(g->ts), "%s", answer_ts(rp));
+	v = cluster_resp_header(rp, "X-Object-Sysmeta-Ec-Content-Length");
 	g->len = v ? strtoull(v, NULL, 10) : 0;
-	v = cluster_resp_header(&sv.rep, "X-Object-Sysmeta-Ec-Segment-Size");
+	v = cluster_resp_header(rp, "X-Object-Sysmeta-Ec-Segment-Size");
 	g->seg = v ? strtoull(v, NULL, 10) : 0;
 	fsz = g->seg ? ec_fragment_size(codec, g->seg) : -EINVAL;
 	if (!v || fsz < 0 ||
-	    !cluster_resp_header(&sv.rep, "X-Object-Sysmeta-Ec-Content-"
-					  "Length")) {
+	    !cluster_resp_header(rp, "X-Object-Sysmeta-Ec-Content-Length")) {
 		log_err("GET /%s/%s/%s: archive without EC sysmeta", account,
 			container, object);
 		goto out;
 	}
 	g->fsz_full = (size_t)fsz;
 	resp->status = 0;
-	rc = answer(g, hdrs, head, &sv.rep, resp, &body);
+	rc = answer(g, hdrs, head, rp, resp, &body);
 	if (!rc && body && (resp->status == 200 || resp->status == 206)) {
 		*out = g;
 		g = NULL;
@@ -793,7 +821,8 @@ out:
 		cluster_resp_free(resp);
 		resp->status = 503;
 	}
-	cluster_resp_free(&sv.rep);
+	for (i = 0; i < sv.nts; i++)
+		cluster_resp_free(&sv.rep[i]);
 	cluster_resp_free(&sv.gone);
 	ecget_close(g);
 	return rc == -ENOMEM ? rc : 0;
