@@ -27,7 +27,10 @@
  * commit PUTs before its log when the metadata held bytes of it.
  * Random reads of chunks not cached fetch only the bytes asked for (a
  * ranged GET; a chunk with deltas is loaded whole); a write to a chunk
- * not cached loads it first unless the write covers it or it is a hole.
+ * not cached loads it first unless the write covers it, it is a hole, or
+ * the write covers whole units of it: then the chunk is sparse (vmap: the
+ * units holding data) until fill fetches the rest for a read of other
+ * bytes, a partial-unit write or a whole PUT.
  * A chunk the cluster holds, of which few 4 KiB units changed, is PUT as
  * a delta object of those units (flush_chunk, delta_ok; README "Small
  * writes"); past half a chunk of deltas it is PUT whole and they go. Everything runs under fs->lock except
@@ -386,6 +389,99 @@ out:
 	return rc;
 }
 
+static void unref(struct kfs *fs, struct kchunk *c)
+{
+	c->refs--;
+	if (c->dead && !c->refs && !c->flushing && !c->loading)
+		cremove(fs, c);
+}
+
+/* GET chunk idx of ino (its object, then its deltas gens[0..nd)) into
+ * data (chunk_size bytes; zeros past the chunk's length). No lock held.
+ * The chunk's length, or -errno. */
+static ssize_t fetch(struct kfs *fs, uint64_t ino, uint64_t idx,
+		     const uint64_t *gens, uint32_t nd, uint8_t *data)
+{
+	char name[80];
+	ssize_t n;
+	uint32_t i;
+	kd_chunk_name(fs, ino, idx, 0, name, sizeof(name));
+	n = swc_get_range(fs->sw, name, data, fs->chunk_size, 0);
+	if (n == -ENOENT)
+		n = 0; /* a chunk its writer never stored reads as zeros */
+	if (n >= 0)
+		memset(data + n, 0, fs->chunk_size - (size_t)n);
+	for (i = 0; i < nd && n >= 0; i++)
+		n = load_delta(fs, ino, idx, gens[i], data, n);
+	return n;
+}
+
+/* A copy of the gens of chunk idx's deltas (*nd of them; NULL when none,
+ * or with *nd > 0 on ENOMEM). Lock held. */
+static uint64_t *delta_gens(const struct kinode *in, uint64_t idx, uint32_t *nd)
+{
+	uint32_t first = ns_delta_find(in, idx, nd), i;
+	uint64_t *g = *nd ? malloc(*nd * sizeof(*g)) : NULL;
+	for (i = 0; g && i < *nd; i++)
+		g[i] = in->deltas[first + i].gen;
+	return g;
+}
+
+/* Whether units [from, to) of sparse chunk c all hold data. */
+static int units_valid(struct kfs *fs, const struct kchunk *c, uint32_t from,
+		       uint32_t to)
+{
+	uint32_t u;
+	for (u = from / fs->unit; u * fs->unit < to; u++)
+		if (!(c->vmap[u / 64] >> (u % 64) & 1))
+			return 0;
+	return 1;
+}
+
+/*
+ * A sparse chunk (written into without a load: only its units in vmap
+ * hold data) that bytes [from, to) are wanted of is made whole: GET its
+ * object and deltas and keep the units written meanwhile. Lock held
+ * (dropped while fetching), c referenced. 0 or -errno.
+ */
+static int fill(struct kfs *fs, struct kchunk *c, uint32_t from, uint32_t to)
+{
+	struct kinode *in;
+	uint8_t *data;
+	uint64_t *gens;
+	uint32_t nd, u;
+	ssize_t n;
+	while (c->loading)
+		pthread_cond_wait(&fs->cond, &fs->lock);
+	if (!c->sparse || units_valid(fs, c, from, to))
+		return 0;
+	if (!(in = ns_inode(&fs->ns, c->ino)))
+		return -ENOENT;
+	gens = delta_gens(in, c->idx, &nd);
+	c->loading = 1;
+	pthread_mutex_unlock(&fs->lock);
+	data = malloc(fs->chunk_size);
+	n = data && (gens || !nd) ? fetch(fs, c->ino, c->idx, gens, nd, data)
+				  : -ENOMEM;
+	free(gens);
+	pthread_mutex_lock(&fs->lock);
+	c->loading = 0;
+	pthread_cond_broadcast(&fs->cond);
+	if (n < 0 || (n = own_data(c))) {
+		free(data);
+		return (int)n;
+	}
+	for (u = 0; u * fs->unit < fs->chunk_size; u++)
+		if (!(c->vmap[u / 64] >> (u % 64) & 1))
+			memcpy(c->data + (size_t)u * fs->unit,
+			       data + (size_t)u * fs->unit, fs->unit);
+	/* past its length a chunk holds zeros (a write may extend it) */
+	memset(c->data + c->len, 0, fs->chunk_size - c->len);
+	c->sparse = 0;
+	free(data);
+	return 0;
+}
+
 /*
  * Load chunk (ino, idx) whole into the cache (or wait for a load in
  * flight). Called and returns with fs->lock held; *out gets the chunk
@@ -395,10 +491,9 @@ static int load(struct kfs *fs, struct kinode *in, uint64_t idx,
 		struct kchunk **out)
 {
 	struct kchunk *c;
-	char name[80];
 	uint8_t *data;
-	uint64_t *gens;
-	uint32_t first, nd, i;
+	uint64_t *gens, ino = in->ino;
+	uint32_t nd;
 	ssize_t n;
 	for (;;) {
 		c = cfind(fs, in->ino, idx);
@@ -407,8 +502,13 @@ static int load(struct kfs *fs, struct kinode *in, uint64_t idx,
 		pthread_cond_wait(&fs->cond, &fs->lock);
 	}
 	if (c) {
+		int rc;
 		c->refs++;
 		lru_front(fs, c);
+		if ((rc = fill(fs, c, 0, fs->chunk_size))) {
+			unref(fs, c);
+			return rc;
+		}
 		*out = c;
 		return 0;
 	}
@@ -432,22 +532,11 @@ static int load(struct kfs *fs, struct kinode *in, uint64_t idx,
 	}
 	c->loading = 1;
 	c->based = 1;
-	kd_chunk_name(fs, in->ino, idx, 0, name, sizeof(name));
-	first = ns_delta_find(in, idx, &nd);
-	gens = nd ? malloc(nd * sizeof(*gens)) : NULL;
-	for (i = 0; gens && i < nd; i++)
-		gens[i] = in->deltas[first + i].gen;
+	gens = delta_gens(in, idx, &nd);
 	pthread_mutex_unlock(&fs->lock);
 	data = malloc(fs->chunk_size);
-	n = data && (gens || !nd)
-		    ? swc_get_range(fs->sw, name, data, fs->chunk_size, 0)
-		    : -ENOMEM;
-	if (n == -ENOENT)
-		n = 0; /* a chunk its writer never stored reads as zeros */
-	if (n >= 0)
-		memset(data + n, 0, fs->chunk_size - (size_t)n);
-	for (i = 0; i < nd && n >= 0; i++)
-		n = load_delta(fs, in->ino, idx, gens[i], data, n);
+	n = data && (gens || !nd) ? fetch(fs, ino, idx, gens, nd, data)
+				  : -ENOMEM;
 	free(gens);
 	pthread_mutex_lock(&fs->lock);
 	c->loading = 0;
@@ -469,13 +558,6 @@ static int load(struct kfs *fs, struct kinode *in, uint64_t idx,
 	}
 	*out = c;
 	return 0;
-}
-
-static void unref(struct kfs *fs, struct kchunk *c)
-{
-	c->refs--;
-	if (c->dead && !c->refs && !c->flushing && !c->loading)
-		cremove(fs, c);
 }
 
 /* Replace one entry from by to in fs->flying (a PUT starts: 0 → ino;
@@ -555,8 +637,9 @@ static int flush_chunk(struct kfs *fs, struct kchunk *c)
 	uint64_t fsize, gen = 0, umap[4];
 	uint32_t len, units;
 	size_t blen;
-	int rc, ordered;
+	int rc, ordered, ok;
 	c->refs++;
+again:
 	while (c->flushing || deleting(fs, c->ino, c->idx))
 		pthread_cond_wait(&fs->cond, &fs->lock);
 	if (!c->dirty || c->dead) {
@@ -570,7 +653,19 @@ static int flush_chunk(struct kfs *fs, struct kchunk *c)
 		len = fsize > c->idx * fs->chunk_size
 			      ? (uint32_t)(fsize - c->idx * fs->chunk_size)
 			      : 0;
-	if (delta_ok(fs, c, in, len, &units)) {
+	ok = delta_ok(fs, c, in, len, &units);
+	if (!ok && c->sparse) { /* a whole PUT needs the whole chunk */
+		if ((rc = fill(fs, c, 0, fs->chunk_size))) {
+			fs->flush_error = rc;
+			fs->flush_error_ino = c->ino;
+			fs->flush_errors++;
+			pthread_cond_broadcast(&fs->cond);
+			unref(fs, c);
+			return rc;
+		}
+		goto again;
+	}
+	if (ok) {
 		gen = fs->lease_epoch << 32 | ++fs->ngen;
 		body = delta_body(fs, c, len, units, &blen);
 	} else { /* the chunk's buffer itself (own_data before changes) */
@@ -796,6 +891,10 @@ ssize_t kd_read(struct kfs *fs, struct kinode *in, char *buf, size_t size,
 			} else {
 				c->refs++;
 				lru_front(fs, c);
+				if ((rc = fill(fs, c, co, co + (uint32_t)n))) {
+					unref(fs, c);
+					return done ? (ssize_t)done : rc;
+				}
 			}
 			if (co < c->len) {
 				size_t k = c->len - co < n ? c->len - co : n;
@@ -829,6 +928,54 @@ ssize_t kd_read(struct kfs *fs, struct kinode *in, char *buf, size_t size,
 	return (ssize_t)done;
 }
 
+/* Whether a write of [from, to) into chunk idx of in, not cached, may
+ * start a sparse chunk: the cluster holds the chunk and the write covers
+ * whole units (or ends at the end of file: the rest of its unit is
+ * zeros). */
+static int sparse_ok(struct kfs *fs, struct kinode *in, uint64_t idx,
+		     uint32_t from, uint32_t to, int eof)
+{
+	return ns_chunk_test(in, idx) && !in->inl && from % fs->unit == 0 &&
+	       (to % fs->unit == 0 || eof);
+}
+
+/* Whether the units a write of [from, to) covers in part hold data in
+ * sparse chunk c (or the part after it is past the end of file). */
+static int edges_valid(struct kfs *fs, const struct kchunk *c, uint32_t from,
+		       uint32_t to, int eof)
+{
+	if (from % fs->unit && !units_valid(fs, c, from, from + 1))
+		return 0;
+	return to % fs->unit == 0 || eof || units_valid(fs, c, to - 1, to);
+}
+
+/* The units [from, to) touches of sparse chunk c now hold data. */
+static void mark_valid(struct kfs *fs, struct kchunk *c, uint32_t from,
+		       uint32_t to)
+{
+	uint32_t u;
+	for (u = from / fs->unit; u < 256 && u * fs->unit < to; u++)
+		c->vmap[u / 64] |= 1ULL << (u % 64);
+}
+
+/* How many bytes of the file chunk idx of in holds (0 to chunk_size). */
+static uint32_t file_part(const struct kfs *fs, const struct kinode *in,
+			  uint64_t idx)
+{
+	uint64_t start = idx * fs->chunk_size;
+	if (in->size <= start)
+		return 0;
+	return in->size - start < fs->chunk_size ? (uint32_t)(in->size - start)
+						 : fs->chunk_size;
+}
+
+/* Remove c, just made and unreferenced, if nothing else holds it. */
+static void cremove_unused(struct kfs *fs, struct kchunk *c)
+{
+	if (!c->dirty && !c->refs && !c->flushing && !c->loading)
+		cremove(fs, c);
+}
+
 ssize_t kd_write(struct kfs *fs, struct kinode *in, const char *buf,
 		 size_t size, uint64_t off)
 {
@@ -847,17 +994,32 @@ ssize_t kd_write(struct kfs *fs, struct kinode *in, const char *buf,
 		uint32_t co = (uint32_t)(pos % fs->chunk_size);
 		size_t n = fs->chunk_size - co;
 		struct kchunk *c = cfind(fs, ino, idx);
-		int rc;
+		int rc, eof;
 		if (n > size - done)
 			n = size - done;
 		if (c && c->loading) {
 			pthread_cond_wait(&fs->cond, &fs->lock);
 			continue;
 		}
+		eof = pos + n >= in->size;
 		if (!c && (n == fs->chunk_size || !has_data(in, idx))) {
 			if (!(c = cnew(fs, in, idx)))
 				return done ? (ssize_t)done : -ENOMEM;
 			c->refs++;
+		} else if (!c &&
+			   sparse_ok(fs, in, idx, co, co + (uint32_t)n, eof)) {
+			/* whole units of a stored chunk: no load */
+			if (!(c = cnew(fs, in, idx)))
+				return done ? (ssize_t)done : -ENOMEM;
+			c->refs++;
+			c->sparse = c->based = 1;
+			if ((rc = grow(fs, c, fs->chunk_size))) {
+				unref(fs, c);
+				cremove_unused(fs, c);
+				return done ? (ssize_t)done : rc;
+			}
+			/* the file's bytes in it (past them: zeros) */
+			c->len = file_part(fs, in, idx);
 		} else if (!c) {
 			if ((rc = load(fs, in, idx, &c)))
 				return done ? (ssize_t)done : rc;
@@ -866,6 +1028,17 @@ ssize_t kd_write(struct kfs *fs, struct kinode *in, const char *buf,
 		} else {
 			c->refs++;
 			lru_front(fs, c);
+			if (c->sparse &&
+			    !edges_valid(fs, c, co, co + (uint32_t)n, eof)) {
+				if ((rc = fill(fs, c, 0, fs->chunk_size))) {
+					unref(fs, c);
+					return done ? (ssize_t)done : rc;
+				}
+				if (!(in = ns_inode(&fs->ns, ino))) {
+					unref(fs, c);
+					return -ENOENT;
+				}
+			}
 		}
 		if (c->inl && co + n > KFS_INLINE_MAX)
 			unline(in, c);
@@ -877,6 +1050,8 @@ ssize_t kd_write(struct kfs *fs, struct kinode *in, const char *buf,
 		}
 		memcpy(c->data + co, buf + done, n);
 		mark_units(fs, c, co, co + (uint32_t)n);
+		if (c->sparse) /* edges valid or past the end of file */
+			mark_valid(fs, c, co, co + (uint32_t)n);
 		if (co + n > c->len)
 			c->len = co + (uint32_t)n;
 		if (pos + n > in->size)
@@ -961,6 +1136,8 @@ int kd_zero(struct kfs *fs, struct kinode *in, uint64_t off, uint64_t len)
 	int rc = 0;
 	if (end > in->size)
 		end = in->size;
+	if (off >= end)
+		return 0;
 	if (in->inl && off < fs->chunk_size && off < end) { /* inline chunk 0 */
 		uint64_t to = end < fs->chunk_size ? end : fs->chunk_size;
 		if (off == 0 && to == fs->chunk_size) {

@@ -247,7 +247,9 @@ struct kchunk {
 	int urgent; /* an fsync waits for it: flushed before the others */
 	int full;   /* written up to its end: flushed without waiting */
 	int based; /* the cluster holds it (object and deltas): deltas may go */
-	int sending;	  /* a PUT in flight sends data itself (own_data) */
+	int sending; /* a PUT in flight sends data itself (own_data) */
+	int sparse;  /* written without a load: only units in vmap hold data */
+	uint64_t vmap[4];
 	uint64_t umap[4]; /* delta units written since its last PUT */
 	uint64_t epoch;	  /* commit epoch of its first unflushed write */
 	int refs;
