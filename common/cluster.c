@@ -1724,6 +1724,16 @@ static ssize_t hand_out(struct cluster_get *g, const char *buf, size_t n)
 	return (ssize_t)n;
 }
 
+/* Let a download paused on a full buffer go on (its buffer was drained). */
+static void body_resume(struct xfer *x)
+{
+	if (x->wpaused && !x->done) {
+		x->wpaused = 0;
+		x->last = now_s();
+		curl_easy_pause(x->easy, CURLPAUSE_CONT);
+	}
+}
+
 /* Move up to max buffered body bytes of a streamed download x into buf
  * (some must be there); a paused transfer goes on once its buffer is
  * drained. Returns the count. */
@@ -1745,11 +1755,7 @@ static size_t body_take(struct xfer *x, char *buf, size_t max)
 	if (x->body_off == x->r.body.len) {
 		x->r.body.len = 0;
 		x->body_off = 0;
-		if (x->wpaused && !x->done) {
-			x->wpaused = 0;
-			x->last = now_s();
-			curl_easy_pause(x->easy, CURLPAUSE_CONT);
-		}
+		body_resume(x);
 	}
 	return avail;
 }
@@ -1785,6 +1791,7 @@ ssize_t cluster_get_read(struct cluster_get *g, char *buf, size_t max)
 			}
 			return 0;
 		}
+		body_resume(x); /* drained elsewhere (skip_handed_out) */
 		engine_step(&g->e, 50);
 	}
 }
@@ -1918,6 +1925,7 @@ ssize_t cluster_fetch_read(struct cluster_fetch *f, int id, char *buf,
 			cluster_node_error(f->e.c, x->dev);
 			return -EIO;
 		}
+		body_resume(x);
 		engine_step(&f->e, 50);
 	}
 }
