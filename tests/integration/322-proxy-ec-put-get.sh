@@ -11,7 +11,8 @@
 #   - 100 MiB into ec42big, read back (md5);
 #   - Range GETs across segment edges (one range: 206 and Content-Range;
 #     a suffix range; two ranges: multipart/byteranges), 416 past the end;
-#   - If-None-Match on the ETag: 304, If-Match on another: 412;
+#   - If-None-Match on the ETag: 304 (GET and HEAD), If-Match on another:
+#     412, If-Modified-Since after it: 304, If-Unmodified-Since before: 412;
 #   - a wrong ETag on PUT: 422, nothing readable;
 #   - POST metadata shows on HEAD; DELETE: 204 then 404;
 #   - two object servers stopped: every object still reads back right
@@ -139,6 +140,12 @@ E=$(md5 "$F")
 	fail "If-Match not 412"
 [ "$(status GET "$URL/ec/$O" -H "$T" -H "If-Match: \"$E\"")" = 200 ] ||
 	fail "If-Match on the ETag not 200"
+[ "$(status GET "$URL/ec/$O" -H "$T" -H 'If-Modified-Since: Fri, 01 Jan 2100 00:00:00 GMT')" = 304 ] ||
+	fail "If-Modified-Since in the future not 304"
+[ "$(status GET "$URL/ec/$O" -H "$T" -H 'If-Unmodified-Since: Thu, 01 Jan 1998 00:00:00 GMT')" = 412 ] ||
+	fail "If-Unmodified-Since in the past not 412"
+[ "$(status HEAD "$URL/ec/$O" -H "$T" -H "If-None-Match: \"$E\"")" = 304 ] ||
+	fail "HEAD If-None-Match not 304"
 
 # a wrong ETag: 422 and nothing readable
 code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H "$T" \
