@@ -9,8 +9,8 @@
 #           full (random writes need it) and --vfs-write-back 0s: it writes
 #           to a local cache file, its fsync syncs only that file, and it
 #           uploads the whole file after close(); each step is timed until
-#           its uploads are done (vfs/stats through rclone's remote control
-#           shows no file open, in progress or queued)
+#           its uploads are done (rclone's remote control shows no transfer
+#           running and no upload queued)
 #   local   a directory on the local disk the cluster runs on: the limit
 # Every step is timed to the same durable point, where a crash of the host
 # loses none of the step's data: the fio steps end with fsync, qemu-img
@@ -171,17 +171,22 @@ settle() {
 	rclone) rclone_settle ;;
 	esac
 }
-# rclone_settle: until rclone has no upload in progress or queued, twice
-# 0.2 s apart (the kernel releases a closed file, which queues its upload,
-# a moment after close returns)
+# rclone_settle: until rclone has no transfer running (core/stats; its
+# vfs/stats upload counters stay 0 during an upload in this version) and
+# no upload queued, twice 0.2 s apart (the kernel releases a closed file,
+# which queues its upload, a moment after close returns)
 rclone_settle() {
 	local n quiet=0
 	sleep 0.3
 	while [ $quiet -lt 2 ]; do
-		n=$(curl -s -X POST "$RCLONE_RC/vfs/stats" | $PYTHON -c '
+		n=$({ curl -s -X POST "$RCLONE_RC/core/stats" &&
+			curl -s -X POST "$RCLONE_RC/vfs/stats"; } | $PYTHON -c '
 import json, sys
-c = json.load(sys.stdin)["diskCache"]
-print(c["uploadsInProgress"] + c["uploadsQueued"])') || n=x
+t, v = json.JSONDecoder(), sys.stdin.read()
+a, i = t.raw_decode(v)
+b, _ = t.raw_decode(v[i:].lstrip())
+c = b["diskCache"]
+print(len(a.get("transferring") or []) + c["uploadsInProgress"] + c["uploadsQueued"])') || n=x
 		if [ "$n" = 0 ]; then quiet=$((quiet + 1)); else quiet=0; fi
 		sleep 0.2
 	done
