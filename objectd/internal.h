@@ -207,11 +207,14 @@ struct df_obj {
  * and written a buffer at a time (the HTTP server hands bodies over in
  * ~31 KiB pieces), and every DF_SYNC_EVERY bytes the kernel is asked to
  * start writing back (sync_file_range), so the disk works while the body
- * arrives and the final fsync finds little left to write.
+ * arrives and the final fsync finds little left to write. Every buffer:
+ * at 8 MiB a volume's 4 MiB chunk was all written back at its fsync, and
+ * 10-16 chunks at once made bursts of fsyncs (NBD sequential writes
+ * 43-78 -> 67-107 MiB/s, FLUSH 0.55-0.93 -> 0.35-0.49 s in three pairs).
  */
 #define DF_BUF_AFTER  (256 * 1024)
 #define DF_BUF_SIZE   (1024 * 1024)
-#define DF_SYNC_EVERY (8 * 1024 * 1024)
+#define DF_SYNC_EVERY DF_BUF_SIZE
 struct df_writer {
 	int fd;
 	char tmp_path[PATH_MAX];
