@@ -479,9 +479,10 @@ static void object_get(struct s3_req *s)
 				  NULL, none_done);
 		goto out;
 	}
-	snprintf(rh, sizeof(rh), "bytes=%llu-%llu",
-		 (unsigned long long)rg[0].start,
-		 (unsigned long long)rg[0].end - 1);
+	if (n == 1) /* rg[0] is set only then */
+		snprintf(rh, sizeof(rh), "bytes=%llu-%llu",
+			 (unsigned long long)rg[0].start,
+			 (unsigned long long)rg[0].end - 1);
 	if (lo_segment_open(s->req, s->app, "GET", s->p.account, s->p.container,
 			    s->p.object, n == 1 ? rh : NULL, NULL, &gr, &g)) {
 		s3_error(s->req, 503, "ServiceUnavailable", NULL, s->resource);
