@@ -5,13 +5,15 @@
 # swift client command line for test:tester); VOLUME_PORT and NBD_PORT
 # (kumo-volumed's API and NBD ports) follow the storage servers' ports.
 
-# pick_port_block N: a port P with P..P+N-1 all free on 127.0.0.1.
+# pick_port_block N: a port P with P..P+N-1 all free on 127.0.0.1, below
+# the kernel's ephemeral range (32768 and up), where any outgoing
+# connection could take one between this check and the daemon's bind.
 pick_port_block() {
 	$PYTHON - "$1" <<'PY'
 import socket, sys, random
 n = int(sys.argv[1])
 for _ in range(200):
-    base = random.randint(20000, 60000)
+    base = random.randint(10000, 32000 - n)
     socks = []
     try:
         for p in range(base, base + n):
@@ -41,6 +43,9 @@ _stop_aio() {
 }
 
 # _launch_aio: run kumo-aio on $AIO_DIR/$PROXY_PORT and wait until it is up.
+# With AIO_PORT_RETRY set, returns 1 when kumo-aio died because a port
+# was taken meanwhile (another program on this machine), for
+# start_cluster to try another block.
 _launch_aio() {
 	kumo-aio --dir "$AIO_DIR" --proxy-port "$PROXY_PORT" \
 		--volume-port "$VOLUME_PORT" --nbd-port "$NBD_PORT" \
@@ -55,8 +60,13 @@ _launch_aio() {
 		then
 			return 0
 		fi
-		kill -0 "$AIO_PID" 2>/dev/null ||
-			{ cat "$TMPDIR_TEST/aio.err" >&2; fail "kumo-aio died"; }
+		if ! kill -0 "$AIO_PID" 2>/dev/null; then
+			[ -n "${AIO_PORT_RETRY:-}" ] &&
+				grep -q "Address already in use\|cannot listen" \
+					"$TMPDIR_TEST/aio.err" && return 1
+			cat "$TMPDIR_TEST/aio.err" >&2
+			fail "kumo-aio died"
+		fi
 		sleep 0.1
 	done
 	cat "$TMPDIR_TEST/aio.err" >&2
@@ -65,12 +75,19 @@ _launch_aio() {
 
 start_cluster() {
 	requires kumo-aio kumo-proxy kumo-objectd kumo-containerd kumo-accountd
+	local try
 	AIO_DIR=$TMPDIR_TEST/aio
-	PROXY_PORT=$(pick_port_block 6)
-	VOLUME_PORT=$((PROXY_PORT + 4))
-	NBD_PORT=$((PROXY_PORT + 5))
-	mkdir -p "$AIO_DIR"
-	_launch_aio
+	for try in 1 2 3; do
+		PROXY_PORT=$(pick_port_block 6)
+		VOLUME_PORT=$((PROXY_PORT + 4))
+		NBD_PORT=$((PROXY_PORT + 5))
+		rm -rf "$AIO_DIR"
+		mkdir -p "$AIO_DIR"
+		[ "$try" = 3 ] || AIO_PORT_RETRY=1
+		_launch_aio && break
+		echo "kumo-aio: a port of $PROXY_PORT.. was taken, another block" >&2
+	done
+	unset AIO_PORT_RETRY
 	AUTH_URL=http://127.0.0.1:$PROXY_PORT/auth/v1.0
 	SWIFT="/usr/bin/swift -A $AUTH_URL -U test:tester -K testing"
 }

@@ -127,7 +127,7 @@ static inline void aiofix_start(void)
 	}
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
 	for (i = 0; i < 200 && !base; i++) {
-		int p = 20000 + rand() % 40000;
+		int p = 10000 + rand() % 22000; /* below the ephemeral ports */
 
 		if (aiofix_ports_free(p, 6))
 			base = p;
