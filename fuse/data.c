@@ -232,14 +232,31 @@ static struct kchunk *cinsert(struct kfs *fs, uint64_t ino, uint64_t idx)
 	return c;
 }
 
-/* Remove c (clean, not loading or flushing, no refs) and free it. */
-static void cremove(struct kfs *fs, struct kchunk *c)
+/* Take c out of the table (cfind no longer finds it); idempotent. */
+static void chash_unlink(struct kfs *fs, struct kchunk *c)
 {
 	struct kchunk **pp = &fs->ch[chash(c->ino, c->idx) & (fs->chnb - 1)];
 	while (*pp && *pp != c)
 		pp = &(*pp)->hnext;
 	if (*pp)
 		*pp = c->hnext;
+	c->hnext = NULL;
+}
+
+/* Mark c (not flushing nor loading) dead: freed by its last unref, and
+ * out of the table now, so that a later read or write of its place starts
+ * from what the inode says, never from c's stale bytes (a truncate while
+ * a reader held c let a write past the new end revive them). */
+static void cbury(struct kfs *fs, struct kchunk *c)
+{
+	c->dead = 1;
+	chash_unlink(fs, c);
+}
+
+/* Remove c (clean, not loading or flushing, no refs) and free it. */
+static void cremove(struct kfs *fs, struct kchunk *c)
+{
+	chash_unlink(fs, c);
 	fs->chcount--;
 	clear_dirty(fs, c);
 	lru_unlink(fs, c);
@@ -1098,7 +1115,7 @@ static void drop_chunk(struct kfs *fs, uint64_t ino, uint64_t idx)
 		return;
 	clear_dirty(fs, c);
 	if (c->refs)
-		c->dead = 1;
+		cbury(fs, c);
 	else
 		cremove(fs, c);
 }
@@ -1204,10 +1221,11 @@ void kd_drop_inode(struct kfs *fs, struct kinode *in)
 		if (c->ino == ino && !c->flushing && !c->loading) {
 			clear_dirty(fs, c);
 			if (c->refs)
-				c->dead = 1;
+				cbury(fs, c);
 			else
 				cremove(fs, c);
 		} else if (c->ino == ino) {
+			/* stays findable: a DELETE waits for its PUT */
 			c->dead = 1;
 			clear_dirty(fs, c);
 		}
