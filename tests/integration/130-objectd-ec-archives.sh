@@ -12,13 +12,7 @@ OBJ_EXTRA_CONF="
 [storage-policy:0]
 name = gold
 default = yes
-[storage-policy:1]
-name = ec42
-policy_type = erasure_coding
-ec_type = liberasurecode_rs_vand
-ec_num_data_fragments = 4
-ec_num_parity_fragments = 2
-ec_object_segment_size = $SEG"
+$(ec42_policy_conf 1 ec42 $SEG)"
 
 # make_archives NAME LEN: a random object of LEN bytes cut in $SEG-byte
 # segments, each encoded by PyECLib (4+2), archive i = fragment i of every

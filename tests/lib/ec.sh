@@ -31,12 +31,7 @@ POLICY_CONF="
 name = gold
 default = yes
 
-[storage-policy:1]
-name = ec42
-policy_type = erasure_coding
-ec_type = liberasurecode_rs_vand
-ec_num_data_fragments = 4
-ec_num_parity_fragments = 2
+$(ec42_policy_conf 1 ec42)
 "
 EC_TOOL="$TESTS_DIR/lib/ec_tool.py"
 

@@ -18,24 +18,12 @@ ec_proxy_cluster() {
 name = gold
 default = yes
 
-[storage-policy:1]
-name = ec42
-policy_type = erasure_coding
-ec_type = liberasurecode_rs_vand
-ec_num_data_fragments = 4
-ec_num_parity_fragments = 2
-ec_object_segment_size = $2
+$(ec42_policy_conf 1 ec42 "$2")
 "
 	MN_POLICY_RINGS="1:6"
 	if [ -n "${3:-}" ]; then
 		POLICY_CONF="$POLICY_CONF
-[storage-policy:2]
-name = ec42big
-policy_type = erasure_coding
-ec_type = liberasurecode_rs_vand
-ec_num_data_fragments = 4
-ec_num_parity_fragments = 2
-ec_object_segment_size = $3
+$(ec42_policy_conf 2 ec42big "$3")
 "
 		MN_POLICY_RINGS="1:6 2:6"
 	fi

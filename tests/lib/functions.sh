@@ -82,3 +82,13 @@ with open(path, "r+b") as f:
     f.write(bytes([b[0] ^ 0xff]))
 PY
 }
+
+# ec42_policy_conf INDEX NAME [SEG]: the [storage-policy:INDEX] section of
+# a liberasurecode_rs_vand 4+2 policy NAME (SEG-byte segments, else the
+# 1 MiB default), for the EC tests' configs.
+ec42_policy_conf() {
+	printf '[storage-policy:%s]\nname = %s\npolicy_type = erasure_coding\n' "$1" "$2"
+	printf 'ec_type = liberasurecode_rs_vand\nec_num_data_fragments = 4\n'
+	printf 'ec_num_parity_fragments = 2\n'
+	[ -z "${3:-}" ] || printf 'ec_object_segment_size = %s\n' "$3"
+}
