@@ -36,7 +36,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 
 #include <openssl/evp.h>
 
@@ -84,7 +83,7 @@ struct ecget {
 	uint64_t arch_end; /* the last archive byte asked of them */
 	struct byte_range r[RANGE_MAX];
 	int nr, cur, multi;
-	char boundary[33];
+	char boundary[RANGE_BOUNDARY_LEN];
 	char ctype[256];
 	uint64_t pos; /* next object byte handed out */
 	char *out;    /* the decoded segment */
@@ -640,23 +639,6 @@ void ecget_close(struct ecget *g)
 	free(g);
 }
 
-static void random_hex(char *out, size_t nbytes)
-{
-	static const char digits[] = "0123456789abcdef";
-	unsigned char rnd[16];
-	size_t i;
-
-	if (nbytes > sizeof(rnd))
-		nbytes = sizeof(rnd);
-	if (getrandom(rnd, nbytes, 0) != (ssize_t)nbytes)
-		memset(rnd, 0x5a, sizeof(rnd));
-	for (i = 0; i < nbytes; i++) {
-		out[2 * i] = digits[rnd[i] >> 4];
-		out[2 * i + 1] = digits[rnd[i] & 15];
-	}
-	out[2 * nbytes] = '\0';
-}
-
 /* The answer to a good GET/HEAD of the chosen archive (rep): conditionals,
  * ranges, headers; sets up g's reading. 0 or -ENOMEM. */
 static int answer(struct ecget *g, const struct cluster_hdrs *hdrs, int head,
@@ -726,7 +708,7 @@ static int answer(struct ecget *g, const struct cluster_hdrs *hdrs, int head,
 	} else {
 		resp->status = 206;
 		g->multi = 1;
-		random_hex(g->boundary, 16);
+		range_boundary(g->boundary);
 		for (g->cur = 0; g->cur <= g->nr; g->cur++) {
 			part_text(g, g->cur == 0);
 			total += g->lit_len;

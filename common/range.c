@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 
 #include "common/range.h"
 #include "common/timestamp.h"
@@ -237,4 +238,19 @@ int cond_status(const char *if_match, const char *if_none_match,
 	if (last_modified >= 0 && ius >= 0 && last_modified > ius)
 		return 412;
 	return 0;
+}
+
+void range_boundary(char out[RANGE_BOUNDARY_LEN])
+{
+	static const char digits[] = "0123456789abcdef";
+	unsigned char rnd[(RANGE_BOUNDARY_LEN - 1) / 2];
+	size_t i;
+
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		memset(rnd, 0x5a, sizeof(rnd));
+	for (i = 0; i < sizeof(rnd); i++) {
+		out[2 * i] = digits[rnd[i] >> 4];
+		out[2 * i + 1] = digits[rnd[i] & 15];
+	}
+	out[2 * sizeof(rnd)] = '\0';
 }

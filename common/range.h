@@ -35,6 +35,13 @@ int cond_status(const char *if_match, const char *if_none_match,
 		const char *if_modified_since, const char *if_unmodified_since,
 		const char *etag, int64_t last_modified, int exists);
 
+/* Size of a multipart/byteranges boundary (range_boundary), NUL included. */
+#define RANGE_BOUNDARY_LEN 33
+
+/* A random boundary for a multipart/byteranges body (32 hex digits) into
+ * out. */
+void range_boundary(char out[RANGE_BOUNDARY_LEN]);
+
 /* 1 if etag (bare hex) is in the If-Match/If-None-Match list hdr ("*"
  * matches any). */
 int cond_etag_in(const char *hdr, const char *etag);

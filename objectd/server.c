@@ -32,7 +32,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "common/ec.h"
@@ -598,23 +597,6 @@ static int64_t last_modified_of(const struct df_obj *obj)
 	return (xts.ticks + TICKS_PER_SEC - 1) / TICKS_PER_SEC;
 }
 
-static void random_hex(char *out, size_t nbytes)
-{
-	static const char digits[] = "0123456789abcdef";
-	unsigned char rnd[32];
-	size_t i;
-
-	if (nbytes > sizeof(rnd))
-		nbytes = sizeof(rnd);
-	if (getrandom(rnd, nbytes, 0) != (ssize_t)nbytes)
-		memset(rnd, 0x5a, nbytes);
-	for (i = 0; i < nbytes; i++) {
-		out[2 * i] = digits[rnd[i] >> 4];
-		out[2 * i + 1] = digits[rnd[i] & 15];
-	}
-	out[2 * nbytes] = '\0';
-}
-
 /* The largest whole body a GET reads at once and checks before the first
  * byte goes out (serve_small). */
 #define SMALL_BODY (64 * 1024)
@@ -734,10 +716,10 @@ static void serve_body(struct http_request *req, struct obj_req *r,
 			     ranges[0].end - ranges[0].start);
 		total = ranges[0].end - ranges[0].start;
 	} else {
-		char boundary[33];
+		char boundary[RANGE_BOUNDARY_LEN];
 
 		status = 206;
-		random_hex(boundary, 16);
+		range_boundary(boundary);
 		add_object_headers(req, obj, 0);
 		http_add_headerf(req, "Content-Type",
 				 "multipart/byteranges;boundary=%s", boundary);

@@ -32,7 +32,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 
 #include "common/log.h"
 #include "proxy/internal.h"
@@ -47,7 +46,7 @@ struct lo_reader {
 	int nranges; /* 0: the whole object */
 	int cur;     /* the range being sent */
 	int multi;   /* multipart/byteranges */
-	char boundary[40];
+	char boundary[RANGE_BOUNDARY_LEN];
 	const char *ctype;
 	/* what is being handed out */
 	char lit[512];
@@ -442,10 +441,9 @@ void lo_reply(struct http_request *req, struct proxy_app *app,
 {
 	struct lo_reader *lr = reader_new(req, app, who, size, ctype, src);
 	const char *range = http_header(req, "Range");
-	unsigned char rnd[16];
 	char cr[96];
 	int64_t length = (int64_t)size;
-	int i, rc;
+	int rc;
 
 	if (!lr) {
 		proxy_reply_status(req, 500);
@@ -472,10 +470,7 @@ void lo_reply(struct http_request *req, struct proxy_app *app,
 		http_add_header(req, "Content-Range", cr);
 	} else if (lr->nranges > 1) {
 		lr->multi = 1;
-		if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
-			memset(rnd, 0x5a, sizeof(rnd));
-		for (i = 0; i < 16; i++)
-			snprintf(lr->boundary + 2 * i, 3, "%02x", rnd[i]);
+		range_boundary(lr->boundary);
 		length = (int64_t)multipart_length(lr);
 		http_add_headerf(req, "Content-Type",
 				 "multipart/byteranges;boundary=%s",
