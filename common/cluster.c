@@ -1492,6 +1492,16 @@ static int resume_fits(const struct cluster_get *g, const struct xfer *x)
 	return a == g->pos && b == g->end;
 }
 
+/* Let a download paused on a full buffer go on (its buffer was drained). */
+static void body_resume(struct xfer *x)
+{
+	if (x->wpaused && !x->done) {
+		x->wpaused = 0;
+		x->last = now_s();
+		curl_easy_pause(x->easy, CURLPAUSE_CONT);
+	}
+}
+
 /*
  * Read the first g->pos bytes of x, a whole body again, and compare their
  * hash with that of the bytes handed out. Non-zero when they agree (x
@@ -1514,11 +1524,7 @@ static int skip_handed_out(struct cluster_get *g, struct xfer *x)
 		if (!n) {
 			if (x->done)
 				break;
-			if (x->wpaused) {
-				x->wpaused = 0;
-				x->last = now_s();
-				curl_easy_pause(x->easy, CURLPAUSE_CONT);
-			}
+			body_resume(x);
 			engine_step(&g->e, 50);
 			continue;
 		}
@@ -1722,16 +1728,6 @@ static ssize_t hand_out(struct cluster_get *g, const char *buf, size_t n)
 		XXH3_64bits_update(g->sum, buf, n);
 	g->pos += n;
 	return (ssize_t)n;
-}
-
-/* Let a download paused on a full buffer go on (its buffer was drained). */
-static void body_resume(struct xfer *x)
-{
-	if (x->wpaused && !x->done) {
-		x->wpaused = 0;
-		x->last = now_s();
-		curl_easy_pause(x->easy, CURLPAUSE_CONT);
-	}
 }
 
 /* Move up to max buffered body bytes of a streamed download x into buf
