@@ -4,7 +4,8 @@
 #     shows it; listing query parameters passed through (prefix,
 #     delimiter, marker, end_marker, limit, reverse, format=json, Accept);
 #     limit over 10000: 412;
-#   - DELETE of a non-empty container: 409; emptied: 204; then 404;
+#   - DELETE of a non-empty container: 409; emptied: 204; then 404, and
+#     an object PUT into it 404 (the proxy's container cache emptied);
 #   - account: listing (plain, json), POST metadata shows in HEAD, object
 #     and container counts converge.
 . "$(dirname "$0")/../lib/functions.sh"
@@ -48,6 +49,10 @@ done
 [ "$(status DELETE "$C" -H "$T")" = 204 ] || fail "empty DELETE not 204"
 [ "$(status HEAD "$C" -H "$T")" = 404 ] || fail "deleted container not 404"
 [ "$(status DELETE "$C" -H "$T")" = 404 ] || fail "second DELETE not 404"
+# the proxy remembered the container for its object requests; deleting it
+# through the proxy forgets that: an object PUT now finds no container
+[ "$(status PUT "$C/late" -H "$T" --data-binary x)" = 404 ] ||
+	fail "object PUT into the deleted container not 404"
 
 # accounts
 [ "$(status PUT "$URL/one" -H "$T")" = 201 ] || fail "PUT one"
