@@ -18,6 +18,16 @@ BUILD ?= build
 BIN ?= bin
 SANITIZE ?=
 
+# make deps/run/test/bench install the missing Debian packages (scripts/
+# install-deps.sh) while this file is read, before the flags below are asked
+# of pkg-config: on a fresh machine they would otherwise come out empty.
+ifneq ($(filter deps run test bench bench-swift asan,$(MAKECMDGOALS)),)
+DEPS_EXIT := $(shell scripts/install-deps.sh >&2; echo $$?)
+ifneq ($(DEPS_EXIT),0)
+$(error scripts/install-deps.sh failed with exit status $(DEPS_EXIT))
+endif
+endif
+
 PKGS := openssl jansson zlib libmicrohttpd inih libcurl libxxhash
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -79,7 +89,7 @@ BENCHES := $(BUILD)/bench/ring_lookup $(BUILD)/bench/loadgen \
 all: $(PROGS)
 
 deps:
-	$(Q)scripts/install-deps.sh
+	@: # done while the Makefile was read
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
