@@ -134,14 +134,16 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 run: deps all
 	$(Q)$(BIN)/kumo-aio --dir var/aio --proxy-port $(or $(PORT),8080)
 
-test: deps all $(UNIT_TESTS)
-	$(Q)KUMO_BIN=$(abspath $(BIN)) tests/run-tests.sh $(UNIT_TESTS)
+test: deps all $(UNIT_TESTS) $(BUILD)/bench/loadgen
+	$(Q)KUMO_BIN=$(abspath $(BIN)) KUMO_BUILD=$(abspath $(BUILD)) \
+		tests/run-tests.sh $(UNIT_TESTS)
 
 unit: all $(UNIT_TESTS)
 	$(Q)KUMO_BIN=$(abspath $(BIN)) tests/run-tests.sh --unit $(UNIT_TESTS)
 
-integration: all
-	$(Q)KUMO_BIN=$(abspath $(BIN)) tests/run-tests.sh --integration
+integration: all $(BUILD)/bench/loadgen
+	$(Q)KUMO_BIN=$(abspath $(BIN)) KUMO_BUILD=$(abspath $(BUILD)) \
+		tests/run-tests.sh --integration
 
 bench: deps all $(BENCHES)
 	$(Q)KUMO_BIN=$(abspath $(BIN)) KUMO_BUILD=$(abspath $(BUILD)) \
