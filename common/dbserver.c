@@ -146,8 +146,10 @@ static int src_scan(void *ctx, const char *lo, int lo_incl, const char *hi,
 		hik[plen - 1] = '/' + 1; /* past every name of this record */
 	s->row = row;
 	s->arg = arg;
-	rc = dbstore_scan(s->db, lok, lolen, lo_incl, hik, hilen, reverse,
-			  src_row, s);
+	rc = s->iter ? 0 : dbstore_iter_open(s->db, &s->iter);
+	if (!rc)
+		rc = dbstore_iter_scan(s->iter, lok, lolen, lo_incl, hik, hilen,
+				       reverse, src_row, s);
 out:
 	free(lok);
 	free(hik);
@@ -171,6 +173,8 @@ void dbserver_rows_free(struct dbserver_rows *rs)
 	free(rs->name);
 	free(rs->val);
 	rs->name = rs->val = NULL;
+	dbstore_iter_close(rs->iter);
+	rs->iter = NULL;
 }
 
 static int get_ts(json_t *o, const char *name, struct ts *t)

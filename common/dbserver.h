@@ -85,6 +85,7 @@ int dbserver_merge_times(const struct dbserver_times *mine,
 /* A listing source over the rows prefix[0] H "/" name of one record. */
 struct dbserver_rows {
 	struct dbstore_db *db;
+	struct dbstore_iter *iter; /* one snapshot for every scan of a walk */
 	char prefix[DBSERVER_KEY_LEN + 1]; /* kind H "/" */
 	listing_row_fn row;
 	void *arg;

@@ -576,20 +576,46 @@ static int keycmp(const char *a, size_t alen, const void *b, size_t blen)
 	return alen < blen ? -1 : alen > blen ? 1 : 0;
 }
 
-int dbstore_scan(struct dbstore_db *db, const void *lo, size_t lolen,
-		 int lo_incl, const void *hi, size_t hilen, int reverse,
-		 int (*fn)(void *arg, const char *key, size_t klen,
-			   const char *val, size_t vlen),
-		 void *arg)
+struct dbstore_iter {
+	struct dbstore_db *db;
+	leveldb_iterator_t *it;
+};
+
+int dbstore_iter_open(struct dbstore_db *db, struct dbstore_iter **out)
 {
-	leveldb_iterator_t *it = leveldb_create_iterator(db->ldb, g_ropts);
+	struct dbstore_iter *i = calloc(1, sizeof(*i));
+
+	if (i)
+		i->it = leveldb_create_iterator(db->ldb, g_ropts);
+	if (!i || !i->it) {
+		free(i);
+		return -ENOMEM;
+	}
+	i->db = db;
+	*out = i;
+	return 0;
+}
+
+void dbstore_iter_close(struct dbstore_iter *i)
+{
+	if (!i)
+		return;
+	leveldb_iter_destroy(i->it);
+	free(i);
+}
+
+int dbstore_iter_scan(struct dbstore_iter *i, const void *lo, size_t lolen,
+		      int lo_incl, const void *hi, size_t hilen, int reverse,
+		      int (*fn)(void *arg, const char *key, size_t klen,
+				const char *val, size_t vlen),
+		      void *arg)
+{
+	leveldb_iterator_t *it = i->it;
 	const char *k, *v;
 	size_t klen, vlen;
 	char *err = NULL;
 	int rc = 0;
 
-	if (!it)
-		return -ENOMEM;
 	if (reverse) {
 		leveldb_iter_seek(it, hi, hilen);
 		if (leveldb_iter_valid(it))
@@ -622,10 +648,26 @@ int dbstore_scan(struct dbstore_db *db, const void *lo, size_t lolen,
 	}
 	leveldb_iter_get_error(it, &err);
 	if (err) {
-		log_err("leveldb scan on %s: %s", db->dev, err);
+		log_err("leveldb scan on %s: %s", i->db->dev, err);
 		leveldb_free(err);
 		rc = -EIO;
 	}
-	leveldb_iter_destroy(it);
 	return rc > 0 ? 0 : rc;
+}
+
+int dbstore_scan(struct dbstore_db *db, const void *lo, size_t lolen,
+		 int lo_incl, const void *hi, size_t hilen, int reverse,
+		 int (*fn)(void *arg, const char *key, size_t klen,
+			   const char *val, size_t vlen),
+		 void *arg)
+{
+	struct dbstore_iter *i;
+	int rc = dbstore_iter_open(db, &i);
+
+	if (rc)
+		return rc;
+	rc = dbstore_iter_scan(i, lo, lolen, lo_incl, hi, hilen, reverse, fn,
+			       arg);
+	dbstore_iter_close(i);
+	return rc;
 }

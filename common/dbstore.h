@@ -117,6 +117,21 @@ int dbstore_scan(struct dbstore_db *db, const void *lo, size_t lolen,
 			   const char *val, size_t vlen),
 		 void *arg);
 
+/*
+ * An iterator over one snapshot of db, for several scans in a row (a
+ * delimiter listing seeks once per subdirectory): dbstore_iter_scan is
+ * dbstore_scan on that snapshot. Open: 0 or -ENOMEM; the caller closes it
+ * with dbstore_iter_close (NULL is fine).
+ */
+struct dbstore_iter;
+int dbstore_iter_open(struct dbstore_db *db, struct dbstore_iter **out);
+int dbstore_iter_scan(struct dbstore_iter *i, const void *lo, size_t lolen,
+		      int lo_incl, const void *hi, size_t hilen, int reverse,
+		      int (*fn)(void *arg, const char *key, size_t klen,
+				const char *val, size_t vlen),
+		      void *arg);
+void dbstore_iter_close(struct dbstore_iter *i);
+
 /* Swift's check_drive: a device name is what quote_plus leaves alone
  * (letters, digits, "_.-~"), and not "." or "..". */
 int dbstore_valid_device(const char *dev);

@@ -130,6 +130,47 @@ Test(dbstore, batches_and_scans)
 	dbstore_free(st);
 }
 
+/* One iterator, several scans (a delimiter listing's seeks): each scan
+ * sees its own range, forwards and backwards, and all of them the rows as
+ * they were when the iterator was opened, not a write made in between. */
+Test(dbstore, iterator_scans_one_snapshot)
+{
+	struct dbstore *st;
+	struct dbstore_db *db;
+	struct dbstore_batch *b;
+	struct dbstore_iter *it;
+	char out[256];
+
+	cr_assert_eq(dbstore_new(root, "t.ldb", &st), 0);
+	cr_assert_eq(dbstore_device(st, "sda", 1, &db), 0);
+	b = dbstore_batch_new();
+	dbstore_batch_put(b, "a1", 2, "1", 1);
+	dbstore_batch_put(b, "a2", 2, "2", 1);
+	dbstore_batch_put(b, "k1", 2, "3", 1);
+	dbstore_batch_put(b, "k2", 2, "4", 1);
+	cr_assert_eq(dbstore_commit(db, b), 0);
+	dbstore_batch_free(b);
+	cr_assert_eq(dbstore_iter_open(db, &it), 0);
+	b = dbstore_batch_new();
+	dbstore_batch_put(b, "a3", 2, "new", 3);
+	dbstore_batch_del(b, "k1", 2);
+	cr_assert_eq(dbstore_commit(db, b), 0);
+	dbstore_batch_free(b);
+	out[0] = '\0';
+	cr_assert_eq(dbstore_iter_scan(it, "k", 1, 1, "l", 1, 0, collect, out),
+		     0);
+	cr_assert_eq(dbstore_iter_scan(it, "a", 1, 1, "b", 1, 1, collect, out),
+		     0);
+	cr_assert_eq(
+		dbstore_iter_scan(it, "a1", 2, 0, "k2", 2, 0, collect, out), 0);
+	cr_expect_str_eq(out, "k1=3 k2=4 a2=2 a1=1 a2=2 k1=3 ");
+	dbstore_iter_close(it);
+	out[0] = '\0';
+	cr_assert_eq(dbstore_scan(db, "a", 1, 1, "l", 1, 0, collect, out), 0);
+	cr_expect_str_eq(out, "a1=1 a2=2 a3=new k2=4 ");
+	dbstore_free(st);
+}
+
 static int count_dev(struct dbstore_db *db, const char *dev, void *arg)
 {
 	(void)db;
