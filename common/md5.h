@@ -24,6 +24,14 @@ int md5_pieces(const struct md5_piece *pieces, int n, uint8_t out[MD5_LEN]);
 /* Digest one buffer; as md5_pieces. */
 int md5_buf(const void *data, size_t len, uint8_t out[MD5_LEN]);
 
+/*
+ * md5_buf for a large buffer (a volume chunk) that other threads may be
+ * hashing at the same time: up to eight such are hashed together, in the
+ * lanes of AVX2 registers (md5mb.c). The caller sleeps while others'
+ * buffers are hashed and may hash theirs. As md5_buf.
+ */
+int md5_batch(const void *data, size_t len, uint8_t out[MD5_LEN]);
+
 /* Write the 32 lowercase hex digits and a NUL of a digest into hex. */
 void md5_hex(const uint8_t digest[MD5_LEN], char hex[2 * MD5_LEN + 1]);
 

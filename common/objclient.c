@@ -1,8 +1,9 @@
 /*
  * common/objclient.c: the cluster's internal client (see objclient.h), the
  * requests a proxy would send, made straight on common/cluster.c: object
- * PUTs streamed to the primaries (handoffs standing in) with an ETag the
- * object servers check, GETs and HEADs from the first good node, DELETEs
+ * PUTs streamed to the primaries (handoffs standing in) with their ETag
+ * and an XXH3-128 of the body the object servers check the transfer by
+ * (so they store the ETag without an MD5 pass of their own), GETs and HEADs from the first good node, DELETEs
  * and container/account PUTs on every primary with Swift's quorum vote,
  * and container listings paged through the container servers' json.
  *
@@ -22,6 +23,7 @@
 #include <strings.h>
 
 #include <jansson.h>
+#include <xxhash.h>
 
 #include "common/listing.h"
 #include "common/log.h"
@@ -303,6 +305,16 @@ static void put_rest(struct cluster_put *p, const char *account,
 	}
 }
 
+/* The XXH3-128 of len bytes as 32 hex digits (canonical, big-endian), as
+ * the object servers give it (objectd/diskfile.c df_writer_xxh128). */
+static void body_xxh128(const void *data, size_t len, char hex[33])
+{
+	XXH128_canonical_t sum;
+
+	XXH128_canonicalFromHash(&sum, XXH3_128bits(data, len));
+	md5_hex(sum.digest, hex); /* 16 bytes, as an MD5 */
+}
+
 int oc_put(struct cluster *c, const char *account, const char *container,
 	   const char *object, const void *data, size_t len,
 	   const struct oc_put_opts *opts)
@@ -313,7 +325,7 @@ int oc_put(struct cluster *c, const char *account, const char *container,
 	int statuses[CLUSTER_MAX_NODES];
 	char etags[CLUSTER_MAX_NODES][33];
 	uint8_t digest[MD5_LEN];
-	char ts[TS_NORMAL_LEN + 1], etag[2 * MD5_LEN + 1];
+	char ts[TS_NORMAL_LEN + 1], etag[2 * MD5_LEN + 1], xxh[33] = "";
 	const char *ctype = "application/octet-stream";
 	int i, n = 0, got = 0, early = 0, best, quorum, rc;
 
@@ -329,20 +341,25 @@ int oc_put(struct cluster *c, const char *account, const char *container,
 	if (opts && opts->no_etag) {
 		etag[0] = '\0'; /* the first replica's ETag, below */
 	} else {
-		rc = md5_buf(data, len, digest);
+		rc = md5_batch(data, len, digest); /* with other PUTs' */
 		if (rc)
 			goto out;
 		md5_hex(digest, etag);
+		body_xxh128(data, len, xxh);
 	}
 	n = nodes.nprimary;
 	quorum = cluster_quorum(n);
 	oc_timestamp(ts);
 	rc = write_headers(c, CLUSTER_OBJECT, account, container, hdrs, n, ts);
 	for (i = 0; i < n && !rc; i++) {
-		/* the object servers check the body against the ETag */
+		/* the object servers check the body against the XXH3-128
+		 * and store the ETag (objectd/server.c client_hashed) */
 		rc = cluster_hdrs_add(&hdrs[i], "Content-Type", ctype);
 		if (!rc && *etag)
 			rc = cluster_hdrs_add(&hdrs[i], "Etag", etag);
+		if (!rc && *xxh)
+			rc = cluster_hdrs_add(&hdrs[i], "X-Backend-Body-Xxh128",
+					      xxh);
 		if (!rc && opts && opts->if_none_match)
 			rc = cluster_hdrs_add(&hdrs[i], "If-None-Match", "*");
 		if (!rc && opts && opts->extra)

@@ -38,10 +38,10 @@ struct oc_put_opts {
 	const char *content_type;	  /* default application/octet-stream */
 	int if_none_match;		  /* If-None-Match: * (create only) */
 	const struct cluster_hdrs *extra; /* e.g. X-Object-Meta-* */
-	/* send no ETag, so no MD5 pass over the body here: the replicas'
-	 * ETags must then agree with each other, as Swift's proxy checks for
-	 * a client that sends none (a data path that hashes on every object
-	 * server already: volume chunks) */
+	/* send no ETag, so no MD5 pass over the body here: each object
+	 * server then hashes its replica and the replicas' ETags must agree
+	 * with each other, as Swift's proxy checks for a client that sends
+	 * none (three MD5 passes instead of one: slower in all) */
 	int no_etag;
 	/* when set: called once with the PUT's result as soon as it is known
 	 * (a quorum of replicas stored it, or it failed), as Swift's proxy
@@ -52,9 +52,12 @@ struct oc_put_opts {
 };
 
 /*
- * PUT len bytes as the object, with their MD5 as the ETag the object
- * servers check (unless opts->no_etag). A newer write of the object found there (409) leaves
- * that one in place and counts as done, as Swift's 202 does.
+ * PUT len bytes as the object, with their MD5 as its ETag (unless
+ * opts->no_etag) and their XXH3-128 (X-Backend-Body-Xxh128), by which
+ * the object servers check the transfer and then store that ETag without
+ * hashing the body with MD5 again (one MD5 pass, not one per replica). A
+ * newer write of the object found there (409) leaves that one in place
+ * and counts as done, as Swift's 202 does.
  */
 int oc_put(struct cluster *c, const char *account, const char *container,
 	   const char *object, const void *data, size_t len,

@@ -23,7 +23,8 @@
  * The write state machine (df_writer_*, df_write_empty):
  *
  *   (none) --df_writer_open--> TMP: <dev>/tmp/tmpXXXXXX, open
- *   TMP --df_writer_write*--> TMP (body appended, MD5 updated)
+ *   TMP --df_writer_write*--> TMP (body appended, MD5 updated, or the
+ *        XXH3-128 the client asked for: df_writer_use_xxh128)
  *   TMP --df_writer_commit: append metadata + footer, fsync(file)-->
  *   SYNCED --mkdir -p (fsync parents of new dirs), rename to
  *            <hash_dir>/<ts><ext>--> IN PLACE --fsync(hash_dir)--> DURABLE
@@ -72,6 +73,7 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <xxhash.h>
 #include <zlib.h>
 
 #include "common/ec.h"
@@ -1052,6 +1054,8 @@ int df_writer_write(struct df_writer *w, const void *data, size_t len)
 		w->buf = malloc(DF_BUF_SIZE); /* NULL: write unbuffered */
 	if (w->md5)
 		rc = objd_md5_update(w->md5, data, len);
+	else if (w->xxh && XXH3_128bits_update(w->xxh, data, len) != XXH_OK)
+		rc = -EIO;
 	if (!rc && !w->buf)
 		rc = writer_out(w, data, len);
 	while (!rc && w->buf && left) {
@@ -1081,6 +1085,33 @@ int df_writer_etag(struct df_writer *w, char hex[33])
 	return rc;
 }
 
+int df_writer_use_xxh128(struct df_writer *w)
+{
+	XXH3_state_t *st = XXH3_createState();
+
+	if (!st || XXH3_128bits_reset(st) != XXH_OK) {
+		XXH3_freeState(st);
+		return -ENOMEM;
+	}
+	objd_md5_free(w->md5);
+	w->md5 = NULL;
+	w->xxh = st;
+	return 0;
+}
+
+int df_writer_xxh128(struct df_writer *w, char hex[33])
+{
+	XXH128_canonical_t sum;
+
+	if (!w->xxh)
+		return -EINVAL;
+	XXH128_canonicalFromHash(&sum, XXH3_128bits_digest(w->xxh));
+	md5_hex(sum.digest, hex); /* 16 bytes, as an MD5 */
+	XXH3_freeState(w->xxh);
+	w->xxh = NULL;
+	return 0;
+}
+
 void df_writer_abort(struct df_writer *w)
 {
 	if (w->fd >= 0)
@@ -1092,6 +1123,8 @@ void df_writer_abort(struct df_writer *w)
 	if (w->md5)
 		objd_md5_free(w->md5);
 	w->md5 = NULL;
+	XXH3_freeState(w->xxh);
+	w->xxh = NULL;
 	free(w->buf);
 	w->buf = NULL;
 	w->used = 0;

@@ -218,10 +218,11 @@ struct df_obj {
 struct df_writer {
 	int fd;
 	char tmp_path[PATH_MAX];
-	void *md5;	    /* EVP_MD_CTX */
-	uint64_t size;	    /* body bytes accepted */
-	char *buf;	    /* NULL: unbuffered */
-	size_t used;	    /* bytes in buf, not yet written */
+	void *md5;     /* EVP_MD_CTX */
+	void *xxh;     /* XXH3_state_t, instead of md5 (df_writer_use_xxh128) */
+	uint64_t size; /* body bytes accepted */
+	char *buf;     /* NULL: unbuffered */
+	size_t used;   /* bytes in buf, not yet written */
 	uint64_t on_disk;   /* bytes written to fd */
 	uint64_t writeback; /* writeback started below this offset */
 };
@@ -270,6 +271,15 @@ int df_writer_open(const struct df_loc *loc, struct df_writer *w);
 int df_writer_write(struct df_writer *w, const void *data, size_t len);
 /* The MD5 hex of what was written so far; ends the digest (call once). */
 int df_writer_etag(struct df_writer *w, char hex[33]);
+/*
+ * Before the first write: hash the body with XXH3-128 instead of MD5 (a
+ * client that sent the body's MD5 as its ETag and its XXH3-128 to check
+ * the transfer by; server.c). 0 or -ENOMEM (w unchanged).
+ */
+int df_writer_use_xxh128(struct df_writer *w);
+/* The XXH3-128 of what was written so far as 32 lowercase hex digits
+ * (its canonical, big-endian form); ends the digest (call once). */
+int df_writer_xxh128(struct df_writer *w, char hex[33]);
 /*
  * Append meta and the footer, fsync, and rename the temp file to
  * <hash_dir>/<ts><ext> (ext ".data", ".meta" or ".ts"), fsync the

@@ -1,9 +1,11 @@
 /*
  * tests/unit/common/test_common.c: the shared helpers: Python-compatible
- * JSON output, gzip, MD5, atomic file writes, timestamps, the config
+ * JSON output, gzip, MD5 (and md5_batch's lanes, by many threads at
+ * once), atomic file writes, timestamps, the config
  * table and HTTP path splitting.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,6 +91,61 @@ Test(md5, rfc1321_vectors)
 	cr_assert_eq(md5_pieces(pieces, 2, d), 0);
 	md5_hex(d, hex);
 	cr_expect_str_eq(hex, "f96b697d7cb7938d525a2f31aaf161d0");
+}
+
+/* One buffer of md5_batch_threads: lengths not whole blocks too. */
+struct mb_job {
+	uint8_t *data;
+	size_t len;
+	uint8_t want[MD5_LEN], got[MD5_LEN];
+	int rc;
+};
+
+static void *mb_run(void *arg)
+{
+	struct mb_job *j = arg;
+	int k;
+
+	for (k = 0; k < 4 && !j->rc; k++) /* again, joining other lanes */
+		j->rc = md5_batch(j->data, j->len, j->got);
+	return NULL;
+}
+
+/* md5_batch gives md5_buf's digest alone and with 20 threads at once
+ * (more than its 8 lanes, of different lengths, so lanes join and leave
+ * while others run) */
+Test(md5, batch_matches_md5_buf)
+{
+	enum { N = 20 };
+	static struct mb_job job[N];
+	pthread_t th[N];
+	uint8_t d[MD5_LEN], w[MD5_LEN];
+	int i;
+	size_t k;
+
+	srand(11);
+	for (i = 0; i < N; i++) {
+		job[i].len = (size_t)(64 * 1024 + (i * 77777) % (3 << 20) + i);
+		job[i].data = malloc(job[i].len);
+		cr_assert_not_null(job[i].data);
+		for (k = 0; k < job[i].len; k++)
+			job[i].data[k] = (uint8_t)rand();
+		cr_assert_eq(md5_buf(job[i].data, job[i].len, job[i].want), 0);
+	}
+	cr_assert_eq(md5_batch(job[0].data, job[0].len, d), 0);
+	cr_expect(!memcmp(d, job[0].want, MD5_LEN), "alone");
+	cr_assert_eq(md5_batch("abc", 3, d), 0); /* small: md5_buf */
+	cr_assert_eq(md5_buf("abc", 3, w), 0);
+	cr_expect(!memcmp(d, w, MD5_LEN));
+	for (i = 0; i < N; i++)
+		cr_assert_eq(pthread_create(&th[i], NULL, mb_run, &job[i]), 0);
+	for (i = 0; i < N; i++) {
+		pthread_join(th[i], NULL);
+		cr_expect_eq(job[i].rc, 0);
+		cr_expect(!memcmp(job[i].got, job[i].want, MD5_LEN),
+			  "buffer %d (%zu bytes) hashed wrong", i, job[i].len);
+		free(job[i].data);
+	}
 }
 
 Test(gzip, roundtrip_is_deterministic_and_detects_damage)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
+#include <xxhash.h>
 
 #include "common/md5.h"
 #include "objectd/internal.h"
@@ -216,6 +217,35 @@ Test(diskfile, write_read_verify)
 	/* nothing left in tmp */
 	snprintf(buf, sizeof(buf), "%s/d1/tmp", root);
 	cr_assert_eq(count_files(buf), 0);
+}
+
+/* df_writer_use_xxh128: the body's XXH3-128 (canonical hex, across
+ * writes buffered and not), and no MD5 (df_writer_etag refuses) */
+Test(diskfile, writer_xxh128)
+{
+	const size_t size = 3 << 20, cut = 100000;
+	struct df_loc loc;
+	struct df_writer w;
+	XXH128_canonical_t c;
+	char *body = malloc(size), want[33], got[33];
+	size_t i;
+
+	cr_assert_not_null(body);
+	for (i = 0; i < size; i++)
+		body[i] = (char)(i * 7 + i / 4096);
+	XXH128_canonicalFromHash(&c, XXH3_128bits(body, size));
+	md5_hex(c.digest, want);
+	locate(&loc, "x");
+	cr_assert_eq(df_writer_open(&loc, &w), 0);
+	cr_assert_eq(df_writer_use_xxh128(&w), 0);
+	cr_assert_eq(df_writer_write(&w, body, cut), 0);
+	cr_assert_eq(df_writer_write(&w, body + cut, size - cut), 0);
+	cr_expect_eq(df_writer_etag(&w, got), -EINVAL);
+	cr_assert_eq(df_writer_xxh128(&w, got), 0);
+	cr_expect_str_eq(got, want);
+	cr_expect_eq(df_writer_xxh128(&w, got), -EINVAL); /* once */
+	df_writer_abort(&w);
+	free(body);
 }
 
 Test(diskfile, absent_and_abort)
