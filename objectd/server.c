@@ -37,6 +37,7 @@
 
 #include "common/ec.h"
 #include "common/log.h"
+#include "common/md5.h"
 #include "common/policy.h"
 #include "objectd/internal.h"
 
@@ -614,9 +615,9 @@ static void serve_small(struct http_request *req, struct df_obj *obj,
 			struct stream *s)
 {
 	char *body = malloc(s->body_len ? s->body_len : 1), hex[33];
-	void *md5 = objd_md5_new();
+	uint8_t digest[MD5_LEN];
 	uint64_t off = 0;
-	int rc = body && md5 ? 0 : -ENOMEM;
+	int rc = body ? 0 : -ENOMEM;
 
 	while (!rc && off < s->body_len) {
 		ssize_t got =
@@ -629,12 +630,11 @@ static void serve_small(struct http_request *req, struct df_obj *obj,
 		else if (errno != EINTR)
 			rc = -errno;
 	}
+	/* the whole body at once: OpenSSL's plain MD5, no EVP context */
 	if (!rc)
-		rc = objd_md5_update(md5, body, s->body_len);
-	if (!rc) {
-		rc = objd_md5_final(md5, hex);
-		md5 = NULL;
-	}
+		rc = md5_buf(body, s->body_len, digest);
+	if (!rc)
+		md5_hex(digest, hex);
 	if (!rc && strcmp(hex, s->etag)) {
 		log_err("%s: body MD5 %s, ETag %s", s->loc.hash_dir, hex,
 			s->etag);
@@ -649,8 +649,6 @@ static void serve_small(struct http_request *req, struct df_obj *obj,
 		http_reply_take(req, 200, body, s->body_len);
 		body = NULL;
 	}
-	if (md5)
-		objd_md5_free(md5);
 	free(body);
 	stream_done(s);
 }

@@ -248,6 +248,50 @@ Test(diskfile, writer_xxh128)
 	free(body);
 }
 
+/* read_meta reads the footer and the metadata before it in one pread of
+ * the file's last 4 KiB; metadata larger than that takes a second read,
+ * and a file smaller than that is read whole. */
+Test(diskfile, metadata_larger_than_the_tail_read)
+{
+	static char body[10001], big[6001];
+	struct objmeta m = OBJMETA_INIT;
+	struct df_writer w;
+	struct df_loc loc;
+	struct df_obj obj;
+	struct ts t = mkts(1000);
+	char etag[33], tsb[TS_INTERNAL_LEN + 1];
+
+	memset(body, 'b', sizeof(body) - 1);
+	memset(big, 'm', sizeof(big) - 1);
+	locate(&loc, "big-meta");
+	cr_assert_eq(df_writer_open(&loc, &w), 0);
+	cr_assert_eq(df_writer_write(&w, body, 10000), 0);
+	cr_assert_eq(df_writer_etag(&w, etag), 0);
+	objmeta_set(&m, "name", loc.name);
+	objmeta_set(&m, "X-Timestamp", ts_internal(&t, tsb));
+	objmeta_set(&m, "Content-Length", "10000");
+	objmeta_set(&m, "ETag", etag);
+	objmeta_set(&m, "X-Object-Meta-Big", big);
+	cr_assert_eq(df_writer_commit(&w, &loc, &t, ".data", &m), 0);
+	df_writer_abort(&w);
+	objmeta_free(&m);
+	cr_assert_eq(df_open(&loc, 2000, &obj), 0);
+	cr_assert_eq(obj.state, DF_LIVE);
+	cr_assert_eq(obj.body_len, 10000);
+	cr_assert_str_eq(objmeta_get(&obj.meta, "X-Object-Meta-Big"), big);
+	cr_assert_eq(df_verify_body(obj.fd, obj.body_len, etag), 0);
+	df_close(&obj);
+
+	/* a body of 3 bytes: the whole file is the tail */
+	locate(&loc, "tiny");
+	put(&loc, 1000, "abc", "text/plain");
+	cr_assert_eq(df_open(&loc, 2000, &obj), 0);
+	cr_assert_eq(obj.state, DF_LIVE);
+	cr_assert_eq(obj.body_len, 3);
+	cr_assert_str_eq(objmeta_get(&obj.meta, "X-Object-Meta-Color"), "blue");
+	df_close(&obj);
+}
+
 Test(diskfile, absent_and_abort)
 {
 	struct df_loc loc;
