@@ -26,15 +26,17 @@
  *   TMP --df_writer_write*--> TMP (body appended, MD5 updated, or the
  *        XXH3-128 the client asked for: df_writer_use_xxh128)
  *   TMP --df_writer_commit: append metadata + footer, fsync(file)-->
- *   SYNCED --mkdir -p (fsync parents of new dirs), rename to
- *            <hash_dir>/<ts><ext>--> IN PLACE --fsync(hash_dir)--> DURABLE
+ *   SYNCED --mkdir -p (no fsync yet), rename to <hash_dir>/<ts><ext>-->
+ *   IN PLACE --fsync(hash_dir), then fsync the parent of each dir the
+ *            mkdir made, deepest first (Swift's renamer)--> DURABLE
  *   DURABLE --df_cleanup--> older .data/.ts/.meta removed
  *   TMP/SYNCED --df_writer_abort or any error--> (none): tmp unlinked
  *
  * Invariants:
  *   1. A reader listing the hash dir sees only complete files: a file gets
  *      its final name only after its footer is fsynced.
- *   2. A request is acknowledged (201/204/202) only in DURABLE.
+ *   2. A request is acknowledged (201/204/202) only in DURABLE: the
+ *      file's bytes and every directory entry made for it are fsynced.
  *   3. An upload that does not reach commit (truncated body, client gone,
  *      ETag mismatch, disk full) leaves no file behind: on_close aborts.
  *   4. The newest timestamp wins: the current state of an object is the
@@ -147,37 +149,56 @@ static int fsync_dir(const char *path)
 }
 
 /*
- * mkdir buf, making its missing parents (below base_len) first; each
- * directory made is made durable by fsyncing its parent. Tries the
- * deepest directory first: on the usual PUT only the hash dir is new.
+ * mkdir buf and its missing parents (below base_len) without fsyncs, as
+ * Swift's makedirs_count; *top is raised to the level of the highest
+ * directory made (1: buf itself, 2: its parent, ...), so that the caller
+ * fsyncs that many parents (fsync_up) once its own entry is in place
+ * (settle_dir) or at once (df_mkdirs).
  */
-static int mkdirs_up(char *buf, size_t base_len)
+static int mkdirs_nosync(char *buf, size_t base_len, int level, int *top)
 {
 	char *slash;
 	int rc;
 
-	if (mkdir(buf, 0755) == -1) {
-		if (errno == EEXIST)
-			return 0;
-		if (errno != ENOENT)
-			return -errno;
-		slash = strrchr(buf, '/');
-		if (!slash || (size_t)(slash - buf) <= base_len)
-			return -ENOENT;
-		*slash = '\0';
-		rc = mkdirs_up(buf, base_len);
-		*slash = '/';
-		if (rc)
-			return rc;
-		if (mkdir(buf, 0755) == -1)
-			return errno == EEXIST ? 0 : -errno;
-	}
-	slash = strrchr(buf, '/');
-	if (!slash)
+	if (mkdir(buf, 0755) == 0)
+		goto made;
+	if (errno == EEXIST)
 		return 0;
+	if (errno != ENOENT)
+		return -errno;
+	slash = strrchr(buf, '/');
+	if (!slash || (size_t)(slash - buf) <= base_len)
+		return -ENOENT;
 	*slash = '\0';
-	rc = fsync_dir(buf);
+	rc = mkdirs_nosync(buf, base_len, level + 1, top);
 	*slash = '/';
+	if (rc)
+		return rc;
+	if (mkdir(buf, 0755) == -1)
+		return errno == EEXIST ? 0 : -errno;
+made:
+	if (*top < level)
+		*top = level;
+	return 0;
+}
+
+/* fsync the directory path, then its parents up to levels above it, as
+ * Swift's renamer does for the directories it made. 0 or -errno
+ * (logged). */
+static int fsync_up(const char *path, int levels)
+{
+	char dir[PATH_MAX], *slash;
+	int level, rc = 0;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	for (level = 0; !rc && level <= levels; level++) {
+		rc = fsync_dir(dir);
+		if (rc)
+			log_err("cannot fsync %s: %s", dir, strerror(-rc));
+		slash = strrchr(dir, '/');
+		if (slash && slash != dir)
+			*slash = '\0';
+	}
 	return rc;
 }
 
@@ -188,19 +209,26 @@ static int mkdirs_up(char *buf, size_t base_len)
  */
 int df_mkdirs(const char *path, size_t base_len)
 {
-	char buf[PATH_MAX];
+	char buf[PATH_MAX], *slash;
 	size_t len = strlen(path);
 	struct stat sb;
-	int rc;
+	int rc, top = 0;
 
 	if (len >= sizeof(buf))
 		return -ENAMETOOLONG;
 	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
 		return 0;
 	memcpy(buf, path, len + 1);
-	rc = mkdirs_up(buf, base_len);
-	if (rc)
+	rc = mkdirs_nosync(buf, base_len, 1, &top);
+	if (rc) {
 		log_err("cannot make %s: %s", path, strerror(-rc));
+		return rc;
+	}
+	slash = strrchr(buf, '/');
+	if (top && slash) { /* the parents of the dirs made */
+		*slash = '\0';
+		rc = fsync_up(buf, top - 1);
+	}
 	return rc;
 }
 
@@ -1014,13 +1042,19 @@ int df_writer_open(const struct df_loc *loc, struct df_writer *w)
 	memset(w, 0, sizeof(*w));
 	w->fd = -1;
 	snprintf(tmpdir, sizeof(tmpdir), "%s/tmp", loc->dev_dir);
-	rc = df_mkdirs(tmpdir, strlen(loc->dev_dir));
-	if (rc)
-		return rc;
 	n = snprintf(w->tmp_path, sizeof(w->tmp_path), "%s/tmpXXXXXX", tmpdir);
 	if (n < 0 || (size_t)n >= sizeof(w->tmp_path))
 		return -ENAMETOOLONG;
 	w->fd = mkostemp(w->tmp_path, O_CLOEXEC);
+	if (w->fd == -1 && errno == ENOENT) {
+		/* the device's first write: make its tmp dir */
+		rc = df_mkdirs(tmpdir, strlen(loc->dev_dir));
+		if (rc)
+			return rc;
+		snprintf(w->tmp_path, sizeof(w->tmp_path), "%s/tmpXXXXXX",
+			 tmpdir);
+		w->fd = mkostemp(w->tmp_path, O_CLOEXEC);
+	}
 	if (w->fd == -1) {
 		rc = -errno;
 		log_err("cannot make a temp file in %s: %m", tmpdir);
@@ -1156,21 +1190,25 @@ void df_writer_abort(struct df_writer *w)
 }
 
 /*
- * mkdir -p the hash dir and rename tmp to final in it. The replicator
- * removes hash and suffix dirs it finds empty (hashes.c), which may
- * happen between the mkdir and the rename: then make them again.
+ * mkdir -p the hash dir (no fsyncs yet: *top says how many levels were
+ * made) and rename tmp to final in it. The replicator removes hash and
+ * suffix dirs it finds empty (hashes.c), which may happen between the
+ * mkdir and the rename: then make them again.
  */
 static int rename_into(const char *tmp, const struct df_loc *loc,
-		       const char *final)
+		       const char *final, int *top)
 {
-	int tries, rc = 0;
+	char dir[PATH_MAX];
+	size_t len = strlen(loc->hash_dir);
+	int tries, rc = -ENAMETOOLONG;
 
-	for (tries = 0; tries < 10; tries++) {
-		rc = df_mkdirs(loc->hash_dir, strlen(loc->dev_dir));
+	for (tries = 0; len < sizeof(dir) && tries < 10; tries++) {
+		memcpy(dir, loc->hash_dir, len + 1);
+		rc = mkdirs_nosync(dir, strlen(loc->dev_dir), 1, top);
 		if (rc == -ENOENT)
 			continue;
 		if (rc)
-			return rc;
+			break;
 		if (rename(tmp, final) == 0)
 			return 0;
 		rc = -errno;
@@ -1181,32 +1219,36 @@ static int rename_into(const char *tmp, const struct df_loc *loc,
 	return rc;
 }
 
-/* IN PLACE --fsync(hash_dir)--> DURABLE --cleanup, invalidate the suffix
- * (hashes.c)--> done. 0 or -errno (logged). */
-static int settle_dir(const struct df_loc *loc)
+/*
+ * IN PLACE --fsync(hash_dir), then the parent of each directory
+ * rename_into made (top levels), deepest first, as Swift's renamer-->
+ * DURABLE --cleanup, invalidate the suffix (hashes.c)--> done. The new
+ * directories' entries and the file's are synced together once the file
+ * is in place, not one mkdir at a time. 0 or -errno (logged).
+ */
+static int settle_dir(const struct df_loc *loc, int top)
 {
-	int rc = fsync_dir(loc->hash_dir);
+	int rc = fsync_up(loc->hash_dir, top);
 
-	if (rc) {
-		log_err("cannot fsync %s: %s", loc->hash_dir, strerror(-rc));
+	if (rc)
 		return rc;
-	}
 	df_cleanup(loc->hash_dir);
 	objd_hash_invalidate_dir(loc->hash_dir);
 	return 0;
 }
 
-/* SYNCED --rename--> IN PLACE --fsync(hash_dir)--> DURABLE --cleanup,
- * invalidate the suffix (hashes.c)--> done. 0 or -errno (logged). */
+/* SYNCED --mkdir -p, rename--> IN PLACE --fsync(hash_dir and the parents
+ * of new dirs)--> DURABLE --cleanup, invalidate the suffix (hashes.c)-->
+ * done. 0 or -errno (logged). */
 static int put_in_place(struct df_writer *w, const struct df_loc *loc,
 			const char *final)
 {
-	int rc = rename_into(w->tmp_path, loc, final);
+	int top = 0, rc = rename_into(w->tmp_path, loc, final, &top);
 
 	if (rc)
 		return rc;
 	w->tmp_path[0] = '\0';
-	return settle_dir(loc);
+	return settle_dir(loc, top);
 }
 
 /* The metadata block and footer that follow a body of body_len bytes,
@@ -1232,6 +1274,19 @@ static int build_tail(const struct objmeta *meta, uint64_t body_len,
 		rc = buf_put_be32(tail,
 				  (uint32_t)crc32(0L, tail->data, (uInt)mlen));
 	return rc;
+}
+
+uint64_t df_tail_reserve(const struct objmeta *meta)
+{
+	/* the two items put_end adds: Content-Length (20 digits at most)
+	 * and ETag (32 hex digits), each 6 bytes of lengths */
+	uint64_t n = 4 + FOOTER_LEN + (6 + 14 + 20) + (6 + 4 + 32);
+	int i;
+
+	for (i = 0; i < meta->n; i++)
+		n += 6 + strlen(meta->items[i].name) +
+		     strlen(meta->items[i].value);
+	return n;
 }
 
 int df_writer_commit(struct df_writer *w, const struct df_loc *loc,
@@ -1386,5 +1441,5 @@ int df_commit_archive(const struct df_loc *loc, const struct ts *ts, int idx,
 		log_err("cannot rename %s to #d: %s", nd, strerror(-rc));
 		return rc;
 	}
-	return settle_dir(loc);
+	return settle_dir(loc, 0);
 }

@@ -287,6 +287,10 @@ int df_writer_xxh128(struct df_writer *w, char hex[33]);
  * file is durable and w is finished; on error the temp file is removed.
  * Either way df_writer_abort is still safe to call.
  */
+/* The bytes df_writer_commit will append after the body for meta once
+ * put_end has added the ETag and Content-Length: a reservation for the
+ * whole file claims body + this, so the tail lands in the same extent. */
+uint64_t df_tail_reserve(const struct objmeta *meta);
 int df_writer_commit(struct df_writer *w, const struct df_loc *loc,
 		     const struct ts *ts, const char *ext,
 		     const struct objmeta *meta);

@@ -849,14 +849,19 @@ static int check_creation(struct http_request *req, struct obj_req *r)
 /*
  * Swift's fallocate: claim room for a body of len bytes (-1: chunked, not
  * known) before 100 Continue, so a full device answers 507 while the
- * proxy can still send the body to a handoff instead. 0, or -ENOSPC /
+ * proxy can still send the body to a handoff instead. The room claimed
+ * covers the metadata and footer that follow the body too: a claim of
+ * the body alone left the tail's block to be allocated apart at
+ * writeback, one more disk write per small object. 0, or -ENOSPC /
  * -EDQUOT (logged); a filesystem without fallocate finds out on write.
  */
-static int reserve_body(struct df_writer *w, int64_t len)
+static int reserve_body(struct df_writer *w, int64_t len,
+			const struct objmeta *meta)
 {
 	int rc;
 
-	if (len <= 0 || fallocate(w->fd, FALLOC_FL_KEEP_SIZE, 0, len) == 0)
+	if (len <= 0 || fallocate(w->fd, FALLOC_FL_KEEP_SIZE, 0,
+				  len + (off_t)df_tail_reserve(meta)) == 0)
 		return 0;
 	rc = -errno;
 	if (rc != -ENOSPC && rc != -EDQUOT)
@@ -990,7 +995,7 @@ static void put_headers(struct http_request *req)
 		if (client_hashed(req))
 			rc = df_writer_use_xxh128(&r->w);
 		if (!rc)
-			rc = reserve_body(&r->w, r->clen);
+			rc = reserve_body(&r->w, r->clen, &r->meta);
 		if (rc)
 			df_writer_abort(&r->w);
 	}

@@ -26,6 +26,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +128,7 @@ static size_t discard(char *p, size_t size, size_t n, void *arg)
 static int prepare(struct objd *od, struct target *t,
 		   const struct cont_update *u, const char *txn)
 {
+	static _Atomic int pid; /* set once by whichever thread comes first */
 	char line[1024];
 	int i;
 
@@ -143,8 +145,9 @@ static int prepare(struct objd *od, struct target *t,
 		snprintf(line, sizeof(line), "X-Trans-Id: %s", txn);
 		t->hdrs = curl_slist_append(t->hdrs, line);
 	}
-	snprintf(line, sizeof(line), "User-Agent: object-server %d",
-		 (int)getpid());
+	if (!pid) /* once: glibc makes a system call of each getpid */
+		pid = (int)getpid();
+	snprintf(line, sizeof(line), "User-Agent: object-server %d", pid);
 	t->hdrs = curl_slist_append(t->hdrs, line);
 	t->hdrs =
 		curl_slist_append(t->hdrs, "X-Backend-Storage-Policy-Index: 0");
