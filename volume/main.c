@@ -55,7 +55,8 @@ static const struct conf_key vd_conf_keys[] = {
 	{SEC, "chunk_size", CONF_INT, 65536, 67108864, "4194304",
 	 OFF(chunk_size), "bytes per chunk object (a power of two)"},
 	{SEC, "cache_mb", CONF_INT, 1, 1048576, "1024", OFF(cache_mb),
-	 "MiB of clean chunks kept in memory"},
+	 "MiB of clean chunks kept in memory (with freed chunk buffers kept "
+	 "for reuse)"},
 	{SEC, "dirty_mb", CONF_INT, 1, 1048576, "256", OFF(dirty_mb),
 	 "MiB of written data held before it is forced to the cluster"},
 	{SEC, "nbd_ip", CONF_STR, 0, 0, "127.0.0.1", OFF(nbd_ip),

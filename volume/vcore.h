@@ -39,7 +39,8 @@
 #define VOL_WORKERS   32
 #define VOL_READAHEAD 4 /* chunks loaded ahead of a missing one */
 /* freed chunk buffers kept for reuse (io.c chunk_alloc): a new buffer
- * costs a page fault and a cleared page per 4 KiB */
+ * costs a page fault and a cleared page per 4 KiB; more while they fit in
+ * the cache's room (chunk_free) */
 #define VOL_SPARES     16
 #define VOL_PAGE_SHIFT 10 /* chunks per page of the chunk table: 1024 */
 #define VOL_PAGE_MASK  ((1u << VOL_PAGE_SHIFT) - 1)
