@@ -33,7 +33,11 @@
  * bytes, a partial-unit write or a whole PUT.
  * A chunk the cluster holds, of which few 4 KiB units changed, is PUT as
  * a delta object of those units (flush_chunk, delta_ok; README "Small
- * writes"); past half a chunk of deltas it is PUT whole and they go. Everything runs under fs->lock except
+ * writes"); past half a chunk of deltas it is PUT whole and they go.
+ * A chunk a sequential reader has read to its end goes to the LRU's tail
+ * (lru_back) and read-ahead evicts from there (room): a scan of a file
+ * larger than the cache loses what it read, not what is ahead of it.
+ * Everything runs under fs->lock except
  * the network calls. Leaves the namespace to meta.c, commits to journal.c.
  */
 #include <errno.h>
@@ -135,6 +139,47 @@ static void lru_front(struct kfs *fs, struct kchunk *c)
 	fs->lru_head = c;
 	if (!fs->lru_tail)
 		fs->lru_tail = c;
+}
+
+/* Move c to the LRU's tail, the first evicted: a chunk a sequential
+ * reader has gone past (the kernel's page cache holds its bytes now), so
+ * that a scan of a file larger than the cache evicts what it consumed,
+ * not the chunks still ahead of it. */
+static void lru_back(struct kfs *fs, struct kchunk *c)
+{
+	if (fs->lru_tail == c)
+		return;
+	lru_unlink(fs, c);
+	c->lprev = fs->lru_tail;
+	if (fs->lru_tail)
+		fs->lru_tail->lnext = c;
+	fs->lru_tail = c;
+	if (!fs->lru_head)
+		fs->lru_head = c;
+}
+
+/*
+ * Whole-chunk buffers kept after an eviction for the next load: a fresh
+ * one comes from mmap (main.c's M_MMAP_THRESHOLD) and costs its page
+ * faults and a munmap, 1 MiB at a time. At most KD_POOL_MAX, and never more
+ * than an eighth of cache_size. Lock held.
+ */
+static uint8_t *buf_take(struct kfs *fs)
+{
+	if (fs->npool)
+		return fs->pool[--fs->npool];
+	return malloc(fs->chunk_size);
+}
+
+static void buf_give(struct kfs *fs, uint8_t *p, uint32_t cap)
+{
+	uint64_t max = fs->o.cache_size / fs->chunk_size / 8;
+	if (max > KD_POOL_MAX)
+		max = KD_POOL_MAX;
+	if (p && cap == fs->chunk_size && fs->npool < max)
+		fs->pool[fs->npool++] = p;
+	else
+		free(p);
 }
 
 static void dirty_unlink(struct kfs *fs, struct kchunk *c)
@@ -261,7 +306,7 @@ static void cremove(struct kfs *fs, struct kchunk *c)
 	clear_dirty(fs, c);
 	lru_unlink(fs, c);
 	fs->bytes_cached -= c->cap;
-	free(c->data);
+	buf_give(fs, c->data, c->cap);
 	free(c);
 }
 
@@ -300,15 +345,22 @@ static void unline(struct kinode *in, struct kchunk *c)
 	ns_inline_drop(in);
 }
 
-static void evict(struct kfs *fs)
+/* Remove clean unused chunks from the LRU's tail until at most limit
+ * bytes are cached. Lock held. */
+static void evict_to(struct kfs *fs, uint64_t limit)
 {
 	struct kchunk *c = fs->lru_tail, *prev;
-	while (fs->bytes_cached > fs->o.cache_size && c) {
+	while (fs->bytes_cached > limit && c) {
 		prev = c->lprev;
 		if (!c->dirty && !c->flushing && !c->loading && !c->refs)
 			cremove(fs, c);
 		c = prev;
 	}
+}
+
+static void evict(struct kfs *fs)
+{
+	evict_to(fs, fs->o.cache_size);
 }
 
 /* Before c's data changes: a PUT in flight sends it (c->sending), so c
@@ -476,8 +528,8 @@ static int fill(struct kfs *fs, struct kchunk *c, uint32_t from, uint32_t to)
 		return -ENOENT;
 	gens = delta_gens(in, c->idx, &nd);
 	c->loading = 1;
+	data = buf_take(fs);
 	pthread_mutex_unlock(&fs->lock);
-	data = malloc(fs->chunk_size);
 	n = data && (gens || !nd) ? fetch(fs, c->ino, c->idx, gens, nd, data)
 				  : -ENOMEM;
 	free(gens);
@@ -485,7 +537,7 @@ static int fill(struct kfs *fs, struct kchunk *c, uint32_t from, uint32_t to)
 	c->loading = 0;
 	pthread_cond_broadcast(&fs->cond);
 	if (n < 0 || (n = own_data(c))) {
-		free(data);
+		buf_give(fs, data, fs->chunk_size);
 		return (int)n;
 	}
 	for (u = 0; u * fs->unit < fs->chunk_size; u++)
@@ -495,8 +547,18 @@ static int fill(struct kfs *fs, struct kchunk *c, uint32_t from, uint32_t to)
 	/* past its length a chunk holds zeros (a write may extend it) */
 	memset(c->data + c->len, 0, fs->chunk_size - c->len);
 	c->sparse = 0;
-	free(data);
+	buf_give(fs, data, fs->chunk_size);
 	return 0;
+}
+
+/* The index of chunk idx of ino in the read-ahead queue, or -1. */
+static int ra_find(const struct kfs *fs, uint64_t ino, uint64_t idx)
+{
+	uint32_t i;
+	for (i = 0; i < fs->nra; i++)
+		if (fs->ra[i].ino == ino && fs->ra[i].idx == idx)
+			return (int)i;
+	return -1;
 }
 
 /*
@@ -512,6 +574,7 @@ static int load(struct kfs *fs, struct kinode *in, uint64_t idx,
 	uint64_t *gens, ino = in->ino;
 	uint32_t nd;
 	ssize_t n;
+	int i;
 	for (;;) {
 		c = cfind(fs, in->ino, idx);
 		if (!c || !c->loading)
@@ -549,9 +612,14 @@ static int load(struct kfs *fs, struct kinode *in, uint64_t idx,
 	}
 	c->loading = 1;
 	c->based = 1;
+	/* a read-ahead still queued for it would load it again after
+	 * its reader has gone past it and it was evicted */
+	if ((i = ra_find(fs, ino, idx)) >= 0)
+		memmove(fs->ra + i, fs->ra + i + 1,
+			(fs->nra-- - (uint32_t)i - 1) * sizeof(*fs->ra));
 	gens = delta_gens(in, idx, &nd);
+	data = buf_take(fs);
 	pthread_mutex_unlock(&fs->lock);
-	data = malloc(fs->chunk_size);
 	n = data && (gens || !nd) ? fetch(fs, ino, idx, gens, nd, data)
 				  : -ENOMEM;
 	free(gens);
@@ -559,14 +627,14 @@ static int load(struct kfs *fs, struct kinode *in, uint64_t idx,
 	c->loading = 0;
 	pthread_cond_broadcast(&fs->cond);
 	if (n < 0) {
-		free(data);
+		buf_give(fs, data, fs->chunk_size);
 		c->refs--;
 		if (!c->dirty && !c->refs)
 			cremove(fs, c);
 		return (int)n;
 	}
 	if (c->cap) { /* written meanwhile (a hole filled): keep writes */
-		free(data);
+		buf_give(fs, data, fs->chunk_size);
 	} else {
 		c->data = data;
 		c->cap = fs->chunk_size;
@@ -779,6 +847,17 @@ static struct kchunk *pick(struct kfs *fs)
 	return NULL;
 }
 
+/* Whether a read-ahead chunk fits in the cache, once clean chunks are
+ * evicted from the LRU's tail for it (those a sequential reader went
+ * past come first, lru_back). Lock held. */
+static int room(struct kfs *fs)
+{
+	if (fs->o.cache_size < fs->chunk_size)
+		return 0;
+	evict_to(fs, fs->o.cache_size - fs->chunk_size);
+	return fs->bytes_cached + fs->chunk_size <= fs->o.cache_size;
+}
+
 static void *worker(void *arg)
 {
 	struct kfs *fs = arg;
@@ -793,9 +872,7 @@ static void *worker(void *arg)
 			struct kdel r = fs->ra[--fs->nra];
 			struct kinode *in = ns_inode(&fs->ns, r.ino);
 			if (in && !in->freed && !cfind(fs, r.ino, r.idx) &&
-			    ns_chunk_test(in, r.idx) &&
-			    fs->bytes_cached + fs->chunk_size <
-				    fs->o.cache_size) {
+			    ns_chunk_test(in, r.idx) && room(fs)) {
 				struct kchunk *k;
 				if (!load(fs, in, r.idx, &k))
 					unref(fs, k);
@@ -840,6 +917,8 @@ void kd_stop(struct kfs *fs)
 		fs->lru_head->dirty = 0;
 		cremove(fs, fs->lru_head);
 	}
+	while (fs->npool)
+		free(fs->pool[--fs->npool]);
 	free(fs->ch);
 	free(fs->workers);
 	free(fs->ra);
@@ -848,14 +927,20 @@ void kd_stop(struct kfs *fs)
 	buf_free(&fs->amend);
 }
 
-/* Queue read-ahead of the chunks after idx (lock held). */
-static void readahead(struct kfs *fs, struct kinode *in, uint64_t idx)
+/* Queue read-ahead of the chunks after idx, or after the one the reader
+ * asked for last (seq_end: the furthest byte; the kernel sends several
+ * reads at once, and one that waited for its chunk must not queue again
+ * the chunks the others have read past and evicted). Lock held. */
+static void readahead(struct kfs *fs, struct kinode *in, uint64_t idx,
+		      uint64_t seq_end)
 {
-	int i;
+	int i, queued = 0;
+	if ((seq_end - 1) / fs->chunk_size > idx)
+		idx = (seq_end - 1) / fs->chunk_size;
 	for (i = 1; i <= fs->o.readahead; i++) {
 		uint64_t k = idx + (uint64_t)i;
 		if (k * fs->chunk_size >= in->size || cfind(fs, in->ino, k) ||
-		    !ns_chunk_test(in, k))
+		    !ns_chunk_test(in, k) || ra_find(fs, in->ino, k) >= 0)
 			continue;
 		if (fs->nra == fs->capra) {
 			uint32_t cap = fs->capra ? fs->capra * 2 : 64;
@@ -871,12 +956,15 @@ static void readahead(struct kfs *fs, struct kinode *in, uint64_t idx)
 		fs->nra++;
 		if (fs->nra > 256)
 			fs->nra = 256;
+		queued++;
 	}
-	pthread_cond_broadcast(&fs->work);
+	/* one worker per chunk, not all of them for each */
+	while (queued--)
+		pthread_cond_signal(&fs->work);
 }
 
 ssize_t kd_read(struct kfs *fs, struct kinode *in, char *buf, size_t size,
-		uint64_t off, int sequential)
+		uint64_t off, const uint64_t *seq_end)
 {
 	size_t done = 0;
 	if (off >= in->size)
@@ -897,7 +985,7 @@ ssize_t kd_read(struct kfs *fs, struct kinode *in, char *buf, size_t size,
 		}
 		if (!c && !has_data(in, idx)) {
 			memset(buf + done, 0, n);
-		} else if (c || sequential || n == fs->chunk_size ||
+		} else if (c || seq_end || n == fs->chunk_size ||
 			   !ns_chunk_test(in, idx) ||
 			   (ns_delta_find(in, idx, &nd), nd)) {
 			/* cached, inline, or with deltas: the whole chunk */
@@ -920,11 +1008,11 @@ ssize_t kd_read(struct kfs *fs, struct kinode *in, char *buf, size_t size,
 			} else {
 				memset(buf + done, 0, n);
 			}
+			if (seq_end && co + n == fs->chunk_size)
+				lru_back(fs, c); /* read past: evicted first */
 			unref(fs, c);
-			if (sequential && co + n == fs->chunk_size)
-				readahead(fs, in, idx);
-			else if (sequential && co == 0)
-				readahead(fs, in, idx);
+			if (seq_end && (co + n == fs->chunk_size || co == 0))
+				readahead(fs, in, idx, *seq_end);
 		} else { /* random: fetch only these bytes */
 			char name[80];
 			ssize_t got;

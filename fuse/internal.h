@@ -36,6 +36,8 @@
 #define KFS_MAX_SIZE	  (1ULL << 50) /* 1 PiB per file */
 #define KFS_INLINE_MAX	  4096	       /* chunk 0 up to this: in the metadata */
 #define KFS_DELTAS_MAX	  64 /* deltas of one chunk before it is PUT whole */
+#define KD_POOL_MAX	  16 /* free chunk buffers kept (data.c buf_give) */
+#define KFS_KERNEL_RA	  0  /* the kernel's read-ahead (ops.c): its own */
 
 /* ====================================================================
  * swift.c: a Swift API client over libcurl (auth v1.0, token renewal,
@@ -267,6 +269,7 @@ struct kopts {
 	char *auth_url, *user, *key, *conf;
 	uint64_t cache_size, dirty_max;
 	int ro, lease_seconds, commit_seconds, threads, readahead;
+	uint64_t kernel_ra; /* the kernel's read-ahead (bytes, 0: its own) */
 };
 
 struct kfs {
@@ -292,7 +295,10 @@ struct kfs {
 	uint64_t nurgent, nfull; /* dirty chunks with urgent / full set */
 	int flush_error;	 /* the last failed PUT's -errno */
 	uint64_t flush_error_ino, flush_errors; /* its inode; count */
-	int writeback;	  /* the kernel's writeback cache is on (ops.c) */
+	int writeback;	 /* the kernel's writeback cache is on (ops.c) */
+	struct kfh *fhs; /* open file handles (ops.c) */
+	char bdi[32];	 /* the mount's "major:minor" (ops.c bdi_tune) */
+	int bdi_done;
 	uint32_t unit;	  /* delta unit: chunk_size / 256, >= 4 KiB */
 	uint64_t ngen;	  /* deltas stored by this mount (their gen) */
 	int amending;	  /* a commit is between its cut and its log PUT */
@@ -300,6 +306,8 @@ struct kfs {
 	struct buf amend; /* REC_DELTAS of deltas stored meanwhile */
 	struct kdel *ra;  /* read-ahead queue */
 	uint32_t nra, capra;
+	uint8_t *pool[KD_POOL_MAX]; /* free whole-chunk buffers (data.c) */
+	uint32_t npool;
 	/* deletes waiting for the next commit, and those in flight */
 	struct kdel *dels;
 	uint64_t ndels, capdels;
@@ -327,8 +335,13 @@ void kd_stop(struct kfs *fs);
 /* The object name of chunk idx of ino (gen 0) or of its delta gen. */
 void kd_chunk_name(const struct kfs *fs, uint64_t ino, uint64_t idx,
 		   uint64_t gen, char *out, size_t outlen);
+/* Read size bytes at off of in into buf (lock held, dropped while
+ * fetching): the bytes read, short at the end of file, or -errno.
+ * seq_end: NULL for a random read; for a sequential reader, where it
+ * keeps the furthest byte it asked for (under the lock; read-ahead goes
+ * on from there as it is after a wait). */
 ssize_t kd_read(struct kfs *fs, struct kinode *in, char *buf, size_t size,
-		uint64_t off, int sequential);
+		uint64_t off, const uint64_t *seq_end);
 ssize_t kd_write(struct kfs *fs, struct kinode *in, const char *buf,
 		 size_t size, uint64_t off);
 int kd_truncate(struct kfs *fs, struct kinode *in, uint64_t size);
@@ -367,5 +380,13 @@ void kj_free_inode(struct kfs *fs, struct kinode *in);
 /* ops.c */
 struct fuse_lowlevel_ops;
 extern const struct fuse_lowlevel_ops kfs_ops;
+/* After the FUSE loop ended: close the handles the kernel never released
+ * as release would (the last open of an unlinked file frees it, for the
+ * final commit to delete its chunks) and free them. Takes fs->lock. */
+void ko_close_all(struct kfs *fs);
+/* Find the mount's device ("major:minor", for its read-ahead) in
+ * /proc/self/mountinfo: mountpoint as realpath(3) gave it before the
+ * mount (a lookup in the mount would wait for INIT). 0 or -errno. */
+int ko_bdi_find(struct kfs *fs, const char *mountpoint);
 
 #endif

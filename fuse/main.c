@@ -3,8 +3,9 @@
  *   kumo-mount [-o opts] FILESYSTEM MOUNTPOINT   mount (-f: foreground)
  *   kumo-mount --mkfs [-o opts] FILESYSTEM       create a filesystem
  * Our options (-o key=val or --key val): auth_url, user, key, conf (a file
- * of key=val lines with the same keys), cache_size, dirty_max (bytes,
- * k/m/g suffixes), ro, lease_seconds, commit_seconds, threads, readahead.
+ * of key=val lines with the same keys), cache_size, dirty_max,
+ * kernel_readahead (bytes, k/m/g suffixes), ro, lease_seconds,
+ * commit_seconds, threads, readahead.
  * Other -o options go to FUSE; default_permissions is always on. Steps:
  * options → auth → load the namespace → take the lease (rw) → mount →
  * daemonize → multi-threaded from here: workers, committer, renewer →
@@ -13,7 +14,9 @@
 #define FUSE_USE_VERSION 34
 #include <errno.h>
 #include <fuse_lowlevel.h>
+#include <limits.h>
 #include <malloc.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +26,7 @@
 #include "fuse/internal.h"
 
 struct cli {
-	char *auth_url, *user, *key, *conf, *cache_size, *dirty_max;
+	char *auth_url, *user, *key, *conf, *cache_size, *dirty_max, *kernel_ra;
 	char *fsname, *mountpoint;
 	int ro, lease_seconds, commit_seconds, threads, readahead, mkfs;
 	int foreground, help;
@@ -56,6 +59,8 @@ static const struct fuse_opt cli_opts[] = {
 	OPT("--threads %d", threads),
 	OPT("readahead=%d", readahead),
 	OPT("--readahead %d", readahead),
+	OPT("kernel_readahead=%s", kernel_ra),
+	OPT("--kernel_readahead %s", kernel_ra),
 	FUSE_OPT_KEY("ro", KEY_RO),
 	FUSE_OPT_KEY("--ro", KEY_RO),
 	FUSE_OPT_KEY("--mkfs", KEY_MKFS),
@@ -163,6 +168,7 @@ static int load_conf(struct cli *c)
 		SETS("key", key);
 		SETS("cache_size", cache_size);
 		SETS("dirty_max", dirty_max);
+		SETS("kernel_readahead", kernel_ra);
 		SETI("lease_seconds", lease_seconds);
 		SETI("commit_seconds", commit_seconds);
 		SETI("threads", threads);
@@ -193,7 +199,8 @@ static void usage(void)
 	       "       kumo-mount --mkfs [-o opts] FILESYSTEM\n"
 	       "options: auth_url=URL user=ACCOUNT:USER key=KEY conf=FILE\n"
 	       "  cache_size=BYTES dirty_max=BYTES ro lease_seconds=N\n"
-	       "  commit_seconds=N threads=N readahead=CHUNKS, and FUSE's\n"
+	       "  commit_seconds=N threads=N readahead=CHUNKS\n"
+	       "  kernel_readahead=BYTES, and FUSE's\n"
 	       "  (allow_other, auto_unmount, ...)\n");
 }
 
@@ -204,6 +211,7 @@ int main(int argc, char **argv)
 	struct kfs fs;
 	struct fuse_session *se = NULL;
 	struct fuse_loop_config lc;
+	char real[PATH_MAX];
 	int rc = 1, mounted = 0;
 	memset(&c, 0, sizeof(c));
 	memset(&fs, 0, sizeof(fs));
@@ -238,10 +246,12 @@ int main(int argc, char **argv)
 	fs.o.key = c.key ? c.key : "testing";
 	fs.o.cache_size = 512ULL << 20;
 	fs.o.dirty_max = 128ULL << 20;
+	fs.o.kernel_ra = KFS_KERNEL_RA;
 	if ((c.cache_size && parse_size(c.cache_size, &fs.o.cache_size)) ||
-	    (c.dirty_max && parse_size(c.dirty_max, &fs.o.dirty_max))) {
-		fprintf(stderr, "kumo-mount: bad size in cache_size or "
-				"dirty_max\n");
+	    (c.dirty_max && parse_size(c.dirty_max, &fs.o.dirty_max)) ||
+	    (c.kernel_ra && parse_size(c.kernel_ra, &fs.o.kernel_ra))) {
+		fprintf(stderr, "kumo-mount: bad size in cache_size, "
+				"dirty_max or kernel_readahead\n");
 		goto out;
 	}
 	fs.o.ro = c.ro;
@@ -285,9 +295,13 @@ int main(int argc, char **argv)
 		goto out;
 	if (fuse_set_signal_handlers(se))
 		goto out;
+	if (!realpath(c.mountpoint, real))
+		real[0] = 0;
 	if (fuse_session_mount(se, c.mountpoint))
 		goto out;
 	mounted = 1;
+	if (real[0])
+		ko_bdi_find(&fs, real);
 	if (fuse_daemonize(c.foreground))
 		goto out;
 	/* multi-threaded from here (threads do not survive the fork) */
@@ -296,7 +310,11 @@ int main(int argc, char **argv)
 	memset(&lc, 0, sizeof(lc));
 	lc.clone_fd = 0;
 	lc.max_idle_threads = 16;
-	rc = fuse_session_loop_mt(se, &lc) ? 1 : 0;
+	/* a signal that asked us to stop (libfuse returns its number) is a
+	 * clean stop: the exit status then says whether the final commit
+	 * put every change in the cluster */
+	rc = fuse_session_loop_mt(se, &lc);
+	rc = rc == 0 || rc == SIGTERM || rc == SIGINT || rc == SIGHUP ? 0 : 1;
 out:
 	if (se) {
 		fuse_remove_signal_handlers(se);
@@ -305,6 +323,7 @@ out:
 	}
 	if (fs.sw && !c.mkfs) {
 		kj_stop(&fs);
+		ko_close_all(&fs);
 		if (!fs.o.ro && fs.lease_epoch) {
 			pthread_mutex_lock(&fs.lock);
 			ns_mark(&fs.ns, 2);
@@ -331,5 +350,6 @@ out:
 	free(c.conf);
 	free(c.cache_size);
 	free(c.dirty_max);
+	free(c.kernel_ra);
 	return rc;
 }
