@@ -23,7 +23,6 @@
 #include <strings.h>
 
 #include <jansson.h>
-#include <xxhash.h>
 
 #include "common/listing.h"
 #include "common/log.h"
@@ -31,6 +30,7 @@
 #include "common/objclient.h"
 #include "common/policy.h"
 #include "common/timestamp.h"
+#include "common/xxh.h"
 
 /* Swift's constraints on names */
 #define OC_MAX_ACCOUNT	 256
@@ -305,16 +305,6 @@ static void put_rest(struct cluster_put *p, const char *account,
 	}
 }
 
-/* The XXH3-128 of len bytes as 32 hex digits (canonical, big-endian), as
- * the object servers give it (objectd/diskfile.c df_writer_xxh128). */
-static void body_xxh128(const void *data, size_t len, char hex[33])
-{
-	XXH128_canonical_t sum;
-
-	XXH128_canonicalFromHash(&sum, XXH3_128bits(data, len));
-	md5_hex(sum.digest, hex); /* 16 bytes, as an MD5 */
-}
-
 int oc_put(struct cluster *c, const char *account, const char *container,
 	   const char *object, const void *data, size_t len,
 	   const struct oc_put_opts *opts)
@@ -345,7 +335,7 @@ int oc_put(struct cluster *c, const char *account, const char *container,
 		if (rc)
 			goto out;
 		md5_hex(digest, etag);
-		body_xxh128(data, len, xxh);
+		xxh128_hex(data, len, xxh);
 	}
 	n = nodes.nprimary;
 	quorum = cluster_quorum(n);

@@ -76,13 +76,13 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
-#include <xxhash.h>
 #include <zlib.h>
 
 #include "common/ec.h"
 #include "common/log.h"
 #include "common/md5.h"
 #include "common/policy.h"
+#include "common/xxh.h"
 #include "objectd/internal.h"
 
 #define FOOTER_MAGIC "KUMOOBJ1"
@@ -1153,8 +1153,8 @@ int df_writer_write(struct df_writer *w, const void *data, size_t len)
 		w->buf = upload_buf_get(); /* NULL: write unbuffered */
 	if (w->md5)
 		rc = objd_md5_update(w->md5, data, len);
-	else if (w->xxh && XXH3_128bits_update(w->xxh, data, len) != XXH_OK)
-		rc = -EIO;
+	else if (w->xxh)
+		xxh128_update(w->xxh, data, len);
 	if (!rc && !w->buf)
 		rc = writer_out(w, data, len);
 	while (!rc && w->buf && left) {
@@ -1186,12 +1186,10 @@ int df_writer_etag(struct df_writer *w, char hex[33])
 
 int df_writer_use_xxh128(struct df_writer *w)
 {
-	XXH3_state_t *st = XXH3_createState();
+	void *st = xxh128_new();
 
-	if (!st || XXH3_128bits_reset(st) != XXH_OK) {
-		XXH3_freeState(st);
+	if (!st)
 		return -ENOMEM;
-	}
 	objd_md5_free(w->md5);
 	w->md5 = NULL;
 	w->xxh = st;
@@ -1200,13 +1198,9 @@ int df_writer_use_xxh128(struct df_writer *w)
 
 int df_writer_xxh128(struct df_writer *w, char hex[33])
 {
-	XXH128_canonical_t sum;
-
 	if (!w->xxh)
 		return -EINVAL;
-	XXH128_canonicalFromHash(&sum, XXH3_128bits_digest(w->xxh));
-	md5_hex(sum.digest, hex); /* 16 bytes, as an MD5 */
-	XXH3_freeState(w->xxh);
+	xxh128_final(w->xxh, hex);
 	w->xxh = NULL;
 	return 0;
 }
@@ -1222,7 +1216,7 @@ void df_writer_abort(struct df_writer *w)
 	if (w->md5)
 		objd_md5_free(w->md5);
 	w->md5 = NULL;
-	XXH3_freeState(w->xxh);
+	xxh128_free(w->xxh);
 	w->xxh = NULL;
 	upload_buf_put(w->buf);
 	w->buf = NULL;

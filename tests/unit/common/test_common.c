@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
+#include <xxhash.h>
 
 #include "common/buf.h"
 #include "common/config.h"
@@ -22,6 +23,7 @@
 #include "common/md5.h"
 #include "common/pyjson.h"
 #include "common/timestamp.h"
+#include "common/xxh.h"
 
 static char *float_repr(double v)
 {
@@ -146,6 +148,39 @@ Test(md5, batch_matches_md5_buf)
 			  "buffer %d (%zu bytes) hashed wrong", i, job[i].len);
 		free(job[i].data);
 	}
+}
+
+/* xxh128_hex and the running xxh128 (the AVX2 build on a CPU with AVX2)
+ * give libxxhash's XXH3-128, at every size class of its code */
+Test(xxh, matches_libxxhash)
+{
+	static const size_t sizes[] = {0,   1,	 16,   17,    128,	    129,
+				       240, 241, 1024, 65536, (1 << 20) + 3};
+	size_t i, k, n, cut;
+	uint8_t *b = malloc(sizes[10]);
+	char got[33], run[33], want[33];
+	XXH128_canonical_t c;
+	void *st;
+
+	cr_assert_not_null(b);
+	for (k = 0; k < sizes[10]; k++)
+		b[k] = (uint8_t)(k * 31 + k / 977);
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		n = sizes[i];
+		XXH128_canonicalFromHash(&c, XXH3_128bits(b, n));
+		md5_hex(c.digest, want);
+		xxh128_hex(b, n, got);
+		cr_expect_str_eq(got, want, "size %zu", n);
+		st = xxh128_new();
+		cr_assert_not_null(st);
+		cut = n / 3;
+		xxh128_update(st, b, cut);
+		xxh128_update(st, b + cut, n - cut);
+		xxh128_final(st, run);
+		cr_expect_str_eq(run, want, "size %zu in two pieces", n);
+	}
+	xxh128_free(NULL);
+	free(b);
 }
 
 Test(gzip, roundtrip_is_deterministic_and_detects_damage)
