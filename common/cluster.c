@@ -65,6 +65,7 @@
 #define ENGINE_MAX   (2 * CLUSTER_MAX_NODES)
 #define FETCH_MAX    (8 * CLUSTER_MAX_NODES) /* ids of one cluster_fetch */
 #define PATH_MAX_ENC (3 * 2048 + 64)
+#define HDRS_STEP    16 /* response header slots header_cb adds at once */
 
 struct errslot {
 	char key[300];
@@ -817,14 +818,22 @@ static size_t header_cb(char *data, size_t size, size_t n, void *arg)
 	colon = memchr(data, ':', nl);
 	if (!colon || x->status < 200)
 		return len;
-	nn = realloc(x->r.hdr_names, sizeof(*nn) * (size_t)(x->r.nhdrs + 1));
-	if (!nn)
-		return 0;
-	x->r.hdr_names = nn;
-	nv = realloc(x->r.hdr_values, sizeof(*nv) * (size_t)(x->r.nhdrs + 1));
-	if (!nv)
-		return 0;
-	x->r.hdr_values = nv;
+	/* room for HDRS_STEP more at a time (only this callback adds to
+	 * x->r's arrays, from empty): not two reallocs a header */
+	nn = x->r.hdr_names;
+	nv = x->r.hdr_values;
+	if (!(x->r.nhdrs % HDRS_STEP)) {
+		nn = realloc(nn,
+			     sizeof(*nn) * (size_t)(x->r.nhdrs + HDRS_STEP));
+		if (!nn)
+			return 0;
+		x->r.hdr_names = nn;
+		nv = realloc(nv,
+			     sizeof(*nv) * (size_t)(x->r.nhdrs + HDRS_STEP));
+		if (!nv)
+			return 0;
+		x->r.hdr_values = nv;
+	}
 	vl = nl - (size_t)(colon + 1 - data);
 	colon++;
 	while (vl && (*colon == ' ' || *colon == '\t')) {
@@ -897,7 +906,12 @@ static void xfer_free(struct xfer *x)
 	if (x->easy) {
 		if (!x->done)
 			curl_multi_remove_handle(x->e->multi, x->easy);
-		curl_easy_cleanup(x->easy);
+		/* a handle whose transfer ended well serves the next one */
+		if (x->done && x->result == CURLE_OK && !x->wpaused &&
+		    !x->rpaused)
+			curlpool_easy_put(x->easy);
+		else
+			curl_easy_cleanup(x->easy);
 	}
 	for (i = 0; i < x->e->nxs; i++)
 		if (x->e->xs[i] == x) {
@@ -920,13 +934,10 @@ static char *make_url(const struct ring_dev *dev, uint32_t part,
 		      const char *account, const char *container,
 		      const char *object, const char *query)
 {
-	char *enc = malloc(PATH_MAX_ENC), *url = NULL, *p;
+	char enc[PATH_MAX_ENC], *url = NULL, *p = enc;
 	size_t left = PATH_MAX_ENC;
 	int n;
 
-	if (!enc)
-		return NULL;
-	p = enc;
 	n = snprintf(p, left, "/");
 	p += n, left -= (size_t)n;
 	if ((n = cluster_quote(dev->device, p, left)) < 0)
@@ -959,7 +970,6 @@ static char *make_url(const struct ring_dev *dev, uint32_t part,
 		     query && *query ? query : "") < 0)
 		url = NULL;
 out:
-	free(enc);
 	return url;
 }
 
@@ -1014,7 +1024,7 @@ static struct xfer *xfer_start(struct engine *e, const struct ring_dev *dev,
 	e->xs[e->nxs++] = x;
 	x->url = make_url(dev, s->part, s->account, s->container, s->object,
 			  s->query);
-	x->easy = curl_easy_init();
+	x->easy = curlpool_easy_get();
 	if (!x->url || !x->easy)
 		goto fail;
 	for (i = 0; s->hdrs && i < s->hdrs->n; i++) {
@@ -1063,7 +1073,9 @@ static struct xfer *xfer_start(struct engine *e, const struct ring_dev *dev,
 	bad |= curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
 	bad |= curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, write_cb);
 	bad |= curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
-	if (s->stream) /* a large body in 256 KiB reads, not 16 KiB ones */
+	/* a large body in 256 KiB reads, not 16 KiB ones (a HEAD has none:
+	 * no 256 KiB buffer to allocate) */
+	if (s->stream && strcmp(s->method, "HEAD"))
 		bad |= curl_easy_setopt(x->easy, CURLOPT_BUFFERSIZE,
 					(long)BODY_MAX);
 	if (!strcmp(s->method, "HEAD")) {

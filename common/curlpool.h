@@ -19,6 +19,8 @@
 
 /* Idle multi handles kept; more are cleaned up when put back. */
 #define CURLPOOL_MAX 32
+/* Idle easy handles kept (curlpool_easy_put). */
+#define CURLPOOL_EASY_MAX 64
 /* Seconds a cached connection may sit idle and still be reused. */
 #define CURLPOOL_MAXAGE_S 20L
 
@@ -34,8 +36,22 @@ CURLM *curlpool_get(void);
  * NULL is allowed. Any thread.
  */
 void curlpool_put(CURLM *m);
+/*
+ * An easy handle with no options set: one a finished transfer gave back
+ * (curlpool_easy_put), or a new one; NULL on ENOMEM. The caller owns it
+ * until curlpool_easy_put or curl_easy_cleanup. Any thread.
+ */
+CURL *curlpool_easy_get(void);
+/*
+ * Give back an easy handle that is in no multi handle and whose last
+ * transfer ended (it is reset here and kept for curlpool_easy_get: a
+ * backend request then does not allocate, clear and free a handle of a
+ * few KiB). NULL is allowed. Any thread.
+ */
+void curlpool_easy_put(CURL *easy);
 /* Set the options that let an easy handle reuse pooled connections. */
 void curlpool_easy_opts(CURL *easy);
-/* Close every pooled handle and its connections (at exit; tests). */
+/* Close every pooled handle and its connections, and free the idle easy
+ * handles (at exit; tests). */
 void curlpool_drain(void);
 #endif
