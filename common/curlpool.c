@@ -1,8 +1,9 @@
 /*
  * common/curlpool.c: a locked stack of idle libcurl multi handles, each
  * holding the keep-alive connections its last transfers left, and one of
- * reset easy handles (see curlpool.h). The most recently used handle is handed out first, so a
- * steady load reuses a few handles whose connections are warm.
+ * reset easy handles (see curlpool.h). The most recently used handle is
+ * handed out first, so a steady load reuses a few handles whose
+ * connections are warm.
  */
 #include <pthread.h>
 
@@ -10,20 +11,48 @@
 
 #include "common/curlpool.h"
 
+/* A locked stack of idle handles, most recently used on top. */
+struct stack {
+	void **h;
+	int n, max;
+};
+
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
-static CURLM *g_idle[CURLPOOL_MAX];
-static int g_nidle;
-static CURL *g_easy[CURLPOOL_EASY_MAX]; /* reset, under g_lock */
-static int g_neasy;
+static void *g_multi_h[CURLPOOL_MAX];
+static void *g_easy_h[CURLPOOL_EASY_MAX]; /* reset */
+static struct stack g_multi = {g_multi_h, 0, CURLPOOL_MAX};
+static struct stack g_easy = {g_easy_h, 0, CURLPOOL_EASY_MAX};
+
+/* The top handle of st, taken off it, or NULL when st is empty. */
+static void *pop(struct stack *st)
+{
+	void *h = NULL;
+
+	pthread_mutex_lock(&g_lock);
+	if (st->n)
+		h = st->h[--st->n];
+	pthread_mutex_unlock(&g_lock);
+	return h;
+}
+
+/* Push h onto st: 0, or -1 when st is full (the caller frees h). */
+static int push(struct stack *st, void *h)
+{
+	int rc = -1;
+
+	pthread_mutex_lock(&g_lock);
+	if (st->n < st->max) {
+		st->h[st->n++] = h;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&g_lock);
+	return rc;
+}
 
 CURLM *curlpool_get(void)
 {
-	CURLM *m = NULL;
+	CURLM *m = pop(&g_multi);
 
-	pthread_mutex_lock(&g_lock);
-	if (g_nidle)
-		m = g_idle[--g_nidle];
-	pthread_mutex_unlock(&g_lock);
 	if (!m) {
 		m = curl_multi_init();
 		/* room for the connections to every backend of a request */
@@ -35,26 +64,14 @@ CURLM *curlpool_get(void)
 
 void curlpool_put(CURLM *m)
 {
-	if (!m)
-		return;
-	pthread_mutex_lock(&g_lock);
-	if (g_nidle < CURLPOOL_MAX) {
-		g_idle[g_nidle++] = m;
-		m = NULL;
-	}
-	pthread_mutex_unlock(&g_lock);
-	if (m)
+	if (m && push(&g_multi, m))
 		curl_multi_cleanup(m);
 }
 
 CURL *curlpool_easy_get(void)
 {
-	CURL *e = NULL;
+	CURL *e = pop(&g_easy);
 
-	pthread_mutex_lock(&g_lock);
-	if (g_neasy)
-		e = g_easy[--g_neasy];
-	pthread_mutex_unlock(&g_lock);
 	return e ? e : curl_easy_init();
 }
 
@@ -63,13 +80,7 @@ void curlpool_easy_put(CURL *easy)
 	if (!easy)
 		return;
 	curl_easy_reset(easy);
-	pthread_mutex_lock(&g_lock);
-	if (g_neasy < CURLPOOL_EASY_MAX) {
-		g_easy[g_neasy++] = easy;
-		easy = NULL;
-	}
-	pthread_mutex_unlock(&g_lock);
-	if (easy)
+	if (push(&g_easy, easy))
 		curl_easy_cleanup(easy);
 }
 
@@ -83,21 +94,8 @@ void curlpool_drain(void)
 	CURLM *m;
 	CURL *e;
 
-	for (;;) {
-		pthread_mutex_lock(&g_lock);
-		e = g_neasy ? g_easy[--g_neasy] : NULL;
-		pthread_mutex_unlock(&g_lock);
-		if (!e)
-			break;
+	while ((e = pop(&g_easy)))
 		curl_easy_cleanup(e);
-	}
-
-	for (;;) {
-		pthread_mutex_lock(&g_lock);
-		m = g_nidle ? g_idle[--g_nidle] : NULL;
-		pthread_mutex_unlock(&g_lock);
-		if (!m)
-			break;
+	while ((m = pop(&g_multi)))
 		curl_multi_cleanup(m);
-	}
 }
