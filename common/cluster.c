@@ -106,6 +106,7 @@ struct put_src {
 	const char *const *each; /* per slot (cluster_put_write_each) */
 	size_t len;
 	int eof;
+	struct curl_slist *trailers; /* sent after a chunked body */
 };
 
 struct engine;
@@ -131,6 +132,7 @@ struct xfer {
 	int rpaused;
 	int body_started;  /* some body was handed to curl */
 	int reported;	   /* a PUT answer given by put_collect */
+	int trailed;	   /* a chunked upload with trailers */
 	uint64_t up_total; /* body bytes handed to curl in all */
 	double last;
 };
@@ -897,6 +899,23 @@ static size_t read_cb(char *buf, size_t size, size_t n, void *arg)
 	return CURL_READFUNC_PAUSE;
 }
 
+/* The trailers of a chunked upload (cluster_put_trailer), once its body
+ * ended: copies, which curl frees. */
+static int trailer_cb(struct curl_slist **list, void *arg)
+{
+	const struct xfer *x = arg;
+	const struct curl_slist *t;
+
+	for (t = x->src->trailers; t; t = t->next) {
+		struct curl_slist *l = curl_slist_append(*list, t->data);
+
+		if (!l)
+			return CURL_TRAILERFUNC_ABORT;
+		*list = l;
+	}
+	return CURL_TRAILERFUNC_OK;
+}
+
 static void xfer_free(struct xfer *x)
 {
 	int i;
@@ -906,9 +925,13 @@ static void xfer_free(struct xfer *x)
 	if (x->easy) {
 		if (!x->done)
 			curl_multi_remove_handle(x->e->multi, x->easy);
-		/* a handle whose transfer ended well serves the next one */
+		/* a handle whose transfer ended well serves the next one;
+		 * not one that had trailers: libcurl 7.88 keeps its trailer
+		 * state (TRAILERS_DONE) through curl_easy_reset, and the next
+		 * chunked upload on it writes its chunk header before curl's
+		 * upload buffer */
 		if (x->done && x->result == CURLE_OK && !x->wpaused &&
-		    !x->rpaused)
+		    !x->rpaused && !x->trailed)
 			curlpool_easy_put(x->easy);
 		else
 			curl_easy_cleanup(x->easy);
@@ -1090,6 +1113,14 @@ static struct xfer *xfer_start(struct engine *e, const struct ring_dev *dev,
 					e->c->node_ms);
 		bad |= curl_easy_setopt(x->easy, CURLOPT_UPLOAD_BUFFERSIZE,
 					256L * 1024);
+		/* trailers only for an upload that announces them */
+		if (s->upload_len < 0 && has_header(s->hdrs, "Trailer")) {
+			bad |= curl_easy_setopt(
+				x->easy, CURLOPT_TRAILERFUNCTION, trailer_cb);
+			bad |= curl_easy_setopt(x->easy, CURLOPT_TRAILERDATA,
+						x);
+			x->trailed = 1;
+		}
 		if (strcmp(s->method, "PUT"))
 			bad |= curl_easy_setopt(x->easy, CURLOPT_CUSTOMREQUEST,
 						s->method);
@@ -2248,6 +2279,22 @@ int cluster_put_finish_quorum(struct cluster_put *p, int *statuses,
 	return put_finish(p, PUT_QUORUM, statuses, etags, NULL, NULL, n);
 }
 
+int cluster_put_trailer(struct cluster_put *p, const char *name,
+			const char *value)
+{
+	struct curl_slist *l;
+	char *line = NULL;
+
+	if (asprintf(&line, "%s: %s", name, value) < 0)
+		return -ENOMEM;
+	l = curl_slist_append(p->src.trailers, line);
+	free(line);
+	if (!l)
+		return -ENOMEM;
+	p->src.trailers = l;
+	return 0;
+}
+
 int cluster_put_rest(struct cluster_put *p, int *statuses, char etags[][33],
 		     int *n)
 {
@@ -2261,5 +2308,6 @@ void cluster_put_free(struct cluster_put *p)
 	if (!p)
 		return;
 	engine_free(&p->e);
+	curl_slist_free_all(p->src.trailers);
 	free(p);
 }

@@ -360,6 +360,16 @@ int cluster_put_write_each(struct cluster_put *p, const void *const *each,
 			   size_t len);
 
 /*
+ * Send "name: value" as a trailer after the body of a chunked upload that
+ * announced trailers (content_length -1 and a Trailer header in hdrs at
+ * cluster_put_open; other uploads send none), to every slot: a hash of
+ * the body known once it was all written. Call before
+ * cluster_put_finish*. 0 or -ENOMEM.
+ */
+int cluster_put_trailer(struct cluster_put *p, const char *name,
+			const char *value);
+
+/*
  * End the body and collect the answers: statuses[] and etags (the ETag of
  * each 2xx) of the backends still live, *n of them (at most
  * CLUSTER_MAX_NODES), in slot order (slots left without a backend

@@ -108,6 +108,11 @@ const char *http_header(const struct http_request *req, const char *name)
 	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
+const char *http_footer(const struct http_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_FOOTER_KIND, name);
+}
+
 struct each_ctx {
 	void (*fn)(const char *, const char *, void *);
 	void *arg;
@@ -218,7 +223,12 @@ const char *http_query(const struct http_request *req, const char *name)
 
 int64_t http_content_length(const struct http_request *req)
 {
-	const char *v = http_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	return http_header_length(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
+}
+
+int64_t http_header_length(const struct http_request *req, const char *name)
+{
+	const char *v = http_header(req, name);
 	char *end;
 	long long n;
 

@@ -70,6 +70,9 @@ const char *http_method(const struct http_request *req);
 const char *http_raw_path(const struct http_request *req);
 /* A request header (case-insensitive name), or NULL. */
 const char *http_header(const struct http_request *req, const char *name);
+/* A trailer of a chunked request body (case-insensitive name), or NULL;
+ * known in the handler's on_end only. */
+const char *http_footer(const struct http_request *req, const char *name);
 /* A query argument, decoded, or NULL ("" for a key without value). */
 const char *http_query(const struct http_request *req, const char *name);
 /* 1 when the query has the argument name, with or without a value
@@ -77,6 +80,8 @@ const char *http_query(const struct http_request *req, const char *name);
 int http_query_has(const struct http_request *req, const char *name);
 /* Content-Length, or -1 when absent (e.g. chunked). */
 int64_t http_content_length(const struct http_request *req);
+/* The length in header name (digits only), or -1 when absent or bad. */
+int64_t http_header_length(const struct http_request *req, const char *name);
 const char *http_txn(const struct http_request *req);
 void *http_app(const struct http_request *req);
 /* Per-request state of the handler. */

@@ -807,7 +807,11 @@ static void get_headers(struct http_request *req)
 static int check_creation(struct http_request *req, struct obj_req *r)
 {
 	const char *te = http_header(req, "Transfer-Encoding");
-	const char *cl = http_header(req, "Content-Length");
+	/* a chunked body's length when its sender knows it (the proxy's
+	 * hashed uploads): the room to claim and the length to get */
+	const char *lname =
+		te ? "X-Backend-Obj-Content-Length" : "Content-Length";
+	const char *cl = http_header(req, lname);
 	const char *ct = http_header(req, "Content-Type");
 
 	r->clen = -1;
@@ -818,8 +822,8 @@ static int check_creation(struct http_request *req, struct obj_req *r)
 			" value specified in Transfer-Encoding header");
 		return -EINVAL;
 	}
-	if (!te && cl) {
-		r->clen = http_content_length(req);
+	if (cl) {
+		r->clen = http_header_length(req, lname);
 		if (r->clen < 0) {
 			http_reply_error(req, 400,
 					 "Invalid Content-Length header value");
@@ -874,10 +878,8 @@ static int reserve_body(struct df_writer *w, int64_t len,
  * The value of header name without the quotes around it, if it is 32 hex
  * digits, into hex (lowercase); else -EINVAL.
  */
-static int hex32_header(struct http_request *req, const char *name,
-			char hex[33])
+static int hex32_value(const char *v, char hex[33])
 {
-	const char *v = http_header(req, name);
 	size_t n = v ? strlen(v) : 0;
 	int i;
 
@@ -892,6 +894,13 @@ static int hex32_header(struct http_request *req, const char *name,
 	}
 	hex[32] = '\0';
 	return 0;
+}
+
+/* hex32_value of header name. */
+static int hex32_header(struct http_request *req, const char *name,
+			char hex[33])
+{
+	return hex32_value(http_header(req, name), hex);
 }
 
 /*
@@ -910,20 +919,39 @@ static int client_hashed(struct http_request *req)
 	       !hex32_header(req, "X-Backend-Body-Xxh128", hex);
 }
 
-/* put_end in client_hashed's case: etag is the ETag given once the body's
- * XXH3-128 is the one sent; else -EILSEQ. */
+/*
+ * The proxy hashes a body once as it streams it to every replica and
+ * sends the MD5 and XXH3-128 after it, as the trailers
+ * X-Backend-Body-Md5 and X-Backend-Body-Xxh128 of a chunked body that
+ * Trailer announces (a client's Trailer and X-Backend-* headers never
+ * pass the proxy). The body is then checked by the XXH3-128 as in
+ * client_hashed, and the client's own ETag, if any, against that MD5.
+ */
+static int trailer_hashed(struct http_request *req)
+{
+	const char *t = http_header(req, "Trailer");
+
+	return t && strcasestr(t, "X-Backend-Body-Xxh128") &&
+	       http_header(req, "Transfer-Encoding");
+}
+
+/* put_end in client_hashed's or trailer_hashed's case: etag is the MD5
+ * given once the body's XXH3-128 is the one sent; else -EILSEQ (also
+ * when a trailer is missing or malformed). */
 static int client_etag(struct http_request *req, struct obj_req *r,
 		       char etag[33])
 {
+	int trailed = trailer_hashed(req);
+	const char *xxh = trailed ? http_footer(req, "X-Backend-Body-Xxh128")
+				  : http_header(req, "X-Backend-Body-Xxh128");
+	const char *md5 = trailed ? http_footer(req, "X-Backend-Body-Md5")
+				  : http_header(req, "ETag");
 	char sum[33], want[33];
 	int rc = df_writer_xxh128(&r->w, sum);
 
-	if (!rc)
-		rc = hex32_header(req, "X-Backend-Body-Xxh128", want);
-	if (!rc && strcmp(sum, want))
+	if (!rc && (hex32_value(xxh, want) || strcmp(sum, want) ||
+		    hex32_value(md5, etag)))
 		rc = -EILSEQ;
-	if (!rc)
-		rc = hex32_header(req, "ETag", etag);
 	return rc;
 }
 
@@ -992,7 +1020,7 @@ static void put_headers(struct http_request *req)
 	if (!rc)
 		rc = df_writer_open(&r->loc, &r->w);
 	if (!rc) {
-		if (client_hashed(req))
+		if (client_hashed(req) || trailer_hashed(req))
 			rc = df_writer_use_xxh128(&r->w);
 		if (!rc)
 			rc = reserve_body(&r->w, r->clen, &r->meta);

@@ -11,6 +11,11 @@
  * backends' ETags must agree. A client that goes away mid-body aborts
  * every backend request, so no backend commits a truncated object. The
  * same upload (proxy_object_put_open/write/end) carries copy.c's copies.
+ * The body is hashed here, once, as it streams (MD5 for the ETag,
+ * XXH3-128 for the transfer), and goes chunked to the object servers
+ * with both hashes as trailers (put_trailers): each checks the XXH3-128
+ * and stores the MD5 (objectd's trailer_hashed) instead of computing
+ * its own MD5 of the body, one MD5 per object instead of one per replica.
  *
  * GET/HEAD stream from the first good replica (every replica with
  * X-Newest); POST and DELETE go to every primary and answer by quorum.
@@ -29,9 +34,13 @@
 #include <strings.h>
 #include <time.h>
 
+#include <openssl/evp.h>
+
 #include "common/log.h"
+#include "common/md5.h"
 #include "common/policy.h"
 #include "common/timestamp.h"
+#include "common/xxh.h"
 #include "proxy/internal.h"
 
 struct obj_put {
@@ -46,6 +55,8 @@ struct obj_put {
 	struct ec_put *ec; /* an erasure-coded policy's upload (ec_put.c) */
 	int64_t expected;  /* Content-Length, -1 when chunked */
 	uint64_t received;
+	EVP_MD_CTX *md5; /* the body's hashes (a replicated upload) */
+	void *xxh;
 	char ts[32];
 };
 
@@ -57,6 +68,8 @@ static void obj_put_free(struct obj_put *o)
 		return;
 	cluster_put_free(o->put);
 	ec_put_free(o->ec);
+	EVP_MD_CTX_free(o->md5);
+	xxh128_free(o->xxh);
 	for (i = 0; i < o->nslots; i++)
 		cluster_hdrs_free(&o->hdrs[i]);
 	cluster_nodes_release(&o->nodes);
@@ -284,6 +297,52 @@ static void drop_headers(struct cluster_hdrs *h, const char *const *drop)
 			proxy_reply_status(req, (st)); \
 	} while (0)
 
+/* A replicated upload's hashes started and its backend headers told
+ * that they come as trailers of a chunked body (objectd's
+ * trailer_hashed), with the length, when known, that objectd claims and
+ * checks. 0 or -ENOMEM. */
+static int hashed_headers(struct obj_put *o)
+{
+	char len[24];
+	int i, rc = 0;
+
+	o->md5 = EVP_MD_CTX_new();
+	o->xxh = xxh128_new();
+	if (!o->md5 || !o->xxh ||
+	    EVP_DigestInit_ex(o->md5, EVP_md5(), NULL) != 1)
+		return -ENOMEM;
+	snprintf(len, sizeof(len), "%lld", (long long)o->expected);
+	for (i = 0; i < o->nslots && !rc; i++) {
+		rc = cluster_hdrs_set(&o->hdrs[i], "Trailer",
+				      "X-Backend-Body-Md5, "
+				      "X-Backend-Body-Xxh128");
+		if (!rc && o->expected >= 0)
+			rc = cluster_hdrs_set(&o->hdrs[i],
+					      "X-Backend-Obj-Content-Length",
+					      len);
+	}
+	return rc;
+}
+
+/* The hashes of the whole body as the upload's trailers. 0 or -errno. */
+static int put_trailers(struct obj_put *o)
+{
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned int dl = 0;
+	char hex[33];
+	int rc;
+
+	if (EVP_DigestFinal_ex(o->md5, d, &dl) != 1 || dl != MD5_LEN)
+		return -EIO;
+	md5_hex(d, hex);
+	rc = cluster_put_trailer(o->put, "X-Backend-Body-Md5", hex);
+	xxh128_final(o->xxh, hex);
+	o->xxh = NULL;
+	if (!rc)
+		rc = cluster_put_trailer(o->put, "X-Backend-Body-Xxh128", hex);
+	return rc;
+}
+
 static struct obj_put *put_open(struct http_request *req, struct proxy_app *app,
 				const struct proxy_path *p, int64_t length,
 				const struct cluster_resp *src, int fresh,
@@ -391,11 +450,11 @@ static struct obj_put *put_open(struct http_request *req, struct proxy_app *app,
 	if (ec)
 		rc = ec_put_open(app, &o->nodes, o->p, o->hdrs, o->expected,
 				 http_txn(req), &early, &o->ec);
-	else
+	else if (!(rc = hashed_headers(o)))
 		rc = cluster_put_open(app->cluster, &o->nodes, o->p->account,
 				      o->p->container, o->p->object, o->hdrs,
-				      o->expected, o->quorum, http_txn(req),
-				      &early, &o->put);
+				      -1, o->quorum, http_txn(req), &early,
+				      &o->put);
 	if (rc == -EEXIST) {
 		/* Swift: 412 for If-None-Match, 202 for an older timestamp */
 		REFUSE_STATUS(early == 409 ? 202 : early);
@@ -434,8 +493,12 @@ static void put_abort(struct obj_put *o)
 /* Hand len bytes to the backends (o->received not counted). 0 or -EIO */
 static int put_write(struct obj_put *o, const void *data, size_t len)
 {
-	return o->ec ? ec_put_write(o->ec, data, len)
-		     : cluster_put_write(o->put, data, len);
+	if (o->ec)
+		return ec_put_write(o->ec, data, len);
+	if (EVP_DigestUpdate(o->md5, data, len) != 1)
+		return -EIO;
+	xxh128_update(o->xxh, data, len);
+	return cluster_put_write(o->put, data, len);
 }
 
 int proxy_object_put_write(struct obj_put *o, const void *data, size_t len)
@@ -516,6 +579,11 @@ int proxy_object_put_finish(struct obj_put *o, char etag[33])
 	}
 	if (!o->put)
 		return 503;
+	if (put_trailers(o)) {
+		log_err("PUT /%s/%s/%s: no trailers", o->p->account,
+			o->p->container, o->p->object);
+		return 500;
+	}
 	cluster_put_finish(o->put, statuses, etags, &n);
 	cluster_put_free(o->put);
 	o->put = NULL;

@@ -7,14 +7,8 @@ requires curl md5sum kumo-objectd
 
 start_objectd
 D=$TMPDIR_TEST/srv
-# 1 MiB of "kumo\n" repeated: its XXH3-128 (canonical hex) computed once with
-# libxxhash's XXH3_128bits, as objclient.c sends it
-$PYTHON -c "import sys; sys.stdout.write(('kumo\\n' * 209716)[:1 << 20])" \
-	>"$TMPDIR_TEST/body"
-sum=$(md5sum <"$TMPDIR_TEST/body" | cut -d' ' -f1)
-xxh=ae054b69340d27addb7e02f3f3124a9a
-bad=0123456789abcdef0123456789abcdef
-[ "$xxh" != "$bad" ] || fail "test's XXH3-128 constant"
+kumo_body "$TMPDIR_TEST/body"
+sum=$BODY_MD5 xxh=$BODY_XXH bad=$BAD_HASH
 
 # right: stored with the ETag given
 TS=$(now_ts)

@@ -15,16 +15,7 @@ requires curl strace kumo-objectd
 start_objectd
 D=$TMPDIR_TEST/srv
 TRACE=$TMPDIR_TEST/trace
-strace -f -y -qq -e trace=mkdir,rename,fsync,fallocate -o "$TRACE" \
-	-p "$OBJ_PID" 2>"$TMPDIR_TEST/strace.err" &
-ST=$!
-cleanup_fn "kill $ST 2>/dev/null"
-for _ in $(seq 100); do
-	awk '/^TracerPid:/ { exit $2 == 0 }' "/proc/$OBJ_PID/status" && break
-	sleep 0.1
-done
-awk '/^TracerPid:/ { exit $2 == 0 }' "/proc/$OBJ_PID/status" ||
-	fail "strace did not attach: $(cat "$TMPDIR_TEST/strace.err")"
+strace_attach "$OBJ_PID" "$TRACE" -y -e trace=mkdir,rename,fsync,fallocate
 
 # put TS NAME: a 4 KiB PUT of /d1/9/a/c/NAME that must answer 201
 put() {
@@ -38,8 +29,8 @@ TS1=$(now_ts)
 put "$TS1" o
 TS2=$(now_ts 1)
 put "$TS2" o
-kill "$ST"
-wait "$ST" 2>/dev/null || true
+kill "$STRACE_PID"
+wait "$STRACE_PID" 2>/dev/null || true
 
 h=$(printf '/a/c/okumotest' | md5sum | cut -d' ' -f1)
 HD=$D/d1/objects/9/${h: -3}/$h

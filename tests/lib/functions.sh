@@ -92,3 +92,20 @@ ec42_policy_conf() {
 	printf 'ec_num_parity_fragments = 2\n'
 	[ -z "${3:-}" ] || printf 'ec_object_segment_size = %s\n' "$3"
 }
+
+# strace_attach PID OUT STRACE_ARGS...: strace every thread of PID into
+# OUT in the background (STRACE_PID; killed at exit); returns once
+# strace is attached.
+strace_attach() {
+	local pid=$1 out=$2 i
+	shift 2
+	strace -f -qq "$@" -o "$out" -p "$pid" 2>"$out.err" &
+	STRACE_PID=$!
+	cleanup_fn "kill $STRACE_PID 2>/dev/null"
+	for i in $(seq 100); do
+		awk '/^TracerPid:/ { exit $2 == 0 }' "/proc/$pid/status" &&
+			return 0
+		sleep 0.1
+	done
+	fail "strace did not attach: $(cat "$out.err")"
+}

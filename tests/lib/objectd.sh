@@ -109,3 +109,15 @@ PY
 	done
 	fail "fake container server did not start"
 }
+
+# kumo_body FILE: 1 MiB of "kumo\n" repeated into FILE; sets BODY_MD5 and
+# BODY_XXH, its XXH3-128 (canonical hex, computed once with libxxhash's
+# XXH3_128bits, as objclient.c and the proxy send it), and BAD_HASH, 32 hex
+# digits that are neither.
+kumo_body() {
+	$PYTHON -c "import sys; sys.stdout.write(('kumo\\n' * 209716)[:1 << 20])" \
+		>"$1"
+	BODY_MD5=$(md5sum <"$1" | cut -d' ' -f1)
+	BODY_XXH=ae054b69340d27addb7e02f3f3124a9a
+	BAD_HASH=0123456789abcdef0123456789abcdef
+}
