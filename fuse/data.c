@@ -378,7 +378,14 @@ static int own_data(struct kchunk *c)
 	return 0;
 }
 
-static int grow(struct kfs *fs, struct kchunk *c, uint32_t need)
+/*
+ * Room in c for need bytes; the bytes added read as zeros, but for
+ * [skip, need), which the caller writes at once (skip = need: none). A
+ * whole-chunk buffer comes from the pool (buf_take), not from a fresh
+ * mmap, whose page faults and zeroing cost more than the copy (a
+ * sequential writer's every chunk). Lock held.
+ */
+static int grow(struct kfs *fs, struct kchunk *c, uint32_t need, uint32_t skip)
 {
 	uint32_t cap = c->cap ? c->cap : 4096;
 	uint8_t *p;
@@ -388,10 +395,21 @@ static int grow(struct kfs *fs, struct kchunk *c, uint32_t need)
 		cap *= 2;
 	if (cap > fs->chunk_size)
 		cap = fs->chunk_size;
-	p = realloc(c->data, cap);
-	if (!p)
+	if (cap == fs->chunk_size && (p = buf_take(fs))) {
+		if (c->cap)
+			memcpy(p, c->data, c->cap);
+		free(c->data);
+	} else if (!(p = realloc(c->data, cap))) {
 		return -ENOMEM;
-	memset(p + c->cap, 0, cap - c->cap);
+	}
+	if (skip < c->cap)
+		skip = c->cap;
+	if (skip < need) {
+		memset(p + c->cap, 0, skip - c->cap);
+		memset(p + need, 0, cap - need);
+	} else {
+		memset(p + c->cap, 0, cap - c->cap);
+	}
 	fs->bytes_cached += cap - c->cap;
 	if (c->dirty)
 		fs->bytes_dirty += cap - c->cap;
@@ -596,7 +614,7 @@ static int load(struct kfs *fs, struct kinode *in, uint64_t idx,
 		return -ENOMEM;
 	c->refs++;
 	if (c->inl && in->ilen) { /* inline: from the metadata */
-		int rc = grow(fs, c, in->ilen);
+		int rc = grow(fs, c, in->ilen, in->ilen);
 		if (rc) {
 			c->refs--;
 			if (!c->dirty && !c->refs)
@@ -1118,7 +1136,8 @@ ssize_t kd_write(struct kfs *fs, struct kinode *in, const char *buf,
 				return done ? (ssize_t)done : -ENOMEM;
 			c->refs++;
 			c->sparse = c->based = 1;
-			if ((rc = grow(fs, c, fs->chunk_size))) {
+			if ((rc = grow(fs, c, fs->chunk_size,
+				       fs->chunk_size))) {
 				unref(fs, c);
 				cremove_unused(fs, c);
 				return done ? (ssize_t)done : rc;
@@ -1148,7 +1167,7 @@ ssize_t kd_write(struct kfs *fs, struct kinode *in, const char *buf,
 		if (c->inl && co + n > KFS_INLINE_MAX)
 			unline(in, c);
 		if ((rc = own_data(c)) ||
-		    (rc = grow(fs, c, co + (uint32_t)n)) ||
+		    (rc = grow(fs, c, co + (uint32_t)n, co)) ||
 		    (!c->inl && (rc = ns_chunk_set(&fs->ns, in, idx)))) {
 			unref(fs, c);
 			return done ? (ssize_t)done : rc;
