@@ -297,6 +297,20 @@ static void drop_headers(struct cluster_hdrs *h, const char *const *drop)
 			proxy_reply_status(req, (st)); \
 	} while (0)
 
+/*
+ * A body of at most this many bytes, its length known, goes with its
+ * Content-Length and each object server MD5s it: hashing 64 KiB costs an
+ * object server less than the chunked upload and an easy handle that
+ * cannot be pooled (see cluster.c's xfer_free) cost the proxy.
+ */
+#define HASHED_MIN_LEN (64 * 1024)
+
+/* Whether a replicated upload of o->expected bytes is hashed here. */
+static int put_hashed(const struct obj_put *o)
+{
+	return o->expected < 0 || o->expected > HASHED_MIN_LEN;
+}
+
 /* A replicated upload's hashes started and its backend headers told
  * that they come as trailers of a chunked body (objectd's
  * trailer_hashed), with the length, when known, that objectd claims and
@@ -306,6 +320,8 @@ static int hashed_headers(struct obj_put *o)
 	char len[24];
 	int i, rc = 0;
 
+	if (!put_hashed(o))
+		return 0;
 	o->md5 = EVP_MD_CTX_new();
 	o->xxh = xxh128_new();
 	if (!o->md5 || !o->xxh ||
@@ -332,6 +348,8 @@ static int put_trailers(struct obj_put *o)
 	char hex[33];
 	int rc;
 
+	if (!o->md5)
+		return 0;
 	if (EVP_DigestFinal_ex(o->md5, d, &dl) != 1 || dl != MD5_LEN)
 		return -EIO;
 	md5_hex(d, hex);
@@ -451,10 +469,10 @@ static struct obj_put *put_open(struct http_request *req, struct proxy_app *app,
 		rc = ec_put_open(app, &o->nodes, o->p, o->hdrs, o->expected,
 				 http_txn(req), &early, &o->ec);
 	else if (!(rc = hashed_headers(o)))
-		rc = cluster_put_open(app->cluster, &o->nodes, o->p->account,
-				      o->p->container, o->p->object, o->hdrs,
-				      -1, o->quorum, http_txn(req), &early,
-				      &o->put);
+		rc = cluster_put_open(
+			app->cluster, &o->nodes, o->p->account, o->p->container,
+			o->p->object, o->hdrs, put_hashed(o) ? -1 : o->expected,
+			o->quorum, http_txn(req), &early, &o->put);
 	if (rc == -EEXIST) {
 		/* Swift: 412 for If-None-Match, 202 for an older timestamp */
 		REFUSE_STATUS(early == 409 ? 202 : early);
@@ -495,9 +513,11 @@ static int put_write(struct obj_put *o, const void *data, size_t len)
 {
 	if (o->ec)
 		return ec_put_write(o->ec, data, len);
-	if (EVP_DigestUpdate(o->md5, data, len) != 1)
-		return -EIO;
-	xxh128_update(o->xxh, data, len);
+	if (o->md5) {
+		if (EVP_DigestUpdate(o->md5, data, len) != 1)
+			return -EIO;
+		xxh128_update(o->xxh, data, len);
+	}
 	return cluster_put_write(o->put, data, len);
 }
 
