@@ -15,6 +15,7 @@
 #include <criterion/criterion.h>
 
 #include "common/cluster.h"
+#include "common/curlpool.h"
 #include "common/http.h"
 #include "common/md5.h"
 #include "common/policy.h"
@@ -458,6 +459,64 @@ Test(cluster, get_falls_over_to_the_next_node, .init = setup, .fini = teardown)
 	cluster_get_close(g);
 	cluster_resp_free(&r);
 	cluster_nodes_release(&nodes);
+}
+
+/* The engine drives its pooled multi handle through curl's socket
+ * interface (socket and timer callbacks pointing at the engine). A
+ * handle given back to the pool must carry no callback into the freed
+ * engine: objectd's updater drives pooled handles with
+ * curl_multi_perform, which calls them (`make asan`, or valgrind
+ * --trace-children=yes, reports engine_timer's write into the freed
+ * cluster_get when engine_free leaves them set). */
+Test(cluster, pooled_multi_serves_perform_after_engine, .init = setup,
+     .fini = teardown)
+{
+	struct cluster_nodes nodes;
+	struct cluster_resp r = {0};
+	struct cluster_get *g = NULL;
+	char buf[64], url[128], etag[33];
+	CURLM *m;
+	CURL *easy;
+	CURLMsg *msg;
+	long code = 0;
+	int running = 1, left, n;
+	CURLcode res = CURLE_FAILED_INIT;
+
+	cr_assert_eq(put_object("o5", &n, etag), 201);
+	cr_assert_eq(cluster_lookup(cl, CLUSTER_OBJECT, "a", "c", "o5", &nodes),
+		     0);
+	cr_assert_eq(cluster_get_open(cl, &nodes, "GET", "a", "c", "o5", NULL,
+				      NULL, 0, NULL, &r, &g),
+		     0);
+	cr_assert_not_null(g);
+	while (cluster_get_read(g, buf, sizeof(buf)) > 0)
+		;
+	cluster_get_close(g);
+	cluster_resp_free(&r);
+	cluster_nodes_release(&nodes);
+
+	m = curlpool_get();
+	easy = curl_easy_init();
+	cr_assert(m && easy);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/d1/0/a/c/o5",
+		 http_server_port(srv));
+	curl_easy_setopt(easy, CURLOPT_URL, url);
+	curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+	curl_multi_add_handle(m, easy);
+	while (running) {
+		cr_assert_eq(curl_multi_perform(m, &running), CURLM_OK);
+		if (running)
+			curl_multi_poll(m, NULL, 0, 100, NULL);
+	}
+	while ((msg = curl_multi_info_read(m, &left)))
+		if (msg->msg == CURLMSG_DONE)
+			res = msg->data.result;
+	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
+	cr_expect_eq(res, CURLE_OK);
+	cr_expect_eq(code, 204); /* the fake server's HEAD */
+	curl_multi_remove_handle(m, easy);
+	curl_easy_cleanup(easy);
+	curlpool_put(m);
 }
 
 Test(cluster, make_requests_and_error_limiting, .init = setup, .fini = teardown)
