@@ -426,6 +426,10 @@ void http_reply_stream(struct http_request *req, int status, int64_t size,
 	 * clear for a small body */
 	if (size >= 0 && size < HTTP_STREAM_BLOCK)
 		block = size < 512 ? 512 : (size_t)size;
+	/* nor a block for a HEAD's body, which is never read (a HEAD of a
+	 * big object cleared 256 KiB) */
+	if (!strcmp(req->method, "HEAD"))
+		block = 512;
 	resp = MHD_create_response_from_callback(
 		size < 0 ? MHD_SIZE_UNKNOWN : (uint64_t)size, block,
 		stream_read, s, stream_free);

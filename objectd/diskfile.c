@@ -744,20 +744,29 @@ out:
  * and, unless the metadata is larger, the metadata block before it. */
 #define META_TAIL 4096
 
+/* The largest .data df_open_ec reads whole, body and all, in its one
+ * pread: a 4 KiB body with its metadata and footer (a small GET then
+ * needs no read of its own, a HEAD copies a few KiB more). */
+#define WHOLE_MAX 8192
+
 /*
  * Read the footer and metadata of an open file of st_size bytes into m
  * (empty) and *body_len: one pread for both when they fit in META_TAIL
- * bytes (a GET or HEAD then costs one system call less), else two. 0,
- * -EILSEQ when the file is corrupt, -errno.
+ * bytes (a GET or HEAD then costs one system call less), else two. With
+ * whole, a file of WHOLE_MAX bytes or less is read entirely in that one
+ * pread and *whole set to it (malloc'd, the body at its start; the
+ * caller frees it); *whole is left alone otherwise. 0, -EILSEQ when the
+ * file is corrupt, -errno.
  */
-static int read_meta(int fd, struct objmeta *m, uint64_t *body_len)
+static int read_meta_whole(int fd, struct objmeta *m, uint64_t *body_len,
+			   void **whole)
 {
-	uint8_t tail[META_TAIL], *footer, *block = NULL;
+	uint8_t tail[META_TAIL], *buf = tail, *footer, *block = NULL;
 	const uint8_t *meta;
 	uint64_t blen, size, tlen;
 	uint32_t mlen, crc;
 	struct stat st;
-	int rc;
+	int rc = 0;
 
 	if (fstat(fd, &st) == -1)
 		return -errno;
@@ -765,22 +774,32 @@ static int read_meta(int fd, struct objmeta *m, uint64_t *body_len)
 	if (size < FOOTER_LEN)
 		return -EILSEQ;
 	tlen = size < META_TAIL ? size : META_TAIL;
-	rc = pread_all(fd, tail, (size_t)tlen, size - tlen);
+	if (whole && size <= WHOLE_MAX) {
+		buf = malloc(size);
+		if (!buf)
+			return -ENOMEM;
+		tlen = size;
+	}
+	rc = pread_all(fd, buf, (size_t)tlen, size - tlen);
 	if (rc)
-		return rc;
-	footer = tail + tlen - FOOTER_LEN;
+		goto out;
+	footer = buf + tlen - FOOTER_LEN;
 	blen = be64_read(footer + 8);
 	mlen = be32_read(footer + 16);
 	crc = be32_read(footer + 20);
 	if (memcmp(footer, FOOTER_MAGIC, 8) || mlen > OBJ_MAX_META_BLOCK ||
-	    blen > size || blen + mlen + FOOTER_LEN != size)
-		return -EILSEQ;
+	    blen > size || blen + mlen + FOOTER_LEN != size) {
+		rc = -EILSEQ;
+		goto out;
+	}
 	if (mlen + FOOTER_LEN <= tlen) {
 		meta = footer - mlen;
 	} else {
 		block = malloc(mlen);
-		if (!block)
-			return -ENOMEM;
+		if (!block) {
+			rc = -ENOMEM;
+			goto out;
+		}
 		rc = pread_all(fd, block, mlen, blen);
 		meta = block;
 	}
@@ -788,10 +807,22 @@ static int read_meta(int fd, struct objmeta *m, uint64_t *body_len)
 		rc = -EILSEQ;
 	if (!rc && objmeta_decode(meta, mlen, m))
 		rc = -EILSEQ;
-	free(block);
 	if (!rc)
 		*body_len = blen;
+	if (!rc && buf != tail) {
+		*whole = buf;
+		buf = tail;
+	}
+out:
+	if (buf != tail)
+		free(buf);
+	free(block);
 	return rc;
+}
+
+static int read_meta(int fd, struct objmeta *m, uint64_t *body_len)
+{
+	return read_meta_whole(fd, m, body_len, NULL);
 }
 
 /* For the auditor (auditor.c): read_meta, exported. */
@@ -922,7 +953,7 @@ int df_open_ec(const struct df_loc *loc, int64_t now_secs, int frag_index,
 			log_err("cannot open %s: %m", obj->data_path);
 		goto out;
 	}
-	rc = read_meta(obj->fd, &dmeta, &obj->body_len);
+	rc = read_meta_whole(obj->fd, &dmeta, &obj->body_len, &obj->whole);
 	if (rc == -EILSEQ) {
 		why = "bad footer or metadata";
 		goto corrupt;
@@ -993,6 +1024,10 @@ out:
 	objmeta_free(&dmeta);
 	objmeta_free(&mmeta);
 	free(files);
+	if (obj->state != DF_LIVE) {
+		free(obj->whole);
+		obj->whole = NULL;
+	}
 	if (rc)
 		df_close(obj);
 	return rc;
@@ -1003,6 +1038,8 @@ void df_close(struct df_obj *obj)
 	if (obj->fd >= 0)
 		close(obj->fd);
 	obj->fd = -1;
+	free(obj->whole);
+	obj->whole = NULL;
 	objmeta_free(&obj->meta);
 }
 

@@ -193,6 +193,8 @@ struct df_obj {
 	struct objmeta meta; /* merged metadata of .data and .meta */
 	int fd;		     /* the .data, or -1 */
 	uint64_t body_len;
+	void *whole; /* a small live .data read whole (body first, malloc'd;
+			df_close frees it), or NULL */
 	char data_path[PATH_MAX];
 	/* erasure-coded policies (df_open_ec) */
 	int frag_index; /* the archive opened (#<idx>), -1 if none */

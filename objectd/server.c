@@ -604,21 +604,29 @@ static int64_t last_modified_of(const struct df_obj *obj)
 #define SMALL_BODY (64 * 1024)
 
 /*
- * A whole GET of a small body: read in one piece and its MD5 checked
- * before anything is sent, then answered from memory (headers and body
- * leave together). A body whose MD5 is not its ETag is quarantined and
- * answered 404, as one found corrupt at open: the client (the proxy) gets
- * it from another replica. Closes s. The stream path (stream_read) serves
- * bigger bodies and ranges.
+ * A whole GET of a small body: read in one piece (or taken from obj when
+ * df_open_ec read the file whole) and its MD5 checked before anything is
+ * sent, then answered from memory (headers and body leave together). A
+ * body whose MD5 is not its ETag is quarantined and answered 404, as one
+ * found corrupt at open: the client (the proxy) gets it from another
+ * replica. Closes s. The stream path (stream_read) serves bigger bodies
+ * and ranges.
  */
 static void serve_small(struct http_request *req, struct df_obj *obj,
 			struct stream *s)
 {
-	char *body = malloc(s->body_len ? s->body_len : 1), hex[33];
+	char *body = obj->whole, hex[33];
 	uint8_t digest[MD5_LEN];
 	uint64_t off = 0;
-	int rc = body ? 0 : -ENOMEM;
+	int rc = 0;
 
+	obj->whole = NULL;
+	if (body)
+		off = s->body_len; /* already read */
+	else
+		body = malloc(s->body_len ? s->body_len : 1);
+	if (!body)
+		rc = -ENOMEM;
 	while (!rc && off < s->body_len) {
 		ssize_t got =
 			pread(s->fd, body + off, s->body_len - off, (off_t)off);
