@@ -735,10 +735,15 @@ static int sync_stand_in(struct repl_pass *p, struct repl_conn *c,
 	return rc;
 }
 
+/* The worker thread's easy handle between its jobs (worker): its open
+ * connections to the peers serve the thread's next partitions, instead of
+ * a new connection (and a new server thread behind it) per partition. */
+static __thread CURL *t_easy;
+
 static void run_job(struct repl_pass *p, struct repl_job *j)
 {
 	struct objd *od = p->od;
-	struct repl_conn c = {od, NULL, j->policy, "replicator"};
+	struct repl_conn c = {od, t_easy, j->policy, "replicator"};
 	struct repl_snap snap = {0};
 	const char **all = NULL, *key;
 	json_t *local = NULL, *v;
@@ -774,8 +779,7 @@ static void run_job(struct repl_pass *p, struct repl_job *j)
 	if (j->handoff && !failed && !od->stopping)
 		removed = remove_handoff(j, &snap);
 out:
-	if (c.easy)
-		curl_easy_cleanup(c.easy);
+	t_easy = c.easy; /* for this worker's next job */
 	repl_snap_free(&snap);
 	free(all);
 	json_decref(local);
@@ -803,6 +807,9 @@ static void *worker(void *arg)
 			break;
 		p->run(p, j);
 	}
+	if (t_easy)
+		curl_easy_cleanup(t_easy);
+	t_easy = NULL;
 	return NULL;
 }
 
