@@ -509,11 +509,13 @@ struct repl_pass {
 	void *arg;
 };
 
-/* One connection to peers, reused across requests of a job. */
+/* One connection to peers, reused across requests of a job (and across a
+ * replicator worker's jobs: replicator.c t_easy). */
 struct repl_conn {
 	struct objd *od;
-	void *easy;	   /* CURL *, made at first use; the job frees it */
-	int policy;	   /* of the job: every request names it */
+	void *easy; /* CURL *, made at first use; freed by the job, or kept
+		     * by the replicator's worker for its next job */
+	int policy; /* of the job: every request names it */
 	const char *agent; /* "replicator", "reconstructor" (User-Agent) */
 };
 
