@@ -4,6 +4,9 @@
  *   DIR/kumo.conf          every daemon's section, one file (the volume
  *                          service's records and chunks live in the
  *                          cluster, under internal accounts)
+ *   DIR/local.conf         the operator's own settings, if any: appended
+ *                          to kumo.conf at each start, so they win over
+ *                          kumo-aio's (the last value of a key counts)
  *   DIR/rings/             account, container, object .builder + .ring.gz
  *   DIR/node/d1..d4        the four devices (every storage server has all)
  *   DIR/run/               pidfiles
@@ -113,9 +116,29 @@ static int build_ring(const struct aio *aio, const char *name, int port)
 	return rc;
 }
 
+/* DIR/local.conf's text (NULL, *len 0 when there is none) into *out,
+ * the caller's to free. 0 or -errno. */
+static int read_local_conf(const struct aio *aio, uint8_t **out, size_t *len)
+{
+	char path[4200];
+	int rc;
+
+	*out = NULL;
+	*len = 0;
+	snprintf(path, sizeof(path), "%s/local.conf", aio->dir);
+	rc = fs_read_file(path, 1 << 20, out, len);
+	if (rc == -ENOENT)
+		rc = 0;
+	if (rc)
+		log_err("cannot read %s: %s", path, strerror(-rc));
+	return rc;
+}
+
 static int write_conf(struct aio *aio, const char *suffix)
 {
-	char *text = NULL;
+	char *text = NULL, *all = NULL;
+	uint8_t *local = NULL;
+	size_t llen = 0;
 	int rc, n;
 
 	n = asprintf(
@@ -156,8 +179,19 @@ static int write_conf(struct aio *aio, const char *suffix)
 		aio->nbd_port);
 	if (n < 0)
 		return -ENOMEM;
+	rc = read_local_conf(aio, &local, &llen);
+	if (!rc && llen) {
+		/* a section header of local.conf starts on a line of its own */
+		n = asprintf(&all, "%s\n# from %s/local.conf\n%.*s\n", text,
+			     aio->dir, (int)llen, (const char *)local);
+		rc = n < 0 ? -ENOMEM : 0;
+	}
 	snprintf(aio->conf, sizeof(aio->conf), "%s/kumo.conf", aio->dir);
-	rc = fs_write_atomic(aio->conf, text, (size_t)n, 0600);
+	if (!rc)
+		rc = fs_write_atomic(aio->conf, all ? all : text, (size_t)n,
+				     0600);
+	free(all);
+	free(local);
 	free(text);
 	return rc;
 }

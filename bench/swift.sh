@@ -16,6 +16,9 @@
 #   - CPU seconds (utime+stime of every daemon process, from /proc) per
 #     1,000 small PUTs; VmRSS of every daemon idle and its peak under the
 #     loads above;
+#   - both sides run their servers only: Swift's replicators, auditors,
+#     reconstructor and expirer are not started, and kumo-aio's passes of
+#     the same jobs are put off past the run (DIR/local.conf);
 #   - the disk's limits: 4 KiB writes with O_DSYNC (dd oflag=dsync) and a
 #     1 GiB sequential write with fsync (dd conv=fsync), in the same dir.
 # Prints one table (kumo, Swift, kumo/Swift, the issue's targets) and
@@ -81,6 +84,26 @@ kumo_start() {
 	local p i
 	p=$(pick_port_block 6)
 	KUMO_PORT=$p
+	# servers only, as the Swift side (bench/swift_aio.sh starts no
+	# replicator, auditor, reconstructor or expirer): kumo's background
+	# passes are put off past the run; the updaters (retries of owed
+	# container and account updates) keep their intervals
+	mkdir -p "$WORK/kumo"
+	cat >"$WORK/kumo/local.conf" <<'EOF'
+[object-server]
+replicator_interval = 86400
+reconstructor_interval = 86400
+auditor_interval = 604800
+expirer_interval = 86400
+
+[container-server]
+replicator_interval = 86400
+auditor_interval = 604800
+
+[account-server]
+replicator_interval = 86400
+auditor_interval = 604800
+EOF
 	"$KUMO_BIN/kumo-aio" --dir "$WORK/kumo" --proxy-port "$p" \
 		--volume-port $((p + 4)) --nbd-port $((p + 5)) \
 		>"$WORK/kumo-aio.out" 2>"$WORK/kumo-aio.err" &
