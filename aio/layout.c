@@ -4,9 +4,9 @@
  *   DIR/kumo.conf          every daemon's section, one file (the volume
  *                          service's records and chunks live in the
  *                          cluster, under internal accounts)
- *   DIR/local.conf         the operator's own settings, if any: appended
- *                          to kumo.conf at each start, so they win over
- *                          kumo-aio's (the last value of a key counts)
+ *   DIR/local.conf         the operator's own settings, if any: merged
+ *                          into kumo.conf at each start, where they win
+ *                          over kumo-aio's (merge_local)
  *   DIR/rings/             account, container, object .builder + .ring.gz
  *   DIR/node/d1..d4        the four devices (every storage server has all)
  *   DIR/run/               pidfiles
@@ -24,6 +24,8 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <ini.h>
 
 #include "aio/internal.h"
 #include "common/fsutil.h"
@@ -134,6 +136,158 @@ static int read_local_conf(const struct aio *aio, uint8_t **out, size_t *len)
 	return rc;
 }
 
+/* The settings of an INI text, in order: what ini_parse_string finds. */
+struct ini_set {
+	struct ini_ent {
+		char *sec, *key, *val;
+		int used;
+	} * e;
+	size_t n, cap;
+};
+
+static void ini_set_free(struct ini_set *set)
+{
+	size_t i;
+
+	for (i = 0; i < set->n; i++) {
+		free(set->e[i].sec);
+		free(set->e[i].key);
+		free(set->e[i].val);
+	}
+	free(set->e);
+}
+
+/* ini_parse_string's handler: one more setting (0, an error, on ENOMEM) */
+static int ini_collect(void *user, const char *sec, const char *key,
+		       const char *val)
+{
+	struct ini_set *set = user;
+	struct ini_ent *e;
+
+	if (set->n == set->cap) {
+		size_t cap = set->cap ? set->cap * 2 : 64;
+
+		e = realloc(set->e, cap * sizeof(*e));
+		if (!e)
+			return 0;
+		set->e = e;
+		set->cap = cap;
+	}
+	e = &set->e[set->n];
+	e->sec = strdup(sec);
+	e->key = strdup(key);
+	e->val = strdup(val ? val : "");
+	e->used = 0;
+	if (!e->sec || !e->key || !e->val) {
+		free(e->sec);
+		free(e->key);
+		free(e->val);
+		return 0;
+	}
+	set->n++;
+	return 1;
+}
+
+/* The value local gives key of sec (its last), marking every setting of
+ * that key used; NULL when it gives none. */
+static const char *ini_take(struct ini_set *local, const char *sec,
+			    const char *key)
+{
+	const char *v = NULL;
+	size_t i;
+
+	for (i = 0; i < local->n; i++) {
+		struct ini_ent *e = &local->e[i];
+
+		if (!strcmp(e->sec, sec) && !strcmp(e->key, key)) {
+			v = e->val;
+			e->used = 1;
+		}
+	}
+	return v;
+}
+
+/* Print the settings of sec that local has and nothing took yet. */
+static void ini_rest(FILE *f, struct ini_set *local, const char *sec)
+{
+	size_t i;
+
+	for (i = 0; i < local->n; i++) {
+		struct ini_ent *e = &local->e[i];
+
+		if (!e->used && !strcmp(e->sec, sec)) {
+			const char *key = e->key;
+
+			fprintf(f, "%s = %s\n", key, ini_take(local, sec, key));
+		}
+	}
+}
+
+/*
+ * kumo-aio's settings (gen) with DIR/local.conf's (text, read from path)
+ * merged in: a key both give has local.conf's value, local.conf's other
+ * keys join their section, its other sections follow; no section or key
+ * twice (Python's configparser, which Swift's tools read the file with,
+ * refuses that). *out is the caller's to free. 0, -EINVAL (logged) or
+ * -ENOMEM.
+ */
+static int merge_local(const char *gen, const char *text, const char *path,
+		       char **out)
+{
+	struct ini_set g = {0}, l = {0};
+	const char *sec = NULL;
+	size_t i, len = 0;
+	FILE *f = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = ini_parse_string(gen, ini_collect, &g);
+	if (!rc) {
+		rc = ini_parse_string(text, ini_collect, &l);
+		if (rc > 0)
+			log_err("%s: line %d is not an INI setting", path, rc);
+	}
+	rc = rc > 0 ? -EINVAL : rc < 0 ? -ENOMEM : 0;
+	if (!rc) {
+		f = open_memstream(out, &len);
+		rc = f ? 0 : -ENOMEM;
+	}
+	if (rc)
+		goto out;
+	fprintf(f, "# kumo all-in-one cluster: written by kumo-aio at each "
+		   "start, local.conf's settings merged in\n");
+	for (i = 0; i < g.n; i++) {
+		const char *v;
+
+		if (!sec || strcmp(sec, g.e[i].sec)) {
+			if (sec)
+				ini_rest(f, &l, sec);
+			sec = g.e[i].sec;
+			fprintf(f, "%s[%s]\n", i ? "\n" : "", sec);
+		}
+		v = ini_take(&l, sec, g.e[i].key);
+		fprintf(f, "%s = %s\n", g.e[i].key, v ? v : g.e[i].val);
+	}
+	if (sec)
+		ini_rest(f, &l, sec);
+	for (i = 0; i < l.n; i++) {
+		if (l.e[i].used)
+			continue;
+		fprintf(f, "\n[%s]\n", l.e[i].sec);
+		ini_rest(f, &l, l.e[i].sec);
+	}
+	if (fclose(f))
+		rc = -ENOMEM;
+out:
+	if (rc) {
+		free(*out);
+		*out = NULL;
+	}
+	ini_set_free(&g);
+	ini_set_free(&l);
+	return rc;
+}
+
 static int write_conf(struct aio *aio, const char *suffix)
 {
 	char *text = NULL, *all = NULL;
@@ -181,15 +335,15 @@ static int write_conf(struct aio *aio, const char *suffix)
 		return -ENOMEM;
 	rc = read_local_conf(aio, &local, &llen);
 	if (!rc && llen) {
-		/* a section header of local.conf starts on a line of its own */
-		n = asprintf(&all, "%s\n# from %s/local.conf\n%.*s\n", text,
-			     aio->dir, (int)llen, (const char *)local);
-		rc = n < 0 ? -ENOMEM : 0;
+		char path[4200];
+
+		snprintf(path, sizeof(path), "%s/local.conf", aio->dir);
+		rc = merge_local(text, (const char *)local, path, &all);
 	}
 	snprintf(aio->conf, sizeof(aio->conf), "%s/kumo.conf", aio->dir);
 	if (!rc)
-		rc = fs_write_atomic(aio->conf, all ? all : text, (size_t)n,
-				     0600);
+		rc = fs_write_atomic(aio->conf, all ? all : text,
+				     all ? strlen(all) : (size_t)n, 0600);
 	free(all);
 	free(local);
 	free(text);

@@ -1,8 +1,11 @@
 #!/bin/bash
 # 401-aio-local-conf: kumo-aio rewrites kumo.conf at each start, and the
-# operator's own settings go in DIR/local.conf, appended to it so that
-# they win: a tempauth user added there can log in after a restart, and
-# the object replicator runs at the interval set there (1 s, not 30).
+# operator's own settings go in DIR/local.conf, merged into it so that
+# they win: a tempauth user added there can log in after a restart, one
+# whose key it changes logs in with the new key only, the object
+# replicator runs at the interval set there (1 s, not 30), and kumo.conf
+# names no section or key twice (Python's configparser, as Swift's tools
+# read it, accepts it).
 . "$(dirname "$0")/../lib/functions.sh"
 . "$(dirname "$0")/../lib/cluster.sh"
 . "$(dirname "$0")/../lib/proxy.sh"
@@ -13,6 +16,7 @@ start_cluster
 cat >"$AIO_DIR/local.conf" <<'CONF'
 [filter:tempauth]
 user_bench_bencher = secret .admin
+user_test_tester3 = changed
 
 [object-server]
 replicator_interval = 1
@@ -20,6 +24,16 @@ CONF
 restart_cluster
 grep -q "^user_bench_bencher = secret .admin" "$AIO_DIR/kumo.conf" ||
 	fail "local.conf not in kumo.conf"
+[ -n "$(get_token test:tester3 changed)" ] || fail "the changed key is refused"
+[ -z "$(get_token test:tester3 testing3)" ] || fail "the old key still works"
+$PYTHON - "$AIO_DIR/kumo.conf" <<'PY' || fail "configparser refuses kumo.conf"
+import configparser, sys
+c = configparser.ConfigParser(interpolation=None, strict=True)
+c.read(sys.argv[1])
+assert c.get("filter:tempauth", "user_test_tester3") == "changed"
+assert c.get("object-server", "replicator_interval") == "1"
+assert c.get("object-server", "bind_ip") == "127.0.0.1"
+PY
 read -r TOKEN URL < <(get_token bench:bencher secret)
 [ -n "$TOKEN" ] || fail "the user of local.conf cannot log in"
 [ "$(status PUT "$URL/c" -H "X-Auth-Token: $TOKEN")" = 201 ] ||
