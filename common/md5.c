@@ -11,6 +11,7 @@
 
 #include <errno.h>
 
+#include <openssl/evp.h>
 #include <openssl/md5.h>
 
 #include "common/log.h"
@@ -52,4 +53,37 @@ void md5_hex(const uint8_t digest[MD5_LEN], char hex[2 * MD5_LEN + 1])
 		hex[2 * i + 1] = digits[digest[i] & 15];
 	}
 	hex[2 * MD5_LEN] = '\0';
+}
+
+void *md5_new(void)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	if (ctx && EVP_DigestInit_ex(ctx, EVP_md5(), NULL) != 1) {
+		EVP_MD_CTX_free(ctx);
+		ctx = NULL;
+	}
+	return ctx;
+}
+
+int md5_update(void *ctx, const void *data, size_t len)
+{
+	return EVP_DigestUpdate(ctx, data, len) == 1 ? 0 : -EIO;
+}
+
+int md5_final(void *ctx, char hex[33])
+{
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	int rc = EVP_DigestFinal_ex(ctx, d, &n) == 1 && n == MD5_LEN ? 0 : -EIO;
+
+	if (!rc)
+		md5_hex(d, hex);
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+void md5_free(void *ctx)
+{
+	EVP_MD_CTX_free(ctx);
 }

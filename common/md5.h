@@ -32,6 +32,14 @@ int md5_buf(const void *data, size_t len, uint8_t out[MD5_LEN]);
  */
 int md5_batch(const void *data, size_t len, uint8_t out[MD5_LEN]);
 
+/* Incremental MD5 (EVP) for streamed bodies: new returns NULL on failure;
+ * final writes the hex digest and frees the context; free drops it
+ * unfinished (NULL is fine). update and final: 0 or -EIO. */
+void *md5_new(void);
+int md5_update(void *ctx, const void *data, size_t len);
+int md5_final(void *ctx, char hex[33]);
+void md5_free(void *ctx);
+
 /* Write the 32 lowercase hex digits and a NUL of a digest into hex. */
 void md5_hex(const uint8_t digest[MD5_LEN], char hex[2 * MD5_LEN + 1]);
 

@@ -239,7 +239,7 @@ static int audit_file(struct aud_pass *p, const char *path, const char *hash,
 	}
 	v = objmeta_get(&m, "ETag");
 	buf = malloc(CHUNK);
-	md5 = objd_md5_new();
+	md5 = md5_new();
 	if (!v || !buf || !md5) {
 		*why = "no ETag";
 		rc = v ? -ENOMEM : -EILSEQ;
@@ -255,7 +255,7 @@ static int audit_file(struct aud_pass *p, const char *path, const char *hash,
 			rc = got ? -errno : -EIO;
 			goto out;
 		}
-		objd_md5_update(md5, buf, (size_t)got);
+		md5_update(md5, buf, (size_t)got);
 		off += (uint64_t)got;
 		p->st.bytes += (uint64_t)got;
 		if (pace(p, &p->bclock, (double)got,
@@ -264,7 +264,7 @@ static int audit_file(struct aud_pass *p, const char *path, const char *hash,
 			goto out;
 		}
 	}
-	rc = objd_md5_final(md5, hex);
+	rc = md5_final(md5, hex);
 	md5 = NULL;
 	if (!rc && strcmp(hex, v)) {
 		*why = "body MD5 differs from ETag";
@@ -274,7 +274,7 @@ static int audit_file(struct aud_pass *p, const char *path, const char *hash,
 		rc = check_archive(p, ecp, path, fd, &m, body_len, why);
 out:
 	if (md5)
-		objd_md5_free(md5);
+		md5_free(md5);
 	free(buf);
 	objmeta_free(&m);
 	close(fd);

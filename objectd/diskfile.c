@@ -99,41 +99,6 @@ struct df_file {
 	char name[64];
 };
 
-/* --- MD5 ----------------------------------------------------------------- */
-
-void *objd_md5_new(void)
-{
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-
-	if (ctx && EVP_DigestInit_ex(ctx, EVP_md5(), NULL) != 1) {
-		EVP_MD_CTX_free(ctx);
-		ctx = NULL;
-	}
-	return ctx;
-}
-
-int objd_md5_update(void *ctx, const void *data, size_t len)
-{
-	return EVP_DigestUpdate(ctx, data, len) == 1 ? 0 : -EIO;
-}
-
-int objd_md5_final(void *ctx, char hex[33])
-{
-	unsigned char d[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-	int rc = EVP_DigestFinal_ex(ctx, d, &n) == 1 && n == 16 ? 0 : -EIO;
-
-	if (!rc)
-		md5_hex(d, hex);
-	EVP_MD_CTX_free(ctx);
-	return rc;
-}
-
-void objd_md5_free(void *ctx)
-{
-	EVP_MD_CTX_free(ctx);
-}
-
 /* --- small file-system helpers ------------------------------------------ */
 
 static int fsync_dir(const char *path)
@@ -1046,7 +1011,7 @@ void df_close(struct df_obj *obj)
 int df_verify_body(int fd, uint64_t body_len, const char *etag)
 {
 	char buf[65536], hex[33];
-	void *md5 = objd_md5_new();
+	void *md5 = md5_new();
 	uint64_t off = 0;
 	int rc = md5 ? 0 : -ENOMEM;
 
@@ -1056,17 +1021,17 @@ int df_verify_body(int fd, uint64_t body_len, const char *etag)
 
 		rc = pread_all(fd, buf, n, off);
 		if (!rc)
-			rc = objd_md5_update(md5, buf, n);
+			rc = md5_update(md5, buf, n);
 		off += n;
 	}
 	if (md5 && !rc) {
-		rc = objd_md5_final(md5, hex);
+		rc = md5_final(md5, hex);
 		md5 = NULL;
 		if (!rc && strcmp(hex, etag))
 			rc = -EILSEQ;
 	}
 	if (md5)
-		objd_md5_free(md5);
+		md5_free(md5);
 	return rc;
 }
 
@@ -1099,7 +1064,7 @@ int df_writer_open(const struct df_loc *loc, struct df_writer *w)
 		w->tmp_path[0] = '\0';
 		return rc;
 	}
-	w->md5 = objd_md5_new();
+	w->md5 = md5_new();
 	if (!w->md5) {
 		df_writer_abort(w);
 		return -ENOMEM;
@@ -1189,7 +1154,7 @@ int df_writer_write(struct df_writer *w, const void *data, size_t len)
 	if (!w->buf && w->size + len > DF_BUF_AFTER)
 		w->buf = upload_buf_get(); /* NULL: write unbuffered */
 	if (w->md5)
-		rc = objd_md5_update(w->md5, data, len);
+		rc = md5_update(w->md5, data, len);
 	else if (w->xxh)
 		xxh128_update(w->xxh, data, len);
 	if (!rc && !w->buf)
@@ -1215,7 +1180,7 @@ int df_writer_write(struct df_writer *w, const void *data, size_t len)
 
 int df_writer_etag(struct df_writer *w, char hex[33])
 {
-	int rc = w->md5 ? objd_md5_final(w->md5, hex) : -EINVAL;
+	int rc = w->md5 ? md5_final(w->md5, hex) : -EINVAL;
 
 	w->md5 = NULL;
 	return rc;
@@ -1227,7 +1192,7 @@ int df_writer_use_xxh128(struct df_writer *w)
 
 	if (!st)
 		return -ENOMEM;
-	objd_md5_free(w->md5);
+	md5_free(w->md5);
 	w->md5 = NULL;
 	w->xxh = st;
 	return 0;
@@ -1251,7 +1216,7 @@ void df_writer_abort(struct df_writer *w)
 		log_warn("cannot remove %s: %m", w->tmp_path);
 	w->tmp_path[0] = '\0';
 	if (w->md5)
-		objd_md5_free(w->md5);
+		md5_free(w->md5);
 	w->md5 = NULL;
 	xxh128_free(w->xxh);
 	w->xxh = NULL;

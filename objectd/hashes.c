@@ -58,6 +58,7 @@
 #include "common/ec.h"
 #include "common/fsutil.h"
 #include "common/log.h"
+#include "common/md5.h"
 #include "common/policy.h"
 #include "objectd/internal.h"
 
@@ -307,7 +308,7 @@ static int hash_one(void *arg, const char *hash, const struct df_current *cur)
 	if (!cur->ec || cur->state != DF_LIVE) {
 		n = snprintf(line, sizeof(line), "%s\n%s%s\n", hash,
 			     cur->data_name, cur->meta_name);
-		return objd_md5_update(arg, line, (size_t)n);
+		return md5_update(arg, line, (size_t)n);
 	}
 	/* every durable archive's name: each index hashes differently */
 	ts_internal(&cur->data_ts, tsb);
@@ -318,7 +319,7 @@ static int hash_one(void *arg, const char *hash, const struct df_current *cur)
 				      "%s#%d#d.data", tsb, i);
 	n += snprintf(line + n, sizeof(line) - (size_t)n, "%s\n",
 		      cur->meta_name);
-	return objd_md5_update(arg, line, (size_t)n);
+	return md5_update(arg, line, (size_t)n);
 }
 
 /* The hash of one suffix into hex; -ENOENT when it holds nothing. */
@@ -326,7 +327,7 @@ static int hash_suffix(const char *part_dir, const char *sfx,
 		       int64_t reclaim_age, char hex[33])
 {
 	char sfx_dir[PATH_MAX + 8];
-	void *md5 = objd_md5_new();
+	void *md5 = md5_new();
 	int rc;
 
 	if (!md5)
@@ -334,10 +335,10 @@ static int hash_suffix(const char *part_dir, const char *sfx,
 	snprintf(sfx_dir, sizeof(sfx_dir), "%s/%s", part_dir, sfx);
 	rc = walk_suffix(sfx_dir, reclaim_age, hash_one, md5);
 	if (rc) {
-		objd_md5_free(md5);
+		md5_free(md5);
 		return rc;
 	}
-	return objd_md5_final(md5, hex);
+	return md5_final(md5, hex);
 }
 
 /* --- the cache --------------------------------------------------------- */

@@ -399,13 +399,6 @@ int df_quarantine(const struct df_loc *loc, const char *why);
  */
 int df_verify_body(int fd, uint64_t body_len, const char *etag);
 
-/* Incremental MD5 (EVP) for bodies: new returns NULL on failure; final
- * writes the hex digest and frees the context; free drops it unfinished. */
-void *objd_md5_new(void);
-int objd_md5_update(void *ctx, const void *data, size_t len);
-int objd_md5_final(void *ctx, char hex[33]);
-void objd_md5_free(void *ctx);
-
 /* --- hashes.c: suffix hashes of a partition (replicator) ----------------- */
 
 /*

@@ -93,6 +93,7 @@
 #include "common/cluster.h"
 #include "common/ec.h"
 #include "common/log.h"
+#include "common/md5.h"
 #include "common/policy.h"
 #include "common/recon.h"
 #include "objectd/internal.h"
@@ -385,7 +386,7 @@ static int src_ready(struct src *s, size_t need)
 			    (off_t)s->at);
 		if (got <= 0)
 			return -EIO;
-		if (objd_md5_update(s->md5, s->b.data + s->b.len, (size_t)got))
+		if (md5_update(s->md5, s->b.data + s->b.len, (size_t)got))
 			return -EIO;
 		s->b.len += (size_t)got;
 		s->at += (uint64_t)got;
@@ -400,7 +401,7 @@ static int src_ready(struct src *s, size_t need)
 static int src_check_local(struct src *s, const char *what)
 {
 	char hex[33];
-	int rc = objd_md5_final(s->md5, hex);
+	int rc = md5_final(s->md5, hex);
 
 	s->md5 = NULL;
 	if (!rc && s->etag && !strcmp(hex, s->etag))
@@ -477,8 +478,8 @@ static int make_segments(struct rebuild *rb)
 				    rb->target,
 				    (char *)rb->out.data + rb->out.len);
 		if (!rc)
-			rc = objd_md5_update(rb->md5,
-					     rb->out.data + rb->out.len, need);
+			rc = md5_update(rb->md5, rb->out.data + rb->out.len,
+					need);
 		if (rc)
 			return rc;
 		rb->out.len += need;
@@ -586,7 +587,7 @@ static int64_t rebuild_archive(struct repl_conn *c, struct rcon_ctx *x,
 	rb.window = 2 * rb.frag_full > SRC_WINDOW_MIN ? 2 * rb.frag_full
 						      : SRC_WINDOW_MIN;
 	rc = -ENOMEM;
-	if (!(rb.md5 = objd_md5_new()) || !(mh = curl_multi_init()))
+	if (!(rb.md5 = md5_new()) || !(mh = curl_multi_init()))
 		goto out;
 	for (i = 0; i < nsrc; i++) {
 		struct src *s = &rb.src[rb.nsrc++];
@@ -597,7 +598,7 @@ static int64_t rebuild_archive(struct repl_conn *c, struct rcon_ctx *x,
 		if (!holder[srcs[i]]) {
 			s->fd = local_fd;
 			s->etag = objmeta_get(m, "ETag");
-			if (!(s->md5 = objd_md5_new()))
+			if (!(s->md5 = md5_new()))
 				goto out;
 			continue;
 		}
@@ -626,7 +627,7 @@ static int64_t rebuild_archive(struct repl_conn *c, struct rcon_ctx *x,
 	curl_multi_add_handle(mh, rb.put);
 	status = run_transfers(&rb, mh);
 	rc = -EIO;
-	objd_md5_final(rb.md5, etag);
+	md5_final(rb.md5, etag);
 	rb.md5 = NULL;
 	if (status != 201 || rb.made != body_len ||
 	    curl_easy_header(rb.put, "ETag", 0, CURLH_HEADER, -1, &hd) !=
@@ -650,7 +651,7 @@ out:
 		}
 		curl_slist_free_all(rb.src[i].hdrs);
 		buf_free(&rb.src[i].b);
-		objd_md5_free(rb.src[i].md5);
+		md5_free(rb.src[i].md5);
 	}
 	if (rb.put) {
 		curl_multi_remove_handle(mh, rb.put);
@@ -659,7 +660,7 @@ out:
 	if (mh)
 		curl_multi_cleanup(mh);
 	curl_slist_free_all(put_h);
-	objd_md5_free(rb.md5);
+	md5_free(rb.md5);
 	buf_free(&rb.out);
 	return rc;
 }

@@ -36,6 +36,7 @@
 
 #include "common/backend.h"
 #include "common/log.h"
+#include "common/md5.h"
 #include "common/policy.h"
 #include "objectd/internal.h"
 
@@ -308,7 +309,7 @@ static void repl_put_headers(struct http_request *req)
 		return;
 	}
 	/* df_writer_place checks the body against its ETag itself */
-	objd_md5_free(r->w.md5);
+	md5_free(r->w.md5);
 	r->w.md5 = NULL;
 	r->writing = 1;
 }

@@ -462,7 +462,7 @@ static void stream_done(void *ctx)
 		free(s->segs[i].lit);
 	free(s->segs);
 	if (s->md5)
-		objd_md5_free(s->md5);
+		md5_free(s->md5);
 	free(s);
 }
 
@@ -506,9 +506,9 @@ static ssize_t stream_read(void *ctx, uint64_t pos, char *buf, size_t max)
 	if (s->verify && s->md5) {
 		char hex[33];
 
-		objd_md5_update(s->md5, buf, n);
+		md5_update(s->md5, buf, n);
 		if (s->next == s->body_len) {
-			int rc = objd_md5_final(s->md5, hex);
+			int rc = md5_final(s->md5, hex);
 
 			s->md5 = NULL;
 			if (rc || strcmp(hex, s->etag)) {
@@ -710,7 +710,7 @@ static void serve_body(struct http_request *req, struct obj_req *r,
 	if (n < 0) {
 		add_object_headers(req, obj, 1);
 		s->verify = 1;
-		s->md5 = objd_md5_new();
+		s->md5 = md5_new();
 		rc = add_seg(s, NULL, 0, len);
 		total = len;
 	} else if (n == 1) {

@@ -34,8 +34,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include <openssl/evp.h>
-
 #include "common/log.h"
 #include "common/md5.h"
 #include "common/policy.h"
@@ -55,7 +53,7 @@ struct obj_put {
 	struct ec_put *ec; /* an erasure-coded policy's upload (ec_put.c) */
 	int64_t expected;  /* Content-Length, -1 when chunked */
 	uint64_t received;
-	EVP_MD_CTX *md5; /* the body's hashes (a replicated upload) */
+	void *md5; /* the body's hashes (a replicated upload over 64 KiB) */
 	void *xxh;
 	char ts[32];
 };
@@ -68,7 +66,7 @@ static void obj_put_free(struct obj_put *o)
 		return;
 	cluster_put_free(o->put);
 	ec_put_free(o->ec);
-	EVP_MD_CTX_free(o->md5);
+	md5_free(o->md5);
 	xxh128_free(o->xxh);
 	for (i = 0; i < o->nslots; i++)
 		cluster_hdrs_free(&o->hdrs[i]);
@@ -322,10 +320,9 @@ static int hashed_headers(struct obj_put *o)
 
 	if (!put_hashed(o))
 		return 0;
-	o->md5 = EVP_MD_CTX_new();
+	o->md5 = md5_new();
 	o->xxh = xxh128_new();
-	if (!o->md5 || !o->xxh ||
-	    EVP_DigestInit_ex(o->md5, EVP_md5(), NULL) != 1)
+	if (!o->md5 || !o->xxh)
 		return -ENOMEM;
 	snprintf(len, sizeof(len), "%lld", (long long)o->expected);
 	for (i = 0; i < o->nslots && !rc; i++) {
@@ -343,17 +340,15 @@ static int hashed_headers(struct obj_put *o)
 /* The hashes of the whole body as the upload's trailers. 0 or -errno. */
 static int put_trailers(struct obj_put *o)
 {
-	unsigned char d[EVP_MAX_MD_SIZE];
-	unsigned int dl = 0;
 	char hex[33];
 	int rc;
 
 	if (!o->md5)
 		return 0;
-	if (EVP_DigestFinal_ex(o->md5, d, &dl) != 1 || dl != MD5_LEN)
-		return -EIO;
-	md5_hex(d, hex);
-	rc = cluster_put_trailer(o->put, "X-Backend-Body-Md5", hex);
+	rc = md5_final(o->md5, hex); /* frees the context */
+	o->md5 = NULL;
+	if (!rc)
+		rc = cluster_put_trailer(o->put, "X-Backend-Body-Md5", hex);
 	xxh128_final(o->xxh, hex);
 	o->xxh = NULL;
 	if (!rc)
@@ -514,7 +509,7 @@ static int put_write(struct obj_put *o, const void *data, size_t len)
 	if (o->ec)
 		return ec_put_write(o->ec, data, len);
 	if (o->md5) {
-		if (EVP_DigestUpdate(o->md5, data, len) != 1)
+		if (md5_update(o->md5, data, len))
 			return -EIO;
 		xxh128_update(o->xxh, data, len);
 	}
