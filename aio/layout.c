@@ -118,24 +118,6 @@ static int build_ring(const struct aio *aio, const char *name, int port)
 	return rc;
 }
 
-/* DIR/local.conf's text (NULL, *len 0 when there is none) into *out,
- * the caller's to free. 0 or -errno. */
-static int read_local_conf(const struct aio *aio, uint8_t **out, size_t *len)
-{
-	char path[4200];
-	int rc;
-
-	*out = NULL;
-	*len = 0;
-	snprintf(path, sizeof(path), "%s/local.conf", aio->dir);
-	rc = fs_read_file(path, 1 << 20, out, len);
-	if (rc == -ENOENT)
-		rc = 0;
-	if (rc)
-		log_err("cannot read %s: %s", path, strerror(-rc));
-	return rc;
-}
-
 /* The settings of an INI text, in order: what ini_parse_string finds. */
 struct ini_set {
 	struct ini_ent {
@@ -143,6 +125,7 @@ struct ini_set {
 		int used;
 	} * e;
 	size_t n, cap;
+	int nomem; /* ini_collect ran out of memory */
 };
 
 static void ini_set_free(struct ini_set *set)
@@ -168,8 +151,10 @@ static int ini_collect(void *user, const char *sec, const char *key,
 		size_t cap = set->cap ? set->cap * 2 : 64;
 
 		e = realloc(set->e, cap * sizeof(*e));
-		if (!e)
+		if (!e) {
+			set->nomem = 1;
 			return 0;
+		}
 		set->e = e;
 		set->cap = cap;
 	}
@@ -182,6 +167,7 @@ static int ini_collect(void *user, const char *sec, const char *key,
 		free(e->sec);
 		free(e->key);
 		free(e->val);
+		set->nomem = 1;
 		return 0;
 	}
 	set->n++;
@@ -244,10 +230,10 @@ static int merge_local(const char *gen, const char *text, const char *path,
 	rc = ini_parse_string(gen, ini_collect, &g);
 	if (!rc) {
 		rc = ini_parse_string(text, ini_collect, &l);
-		if (rc > 0)
+		if (rc > 0 && !l.nomem)
 			log_err("%s: line %d is not an INI setting", path, rc);
 	}
-	rc = rc > 0 ? -EINVAL : rc < 0 ? -ENOMEM : 0;
+	rc = g.nomem || l.nomem || rc < 0 ? -ENOMEM : rc ? -EINVAL : 0;
 	if (!rc) {
 		f = open_memstream(out, &len);
 		rc = f ? 0 : -ENOMEM;
@@ -290,7 +276,7 @@ out:
 
 static int write_conf(struct aio *aio, const char *suffix)
 {
-	char *text = NULL, *all = NULL;
+	char *text = NULL, *all = NULL, path[4200];
 	uint8_t *local = NULL;
 	size_t llen = 0;
 	int rc, n;
@@ -333,13 +319,14 @@ static int write_conf(struct aio *aio, const char *suffix)
 		aio->nbd_port);
 	if (n < 0)
 		return -ENOMEM;
-	rc = read_local_conf(aio, &local, &llen);
-	if (!rc && llen) {
-		char path[4200];
-
-		snprintf(path, sizeof(path), "%s/local.conf", aio->dir);
+	snprintf(path, sizeof(path), "%s/local.conf", aio->dir);
+	rc = fs_read_file(path, 1 << 20, &local, &llen);
+	if (rc == -ENOENT)
+		rc = 0;
+	else if (rc)
+		log_err("cannot read %s: %s", path, strerror(-rc));
+	if (!rc && llen)
 		rc = merge_local(text, (const char *)local, path, &all);
-	}
 	snprintf(aio->conf, sizeof(aio->conf), "%s/kumo.conf", aio->dir);
 	if (!rc)
 		rc = fs_write_atomic(aio->conf, all ? all : text,
