@@ -128,6 +128,23 @@ static int vx_pwrite(void *p, const void *buf, uint32_t len, uint64_t off,
 	VX_CALL(p, pwrite(h_->inner.h, buf, len, off, flags));
 }
 
+/* -EAGAIN when the inner export has no pwrite_from (export.h). */
+static int vx_pwrite_from(void *p, uint32_t len, uint64_t off,
+			  int (*fill)(void *arg, void *dst, uint32_t n),
+			  void *arg)
+{
+	struct vx_handle *h = p;
+
+	if (!h->inner.ops->pwrite_from)
+		return -EAGAIN;
+	VX_CALL(p, pwrite_from(h_->inner.h, len, off, fill, arg));
+}
+
+static int vx_pwrite_end(void *p, uint32_t len, uint64_t off, uint32_t flags)
+{
+	VX_CALL(p, pwrite_end(h_->inner.h, len, off, flags));
+}
+
 static int vx_flush(void *p)
 {
 	VX_CALL(p, flush(h_->inner.h));
@@ -152,7 +169,15 @@ static int vx_extents(void *p, uint32_t len, uint64_t off,
 }
 
 static const struct vol_export_ops vx_ops = {
-	vx_size, vx_pread, vx_pwrite, vx_flush, vx_trim, vx_zero, vx_extents,
+	.size = vx_size,
+	.pread = vx_pread,
+	.pwrite = vx_pwrite,
+	.pwrite_from = vx_pwrite_from,
+	.pwrite_end = vx_pwrite_end,
+	.flush = vx_flush,
+	.trim = vx_trim,
+	.zero = vx_zero,
+	.extents = vx_extents,
 };
 
 /* --- the exports --------------------------------------------------------- */

@@ -1212,18 +1212,29 @@ static int disk_pread(void *h, void *buf, uint32_t len, uint64_t off)
 	return rc;
 }
 
-/* Copy src (NULL: zeros) into the chunk, loading it first when the write
- * covers part of a block of an allocated chunk (invariant 6). Once writes have
- * covered as many bytes as the chunk holds (a sequential writer filled
- * it), its write-back starts while the writer fills the next one. */
-static int write_chunk(struct vol_disk *d, uint32_t idx, const uint8_t *src,
+/* Where a write's bytes come from: buf, else fill (pwrite_from: the front
+ * end's connection, straight into the chunk), else zeros. */
+struct wsrc {
+	const uint8_t *buf;
+	int (*fill)(void *arg, void *dst, uint32_t n);
+	void *arg;
+};
+
+/* Copy the next n bytes of src (buf advanced) into the chunk, loading it
+ * first when the write covers part of a block of an allocated chunk
+ * (invariant 6). Once writes have covered as many bytes as the chunk
+ * holds (a sequential writer filled it), its write-back starts while the
+ * writer fills the next one. A fill that fails leaves a buffer made for
+ * it unused (freed), else the chunk dirty with old or new bytes in the
+ * range, and its error is returned. */
+static int write_chunk(struct vol_disk *d, uint32_t idx, struct wsrc *src,
 		       uint32_t n, uint32_t coff)
 {
 	struct vol_chunk *c = get_chunk(d, idx);
 	uint64_t end, cover;
 	struct vol_ref ref;
 	vol_id owner;
-	int rc = 0, whole;
+	int rc = 0, whole, fresh = 0;
 
 	if (!c)
 		return -ENOMEM;
@@ -1241,6 +1252,7 @@ static int write_chunk(struct vol_disk *d, uint32_t idx, const uint8_t *src,
 			c->valid = ref.owner ? 0 : VALID_ALL;
 			if (c->data && !ref.owner && n != CS(d))
 				memset(c->data, 0, CS(d));
+			fresh = 1;
 		}
 		if (!rc && !c->data)
 			rc = -ENOMEM;
@@ -1251,11 +1263,21 @@ static int write_chunk(struct vol_disk *d, uint32_t idx, const uint8_t *src,
 	}
 	if (rc)
 		goto cleanup;
-	c->valid |= cover;
-	if (src)
-		memcpy(c->data + coff, src, n);
-	else
+	if (src->buf) {
+		memcpy(c->data + coff, src->buf, n);
+		src->buf += n;
+	} else if (src->fill) {
+		rc = src->fill(src->arg, c->data + coff, n);
+	} else {
 		memset(c->data + coff, 0, n);
+	}
+	if (rc && fresh) {
+		chunk_free(d->s, c->data, CS(d));
+		set_data(c, NULL);
+		goto cleanup;
+	}
+	if (!rc)
+		c->valid |= cover;
 	c->wseq++;
 	if (!c->dirty)
 		c->wbytes = 0;
@@ -1297,32 +1319,64 @@ static int after_write(struct vol_disk *d, uint32_t first, uint32_t last,
 	return rc ? rc : vol_disk_save_map(d, 0);
 }
 
-static int disk_pwrite(void *h, const void *buf, uint32_t len, uint64_t off,
-		       uint32_t flags)
+/* Write len bytes of src at off (checked) into the chunks. */
+static int place(struct vol_handle *hd, struct wsrc *src, uint32_t len,
+		 uint64_t off)
 {
-	struct vol_handle *hd = h;
 	struct vol_disk *d = hd->d;
-	const uint8_t *src = buf;
-	uint64_t end = off + len;
-	uint32_t idx, coff, n, first = (uint32_t)(off / CS(d));
+	uint32_t idx, coff, n;
 	int rc = check_range(hd, len, off);
 
 	if (!rc && hd->read_only)
 		rc = -EROFS;
-	if (rc || !len)
-		return rc;
 	while (!rc && len) {
 		idx = (uint32_t)(off / CS(d));
 		coff = (uint32_t)(off % CS(d));
 		n = CS(d) - coff < len ? CS(d) - coff : len;
 		rc = write_chunk(d, idx, src, n, coff);
-		src += n;
 		off += n;
 		len -= n;
 	}
-	if (rc)
+	return rc;
+}
+
+static int disk_pwrite_end(void *h, uint32_t len, uint64_t off, uint32_t flags)
+{
+	struct vol_handle *hd = h;
+	struct vol_disk *d = hd->d;
+	int rc = check_range(hd, len, off);
+
+	if (rc || !len)
 		return rc;
-	return after_write(d, first, (uint32_t)((end - 1) / CS(d)), flags);
+	return after_write(d, (uint32_t)(off / CS(d)),
+			   (uint32_t)((off + len - 1) / CS(d)), flags);
+}
+
+static int disk_pwrite(void *h, const void *buf, uint32_t len, uint64_t off,
+		       uint32_t flags)
+{
+	struct wsrc src = {.buf = buf};
+	int rc;
+
+	if (!len)
+		return place(h, &src, 0, off);
+	rc = place(h, &src, len, off);
+	return rc ? rc : disk_pwrite_end(h, len, off, flags);
+}
+
+/* Whole blocks (c->valid's) only: then write_chunk reads nothing from the
+ * cluster (invariant 6), so the bytes go from the connection straight
+ * into the chunks, the payload never copied. */
+static int disk_pwrite_from(void *h, uint32_t len, uint64_t off,
+			    int (*fill)(void *arg, void *dst, uint32_t n),
+			    void *arg)
+{
+	struct vol_handle *hd = h;
+	struct wsrc src = {.fill = fill, .arg = arg};
+
+	if (!len || (off | len) % BLOCK(hd->d))
+		return -EAGAIN;
+	return place(hd, &src, len, off);
 }
 
 static int disk_flush(void *h)
@@ -1389,6 +1443,7 @@ static int discard(struct vol_handle *hd, uint32_t len, uint64_t off,
 		   uint32_t flags, int dealloc)
 {
 	struct vol_disk *d = hd->d;
+	struct wsrc zeros = {0};
 	uint32_t idx, coff, n;
 	int rc = check_range(hd, len, off);
 
@@ -1402,7 +1457,7 @@ static int discard(struct vol_handle *hd, uint32_t len, uint64_t off,
 		if (dealloc && coff == 0 && (n == CS(d) || off + n == hd->size))
 			rc = drop_chunk(d, idx);
 		else
-			rc = write_chunk(d, idx, NULL, n, coff);
+			rc = write_chunk(d, idx, &zeros, n, coff);
 		off += n;
 		len -= n;
 	}
@@ -1482,6 +1537,8 @@ const struct vol_export_ops vol_disk_ops = {
 	.size = disk_size,
 	.pread = disk_pread,
 	.pwrite = disk_pwrite,
+	.pwrite_from = disk_pwrite_from,
+	.pwrite_end = disk_pwrite_end,
 	.flush = disk_flush,
 	.trim = disk_trim,
 	.zero = disk_zero,

@@ -42,9 +42,12 @@
  *     non-blocking; waits happen in poll() with the lock released.
  *  4. A request's payload is read whole (or skipped) before the next
  *     header: the stream never desynchronises; what cannot be skipped
- *     closes the connection.
+ *     closes the connection. An export with pwrite_from takes a WRITE's
+ *     payload from the socket into its own memory, in the reader
+ *     (place_payload); the worker then calls pwrite_end.
  *  5. A worker holds at most one request, and the READ and WRITE buffers
- *     of all connections together stay under NBD_PAYLOAD_BUDGET
+ *     (those not placed) of all connections together stay under
+ *     NBD_PAYLOAD_BUDGET
  *     (payload_get waits for room): clients cannot make us hold more.
  *  6. The export is opened by GO or EXPORT_NAME and closed (exports->
  *     close) only after every worker of the connection has ended.
@@ -95,6 +98,7 @@ struct nbd_req {
 	uint32_t len;
 	uint8_t *data; /* WRITE payload, owned */
 	int err;       /* set by the reader: refuse without calling */
+	int placed;    /* WRITE payload in the export (pwrite_from) */
 };
 
 struct nbd_server {
@@ -1110,7 +1114,11 @@ static void serve(struct nbd_conn *c, struct nbd_req *q)
 			return;
 		break;
 	case NBD_CMD_WRITE:
-		err = ops->pwrite(h, q->data, q->len, q->off, vol_flags(q));
+		if (q->placed)
+			err = ops->pwrite_end(h, q->len, q->off, vol_flags(q));
+		else
+			err = ops->pwrite(h, q->data, q->len, q->off,
+					  vol_flags(q));
 		break;
 	case NBD_CMD_FLUSH:
 		err = ops->flush(h);
@@ -1132,6 +1140,51 @@ static void serve(struct nbd_conn *c, struct nbd_req *q)
 			  (unsigned long long)q->off, q->len, strerror(-err));
 reply:
 	status_reply(c, q, err);
+}
+
+/* A WRITE payload read by the export's pwrite_from, fill by fill. */
+struct payload_in {
+	struct nbd_conn *c;
+	uint32_t got; /* bytes read so far */
+	int err;      /* a read failed: the connection ends */
+};
+
+static int payload_fill(void *arg, void *dst, uint32_t n)
+{
+	struct payload_in *in = arg;
+
+	in->err = conn_recv(in->c, dst, n);
+	if (!in->err)
+		in->got += n;
+	return in->err;
+}
+
+/*
+ * Reader: hand q's payload to the export's pwrite_from, which reads it
+ * from the socket straight into its memory (no payload buffer, no copy).
+ * 1 when the export cannot take it so (then nothing was read), else 0
+ * with q->placed or q->err set (the rest of a refused payload read
+ * away), or -errno when the connection ends.
+ */
+static int place_payload(struct nbd_conn *c, struct nbd_req *q)
+{
+	const struct vol_export_ops *ops = c->exp.ops;
+	struct payload_in in = {.c = c};
+	int rc;
+
+	if (!ops->pwrite_from || !ops->pwrite_end || check_request(c, q))
+		return 1;
+	rc = ops->pwrite_from(c->exp.h, q->len, q->off, payload_fill, &in);
+	if (in.err)
+		return in.err;
+	if (rc == -EAGAIN && !in.got)
+		return 1;
+	if (!rc) {
+		q->placed = 1;
+		return 0;
+	}
+	q->err = rc;
+	return conn_skip(c, q->len - in.got);
 }
 
 /*
@@ -1177,6 +1230,9 @@ static int read_request(struct nbd_conn *c, struct nbd_req **out)
 		q->err = -EINVAL;
 		goto payload_read;
 	}
+	r = place_payload(c, q);
+	if (r <= 0)
+		goto payload_read;
 	q->data = payload_get(c->srv, q->len);
 	if (!q->data) {
 		r = conn_skip(c, q->len);

@@ -38,8 +38,11 @@ struct ramdisk {
 	int slow_ms; /* pread sleeps this long (concurrency test) */
 };
 
-static struct ramdisk disk, small, slow;
+static struct ramdisk disk, small, slow, direct;
 static int opens, closes;
+/* calls of rd_pwrite, and of direct's pwrite_from (placed) and pwrite_end */
+static int pwrites, froms, ends;
+static uint32_t end_flags;
 static pthread_mutex_t count_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void rd_init(struct ramdisk *d, uint64_t size)
@@ -99,6 +102,44 @@ static int rd_pwrite(void *h, const void *buf, uint32_t len, uint64_t off,
 	pthread_mutex_lock(&d->lock);
 	memcpy(d->data + off, buf, len);
 	rd_mark(d, off, len, 1);
+	pwrites++;
+	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
+/* direct's pwrite_from: 4 KiB-aligned writes straight from the socket,
+ * others -EAGAIN; at 1 MiB and after, one fill, then -EIO (an export
+ * that fails half way). */
+static int rd_pwrite_from(void *h, uint32_t len, uint64_t off,
+			  int (*fill)(void *arg, void *dst, uint32_t n),
+			  void *arg)
+{
+	struct ramdisk *d = h;
+	int rc;
+
+	cr_assert_leq(off + len, d->size);
+	if ((off | len) % BLK)
+		return -EAGAIN;
+	pthread_mutex_lock(&d->lock);
+	rc = fill(arg, d->data + off, off >= (1u << 20) ? BLK : len);
+	if (!rc && off >= (1u << 20))
+		rc = -EIO;
+	if (!rc) {
+		rd_mark(d, off, len, 1);
+		froms++;
+	}
+	pthread_mutex_unlock(&d->lock);
+	return rc;
+}
+
+static int rd_pwrite_end(void *h, uint32_t len, uint64_t off, uint32_t flags)
+{
+	struct ramdisk *d = h;
+
+	cr_assert_leq(off + len, d->size);
+	pthread_mutex_lock(&d->lock);
+	ends++;
+	end_flags = flags;
 	pthread_mutex_unlock(&d->lock);
 	return 0;
 }
@@ -161,13 +202,29 @@ static const struct vol_export_ops rd_ops = {
 	.extents = rd_extents,
 };
 
+static const struct vol_export_ops rd_direct_ops = {
+	.size = rd_size,
+	.pread = rd_pread,
+	.pwrite = rd_pwrite,
+	.pwrite_from = rd_pwrite_from,
+	.pwrite_end = rd_pwrite_end,
+	.flush = rd_flush,
+	.trim = rd_trim,
+	.zero = rd_zero,
+	.extents = rd_extents,
+};
+
 /* Exports: disk (64 MiB), ro (read-only view of small), aligned (small,
- * min block 512), slow (reads take 200 ms). */
+ * min block 512), slow (reads take 200 ms), direct (2 MiB, with
+ * pwrite_from). */
 static int ex_open(void *ctx, const char *name, struct vol_export *out)
 {
 	(void)ctx;
 	out->ops = &rd_ops;
-	if (!strcmp(name, "disk")) {
+	if (!strcmp(name, "direct")) {
+		out->ops = &rd_direct_ops;
+		out->h = &direct;
+	} else if (!strcmp(name, "disk")) {
 		out->h = &disk;
 	} else if (!strcmp(name, "ro")) {
 		out->h = &small;
@@ -227,6 +284,8 @@ static void setup(void)
 	rd_init(&disk, 64 << 20);
 	rd_init(&small, 1 << 20);
 	rd_init(&slow, 1 << 20);
+	rd_init(&direct, 2 << 20);
+	pwrites = froms = ends = 0;
 	slow.slow_ms = 200;
 	snprintf(tmp, sizeof(tmp), "/tmp/test_nbd.XXXXXX");
 	cr_assert(mkdtemp(tmp));
@@ -894,6 +953,50 @@ Test(nbd, client_vanishes_mid_write)
 	for (i = 0; i < (1 << 20); i++)
 		cr_assert_eq(disk.data[(1 << 20) + i], 0,
 			     "a cut write was applied");
+}
+
+/* An export with pwrite_from gets a WRITE's payload from the socket
+ * (no payload buffer), then pwrite_end with the flags; one it refuses
+ * (-EAGAIN) goes through pwrite; one it fails half way is answered with
+ * its error and the rest of the payload read away: the next request is
+ * served. */
+Test(nbd, writes_placed_by_the_export)
+{
+	uint8_t *p = malloc(64 * 1024), got[4096];
+	int fd;
+
+	cr_assert(p);
+	memset(p, 0x6b, 64 * 1024);
+	fd = raw_open("direct", 0);
+	raw_req(fd, NBD_CMD_WRITE, NBD_CMD_FLAG_FUA, 1, 8192, 64 * 1024);
+	raw_write(fd, p, 64 * 1024);
+	cr_assert_eq(raw_simple(fd, 1), 0);
+	cr_expect_eq(froms, 1);
+	cr_expect_eq(ends, 1);
+	cr_expect_eq(end_flags, VOL_FUA);
+	cr_expect_eq(pwrites, 0, "a placed write went through pwrite");
+	cr_expect(!memcmp(direct.data + 8192, p, 64 * 1024));
+
+	memset(p, 0x17, 4096);
+	raw_req(fd, NBD_CMD_WRITE, 0, 2, 512, 4096);
+	raw_write(fd, p, 4096);
+	cr_assert_eq(raw_simple(fd, 2), 0);
+	cr_expect_eq(pwrites, 1, "a refused write did not go through pwrite");
+	cr_expect_eq(ends, 1);
+	cr_expect(!memcmp(direct.data + 512, p, 4096));
+
+	raw_req(fd, NBD_CMD_WRITE, 0, 3, 1 << 20, 64 * 1024);
+	raw_write(fd, p, 64 * 1024);
+	cr_assert_eq(raw_simple(fd, 3), NBD_EIO);
+	raw_req(fd, NBD_CMD_READ, 0, 4, 8192, 4096);
+	cr_assert_eq(raw_simple(fd, 4), 0);
+	raw_read(fd, got, sizeof(got));
+	memset(p, 0x6b, 4096);
+	cr_expect(!memcmp(got, p, 4096));
+	cr_expect_eq(ends, 1);
+	close(fd);
+	free(p);
+	assert_alive();
 }
 
 Test(nbd, requests_run_concurrently_in_one_connection)

@@ -280,6 +280,77 @@ static void put(struct vol_export *e, uint8_t *ref, uint64_t off, uint32_t len,
 	free(buf);
 }
 
+/* A connection for pwrite_from: the bytes of p; its fill number fail_at
+ * (from 1) copies half of what it is asked for, then fails. */
+struct from_src {
+	const uint8_t *p;
+	int fills, fail_at;
+};
+
+static int from_fill(void *arg, void *dst, uint32_t n)
+{
+	struct from_src *f = arg;
+
+	if (++f->fills == f->fail_at) {
+		memcpy(dst, f->p, n / 2);
+		return -ECONNRESET;
+	}
+	memcpy(dst, f->p, n);
+	f->p += n;
+	return 0;
+}
+
+/* pwrite_from takes whole blocks straight into the chunks, one fill per
+ * chunk, and refuses others before any fill (-EAGAIN); a fill that fails
+ * in a chunk it gave a new buffer leaves that chunk as it was (a chunk
+ * never written reads zeros and is not stored), the chunks filled
+ * before it keep their new bytes. */
+Test(volume, writes_from_a_connection)
+{
+	const size_t size = 4 * MiB;
+	const uint32_t blk = MiB / 64;
+	uint8_t *ref = calloc(1, size), *buf = malloc(2 * MiB);
+	struct vol_store *s = store(MiB, 8 * MiB, 8 * MiB);
+	struct from_src f = {.p = buf};
+	struct vol_export e;
+
+	cr_assert(ref && buf);
+	fill(buf, 2 * MiB, 11);
+	cr_assert_eq(vol_disk_create(s, "t-from", size), 0);
+	cr_assert_eq(vol_disk_open(s, "t-from", 0, &e), 0);
+	cr_assert_eq(e.ops->pwrite_from(e.h, 2 * MiB, 0, from_fill, &f), 0);
+	cr_expect_eq(f.fills, 2);
+	memcpy(ref, buf, 2 * MiB);
+	cr_assert_eq(e.ops->pwrite_end(e.h, 2 * MiB, 0, VOL_FUA), 0);
+	cr_expect_eq(chunks_of("t-from"), 2, "FUA stored both chunks");
+
+	f = (struct from_src){.p = buf};
+	cr_expect_eq(e.ops->pwrite_from(e.h, blk, 100, from_fill, &f), -EAGAIN);
+	cr_expect_eq(e.ops->pwrite_from(e.h, 100, blk, from_fill, &f), -EAGAIN);
+	cr_expect_eq(f.fills, 0);
+
+	/* the end of chunk 1 (in memory), then all of chunk 2 (never
+	 * written), whose fill fails half way */
+	fill(buf, 2 * MiB, 12);
+	f = (struct from_src){.p = buf, .fail_at = 2};
+	cr_expect_eq(e.ops->pwrite_from(e.h, 3 * blk + MiB, 2 * MiB - 3 * blk,
+					from_fill, &f),
+		     -ECONNRESET);
+	memcpy(ref + 2 * MiB - 3 * blk, buf, 3 * blk);
+	expect_disk(&e, ref, size);
+	cr_assert_eq(e.ops->flush(e.h), 0);
+	cr_expect_eq(chunks_of("t-from"), 2,
+		     "a chunk never written was stored");
+	vol_disk_close(s, &e);
+	vol_store_close(s);
+
+	s = store(MiB, 8 * MiB, 8 * MiB);
+	expect_stored(s, "t-from", 0, ref, size);
+	vol_store_close(s);
+	free(ref);
+	free(buf);
+}
+
 /* Writes of whole blocks (chunk / 64) to a stored chunk not in memory
  * read nothing until a read, a smaller write or the PUT needs the rest:
  * each of those sees the stored bytes merged with the new ones. */
