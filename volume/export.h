@@ -33,18 +33,19 @@ struct vol_export_ops {
 	int (*pwrite)(void *h, const void *buf, uint32_t len, uint64_t off,
 		      uint32_t flags);
 	/* Optional (NULL: the front end uses pwrite), two steps of a pwrite
-	 * whose bytes come from a connection: pwrite_from places them,
+	 * whose bytes come from a connection. pwrite_from places them,
 	 * straight from fill (which copies the next n bytes into dst: 0 or
-	 * -errno) into the export's memory, and never waits for the
-	 * cluster, so it may run while the front end holds its connection's
-	 * reader; -EAGAIN before any fill when it would have to (the front
-	 * end then reads the payload itself and calls pwrite). Any other
-	 * error may come after some fills: the front end drains the rest.
-	 * A failed fill ends it with that error, the range then holding old
-	 * or new bytes. pwrite_end, after pwrite_from succeeded and outside
-	 * the reader, does pwrite's waiting: with VOL_FUA durable before
-	 * returning, without it the writer waits while write-back is
-	 * behind. */
+	 * -errno) into the export's memory, holding the export's locks
+	 * across the fills: the front end calls it only when fill never
+	 * blocks (the payload has arrived), from its connection's reader.
+	 * It never waits for the cluster: -EAGAIN before any fill when it
+	 * would have to (the front end then reads the payload itself and
+	 * calls pwrite). Any other error may come after some fills: the
+	 * front end drains the rest. A failed fill ends it with that error,
+	 * the range then holding old or new bytes. pwrite_end, after
+	 * pwrite_from succeeded and outside the reader, does pwrite's
+	 * waiting: with VOL_FUA durable before returning, without it the
+	 * writer waits while write-back is behind. */
 	int (*pwrite_from)(void *h, uint32_t len, uint64_t off,
 			   int (*fill)(void *arg, void *dst, uint32_t n),
 			   void *arg);

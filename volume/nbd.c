@@ -43,8 +43,9 @@
  *  4. A request's payload is read whole (or skipped) before the next
  *     header: the stream never desynchronises; what cannot be skipped
  *     closes the connection. An export with pwrite_from takes a WRITE's
- *     payload from the socket into its own memory, in the reader
- *     (place_payload); the worker then calls pwrite_end.
+ *     payload that is whole in the socket's receive queue into its own
+ *     memory, in the reader (place_payload): a stalled client never
+ *     holds the export's locks; the worker then calls pwrite_end.
  *  5. A worker holds at most one request, and the READ and WRITE buffers
  *     (those not placed) of all connections together stay under
  *     NBD_PAYLOAD_BUDGET
@@ -64,6 +65,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/uio.h>
@@ -1162,17 +1164,24 @@ static int payload_fill(void *arg, void *dst, uint32_t n)
 /*
  * Reader: hand q's payload to the export's pwrite_from, which reads it
  * from the socket straight into its memory (no payload buffer, no copy).
- * 1 when the export cannot take it so (then nothing was read), else 0
- * with q->placed or q->err set (the rest of a refused payload read
- * away), or -errno when the connection ends.
+ * Only a payload already whole in the socket's receive queue: the export
+ * holds its locks while it reads, and a client stalled mid-payload must
+ * not hold them (a revoke would wait for it); nor with TLS (what arrived
+ * is not what SSL_read gives). 1 when the payload is not taken so (then
+ * nothing was read), else 0 with q->placed or q->err set (the rest of a
+ * refused payload read away), or -errno when the connection ends.
  */
 static int place_payload(struct nbd_conn *c, struct nbd_req *q)
 {
 	const struct vol_export_ops *ops = c->exp.ops;
 	struct payload_in in = {.c = c};
-	int rc;
+	int rc, queued;
 
-	if (!ops->pwrite_from || !ops->pwrite_end || check_request(c, q))
+	if (!ops->pwrite_from || !ops->pwrite_end || c->ssl ||
+	    check_request(c, q))
+		return 1;
+	if (ioctl(c->fd, FIONREAD, &queued) == -1 || queued < 0 ||
+	    (uint32_t)queued < q->len)
 		return 1;
 	rc = ops->pwrite_from(c->exp.h, q->len, q->off, payload_fill, &in);
 	if (in.err)

@@ -955,6 +955,24 @@ Test(nbd, client_vanishes_mid_write)
 			     "a cut write was applied");
 }
 
+/* A WRITE and its payload in one send: over loopback they reach the
+ * server's receive queue together (len small: one segment). */
+static void raw_write_req(int fd, uint16_t flags, uint64_t handle, uint64_t off,
+			  const void *p, uint32_t len)
+{
+	struct buf b = BUF_INIT;
+
+	buf_put_be32(&b, NBD_REQUEST_MAGIC);
+	buf_put_be16(&b, flags);
+	buf_put_be16(&b, NBD_CMD_WRITE);
+	buf_put_be64(&b, handle);
+	buf_put_be64(&b, off);
+	buf_put_be32(&b, len);
+	cr_assert_eq(buf_append(&b, p, len), 0);
+	raw_write(fd, b.data, b.len);
+	buf_free(&b);
+}
+
 /* An export with pwrite_from gets a WRITE's payload from the socket
  * (no payload buffer), then pwrite_end with the flags; one it refuses
  * (-EAGAIN) goes through pwrite; one it fails half way is answered with
@@ -962,31 +980,27 @@ Test(nbd, client_vanishes_mid_write)
  * served. */
 Test(nbd, writes_placed_by_the_export)
 {
-	uint8_t *p = malloc(64 * 1024), got[4096];
+	uint8_t p[8192], got[4096];
 	int fd;
 
-	cr_assert(p);
-	memset(p, 0x6b, 64 * 1024);
+	memset(p, 0x6b, sizeof(p));
 	fd = raw_open("direct", 0);
-	raw_req(fd, NBD_CMD_WRITE, NBD_CMD_FLAG_FUA, 1, 8192, 64 * 1024);
-	raw_write(fd, p, 64 * 1024);
+	raw_write_req(fd, NBD_CMD_FLAG_FUA, 1, 8192, p, 8192);
 	cr_assert_eq(raw_simple(fd, 1), 0);
 	cr_expect_eq(froms, 1);
 	cr_expect_eq(ends, 1);
 	cr_expect_eq(end_flags, VOL_FUA);
 	cr_expect_eq(pwrites, 0, "a placed write went through pwrite");
-	cr_expect(!memcmp(direct.data + 8192, p, 64 * 1024));
+	cr_expect(!memcmp(direct.data + 8192, p, 8192));
 
 	memset(p, 0x17, 4096);
-	raw_req(fd, NBD_CMD_WRITE, 0, 2, 512, 4096);
-	raw_write(fd, p, 4096);
+	raw_write_req(fd, 0, 2, 512, p, 4096);
 	cr_assert_eq(raw_simple(fd, 2), 0);
 	cr_expect_eq(pwrites, 1, "a refused write did not go through pwrite");
 	cr_expect_eq(ends, 1);
 	cr_expect(!memcmp(direct.data + 512, p, 4096));
 
-	raw_req(fd, NBD_CMD_WRITE, 0, 3, 1 << 20, 64 * 1024);
-	raw_write(fd, p, 64 * 1024);
+	raw_write_req(fd, 0, 3, 1 << 20, p, 8192);
 	cr_assert_eq(raw_simple(fd, 3), NBD_EIO);
 	raw_req(fd, NBD_CMD_READ, 0, 4, 8192, 4096);
 	cr_assert_eq(raw_simple(fd, 4), 0);
@@ -995,7 +1009,35 @@ Test(nbd, writes_placed_by_the_export)
 	cr_expect(!memcmp(got, p, 4096));
 	cr_expect_eq(ends, 1);
 	close(fd);
-	free(p);
+	assert_alive();
+}
+
+/* A client stalled mid-payload holds none of the export's locks (the
+ * payload goes to a buffer, pwrite_from is not used): another
+ * connection's read of the export, which takes its lock, is served
+ * meanwhile; then the write completes through pwrite. */
+Test(nbd, a_stalled_payload_holds_no_export_lock)
+{
+	uint8_t p[8192], got[4096];
+	int fd, fd2;
+
+	memset(p, 0x3c, sizeof(p));
+	fd = raw_open("direct", 0);
+	fd2 = raw_open("direct", 0);
+	raw_req(fd, NBD_CMD_WRITE, 0, 1, 0, sizeof(p));
+	raw_write(fd, p, 4096);
+	usleep(200000); /* the server reads the header meanwhile */
+	raw_req(fd2, NBD_CMD_READ, 0, 2, 65536, 4096);
+	cr_assert_eq(raw_simple(fd2, 2), 0,
+		     "a read waited for a stalled write");
+	raw_read(fd2, got, sizeof(got));
+	raw_write(fd, p + 4096, 4096);
+	cr_assert_eq(raw_simple(fd, 1), 0);
+	cr_expect_eq(froms, 0);
+	cr_expect_eq(pwrites, 1);
+	cr_expect(!memcmp(direct.data, p, sizeof(p)));
+	close(fd2);
+	close(fd);
 	assert_alive();
 }
 
