@@ -636,8 +636,12 @@ static int raw_open(const char *name, int structured)
 	return fd;
 }
 
-static void raw_req(int fd, uint16_t type, uint16_t flags, uint64_t handle,
-		    uint64_t off, uint32_t len)
+/* A request, and with payload (len bytes) its payload in the same send:
+ * over loopback they reach the server's receive queue together (len
+ * small: one segment). */
+static void raw_req_payload(int fd, uint16_t type, uint16_t flags,
+			    uint64_t handle, uint64_t off, uint32_t len,
+			    const void *payload)
 {
 	struct buf b = BUF_INIT;
 
@@ -647,8 +651,16 @@ static void raw_req(int fd, uint16_t type, uint16_t flags, uint64_t handle,
 	buf_put_be64(&b, handle);
 	buf_put_be64(&b, off);
 	buf_put_be32(&b, len);
+	if (payload)
+		cr_assert_eq(buf_append(&b, payload, len), 0);
 	raw_write(fd, b.data, b.len);
 	buf_free(&b);
+}
+
+static void raw_req(int fd, uint16_t type, uint16_t flags, uint64_t handle,
+		    uint64_t off, uint32_t len)
+{
+	raw_req_payload(fd, type, flags, handle, off, len, NULL);
 }
 
 /* A simple reply's error, checking its handle. */
@@ -955,24 +967,6 @@ Test(nbd, client_vanishes_mid_write)
 			     "a cut write was applied");
 }
 
-/* A WRITE and its payload in one send: over loopback they reach the
- * server's receive queue together (len small: one segment). */
-static void raw_write_req(int fd, uint16_t flags, uint64_t handle, uint64_t off,
-			  const void *p, uint32_t len)
-{
-	struct buf b = BUF_INIT;
-
-	buf_put_be32(&b, NBD_REQUEST_MAGIC);
-	buf_put_be16(&b, flags);
-	buf_put_be16(&b, NBD_CMD_WRITE);
-	buf_put_be64(&b, handle);
-	buf_put_be64(&b, off);
-	buf_put_be32(&b, len);
-	cr_assert_eq(buf_append(&b, p, len), 0);
-	raw_write(fd, b.data, b.len);
-	buf_free(&b);
-}
-
 /* An export with pwrite_from gets a WRITE's payload from the socket
  * (no payload buffer), then pwrite_end with the flags; one it refuses
  * (-EAGAIN) goes through pwrite; one it fails half way is answered with
@@ -985,7 +979,7 @@ Test(nbd, writes_placed_by_the_export)
 
 	memset(p, 0x6b, sizeof(p));
 	fd = raw_open("direct", 0);
-	raw_write_req(fd, NBD_CMD_FLAG_FUA, 1, 8192, p, 8192);
+	raw_req_payload(fd, NBD_CMD_WRITE, NBD_CMD_FLAG_FUA, 1, 8192, 8192, p);
 	cr_assert_eq(raw_simple(fd, 1), 0);
 	cr_expect_eq(froms, 1);
 	cr_expect_eq(ends, 1);
@@ -994,13 +988,13 @@ Test(nbd, writes_placed_by_the_export)
 	cr_expect(!memcmp(direct.data + 8192, p, 8192));
 
 	memset(p, 0x17, 4096);
-	raw_write_req(fd, 0, 2, 512, p, 4096);
+	raw_req_payload(fd, NBD_CMD_WRITE, 0, 2, 512, 4096, p);
 	cr_assert_eq(raw_simple(fd, 2), 0);
 	cr_expect_eq(pwrites, 1, "a refused write did not go through pwrite");
 	cr_expect_eq(ends, 1);
 	cr_expect(!memcmp(direct.data + 512, p, 4096));
 
-	raw_write_req(fd, 0, 3, 1 << 20, p, 8192);
+	raw_req_payload(fd, NBD_CMD_WRITE, 0, 3, 1 << 20, 8192, p);
 	cr_assert_eq(raw_simple(fd, 3), NBD_EIO);
 	raw_req(fd, NBD_CMD_READ, 0, 4, 8192, 4096);
 	cr_assert_eq(raw_simple(fd, 4), 0);
