@@ -1094,7 +1094,7 @@ static char *upload_buf_get(void)
 	if (spares.n)
 		p = spares.buf[--spares.n];
 	pthread_mutex_unlock(&spares.lock);
-	return p ? p : malloc(DF_BUF_SIZE);
+	return p ? p : aligned_alloc(DF_DIRECT_ALIGN, DF_BUF_SIZE);
 }
 
 /* Give back an upload_buf_get buffer (NULL is fine). */
@@ -1111,16 +1111,50 @@ static void upload_buf_put(char *p)
 	free(p);
 }
 
+/* Take O_DIRECT off w->fd (on or off: 1 or 0). 0 or -errno. */
+static int writer_set_direct(struct df_writer *w, int on)
+{
+	int fl = fcntl(w->fd, F_GETFL);
+
+	if (fl == -1 ||
+	    fcntl(w->fd, F_SETFL, on ? fl | O_DIRECT : fl & ~O_DIRECT) == -1)
+		return -errno;
+	w->direct = on;
+	return 0;
+}
+
+int df_writer_direct(struct df_writer *w, int64_t len)
+{
+	if (len < DF_DIRECT_MIN || w->buf || w->size)
+		return 0;
+	w->buf = upload_buf_get();
+	if (!w->buf)
+		return -ENOMEM;
+	if (writer_set_direct(w, 1))
+		w->direct = 0; /* tmpfs and others: the page cache */
+	return 0;
+}
+
 /* Write len bytes at the end of the file; start the writeback of what
- * reached DF_SYNC_EVERY since the last start. 0 or -errno. */
+ * reached DF_SYNC_EVERY since the last start (none to start with
+ * O_DIRECT). 0 or -errno. */
 static int writer_out(struct df_writer *w, const void *data, size_t len)
 {
 	int rc = write_all(w->fd, data, len);
 
+	if (rc == -EINVAL && w->direct) {
+		/* a device with larger sectors than DF_DIRECT_ALIGN */
+		rc = writer_set_direct(w, 0);
+		if (!rc)
+			rc = pwrite_all(w->fd, data, len, w->on_disk);
+		if (!rc &&
+		    lseek(w->fd, (off_t)(w->on_disk + len), SEEK_SET) < 0)
+			rc = -errno;
+	}
 	if (rc)
 		return rc;
 	w->on_disk += len;
-	if (w->on_disk - w->writeback >= DF_SYNC_EVERY) {
+	if (!w->direct && w->on_disk - w->writeback >= DF_SYNC_EVERY) {
 		/* a hint: the fsync of df_writer_commit is what counts */
 		sync_file_range(w->fd, (off_t)w->writeback,
 				(off_t)(w->on_disk - w->writeback),
@@ -1130,18 +1164,19 @@ static int writer_out(struct df_writer *w, const void *data, size_t len)
 	return 0;
 }
 
-/* Write what buf holds. 0 or -errno (logged). */
+/* Write what buf holds, through the page cache: what follows (a partial
+ * buffer, the metadata) is not aligned for O_DIRECT. 0 or -errno
+ * (logged). */
 static int writer_flush(struct df_writer *w)
 {
-	int rc = 0;
+	int rc = w->direct ? writer_set_direct(w, 0) : 0;
 
-	if (w->used) {
+	if (!rc && w->used) {
 		rc = writer_out(w, w->buf, w->used);
 		w->used = 0;
-		if (rc)
-			log_err("cannot write %s: %s", w->tmp_path,
-				strerror(-rc));
 	}
+	if (rc)
+		log_err("cannot write %s: %s", w->tmp_path, strerror(-rc));
 	return rc;
 }
 
@@ -1223,6 +1258,7 @@ void df_writer_abort(struct df_writer *w)
 	upload_buf_put(w->buf);
 	w->buf = NULL;
 	w->used = 0;
+	w->direct = 0;
 }
 
 /*

@@ -1032,6 +1032,8 @@ static void put_headers(struct http_request *req)
 			rc = df_writer_use_xxh128(&r->w);
 		if (!rc)
 			rc = reserve_body(&r->w, r->clen, &r->meta);
+		if (!rc)
+			rc = df_writer_direct(&r->w, r->clen);
 		if (rc)
 			df_writer_abort(&r->w);
 	}
