@@ -132,6 +132,7 @@ static void lru_front(struct kfs *fs, struct kchunk *c)
 {
 	if (fs->lru_head == c)
 		return;
+	c->spent = 0;
 	lru_unlink(fs, c);
 	c->lnext = fs->lru_head;
 	if (fs->lru_head)
@@ -142,11 +143,13 @@ static void lru_front(struct kfs *fs, struct kchunk *c)
 }
 
 /* Move c to the LRU's tail, the first evicted: a chunk a sequential
- * reader has gone past (the kernel's page cache holds its bytes now), so
- * that a scan of a file larger than the cache evicts what it consumed,
- * not the chunks still ahead of it. */
+ * reader has gone past or a sequential writer's flushed chunk (the
+ * kernel's page cache holds its bytes now), so that a scan of a file
+ * larger than the cache evicts what it consumed, not the chunks still
+ * ahead of it, and a new chunk takes its buffer (buf_take). */
 static void lru_back(struct kfs *fs, struct kchunk *c)
 {
+	c->spent = 1;
 	if (fs->lru_tail == c)
 		return;
 	lru_unlink(fs, c);
@@ -158,17 +161,37 @@ static void lru_back(struct kfs *fs, struct kchunk *c)
 		fs->lru_head = c;
 }
 
+static void cremove(struct kfs *fs, struct kchunk *c);
+
 /*
  * Whole-chunk buffers kept after an eviction for the next load: a fresh
  * one comes from mmap (main.c's M_MMAP_THRESHOLD) and costs its page
- * faults and a munmap, 1 MiB at a time. At most KD_POOL_MAX, and never more
- * than an eighth of cache_size. Lock held.
+ * faults and a munmap, 1 MiB at a time (~4 us a fault on a VM whose free
+ * pages go back to the host). At most KD_POOL_MAX, and never more than an
+ * eighth of cache_size. With the pool empty, a spent chunk at the LRU's
+ * tail (lru_back) gives up its buffer even while the cache has room: a
+ * sequential writer then cycles through about dirty_max plus the PUTs in
+ * flight instead of touching cache_size of fresh memory (a 1 GiB write
+ * into a new mount: 138,000 minor faults in kumo-mount before). Lock held.
  */
-static uint8_t *buf_take(struct kfs *fs)
+static uint8_t *buf_take(struct kfs *fs, int *zeroed)
 {
+	struct kchunk *c = fs->lru_tail;
+	uint8_t *p;
+	if (zeroed)
+		*zeroed = 0;
 	if (fs->npool)
 		return fs->pool[--fs->npool];
-	return malloc(fs->chunk_size);
+	if (c && c->spent && !c->sparse && c->cap == fs->chunk_size &&
+	    !c->dirty && !c->flushing && !c->loading && !c->refs) {
+		p = c->data;
+		c->data = NULL;
+		cremove(fs, c);
+		return p;
+	}
+	if (zeroed)
+		*zeroed = 1;
+	return calloc(1, fs->chunk_size); /* fresh pages: no memset */
 }
 
 static void buf_give(struct kfs *fs, uint8_t *p, uint32_t cap)
@@ -364,13 +387,16 @@ static void evict(struct kfs *fs)
 }
 
 /* Before c's data changes: a PUT in flight sends it (c->sending), so c
- * takes a copy and the PUT keeps (and frees) the buffer it sends. */
-static int own_data(struct kchunk *c)
+ * takes a copy (a whole chunk's from buf_take: a writer's pages reaching
+ * a chunk after its PUT started made a fresh 1 MiB each time) and the
+ * PUT keeps the buffer it sends, then gives it back (buf_give). */
+static int own_data(struct kfs *fs, struct kchunk *c)
 {
 	uint8_t *p;
 	if (!c->sending)
 		return 0;
-	if (!(p = malloc(c->cap)))
+	p = c->cap == fs->chunk_size ? buf_take(fs, NULL) : malloc(c->cap);
+	if (!p)
 		return -ENOMEM;
 	memcpy(p, c->data, c->cap);
 	c->data = p;
@@ -381,21 +407,22 @@ static int own_data(struct kchunk *c)
 /*
  * Room in c for need bytes; the bytes added read as zeros, but for
  * [skip, need), which the caller writes at once (skip = need: none). A
- * whole-chunk buffer comes from the pool (buf_take), not from a fresh
- * mmap, whose page faults and zeroing cost more than the copy (a
+ * whole-chunk buffer comes from the pool or a spent chunk (buf_take),
+ * not from a fresh mmap, whose page faults cost more than the copy (a
  * sequential writer's every chunk). Lock held.
  */
 static int grow(struct kfs *fs, struct kchunk *c, uint32_t need, uint32_t skip)
 {
 	uint32_t cap = c->cap ? c->cap : 4096;
 	uint8_t *p;
+	int zeroed = 0;
 	if (need <= c->cap)
 		return 0;
 	while (cap < need)
 		cap *= 2;
 	if (cap > fs->chunk_size)
 		cap = fs->chunk_size;
-	if (cap == fs->chunk_size && (p = buf_take(fs))) {
+	if (cap == fs->chunk_size && (p = buf_take(fs, &zeroed))) {
 		if (c->cap)
 			memcpy(p, c->data, c->cap);
 		free(c->data);
@@ -404,10 +431,12 @@ static int grow(struct kfs *fs, struct kchunk *c, uint32_t need, uint32_t skip)
 	}
 	if (skip < c->cap)
 		skip = c->cap;
-	if (skip < need) {
+	/* a fresh buffer reads as zeros already: its pages are touched
+	 * only where written (a sparse chunk's few units) */
+	if (!zeroed && skip < need) {
 		memset(p + c->cap, 0, skip - c->cap);
 		memset(p + need, 0, cap - need);
-	} else {
+	} else if (!zeroed) {
 		memset(p + c->cap, 0, cap - c->cap);
 	}
 	fs->bytes_cached += cap - c->cap;
@@ -546,7 +575,7 @@ static int fill(struct kfs *fs, struct kchunk *c, uint32_t from, uint32_t to)
 		return -ENOENT;
 	gens = delta_gens(in, c->idx, &nd);
 	c->loading = 1;
-	data = buf_take(fs);
+	data = buf_take(fs, NULL);
 	pthread_mutex_unlock(&fs->lock);
 	n = data && (gens || !nd) ? fetch(fs, c->ino, c->idx, gens, nd, data)
 				  : -ENOMEM;
@@ -554,7 +583,7 @@ static int fill(struct kfs *fs, struct kchunk *c, uint32_t from, uint32_t to)
 	pthread_mutex_lock(&fs->lock);
 	c->loading = 0;
 	pthread_cond_broadcast(&fs->cond);
-	if (n < 0 || (n = own_data(c))) {
+	if (n < 0 || (n = own_data(fs, c))) {
 		buf_give(fs, data, fs->chunk_size);
 		return (int)n;
 	}
@@ -636,7 +665,7 @@ static int load(struct kfs *fs, struct kinode *in, uint64_t idx,
 		memmove(fs->ra + i, fs->ra + i + 1,
 			(fs->nra-- - (uint32_t)i - 1) * sizeof(*fs->ra));
 	gens = delta_gens(in, idx, &nd);
-	data = buf_take(fs);
+	data = buf_take(fs, NULL);
 	pthread_mutex_unlock(&fs->lock);
 	n = data && (gens || !nd) ? fetch(fs, ino, idx, gens, nd, data)
 				  : -ENOMEM;
@@ -740,7 +769,8 @@ static int flush_chunk(struct kfs *fs, struct kchunk *c)
 	uint64_t fsize, gen = 0, umap[4];
 	uint32_t len, units;
 	size_t blen;
-	int rc, ordered, ok;
+	uint32_t bcap = 0;
+	int rc, ordered, ok, full;
 	c->refs++;
 again:
 	while (c->flushing || deleting(fs, c->ino, c->idx))
@@ -774,6 +804,7 @@ again:
 	} else { /* the chunk's buffer itself (own_data before changes) */
 		blen = len;
 		body = c->data;
+		bcap = c->cap;
 		c->sending = c->data != NULL;
 	}
 	if (!body && (gen || len)) {
@@ -782,6 +813,7 @@ again:
 	}
 	memcpy(umap, c->umap, sizeof(umap));
 	memset(c->umap, 0, sizeof(c->umap));
+	full = c->full;
 	clear_dirty(fs, c);
 	c->flushing = 1;
 	fs->nflushing++;
@@ -792,8 +824,10 @@ again:
 	pthread_mutex_unlock(&fs->lock);
 	rc = swc_put(fs->sw, name, body ? body : (uint8_t *)"", blen, 0);
 	pthread_mutex_lock(&fs->lock);
-	if (gen || body != c->data)
-		free(body); /* a delta, or a buffer c replaced (own_data) */
+	if (gen)
+		free(body);	  /* a delta */
+	else if (body != c->data) /* a buffer c replaced (own_data) */
+		buf_give(fs, body, bcap);
 	else
 		c->sending = 0;
 	c->flushing = 0;
@@ -821,6 +855,9 @@ again:
 	}
 	if (!rc && !c->dirty)
 		c->ordered = 0;
+	/* a sequential writer's chunk: its buffer goes to the next one */
+	if (!rc && !c->dirty && full && !c->dead)
+		lru_back(fs, c);
 	if (rc) {
 		fs->flush_error = rc;
 		fs->flush_error_ino = c->ino;
@@ -1136,13 +1173,16 @@ ssize_t kd_write(struct kfs *fs, struct kinode *in, const char *buf,
 				return done ? (ssize_t)done : -ENOMEM;
 			c->refs++;
 			c->sparse = c->based = 1;
-			if ((rc = grow(fs, c, fs->chunk_size,
-				       fs->chunk_size))) {
+			/* not zeroed: only the units in vmap are ever read
+			 * (fill brings the others), and a write ending at
+			 * the end of file zeroes the rest of its unit below;
+			 * zeroing a pooled buffer faulted in all its pages */
+			if ((rc = grow(fs, c, fs->chunk_size, 0))) {
 				unref(fs, c);
 				cremove_unused(fs, c);
 				return done ? (ssize_t)done : rc;
 			}
-			/* the file's bytes in it (past them: zeros) */
+			/* the file's bytes in it */
 			c->len = file_part(fs, in, idx);
 		} else if (!c) {
 			if ((rc = load(fs, in, idx, &c)))
@@ -1166,7 +1206,7 @@ ssize_t kd_write(struct kfs *fs, struct kinode *in, const char *buf,
 		}
 		if (c->inl && co + n > KFS_INLINE_MAX)
 			unline(in, c);
-		if ((rc = own_data(c)) ||
+		if ((rc = own_data(fs, c)) ||
 		    (rc = grow(fs, c, co + (uint32_t)n, co)) ||
 		    (!c->inl && (rc = ns_chunk_set(&fs->ns, in, idx)))) {
 			unref(fs, c);
@@ -1174,8 +1214,15 @@ ssize_t kd_write(struct kfs *fs, struct kinode *in, const char *buf,
 		}
 		memcpy(c->data + co, buf + done, n);
 		mark_units(fs, c, co, co + (uint32_t)n);
-		if (c->sparse) /* edges valid or past the end of file */
-			mark_valid(fs, c, co, co + (uint32_t)n);
+		if (c->sparse) { /* edges valid or past the end of file */
+			uint32_t to = co + (uint32_t)n, end = to + fs->unit - 1;
+			end = end / fs->unit * fs->unit;
+			if (end > fs->chunk_size)
+				end = fs->chunk_size;
+			if (eof) /* past the end of file: zeros */
+				memset(c->data + to, 0, end - to);
+			mark_valid(fs, c, co, to);
+		}
 		if (co + n > c->len)
 			c->len = co + (uint32_t)n;
 		if (pos + n > in->size)
@@ -1238,7 +1285,7 @@ static int zero_in_chunk(struct kfs *fs, struct kinode *in, uint64_t idx,
 		return 0;
 	if ((rc = load(fs, in, idx, &c)))
 		return rc;
-	if (from < c->len && !(rc = own_data(c))) {
+	if (from < c->len && !(rc = own_data(fs, c))) {
 		uint32_t end = to < c->len ? to : c->len;
 		memset(c->data + from, 0, end - from);
 		mark_units(fs, c, from, end);

@@ -251,6 +251,7 @@ struct kchunk {
 	int based; /* the cluster holds it (object and deltas): deltas may go */
 	int sending; /* a PUT in flight sends data itself (own_data) */
 	int sparse;  /* written without a load: only units in vmap hold data */
+	int spent;   /* a sequential reader or writer left it (lru_back) */
 	uint64_t vmap[4];
 	uint64_t umap[4]; /* delta units written since its last PUT */
 	uint64_t epoch;	  /* commit epoch of its first unflushed write */
