@@ -69,12 +69,22 @@ static void put32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
+/* Whether every unit of c changed since its last PUT (lock held). */
+static int units_all(const struct kfs *fs, const struct kchunk *c)
+{
+	uint32_t per = fs->chunk_size / fs->unit, u;
+	for (u = 0; u + 64 <= per; u += 64)
+		if (c->umap[u / 64] != ~0ULL)
+			return 0;
+	return u == per || (~c->umap[u / 64] & ((1ULL << (per - u)) - 1)) == 0;
+}
+
 /* Note that bytes [from, to) of c changed since its last PUT. */
 static void mark_units(struct kfs *fs, struct kchunk *c, uint32_t from,
 		       uint32_t to)
 {
 	uint32_t u;
-	for (u = from / fs->unit; u < 256 && u * fs->unit < to; u++)
+	for (u = from / fs->unit; u < KFS_UNITS_MAX && u * fs->unit < to; u++)
 		c->umap[u / 64] |= 1ULL << (u % 64);
 }
 
@@ -176,14 +186,18 @@ static void cremove(struct kfs *fs, struct kchunk *c);
  */
 static uint8_t *buf_take(struct kfs *fs, int *zeroed)
 {
-	struct kchunk *c = fs->lru_tail;
+	struct kchunk *c;
 	uint8_t *p;
+	int n;
 	if (zeroed)
 		*zeroed = 0;
 	if (fs->npool)
 		return fs->pool[--fs->npool];
-	if (c && c->spent && !c->sparse && c->cap == fs->chunk_size &&
-	    !c->dirty && !c->flushing && !c->loading && !c->refs) {
+	/* near the tail: chunks whose PUT is still in flight sit there too */
+	for (c = fs->lru_tail, n = 0; c && n < 32; c = c->lprev, n++) {
+		if (!c->spent || c->sparse || c->cap != fs->chunk_size ||
+		    c->dirty || c->flushing || c->loading || c->refs)
+			continue;
 		p = c->data;
 		c->data = NULL;
 		cremove(fs, c);
@@ -420,7 +434,10 @@ static int grow(struct kfs *fs, struct kchunk *c, uint32_t need, uint32_t skip)
 		return 0;
 	while (cap < need)
 		cap *= 2;
-	if (cap > fs->chunk_size)
+	/* past a quarter chunk, the whole chunk at once (a pooled buffer):
+	 * a sequential writer's 1 MiB writes grew a 4 MiB chunk through
+	 * 1 and 2 MiB of fresh memory (768 faults a chunk) */
+	if (cap >= fs->chunk_size / 4)
 		cap = fs->chunk_size;
 	if (cap == fs->chunk_size && (p = buf_take(fs, &zeroed))) {
 		if (c->cap)
@@ -481,8 +498,8 @@ static ssize_t load_delta(struct kfs *fs, uint64_t ino, uint64_t idx,
 	unit = be32_read(b.data + 4);
 	count = be32_read(b.data + 8);
 	clen = be32_read(b.data + 12);
-	if (unit != fs->unit || count > 256 || clen > fs->chunk_size ||
-	    b.len != 16 + (size_t)count * (4 + unit))
+	if (unit != fs->unit || count > KFS_UNITS_MAX ||
+	    clen > fs->chunk_size || b.len != 16 + (size_t)count * (4 + unit))
 		goto out;
 	for (i = 0; i < count; i++) {
 		uint32_t u = be32_read(b.data + 16 + 4 * i);
@@ -766,7 +783,7 @@ static int flush_chunk(struct kfs *fs, struct kchunk *c)
 	struct kinode *in;
 	char name[80];
 	uint8_t *body;
-	uint64_t fsize, gen = 0, umap[4];
+	uint64_t fsize, gen = 0, umap[KFS_UNITS_MAX / 64];
 	uint32_t len, units;
 	size_t blen;
 	uint32_t bcap = 0;
@@ -863,7 +880,7 @@ again:
 		fs->flush_error_ino = c->ino;
 		fs->flush_errors++;
 		/* the units sent stay to be sent */
-		for (units = 0; units < 4; units++)
+		for (units = 0; units < KFS_UNITS_MAX / 64; units++)
 			c->umap[units] |= umap[units];
 		if (!c->dead && !c->dirty) {
 			mark_dirty(fs, c);
@@ -943,7 +960,9 @@ static void *worker(void *arg)
 int kd_start(struct kfs *fs)
 {
 	int i;
-	fs->unit = fs->chunk_size / 256 > 4096 ? fs->chunk_size / 256 : 4096;
+	fs->unit = fs->chunk_size / KFS_UNITS_MAX > 4096
+			   ? fs->chunk_size / KFS_UNITS_MAX
+			   : 4096;
 	if (!fs->ch) {
 		fs->chnb = 1024;
 		fs->ch = calloc(fs->chnb, sizeof(*fs->ch));
@@ -1114,7 +1133,7 @@ static void mark_valid(struct kfs *fs, struct kchunk *c, uint32_t from,
 		       uint32_t to)
 {
 	uint32_t u;
-	for (u = from / fs->unit; u < 256 && u * fs->unit < to; u++)
+	for (u = from / fs->unit; u < KFS_UNITS_MAX && u * fs->unit < to; u++)
 		c->vmap[u / 64] |= 1ULL << (u % 64);
 }
 
@@ -1231,8 +1250,12 @@ ssize_t kd_write(struct kfs *fs, struct kinode *in, const char *buf,
 			rc = inline_sync(in, c);
 		} else {
 			mark_dirty(fs, c);
-			/* a writer that reached the chunk's end has left it */
-			if (co + n == fs->chunk_size)
+			/* a writer that wrote all of the chunk has left it
+			 * (the kernel's writeback may send its pages out of
+			 * order: reaching its end is not enough, a PUT then
+			 * went before the last pages came and a second one
+			 * after them) */
+			if (units_all(fs, c))
 				want_flush(fs, c, 0);
 		}
 		unref(fs, c);

@@ -26,13 +26,17 @@
 
 #include "common/buf.h"
 
-#define KFS_ROOT_INO	  1
-#define KFS_NAME_MAX	  255
-#define KFS_XATTR_NAME	  255
-#define KFS_XATTR_VAL	  65536
-#define KFS_XATTR_TOTAL	  (1 << 20) /* all xattrs of one inode */
-#define KFS_SYMLINK_MAX	  4095
-#define KFS_CHUNK_DEFAULT (1u << 20)
+#define KFS_ROOT_INO	1
+#define KFS_NAME_MAX	255
+#define KFS_XATTR_NAME	255
+#define KFS_XATTR_VAL	65536
+#define KFS_XATTR_TOTAL (1 << 20) /* all xattrs of one inode */
+#define KFS_SYMLINK_MAX 4095
+/* chunks of 4 MiB: a sequential write of 1 GiB is 256 chunk objects, not
+ * 1024 (each costs its object servers a file, a hash dir, fsyncs and a
+ * container row); random 4 KiB writes still go as deltas of 4 KiB units */
+#define KFS_CHUNK_DEFAULT (4u << 20)
+#define KFS_UNITS_MAX	  1024	       /* delta units per chunk, at most */
 #define KFS_MAX_SIZE	  (1ULL << 50) /* 1 PiB per file */
 #define KFS_INLINE_MAX	  4096	       /* chunk 0 up to this: in the metadata */
 #define KFS_DELTAS_MAX	  64 /* deltas of one chunk before it is PUT whole */
@@ -84,7 +88,7 @@ struct kxattr {
 };
 
 /* A delta object of chunk idx (see data.c): units is how many delta units
- * (chunk/256, at least 4 KiB) it holds. */
+ * (chunk/KFS_UNITS_MAX, at least 4 KiB) it holds. */
 struct kdelta {
 	uint64_t idx, gen;
 	uint32_t units;
@@ -252,9 +256,10 @@ struct kchunk {
 	int sending; /* a PUT in flight sends data itself (own_data) */
 	int sparse;  /* written without a load: only units in vmap hold data */
 	int spent;   /* a sequential reader or writer left it (lru_back) */
-	uint64_t vmap[4];
-	uint64_t umap[4]; /* delta units written since its last PUT */
-	uint64_t epoch;	  /* commit epoch of its first unflushed write */
+	uint64_t vmap[KFS_UNITS_MAX / 64];
+	/* delta units written since its last PUT */
+	uint64_t umap[KFS_UNITS_MAX / 64];
+	uint64_t epoch; /* commit epoch of its first unflushed write */
 	int refs;
 	struct kchunk *hnext;
 	struct kchunk *lprev, *lnext; /* LRU, most recent first */
@@ -300,7 +305,7 @@ struct kfs {
 	struct kfh *fhs; /* open file handles (ops.c) */
 	char bdi[32];	 /* the mount's "major:minor" (ops.c bdi_tune) */
 	int bdi_done;
-	uint32_t unit;	  /* delta unit: chunk_size / 256, >= 4 KiB */
+	uint32_t unit;	  /* delta unit: chunk_size / KFS_UNITS_MAX, >= 4 KiB */
 	uint64_t ngen;	  /* deltas stored by this mount (their gen) */
 	int amending;	  /* a commit is between its cut and its log PUT */
 	int amend_error;  /* an amend record could not be kept */

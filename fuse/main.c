@@ -216,7 +216,7 @@ int main(int argc, char **argv)
 	memset(&c, 0, sizeof(c));
 	memset(&fs, 0, sizeof(fs));
 	log_init("kumo-mount", LOG_INFO);
-	/* chunk buffers (up to 1 MiB) always come from mmap, so an evicted
+	/* chunk buffers (a chunk: 4 MiB) always come from mmap, so an evicted
 	 * chunk's memory goes back to the system instead of staying in one
 	 * of the threads' malloc arenas: cache_size bounds what we hold */
 	mallopt(M_MMAP_THRESHOLD, 128 * 1024);

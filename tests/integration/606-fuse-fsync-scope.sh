@@ -2,10 +2,10 @@
 # 606-fuse-fsync-scope: fsync of one file makes that file durable without
 # uploading other files' unflushed data. With a dirty bound and a commit
 # interval too large to flush anything on their own, the mount holds
-# B (32 MiB written, closed, never fsynced) and then fsyncs a small A:
+# B (8 chunks written, closed, never fsynced) and then fsyncs a small A:
 #   - the cluster holds A's chunk and none of B's (B's data stays in the
 #     mount's write-back cache: A's fsync did not wait for it);
-#   - fsync of B then uploads all 32 of B's chunks;
+#   - fsync of B then uploads all 8 of B's chunks;
 #   - a file renamed over another, then an fsync of the directory: its
 #     chunks are uploaded with that commit;
 #   - fsync of the mount's root directory uploads every file's data (as
@@ -30,15 +30,15 @@ chunk_count() {
 	$SWIFT list fs606 --prefix "$(printf 'd/%016x/' "$1")" | wc -l
 }
 
-# B: 32 blocks of 1 MiB - 4 KiB, one per 1 MiB chunk (none filled to its
-# end, so none is flushed early as a finished sequential chunk)
-$PYTHON - "$mnt" "$TMPDIR_TEST" <<'PY' || fail "writing B and A"
+# B: 8 blocks of a chunk - 4 KiB, one per chunk (none filled to its end,
+# so none is flushed early as a finished sequential chunk)
+$PYTHON - "$mnt" "$TMPDIR_TEST" "$FUSE_CHUNK" <<'PY' || fail "writing B and A"
 import os, sys
 mnt, tmp = sys.argv[1], sys.argv[2]
-blk = 1 << 20
-ref = bytearray(32 * blk - 4096)
+blk = int(sys.argv[3])
+ref = bytearray(8 * blk - 4096)
 fd = os.open(os.path.join(mnt, "B"), os.O_WRONLY | os.O_CREAT, 0o644)
-for k in range(32):
+for k in range(8):
     data = os.urandom(blk - 4096)
     os.pwrite(fd, data, k * blk)
     ref[k * blk:k * blk + len(data)] = data
@@ -57,21 +57,22 @@ n=$(chunk_count "$ino_a")
 [ "$n" = 1 ] || fail "after fsync(A) the cluster holds $n chunks of A, expected 1"
 n=$(chunk_count "$ino_b")
 [ "$n" = 0 ] || fail "fsync(A) uploaded $n of B's unflushed chunks (expected none)"
-echo "fsync(A): A's chunk uploaded, none of B's 32"
+echo "fsync(A): A's chunk uploaded, none of B's 8"
 
 $PYTHON -c "import os,sys; fd=os.open(sys.argv[1], os.O_RDONLY); os.fsync(fd)" "$mnt/B" ||
 	fail "fsync(B)"
 n=$(chunk_count "$ino_b")
-[ "$n" = 32 ] || fail "after fsync(B) the cluster holds $n of B's 32 chunks"
+[ "$n" = 8 ] || fail "after fsync(B) the cluster holds $n of B's 8 chunks"
 
 # R.tmp renamed over R without an fsync of its own, then the directory
 # fsynced: the rename brings R.tmp's data (as ext4's auto_da_alloc), so
 # the new name never comes with missing chunks
 mkdir "$mnt/dir"
 echo old >"$mnt/dir/R"
-head -c 3000000 /dev/urandom >"$TMPDIR_TEST/R.ref"
+# R and E: 3 chunks each, the last one partial
+head -c $((2 * FUSE_CHUNK + 500000)) /dev/urandom >"$TMPDIR_TEST/R.ref"
 cp "$TMPDIR_TEST/R.ref" "$mnt/dir/R.tmp"
-head -c 3000000 /dev/urandom >"$TMPDIR_TEST/E.ref"
+head -c $((2 * FUSE_CHUNK + 500000)) /dev/urandom >"$TMPDIR_TEST/E.ref"
 cp "$TMPDIR_TEST/E.ref" "$mnt/dir/E"
 mv "$mnt/dir/R.tmp" "$mnt/dir/R" || fail "rename over R"
 $PYTHON -c "import os,sys; fd=os.open(sys.argv[1], os.O_RDONLY); os.fsync(fd)" "$mnt/dir" ||
@@ -99,12 +100,12 @@ cmp "$TMPDIR_TEST/B.ref" "$mnt/B" || fail "B (fsynced) differs after kill -9"
 cmp "$TMPDIR_TEST/R.ref" "$mnt/dir/R" || fail "R (renamed over, directory fsynced) differs after kill -9"
 cmp "$TMPDIR_TEST/E.ref" "$mnt/dir/E" || fail "E (root fsynced) differs after kill -9"
 if [ -e "$mnt/C" ]; then
-	$PYTHON - "$mnt/C" "$TMPDIR_TEST/C.ref" <<'PY' || fail "C after kill -9 holds bytes never written"
+	$PYTHON - "$mnt/C" "$TMPDIR_TEST/C.ref" "$FUSE_CHUNK" <<'PY' || fail "C after kill -9 holds bytes never written"
 import os, sys
 got, ref = open(sys.argv[1], "rb").read(), open(sys.argv[2], "rb").read()
 assert len(got) == os.stat(sys.argv[1]).st_size
 assert len(got) <= len(ref), "C longer than written"
-cs = 1 << 20
+cs = int(sys.argv[3])
 for off in range(0, len(got), cs):
     g = got[off:off + cs]
     assert g == ref[off:off + len(g)] or g == bytes(len(g)), \

@@ -1,14 +1,15 @@
 #!/bin/bash
 # 608-fuse-delta-writes: a small write into a stored chunk uploads bytes in
-# proportion to what it touched, not the whole 1 MiB chunk, and stays
-# durable. A 16 MiB file is written and fsynced (16 chunk objects); then:
+# proportion to what it touched, not the whole (4 MiB) chunk, and stays
+# durable. A file of 16 chunks is written and fsynced (16 chunk objects);
+# then:
 #   - 64 random 4 KiB writes and 16 of 100 bytes, fsync: the cluster gains
 #     only delta objects (d/<ino>/<idx>.<gen>) holding about the bytes
 #     written (at most 4 KiB per write plus headers); no chunk object is
 #     stored again (their etags and timestamps are unchanged);
 #   - kill -9, remount: the file reads back as written, whole and by
 #     random 4 KiB reads (deltas laid over their chunks);
-#   - 8 fsynced rounds of 40 pages into chunk 0: past half a chunk of
+#   - 8 fsynced rounds of 160 pages into chunk 0: past half a chunk of
 #     deltas it is stored whole and its deltas are deleted by the next
 #     commit (the cluster never keeps more than half a chunk of them);
 #   - a truncate that drops chunks with deltas deletes their deltas too;
@@ -46,7 +47,8 @@ fsync_of() {
 	$PYTHON -c "import os,sys; os.fsync(os.open(sys.argv[1], os.O_RDONLY))" "$1"
 }
 
-head -c $((16 << 20)) /dev/urandom >"$ref"
+export FUSE_CHUNK
+head -c $((16 * FUSE_CHUNK)) /dev/urandom >"$ref"
 cp "$ref" "$mnt/F"
 fsync_of "$mnt/F" || fail "fsync(F)"
 ino=$(stat -c %i "$mnt/F")
@@ -62,6 +64,7 @@ rw() {
 import os, random, sys
 f, r, seed, n, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 chunk = int(sys.argv[6]) if len(sys.argv) > 6 else None
+cs = int(os.environ["FUSE_CHUNK"])
 rnd = random.Random(seed)
 fd, rd = os.open(f, os.O_RDWR), os.open(r, os.O_RDWR)
 end = os.fstat(fd).st_size
@@ -69,7 +72,7 @@ offs = set()
 for i in range(n):
     while True:
         if chunk is not None:
-            off = chunk * (1 << 20) + rnd.randrange(256) * 4096
+            off = chunk * cs + rnd.randrange(cs // 4096) * 4096
         elif size == 4096:
             off = rnd.randrange(end // 4096) * 4096
         else:
@@ -108,25 +111,26 @@ import os, random, sys
 fd, rd = os.open(sys.argv[1], os.O_RDONLY), os.open(sys.argv[2], os.O_RDONLY)
 rnd = random.Random(3)
 for i in range(300):
-    off = rnd.randrange(16 << 20)
+    off = rnd.randrange(16 * int(os.environ["FUSE_CHUNK"]))
     n = rnd.choice([1, 100, 4096, 5000])
     assert os.pread(fd, n, off) == os.pread(rd, n, off), off
 PY
 
-# compaction: rounds of 40 pages into chunk 0
+# compaction: rounds of 160 pages into chunk 0 (each under a quarter of
+# its units: a delta; together past half of them)
 for s in 1 2 3 4 5 6 7 8; do
-	rw "$mnt/F" "$ref" $((10 + s)) 40 4096 0 || fail "round $s into chunk 0"
+	rw "$mnt/F" "$ref" $((10 + s)) 160 4096 0 || fail "round $s into chunk 0"
 done
 fsync_of "$mnt" || fail "fsync of the root"
 objects "$ino" >"$TMPDIR_TEST/c0"
 n0=$(awk -v p="$(printf 'd/%016x/00000000.' "$ino")" 'index($1, p) == 1' "$TMPDIR_TEST/c0" | wc -l)
 b0=$(awk -v p="$(printf 'd/%016x/00000000.' "$ino")" 'index($1, p) == 1 { s += $2 } END { print s + 0 }' "$TMPDIR_TEST/c0")
-[ "$b0" -le $((512 * 1024 + 64 * 1024)) ] ||
-	fail "chunk 0 keeps $b0 bytes in $n0 deltas after 320 page writes (not stored whole)"
-echo "chunk 0 after 320 page writes: $n0 deltas, $b0 bytes"
+[ "$b0" -le $((FUSE_CHUNK / 2 + 64 * 1024)) ] ||
+	fail "chunk 0 keeps $b0 bytes in $n0 deltas after 1280 page writes (not stored whole)"
+echo "chunk 0 after 1280 page writes: $n0 deltas, $b0 bytes"
 
 # truncate drops chunks 5..15 with their deltas
-truncate -s $((5 << 20)) "$mnt/F" "$ref"
+truncate -s $((5 * FUSE_CHUNK)) "$mnt/F" "$ref"
 fsync_of "$mnt/F" || fail "fsync after truncate"
 fsync_of "$mnt" || fail "fsync of the root after truncate"
 objects "$ino" >"$TMPDIR_TEST/trunc"

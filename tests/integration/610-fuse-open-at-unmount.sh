@@ -19,9 +19,9 @@ mnt=$TMPDIR_TEST/mnt
 fuse_mount fs610 "$mnt"
 pid=$FUSE_PID
 
-head -c $((3 << 20)) /dev/urandom >"$TMPDIR_TEST/ref"
+head -c $((3 * FUSE_CHUNK)) /dev/urandom >"$TMPDIR_TEST/ref"
 timeout 60 dd if="$TMPDIR_TEST/ref" of="$mnt/held" bs=1M conv=fsync \
-	status=none || fail "writing 3 MiB"
+	status=none || fail "writing 3 chunks"
 echo kept >"$mnt/kept"
 ino=$(printf '%016x' "$(stat -c %i "$mnt/held")")
 chunks() { $SWIFT list fs610 --prefix "d/$ino/" | wc -l; }
@@ -29,7 +29,7 @@ chunks() { $SWIFT list fs610 --prefix "d/$ino/" | wc -l; }
 
 exec 3<"$mnt/held"
 rm "$mnt/held"
-cmp -n $((3 << 20)) <(cat <&3) "$TMPDIR_TEST/ref" ||
+cmp -n $((3 * FUSE_CHUNK)) <(cat <&3) "$TMPDIR_TEST/ref" ||
 	fail "the unlinked file read other bytes while open"
 [ "$(chunks)" = 3 ] || fail "chunks gone while the file is open"
 

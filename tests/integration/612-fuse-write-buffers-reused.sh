@@ -1,9 +1,11 @@
 #!/bin/bash
 # 612-fuse-write-buffers-reused: a sequential writer's chunk buffers come
 # from the pool of evicted chunks' buffers, not from fresh memory. With
-# cache_size=32M and the cache full, a 96 MiB write costs kumo-mount
-# fewer than 12,000 minor page faults (~500 here; a fresh 1 MiB buffer
-# costs 256 faults, ~25,000 in all before); and a pooled buffer, which
+# cache_size=128M and the cache full, a 256 MiB write costs kumo-mount
+# fewer than 24,000 minor page faults (a fresh 4 MiB chunk buffer costs
+# 1,024 faults, 65,536 in all without reuse; the writer cycles through
+# dirty_max and the PUTs in flight: threads=8, as 32 PUTs of 4 MiB in
+# flight would hold the whole cache); and a pooled buffer, which
 # holds an old chunk's bytes, reads as zeros where the file was not
 # written: new chunks written in their middle, chunks grown from a small
 # buffer, and holes, compared with the same writes to a local file.
@@ -15,25 +17,25 @@ requires md5sum head
 start_cluster
 fuse_mkfs fs612
 mnt=$TMPDIR_TEST/mnt
-fuse_mount fs612 "$mnt" "cache_size=32M,dirty_max=8M"
+fuse_mount fs612 "$mnt" "cache_size=128M,dirty_max=32M,threads=8"
 
 faults() { awk '{ print $10 }' "/proc/$FUSE_PID/stat"; }
 # the pool fills with random bytes once the cache is full
-timeout 120 dd if=/dev/urandom of="$mnt/fill" bs=1M count=40 conv=fsync \
-	status=none || fail "writing 40 MiB"
+timeout 120 dd if=/dev/urandom of="$mnt/fill" bs=1M count=160 conv=fsync \
+	status=none || fail "writing 160 MiB"
 f0=$(faults)
-timeout 300 dd if=/dev/zero of="$mnt/big" bs=1M count=96 conv=fsync \
-	status=none || fail "writing 96 MiB"
+timeout 300 dd if=/dev/zero of="$mnt/big" bs=1M count=256 conv=fsync \
+	status=none || fail "writing 256 MiB"
 f1=$(faults)
-echo "kumo-mount minor faults for a 96 MiB write: $((f1 - f0))"
-[ $((f1 - f0)) -lt 12000 ] ||
+echo "kumo-mount minor faults for a 256 MiB write: $((f1 - f0))"
+[ $((f1 - f0)) -lt 24000 ] ||
 	fail "$((f1 - f0)) minor faults: the chunk buffers are not reused"
 
 # writes into pooled buffers: every byte not written reads as zero
-$PYTHON - "$mnt/sparse" "$TMPDIR_TEST/ref" <<'PY' || fail "the sparse writes"
+FUSE_CHUNK=$FUSE_CHUNK $PYTHON - "$mnt/sparse" "$TMPDIR_TEST/ref" <<'PY' || fail "the sparse writes"
 import os, sys
 K = 1024
-M = K * K
+M = int(os.environ["FUSE_CHUNK"])  # a chunk
 writes = [
     (5 * M + 700 * K, b"a" * 10),       # a new chunk written in its middle
     (6 * M, b"b" * 100),                # a new chunk's first bytes (small buffer)...
@@ -53,8 +55,8 @@ sync
 echo 3 >/proc/sys/vm/drop_caches
 [ "$(md5sum <"$mnt/sparse" | cut -d' ' -f1)" = "$(md5sum <"$TMPDIR_TEST/ref" | cut -d' ' -f1)" ] ||
 	fail "the sparse file read other bytes than the local one"
-[ "$(md5sum <"$mnt/big" | cut -d' ' -f1)" = "$(head -c $((96 << 20)) /dev/zero | md5sum | cut -d' ' -f1)" ] ||
-	fail "the 96 MiB file read other bytes"
+[ "$(md5sum <"$mnt/big" | cut -d' ' -f1)" = "$(head -c $((256 << 20)) /dev/zero | md5sum | cut -d' ' -f1)" ] ||
+	fail "the 256 MiB file read other bytes"
 fuse_umount "$mnt"
 # the same from the cluster (no cached chunk)
 fuse_mount fs612 "$mnt"

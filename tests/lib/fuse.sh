@@ -14,8 +14,11 @@
 #   fuse_is_mounted MNT            MNT is in /proc/self/mounts as fuse
 # Every mount uses -o auto_unmount and is unmounted at exit. The mount
 # process's stderr may hold libfuse's "Ignoring invalid max threads" line.
+# FUSE_CHUNK: the chunk size kumo-mount --mkfs gives a filesystem (bytes).
 
 requires kumo-mount fusermount3 mountpoint
+
+FUSE_CHUNK=$((4 << 20))
 
 declare -A _fuse_pid
 
