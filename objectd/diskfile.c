@@ -1073,7 +1073,8 @@ int df_writer_open(const struct df_loc *loc, struct df_writer *w)
 }
 
 /*
- * Upload buffers (DF_BUF_SIZE) kept for the next uploads: a fresh one
+ * Upload buffers (DF_BUF_SIZE, aligned for O_DIRECT; also the read
+ * buffers of large GETs, server.c) kept for the next uploads: a fresh one
  * costs a page fault and a cleared page per 4 KiB (a stream of 4 MiB
  * volume chunks faulted ~60k pages per GiB, ~6% of kumo-objectd's CPU).
  * At most DF_SPARE_BUFS MiB stay once the uploads end.
@@ -1085,8 +1086,7 @@ static struct {
 	int n;
 } spares = {PTHREAD_MUTEX_INITIALIZER, {0}, 0};
 
-/* An upload buffer, NULL on ENOMEM. */
-static char *upload_buf_get(void)
+char *df_buf_get(void)
 {
 	char *p = NULL;
 
@@ -1097,8 +1097,7 @@ static char *upload_buf_get(void)
 	return p ? p : aligned_alloc(DF_DIRECT_ALIGN, DF_BUF_SIZE);
 }
 
-/* Give back an upload_buf_get buffer (NULL is fine). */
-static void upload_buf_put(char *p)
+void df_buf_put(char *p)
 {
 	if (!p)
 		return;
@@ -1127,7 +1126,7 @@ int df_writer_direct(struct df_writer *w, int64_t len)
 {
 	if (len < DF_DIRECT_MIN || w->buf || w->size)
 		return 0;
-	w->buf = upload_buf_get();
+	w->buf = df_buf_get();
 	if (!w->buf)
 		return -ENOMEM;
 	if (writer_set_direct(w, 1))
@@ -1187,7 +1186,7 @@ int df_writer_write(struct df_writer *w, const void *data, size_t len)
 	int rc = 0;
 
 	if (!w->buf && w->size + len > DF_BUF_AFTER)
-		w->buf = upload_buf_get(); /* NULL: write unbuffered */
+		w->buf = df_buf_get(); /* NULL: write unbuffered */
 	if (w->md5)
 		rc = md5_update(w->md5, data, len);
 	else if (w->xxh)
@@ -1255,7 +1254,7 @@ void df_writer_abort(struct df_writer *w)
 	w->md5 = NULL;
 	xxh128_free(w->xxh);
 	w->xxh = NULL;
-	upload_buf_put(w->buf);
+	df_buf_put(w->buf);
 	w->buf = NULL;
 	w->used = 0;
 	w->direct = 0;

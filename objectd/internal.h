@@ -281,6 +281,10 @@ void df_close(struct df_obj *obj);
 /* Start an upload: a temp file in <dev>/tmp. 0 or -errno (logged). On
  * error w needs no abort. */
 int df_writer_open(const struct df_loc *loc, struct df_writer *w);
+/* A DF_BUF_SIZE buffer aligned for O_DIRECT (a kept one if any), NULL on
+ * ENOMEM; df_buf_put gives it back (NULL is fine). */
+char *df_buf_get(void);
+void df_buf_put(char *p);
 /* Before the first write: the body will be len bytes; from DF_DIRECT_MIN
  * on it is written with O_DIRECT where the filesystem allows it (else
  * through the page cache, as always). 0 or -ENOMEM. */

@@ -7,7 +7,9 @@
 # smaller body and a chunked one of unknown length still go through the
 # page cache. Every body comes back whole, with its ETag, including one
 # of exactly 1 MiB (nothing left for the cache but the metadata), and a
-# wrong ETag on a large body is still refused with nothing stored.
+# wrong ETag on a large body is still refused with nothing stored. A GET
+# of a large body reads it with O_DIRECT as well (still not cached), and
+# ranges of it come back right.
 . "$(dirname "$0")/../lib/functions.sh"
 requires curl md5sum fincore kumo-objectd
 
@@ -70,6 +72,22 @@ for n in under chunked_unknown; do
 done
 for n in big exact under chunked_known chunked_unknown; do
 	check_body "$n"
+done
+# a GET of a large body reads it with O_DIRECT too: still out of the cache
+c=$(cached big)
+[ "$c" -le $((6 * 4096)) ] || fail "big: $c bytes in the page cache after its GET"
+# ranges: across the first 1 MiB block's end, the body's last bytes, two
+for r in $((MiB - 10))-$((MiB + 10)) $((3 * MiB + 12000))-$((3 * MiB + 12344)) \
+	0-0,$((2 * MiB))-$((2 * MiB + 4095)); do
+	curl -s -H "Range: bytes=$r" -o "$TMPDIR_TEST/range" "$OBJ_URL/d1/9/a/c/big"
+	if [ "${r#*,}" = "$r" ]; then
+		from=${r%-*} to=${r#*-}
+		cmp -s "$TMPDIR_TEST/range" <(tail -c +$((from + 1)) "$TMPDIR_TEST/big" |
+			head -c $((to - from + 1))) || fail "big, bytes $r"
+	else
+		grep -q -a "Content-Range: bytes $((2 * MiB))-$((2 * MiB + 4095))/" \
+			"$TMPDIR_TEST/range" || fail "big, ranges $r"
+	fi
 done
 
 # a large body whose ETag is wrong: 422, and no .data
