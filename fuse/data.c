@@ -17,8 +17,9 @@
  * delete queued by a truncate never lands after newer data; (4) every
  * chunk dirtied before epoch E (of one inode, or all) is flushed once
  * kd_flush_epoch(E, ino) returns. The workers PUT first the chunks an
- * fsync waits for (urgent), then chunks written up to their end (a
- * sequential writer has left them: their PUT overlaps its next writes),
+ * fsync waits for (urgent), then chunks written whole since their last
+ * PUT (a sequential writer has left them: their PUT overlaps its next
+ * writes),
  * then the oldest when over half of dirty_max or when a commit waits.
  * Writers block only above dirty_max. Chunk 0 of an inode in inline mode
  * (small files, meta.c) is never dirty nor PUT: each change is copied into
@@ -265,7 +266,7 @@ static void clear_dirty(struct kfs *fs, struct kchunk *c)
 }
 
 /* Mark dirty c as wanted now: by an fsync (urgent) or because its writer
- * moved past it (full). Lock held. */
+ * wrote all of it (full). Lock held. */
 static void want_flush(struct kfs *fs, struct kchunk *c, int urgent)
 {
 	if (!c->dirty)

@@ -1110,16 +1110,24 @@ void df_buf_put(char *p)
 	free(p);
 }
 
-/* Take O_DIRECT off w->fd (on or off: 1 or 0). 0 or -errno. */
-static int writer_set_direct(struct df_writer *w, int on)
+int df_set_direct(int fd, int on)
 {
-	int fl = fcntl(w->fd, F_GETFL);
+	int fl = fcntl(fd, F_GETFL);
 
 	if (fl == -1 ||
-	    fcntl(w->fd, F_SETFL, on ? fl | O_DIRECT : fl & ~O_DIRECT) == -1)
+	    fcntl(fd, F_SETFL, on ? fl | O_DIRECT : fl & ~O_DIRECT) == -1)
 		return -errno;
-	w->direct = on;
 	return 0;
+}
+
+/* O_DIRECT on or off for w's writes (1 or 0). 0 or -errno. */
+static int writer_set_direct(struct df_writer *w, int on)
+{
+	int rc = df_set_direct(w->fd, on);
+
+	if (!rc)
+		w->direct = on;
+	return rc;
 }
 
 int df_writer_direct(struct df_writer *w, int64_t len)
@@ -1129,8 +1137,7 @@ int df_writer_direct(struct df_writer *w, int64_t len)
 	w->buf = df_buf_get();
 	if (!w->buf)
 		return -ENOMEM;
-	if (writer_set_direct(w, 1))
-		w->direct = 0; /* tmpfs and others: the page cache */
+	writer_set_direct(w, 1); /* refused: the page cache */
 	return 0;
 }
 

@@ -285,6 +285,9 @@ int df_writer_open(const struct df_loc *loc, struct df_writer *w);
  * ENOMEM; df_buf_put gives it back (NULL is fine). */
 char *df_buf_get(void);
 void df_buf_put(char *p);
+/* O_DIRECT on or off (1 or 0) for fd's reads and writes. 0 or -errno
+ * (-EINVAL where the filesystem refuses it). */
+int df_set_direct(int fd, int on);
 /* Before the first write: the body will be len bytes; from DF_DIRECT_MIN
  * on it is written with O_DIRECT where the filesystem allows it (else
  * through the page cache, as always). 0 or -ENOMEM. */

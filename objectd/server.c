@@ -478,11 +478,9 @@ static void stream_done(void *ctx)
  */
 static void stream_direct(struct stream *s)
 {
-	int fl = fcntl(s->fd, F_GETFL);
-
-	if (fl == -1 || !(s->dbuf = df_buf_get()))
+	if (!(s->dbuf = df_buf_get()))
 		return;
-	if (fcntl(s->fd, F_SETFL, fl | O_DIRECT) == -1) {
+	if (df_set_direct(s->fd, 1)) {
 		df_buf_put(s->dbuf);
 		s->dbuf = NULL;
 	}
@@ -499,10 +497,7 @@ static ssize_t stream_pread(struct stream *s, char *buf, size_t n, uint64_t off)
 	    (off < s->dbuf_off || off >= s->dbuf_off + s->dbuf_len)) {
 		got = pread(s->fd, s->dbuf, DF_BUF_SIZE, (off_t)block);
 		if (got < 0 && errno == EINVAL) { /* larger sectors */
-			int fl = fcntl(s->fd, F_GETFL);
-
-			if (fl != -1)
-				fcntl(s->fd, F_SETFL, fl & ~O_DIRECT);
+			df_set_direct(s->fd, 0);
 			df_buf_put(s->dbuf);
 			s->dbuf = NULL;
 		} else if (got < 0) {
