@@ -711,14 +711,20 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_open(req, fi);
 }
 
-static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		       struct fuse_file_info *fi)
+/*
+ * A directory's entries from offset off, as readdir (names and types) or
+ * readdirplus (names with their attributes: `ls -l` and the like then
+ * stat from the kernel's cache instead of a lookup per name). Offsets: 1
+ * ".", 2 "..", slot + 3 entries. Every entry readdirplus returns, but "."
+ * and "..", counts as a lookup (the kernel forgets it later).
+ */
+static void list_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		     int plus)
 {
 	struct kfs *fs = FS(req);
 	struct kinode *dir;
 	char *buf = malloc(size);
 	size_t used = 0;
-	(void)fi;
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -731,41 +737,66 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	/* offsets: 1 ".", 2 "..", slot + 3 entries */
 	for (;; off++) {
-		struct stat st;
+		struct fuse_entry_param e;
+		struct kinode *in = NULL;
 		const char *name;
 		size_t n;
-		memset(&st, 0, sizeof(st));
+		memset(&e, 0, sizeof(e));
 		if (off == 0) {
 			name = ".";
-			st.st_ino = dir->ino;
-			st.st_mode = S_IFDIR;
+			e.attr.st_ino = dir->ino;
+			e.attr.st_mode = S_IFDIR;
 		} else if (off == 1) {
 			name = "..";
-			st.st_ino = dir->parent ? dir->parent : dir->ino;
-			st.st_mode = S_IFDIR;
+			e.attr.st_ino = dir->parent ? dir->parent : dir->ino;
+			e.attr.st_mode = S_IFDIR;
 		} else if ((uint64_t)off - 2 < dir->nents) {
 			struct kdent *d = dir->ents[off - 2];
-			struct kinode *in;
 			if (!d)
 				continue;
 			in = ns_inode(&fs->ns, d->ino);
 			name = d->name;
-			st.st_ino = d->ino;
-			st.st_mode = in ? in->mode : 0;
+			e.attr.st_ino = d->ino;
+			e.attr.st_mode = in ? in->mode : 0;
+			if (plus && in && !in->freed) {
+				e.ino = in->ino;
+				e.generation = 1;
+				e.attr_timeout = e.entry_timeout = TIMEOUT;
+				fill_attr(fs, in, &e.attr);
+			}
 		} else {
 			break;
 		}
-		n = fuse_add_direntry(req, buf + used, size - used, name, &st,
-				      off + 1);
+		if (plus)
+			n = fuse_add_direntry_plus(req, buf + used, size - used,
+						   name, &e, off + 1);
+		else
+			n = fuse_add_direntry(req, buf + used, size - used,
+					      name, &e.attr, off + 1);
 		if (n > size - used)
 			break;
 		used += n;
+		if (e.ino)
+			in->nlookup++;
 	}
 	pthread_mutex_unlock(&fs->lock);
 	fuse_reply_buf(req, buf, used);
 	free(buf);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	(void)fi;
+	list_dir(req, ino, size, off, 0);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+			   off_t off, struct fuse_file_info *fi)
+{
+	(void)fi;
+	list_dir(req, ino, size, off, 1);
 }
 
 static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
@@ -1027,6 +1058,7 @@ const struct fuse_lowlevel_ops kfs_ops = {
 	.fsync = op_fsync,
 	.opendir = op_opendir,
 	.readdir = op_readdir,
+	.readdirplus = op_readdirplus,
 	.releasedir = op_releasedir,
 	.fsyncdir = op_fsyncdir,
 	.statfs = op_statfs,
