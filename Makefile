@@ -74,6 +74,8 @@ PROG_fuse := mount
 CFLAGS_fuse := $(shell pkg-config --cflags fuse3 2>/dev/null)
 LDLIBS_fuse := $(shell pkg-config --libs fuse3 2>/dev/null)
 LDLIBS_proxy := $(shell pkg-config --libs expat 2>/dev/null)
+# objectd/dioread.c: a large GET's read-ahead
+LDLIBS_objectd := $(shell pkg-config --libs liburing 2>/dev/null || echo -luring)
 prog = kumo-$(or $(PROG_$(1)),$(1))
 PART_PROGS := $(foreach p,$(PARTS),$(if $(wildcard $(p)/main.c),$(BIN)/$(call prog,$(p))))
 PROGS := $(BIN)/kumo-ring $(PART_PROGS)

@@ -288,6 +288,26 @@ void df_buf_put(char *p);
 /* O_DIRECT on or off (1 or 0) for fd's reads and writes. 0 or -errno
  * (-EINVAL where the filesystem refuses it). */
 int df_set_direct(int fd, int on);
+
+/* dioread.c */
+/*
+ * Blocks (DF_BUF_SIZE) a large GET's reader holds: the one being sent
+ * and those read ahead meanwhile. 256 MiB GETs after drop_caches, the
+ * machine loaded, one block at a time against this: see dioread.c.
+ */
+#define DF_READ_AHEAD 3
+struct df_reader;
+/* A reader of fd (which stays the caller's) with O_DIRECT and read-ahead.
+ * 0 or -errno (-EINVAL: O_DIRECT refused, read fd as before; -ENOMEM). */
+int df_reader_open(int fd, struct df_reader **out);
+/* pread of up to n bytes at off, as the caller goes on reading up to
+ * until (a file offset: read-ahead stops there). The count (0: end of
+ * file) or -1 with errno. One thread at a time. */
+ssize_t df_reader_pread(struct df_reader *r, char *buf, size_t n, uint64_t off,
+			uint64_t until);
+/* Wait for the reads in flight, give the buffers back, free r (NULL is
+ * fine). Does not close the fd. */
+void df_reader_close(struct df_reader *r);
 /* Before the first write: the body will be len bytes; from DF_DIRECT_MIN
  * on it is written with O_DIRECT where the filesystem allows it (else
  * through the page cache, as always). 0 or -ENOMEM. */

@@ -448,10 +448,8 @@ struct stream {
 	uint64_t next; /* the position expected next */
 	uint64_t body_len;
 	char etag[33];
-	struct df_loc loc; /* for the quarantine */
-	char *dbuf;	   /* O_DIRECT reads (stream_direct): a block */
-	uint64_t dbuf_off; /* file offset of dbuf's bytes */
-	size_t dbuf_len;   /* bytes in dbuf */
+	struct df_loc loc;    /* for the quarantine */
+	struct df_reader *rd; /* a large body: O_DIRECT, read ahead */
 };
 
 static void stream_done(void *ctx)
@@ -464,57 +462,10 @@ static void stream_done(void *ctx)
 	for (i = 0; i < s->nsegs; i++)
 		free(s->segs[i].lit);
 	free(s->segs);
-	df_buf_put(s->dbuf);
+	df_reader_close(s->rd);
 	if (s->md5)
 		md5_free(s->md5);
 	free(s);
-}
-
-/*
- * A large body is read with O_DIRECT, a DF_BUF_SIZE block at a time,
- * as it was written (df_writer_direct): through the page cache, each
- * block took fresh pages (a 256 MiB GET right after its PUT: 186 MB/s
- * here). Where O_DIRECT is refused, the page cache as before.
- */
-static void stream_direct(struct stream *s)
-{
-	if (!(s->dbuf = df_buf_get()))
-		return;
-	if (df_set_direct(s->fd, 1)) {
-		df_buf_put(s->dbuf);
-		s->dbuf = NULL;
-	}
-}
-
-/* Up to n bytes of the file at off into buf, from s->dbuf's block when
- * reading with O_DIRECT. The count (0: end of file) or -1 (errno). */
-static ssize_t stream_pread(struct stream *s, char *buf, size_t n, uint64_t off)
-{
-	uint64_t block = off / DF_BUF_SIZE * DF_BUF_SIZE;
-	ssize_t got;
-
-	if (s->dbuf &&
-	    (off < s->dbuf_off || off >= s->dbuf_off + s->dbuf_len)) {
-		got = pread(s->fd, s->dbuf, DF_BUF_SIZE, (off_t)block);
-		if (got < 0 && errno == EINVAL) { /* larger sectors */
-			df_set_direct(s->fd, 0);
-			df_buf_put(s->dbuf);
-			s->dbuf = NULL;
-		} else if (got < 0) {
-			return -1;
-		} else {
-			s->dbuf_off = block;
-			s->dbuf_len = (size_t)got;
-			if (off >= block + (uint64_t)got)
-				return 0;
-		}
-	}
-	if (!s->dbuf)
-		return pread(s->fd, buf, n, (off_t)off);
-	if (n > s->dbuf_off + s->dbuf_len - off)
-		n = (size_t)(s->dbuf_off + s->dbuf_len - off);
-	memcpy(buf, s->dbuf + (off - s->dbuf_off), n);
-	return (ssize_t)n;
 }
 
 static ssize_t stream_read(void *ctx, uint64_t pos, char *buf, size_t max)
@@ -544,7 +495,10 @@ static ssize_t stream_read(void *ctx, uint64_t pos, char *buf, size_t max)
 	if (g->lit) {
 		memcpy(buf, g->lit + in, n);
 	} else {
-		ssize_t got = stream_pread(s, buf, n, g->off + in);
+		ssize_t got =
+			s->rd ? df_reader_pread(s->rd, buf, n, g->off + in,
+						g->off + g->len)
+			      : pread(s->fd, buf, n, (off_t)(g->off + in));
 
 		if (got <= 0) {
 			log_err("cannot read %s: %s", s->loc.hash_dir,
@@ -806,7 +760,7 @@ static void serve_body(struct http_request *req, struct obj_req *r,
 	if (head)
 		total = len;
 	else if (len >= DF_DIRECT_MIN)
-		stream_direct(s);
+		df_reader_open(s->fd, &s->rd); /* else the page cache */
 	http_reply_stream(req, status, (int64_t)total, stream_read, s,
 			  stream_done);
 }
