@@ -25,18 +25,20 @@
  *   (none) --df_writer_open--> TMP: <dev>/tmp/tmpXXXXXX, open
  *   TMP --df_writer_write*--> TMP (body appended, MD5 updated, or the
  *        XXH3-128 the client asked for: df_writer_use_xxh128)
- *   TMP --df_writer_commit: append metadata + footer, fsync(file)-->
+ *   TMP --df_writer_commit: append metadata + footer, sg_sync(file)-->
  *   SYNCED --mkdir -p (no fsync yet), rename to <hash_dir>/<ts><ext>-->
- *   IN PLACE --fsync(hash_dir), then fsync the parent of each dir the
- *            mkdir made, deepest first (Swift's renamer)--> DURABLE
+ *   IN PLACE --sg_sync: a syncfs started after the rename covers the
+ *            file's entry and every dir the mkdir made (syncgroup.c: one
+ *            for all the writers queued together; Swift's renamer fsyncs
+ *            the hash dir and each new dir's parent instead)--> DURABLE
  *   DURABLE --df_cleanup--> older .data/.ts/.meta removed
  *   TMP/SYNCED --df_writer_abort or any error--> (none): tmp unlinked
  *
  * Invariants:
  *   1. A reader listing the hash dir sees only complete files: a file gets
- *      its final name only after its footer is fsynced.
+ *      its final name only after its footer is synced.
  *   2. A request is acknowledged (201/204/202) only in DURABLE: the
- *      file's bytes and every directory entry made for it are fsynced.
+ *      file's bytes and every directory entry made for it are synced.
  *   3. An upload that does not reach commit (truncated body, client gone,
  *      ETag mismatch, disk full) leaves no file behind: on_close aborts.
  *   4. The newest timestamp wins: the current state of an object is the
@@ -118,8 +120,8 @@ static int fsync_dir(const char *path)
  * mkdir buf and its missing parents (below base_len) without fsyncs, as
  * Swift's makedirs_count; *top is raised to the level of the highest
  * directory made (1: buf itself, 2: its parent, ...), so that the caller
- * fsyncs that many parents (fsync_up) once its own entry is in place
- * (settle_dir) or at once (df_mkdirs).
+ * fsyncs that many parents (fsync_up) at once (df_mkdirs); a PUT's
+ * rename_into leaves them to the sg_sync after its rename.
  */
 static int mkdirs_nosync(char *buf, size_t base_len, int level, int *top)
 {
@@ -1297,16 +1299,12 @@ static int rename_into(const char *tmp, const struct df_loc *loc,
 	return rc;
 }
 
-/*
- * IN PLACE --fsync(hash_dir), then the parent of each directory
- * rename_into made (top levels), deepest first, as Swift's renamer-->
- * DURABLE --cleanup, invalidate the suffix (hashes.c)--> done. The new
- * directories' entries and the file's are synced together once the file
- * is in place, not one mkdir at a time. 0 or -errno (logged).
- */
-static int settle_dir(const struct df_loc *loc, int top)
+/* A fragment archive renamed to #d in its hash dir --fsync(hash_dir)-->
+ * DURABLE --cleanup, invalidate the suffix (hashes.c)--> done. 0 or
+ * -errno (logged). */
+static int settle_dir(const struct df_loc *loc)
 {
-	int rc = fsync_up(loc->hash_dir, top);
+	int rc = fsync_up(loc->hash_dir, 0);
 
 	if (rc)
 		return rc;
@@ -1315,9 +1313,10 @@ static int settle_dir(const struct df_loc *loc, int top)
 	return 0;
 }
 
-/* SYNCED --mkdir -p, rename--> IN PLACE --fsync(hash_dir and the parents
- * of new dirs)--> DURABLE --cleanup, invalidate the suffix (hashes.c)-->
- * done. 0 or -errno (logged). */
+/* SYNCED --mkdir -p, rename--> IN PLACE --sg_sync: one syncfs started
+ * after the rename covers the new entry and the new dirs--> DURABLE
+ * --cleanup, invalidate the suffix (hashes.c)--> done. 0 or -errno
+ * (logged). */
 static int put_in_place(struct df_writer *w, const struct df_loc *loc,
 			const char *final)
 {
@@ -1326,7 +1325,14 @@ static int put_in_place(struct df_writer *w, const struct df_loc *loc,
 	if (rc)
 		return rc;
 	w->tmp_path[0] = '\0';
-	return settle_dir(loc, top);
+	rc = sg_sync(w->fd);
+	if (rc) {
+		log_err("cannot sync %s: %s", final, strerror(-rc));
+		return rc;
+	}
+	df_cleanup(loc->hash_dir);
+	objd_hash_invalidate_dir(loc->hash_dir);
+	return 0;
 }
 
 /* The metadata block and footer that follow a body of body_len bytes,
@@ -1381,8 +1387,8 @@ int df_writer_commit(struct df_writer *w, const struct df_loc *loc,
 	rc = writer_flush(w);
 	if (!rc)
 		rc = write_all(w->fd, tail.data, tail.len);
-	if (!rc && fsync(w->fd) == -1)
-		rc = -errno;
+	if (!rc)
+		rc = sg_sync(w->fd);
 	if (rc) {
 		log_err("cannot write %s: %s", w->tmp_path, strerror(-rc));
 		goto out;
@@ -1519,5 +1525,5 @@ int df_commit_archive(const struct df_loc *loc, const struct ts *ts, int idx,
 		log_err("cannot rename %s to #d: %s", nd, strerror(-rc));
 		return rc;
 	}
-	return settle_dir(loc, 0);
+	return settle_dir(loc);
 }

@@ -161,6 +161,21 @@ int objmeta_is_allowed_header(const char *name);
 /* 1 if s (len bytes) is valid UTF-8 without NUL (Swift's check_utf8). */
 int objmeta_utf8_ok(const char *s, size_t len);
 
+/* --- syncgroup.c: group commit of syncs ---------------------------------- */
+
+/*
+ * Make every change this thread made before the call to the filesystem
+ * of fd (file data, inodes, directory entries) durable, by one syncfs
+ * shared with the other threads waiting on the same filesystem (see
+ * syncgroup.c). fd stays the caller's. 0 or -errno (not logged). Any
+ * thread; blocks.
+ */
+int sg_sync(int fd);
+/* Tests: sync with fn(fd) instead of syncfs + fsync (NULL: those
+ * again); how many writers are queued or in a running batch. */
+void sg_set_sync(int (*fn)(int fd));
+int sg_queued(void);
+
 /* --- diskfile.c: the on-disk format ------------------------------------ */
 
 /* Path buffers: a device dir leaves room for what goes under it. */
@@ -326,9 +341,9 @@ int df_writer_use_xxh128(struct df_writer *w);
  * (its canonical, big-endian form); ends the digest (call once). */
 int df_writer_xxh128(struct df_writer *w, char hex[33]);
 /*
- * Append meta and the footer, fsync, and rename the temp file to
- * <hash_dir>/<ts><ext> (ext ".data", ".meta" or ".ts"), fsync the
- * directories, then remove the files the new one makes obsolete. On 0 the
+ * Append meta and the footer, sync (sg_sync), and rename the temp file to
+ * <hash_dir>/<ts><ext> (ext ".data", ".meta" or ".ts"), sync the
+ * filesystem again (sg_sync: the new entries), then remove the files the new one makes obsolete. On 0 the
  * file is durable and w is finished; on error the temp file is removed.
  * Either way df_writer_abort is still safe to call.
  */

@@ -1,12 +1,15 @@
 #!/bin/bash
 # tests/integration/108-objectd-put-dir-fsync.sh: what a kumo-objectd PUT
-# makes durable before its 201, seen through strace: the file is fsynced
-# before it gets its name; the hash dir it is renamed into, and the
-# parent of every directory the PUT made, are fsynced after the rename
-# (Swift's renamer order: the new entries synced together once the file
-# is in place); a PUT into an existing hash dir fsyncs that dir only. The
-# body's fallocate claims room for the metadata and footer that follow
-# it (the whole file), not for the body alone.
+# makes durable before its 201, seen through strace: the file's
+# filesystem is synced (syncfs, then an fsync for the disk's cache:
+# objectd/syncgroup.c) before the file gets its name; after the rename,
+# which comes after every mkdir of the PUT, the filesystem is synced
+# again (the new file's entry and the directories made for it, all in
+# one sync), and only then is the 201 sent. A PUT waiting alone leads
+# its own sync (a group shares one: tests/unit/objectd/test_syncgroup.c).
+# No directory is fsynced one by one. The body's fallocate claims room
+# for the metadata and footer that follow it (the whole file), not for
+# the body alone.
 . "$(dirname "$0")/../lib/functions.sh"
 requires curl strace kumo-objectd
 
@@ -15,7 +18,8 @@ requires curl strace kumo-objectd
 start_objectd
 D=$TMPDIR_TEST/srv
 TRACE=$TMPDIR_TEST/trace
-strace_attach "$OBJ_PID" "$TRACE" -y -e trace=mkdir,rename,fsync,fallocate
+strace_attach "$OBJ_PID" "$TRACE" -y \
+	-e trace=mkdir,rename,fsync,syncfs,fallocate,sendto,sendmsg
 
 # put TS NAME: a 4 KiB PUT of /d1/9/a/c/NAME that must answer 201
 put() {
@@ -37,63 +41,54 @@ HD=$D/d1/objects/9/${h: -3}/$h
 [ -f "$HD/$TS2.data" ] || fail "no $HD/$TS2.data: $(find "$D/d1")"
 
 # check_put TS: the calls of the PUT that made TS.data, in order, by the
-# thread that renamed it
+# thread that renamed it: from its fallocate (its first call) to its
+# first send after the rename (the 201), into put.TS
 check_put() {
 	local ts=$1 tid
 	tid=$(awk -v f="$HD/$ts.data" 'index($0, "rename(") &&
 		index($0, f) { print $1; exit }' "$TRACE")
 	[ -n "$tid" ] || fail "no rename to $ts.data in the trace:
 $(cat "$TRACE")"
-	# from this PUT's fallocate (its first call) to its last fsync
-	awk -v t="$tid" -v f="$ts.data" '$1 == t' "$TRACE" |
+	awk -v t="$tid" '$1 == t' "$TRACE" |
 		awk -v f="$HD/$ts.data" '
 			/fallocate\(/ { n = 0 } { l[++n] = $0 }
 			index($0, "rename(") && index($0, f) { done = 1 }
-			done && !/fsync\(/ && !index($0, "rename(") { exit }
+			done && /send(to|msg)\(/ { exit }
 			END { for (i = 1; i <= n; i++) print l[i] }' \
 			>"$TMPDIR_TEST/put.$ts"
 	[ -s "$TMPDIR_TEST/put.$ts" ] || fail "no calls for $ts"
 }
-# fsynced_after_rename DIR TS: DIR is fsynced after TS.data's rename
-fsynced_after_rename() {
-	awk -v d="<$1>" 'index($0, "rename(") { r = 1 }
-		r && /fsync\(/ && index($0, d ")") { ok = 1 }
+# synced AFTER TS: the PUT of TS synced its file's filesystem (syncfs,
+# then fsync of the same fd) after the rename (AFTER=1) or before it (0)
+synced() {
+	awk -v a="$1" 'index($0, "rename(") { r = 1; next }
+		r == a && /syncfs\(/ { s = 1; next }
+		r == a && s && /fsync\(/ { ok = 1 }
 		END { exit !ok }' "$TMPDIR_TEST/put.$2"
+}
+# check_order TS: the file synced before its rename, synced again after
+# it, the 201 last, every mkdir before the rename, no directory synced
+check_order() {
+	local p=$TMPDIR_TEST/put.$1
+	synced 0 "$1" || fail "file not synced before its rename: $(cat "$p")"
+	synced 1 "$1" || fail "no sync after the rename: $(cat "$p")"
+	tail -n 1 "$p" | grep -Eq 'send(to|msg)\(' ||
+		fail "no reply after the sync: $(cat "$p")"
+	awk 'index($0, "rename(") { r = 1 } r && /mkdir\(/ { bad = 1 }
+		END { exit bad }' "$p" || fail "a mkdir after the rename: $(cat "$p")"
+	awk '/sync(fs)?\(/ && !/\/tmp\/tmp/ && !/\.data>/ { bad = 1 }
+		END { exit bad }' "$p" || fail "a directory synced: $(cat "$p")"
 }
 
 check_put "$TS1"
-# the file is fsynced (under its temp name) before the rename
-awk '/fsync\(/ && /\/tmp\/tmp/ { f = 1 } index($0, "rename(") { exit !f }' \
-	"$TMPDIR_TEST/put.$TS1" || fail "file not fsynced before its rename:
-$(cat "$TMPDIR_TEST/put.$TS1")"
-# every directory this PUT made: its parent fsynced after the rename
+check_order "$TS1"
 grep -q 'mkdir(.*= 0$' "$TMPDIR_TEST/put.$TS1" ||
 	fail "the first PUT made no directory: $(cat "$TMPDIR_TEST/put.$TS1")"
-fsynced_after_rename "$HD" "$TS1" || fail "hash dir not fsynced after \
-the rename: $(cat "$TMPDIR_TEST/put.$TS1")"
-sed -n 's/^[0-9]* *mkdir("\([^"]*\)".*= 0$/\1/p' "$TMPDIR_TEST/put.$TS1" |
-	while read -r made; do
-		fsynced_after_rename "$(dirname "$made")" "$TS1" ||
-			fail "parent of $made not fsynced after the rename:
-$(cat "$TMPDIR_TEST/put.$TS1")"
-	done
-# no directory is fsynced between the file's fsync and the rename (the
-# mkdirs wait for the rename, then sync together)
-awk '/fsync\(/ && /\/tmp\/tmp/ { f = 1; next }
-	index($0, "rename(") { exit }
-	f && /fsync\(/ { bad = 1 } END { exit bad }' "$TMPDIR_TEST/put.$TS1" ||
-	fail "a directory fsynced before the rename:
-$(cat "$TMPDIR_TEST/put.$TS1")"
-
-# the second PUT finds its dirs: it fsyncs the hash dir only
+# the second PUT finds its dirs and syncs the same way
 check_put "$TS2"
+check_order "$TS2"
 grep -q 'mkdir(.*= 0$' "$TMPDIR_TEST/put.$TS2" &&
 	fail "the second PUT made a directory: $(cat "$TMPDIR_TEST/put.$TS2")"
-fsynced_after_rename "$HD" "$TS2" || fail "hash dir not fsynced after \
-the second rename: $(cat "$TMPDIR_TEST/put.$TS2")"
-n=$(awk 'index($0, "rename(") { r = 1 } r && /fsync\(/' \
-	"$TMPDIR_TEST/put.$TS2" | wc -l)
-[ "$n" = 1 ] || fail "$n fsyncs after the second rename, expected 1"
 
 # the fallocate claimed the whole file: body, metadata and footer
 claimed=$(sed -n 's/.*fallocate([^,]*, FALLOC_FL_KEEP_SIZE, 0, \([0-9]*\)).*/\1/p' \
@@ -102,5 +97,5 @@ size=$(stat -c %s "$HD/$TS2.data")
 [ -n "$claimed" ] || fail "no fallocate: $(cat "$TMPDIR_TEST/put.$TS2")"
 [ "$claimed" -ge "$size" ] ||
 	fail "fallocate claimed $claimed bytes for a $size-byte file"
-echo "ok: dirs fsynced after the rename, fallocate $claimed >= $size"
+echo "ok: synced before and after the rename, then 201; fallocate $claimed >= $size"
 stop_objectd
