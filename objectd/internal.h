@@ -307,19 +307,26 @@ int df_set_direct(int fd, int on);
 /* dioread.c */
 /*
  * Blocks (DF_BUF_SIZE) a large GET's reader holds: the one being sent
- * and those read ahead meanwhile. 256 MiB GETs after drop_caches, the
- * machine loaded, one block at a time against this: see dioread.c.
+ * and two read (and hashed) ahead meanwhile (dioread.c).
  */
 #define DF_READ_AHEAD 3
 struct df_reader;
-/* A reader of fd (which stays the caller's) with O_DIRECT and read-ahead.
- * 0 or -errno (-EINVAL: O_DIRECT refused, read fd as before; -ENOMEM). */
-int df_reader_open(int fd, struct df_reader **out);
+/*
+ * A reader of fd (which stays the caller's) with O_DIRECT and read-ahead;
+ * with hash_len, it also takes the MD5 of the file's first hash_len bytes
+ * as it reads them (on a thread of its own where io_uring works). 0 or
+ * -errno (-EINVAL: O_DIRECT refused, read fd as before; -ENOMEM).
+ */
+int df_reader_open(int fd, uint64_t hash_len, struct df_reader **out);
 /* pread of up to n bytes at off, as the caller goes on reading up to
  * until (a file offset: read-ahead stops there). The count (0: end of
  * file) or -1 with errno. One thread at a time. */
 ssize_t df_reader_pread(struct df_reader *r, char *buf, size_t n, uint64_t off,
 			uint64_t until);
+/* Once the caller read all of the hashed bytes: their MD5 in hex. 0 or
+ * -errno (-ESPIPE: not all of them read, or with a gap between reads;
+ * -EINVAL: opened without hash_len). */
+int df_reader_md5(struct df_reader *r, char hex[33]);
 /* Wait for the reads in flight, give the buffers back, free r (NULL is
  * fine). Does not close the fd. */
 void df_reader_close(struct df_reader *r);

@@ -450,6 +450,7 @@ struct stream {
 	char etag[33];
 	struct df_loc loc;    /* for the quarantine */
 	struct df_reader *rd; /* a large body: O_DIRECT, read ahead */
+	int rd_hashes;	      /* rd takes the MD5 (instead of md5) */
 };
 
 static void stream_done(void *ctx)
@@ -508,14 +509,17 @@ static ssize_t stream_read(void *ctx, uint64_t pos, char *buf, size_t max)
 		n = (size_t)got;
 	}
 	s->next = pos + n;
-	if (s->verify && s->md5) {
+	if (s->verify && (s->md5 || s->rd_hashes)) {
 		char hex[33];
 
-		md5_update(s->md5, buf, n);
+		if (s->md5) /* else s->rd hashes what it reads */
+			md5_update(s->md5, buf, n);
 		if (s->next == s->body_len) {
-			int rc = md5_final(s->md5, hex);
+			int rc = s->md5 ? md5_final(s->md5, hex)
+					: df_reader_md5(s->rd, hex);
 
 			s->md5 = NULL;
+			s->verify = 0;
 			if (rc || strcmp(hex, s->etag)) {
 				log_err("%s: body MD5 %s, ETag %s",
 					s->loc.hash_dir, hex, s->etag);
@@ -759,8 +763,14 @@ static void serve_body(struct http_request *req, struct obj_req *r,
 	}
 	if (head)
 		total = len;
-	else if (len >= DF_DIRECT_MIN)
-		df_reader_open(s->fd, &s->rd); /* else the page cache */
+	else if (len >= DF_DIRECT_MIN && s->verify &&
+		 !df_reader_open(s->fd, len, &s->rd)) {
+		md5_free(s->md5); /* the reader hashes the body */
+		s->md5 = NULL;
+		s->rd_hashes = 1;
+	} else if (len >= DF_DIRECT_MIN) {
+		df_reader_open(s->fd, 0, &s->rd); /* else the page cache */
+	}
 	http_reply_stream(req, status, (int64_t)total, stream_read, s,
 			  stream_done);
 }

@@ -3,7 +3,10 @@
 # of 1 MiB or more reads ahead (objectd/dioread.c): its O_DIRECT 1 MiB
 # blocks go through io_uring, the next ones submitted while one is sent,
 # so strace sees an io_uring_enter that submits two reads or more at
-# once and no synchronous 1 MiB pread64. What comes back is unchanged:
+# once and no synchronous 1 MiB pread64; a whole GET's MD5 is taken on a
+# thread of the reader's own (objd-gethash), which reads and hashes the
+# blocks while the connection's thread sends, and a range has no such
+# thread. What comes back is unchanged:
 # the whole body with its ETag, a range in the last partial block, and
 # ranges asked for backwards (the reader goes back to a block it left);
 # a range stops the read-ahead at its end; a byte flipped on disk still
@@ -29,7 +32,7 @@ data=$(ls "$D/d1/objects/9/${h: -3}/$h/"*.data)
 # back once it is attached to all of them
 trace() {
 	local t i
-	strace -f -qq -e trace=pread64,io_uring_enter -o "$TMPDIR_TEST/st" \
+	strace -f -qq -e trace=pread64,io_uring_enter,prctl -o "$TMPDIR_TEST/st" \
 		-p "$OBJ_PID" 2>/dev/null &
 	STRACE_PID=$!
 	cleanup_fn "kill $STRACE_PID 2>/dev/null"
@@ -71,6 +74,8 @@ grep -q -E 'io_uring_enter\([0-9]+, ([2-9]|[1-9][0-9]+),' "$TMPDIR_TEST/st" ||
 	fail "no reads submitted ahead: $(head -c 2000 "$TMPDIR_TEST/st")"
 grep -q -E 'pread64\(.*, 1048576, ' "$TMPDIR_TEST/st" &&
 	fail "1 MiB blocks read by pread64: $(grep -m 3 pread64 "$TMPDIR_TEST/st")"
+grep -q 'PR_SET_NAME, "objd-gethash"' "$TMPDIR_TEST/st" ||
+	fail "the whole GET was not hashed on a thread of its own"
 
 # a range inside one block reads that block only: nothing ahead
 trace
@@ -80,6 +85,7 @@ untrace
 ranged one $((2 * MiB + 5)) $((2 * MiB + 99))
 grep -q -E 'io_uring_enter\([0-9]+, ([2-9]|[1-9][0-9]+),' "$TMPDIR_TEST/st" &&
 	fail "read ahead past a range's end: $(grep io_uring_enter "$TMPDIR_TEST/st")"
+grep -q 'objd-gethash' "$TMPDIR_TEST/st" && fail "a range started a hashing thread"
 
 # the last partial block; ranges backwards, across a block's end
 r=$((5 * MiB + 100))-$((SIZE - 1))
