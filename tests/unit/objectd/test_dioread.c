@@ -35,7 +35,7 @@ static void setup(void)
 	data = malloc(FILE_LEN);
 	cr_assert_not_null(data);
 	for (i = 0; i < FILE_LEN; i++)
-		data[i] = (char)(i * 7919 + (i >> 13));
+		data[i] = (char)((unsigned)i * 7919u + ((unsigned)i >> 13));
 	cr_assert_eq(write(w, data, FILE_LEN), FILE_LEN);
 	close(w);
 	fd = open(path, O_RDONLY);
