@@ -1315,8 +1315,10 @@ static int settle_dir(const struct df_loc *loc)
 
 /* SYNCED --mkdir -p, rename--> IN PLACE --sg_sync: one syncfs started
  * after the rename covers the new entry and the new dirs--> DURABLE
- * --cleanup, invalidate the suffix (hashes.c)--> done. 0 or -errno
- * (logged). */
+ * --cleanup, invalidate the suffix (hashes.c)--> done. A hash dir this
+ * PUT made holds nothing older to clean up (a writer racing into it
+ * cleans up after its own rename; the replicator's tidy of the suffix
+ * catches the rest), so it is not listed again. 0 or -errno (logged). */
 static int put_in_place(struct df_writer *w, const struct df_loc *loc,
 			const char *final)
 {
@@ -1330,7 +1332,8 @@ static int put_in_place(struct df_writer *w, const struct df_loc *loc,
 		log_err("cannot sync %s: %s", final, strerror(-rc));
 		return rc;
 	}
-	df_cleanup(loc->hash_dir);
+	if (!top)
+		df_cleanup(loc->hash_dir);
 	objd_hash_invalidate_dir(loc->hash_dir);
 	return 0;
 }

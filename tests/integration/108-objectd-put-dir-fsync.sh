@@ -7,7 +7,9 @@
 # again (the new file's entry and the directories made for it, all in
 # one sync), and only then is the 201 sent. A PUT waiting alone leads
 # its own sync (a group shares one: tests/unit/objectd/test_syncgroup.c).
-# No directory is fsynced one by one. The body's fallocate claims room
+# No directory is fsynced one by one. A PUT that made its hash dir does
+# not list it again to clean up; one into an existing hash dir does (and
+# removes the older file). The body's fallocate claims room
 # for the metadata and footer that follow it (the whole file), not for
 # the body alone.
 . "$(dirname "$0")/../lib/functions.sh"
@@ -19,7 +21,7 @@ start_objectd
 D=$TMPDIR_TEST/srv
 TRACE=$TMPDIR_TEST/trace
 strace_attach "$OBJ_PID" "$TRACE" -y \
-	-e trace=mkdir,rename,fsync,syncfs,fallocate,sendto,sendmsg
+	-e trace=mkdir,rename,fsync,syncfs,fallocate,getdents64,sendto,sendmsg
 
 # put TS NAME: a 4 KiB PUT of /d1/9/a/c/NAME that must answer 201
 put() {
@@ -84,11 +86,21 @@ check_put "$TS1"
 check_order "$TS1"
 grep -q 'mkdir(.*= 0$' "$TMPDIR_TEST/put.$TS1" ||
 	fail "the first PUT made no directory: $(cat "$TMPDIR_TEST/put.$TS1")"
+# listed after the rename: N getdents64 calls of PUT TS
+listed() {
+	awk 'index($0, "rename(") { r = 1 } r && /getdents64\(/' \
+		"$TMPDIR_TEST/put.$1" | wc -l
+}
+[ "$(listed "$TS1")" = 0 ] ||
+	fail "the new hash dir listed again: $(cat "$TMPDIR_TEST/put.$TS1")"
 # the second PUT finds its dirs and syncs the same way
 check_put "$TS2"
 check_order "$TS2"
 grep -q 'mkdir(.*= 0$' "$TMPDIR_TEST/put.$TS2" &&
 	fail "the second PUT made a directory: $(cat "$TMPDIR_TEST/put.$TS2")"
+[ "$(listed "$TS2")" -gt 0 ] ||
+	fail "no cleanup after the second PUT: $(cat "$TMPDIR_TEST/put.$TS2")"
+[ -e "$HD/$TS1.data" ] && fail "$TS1.data left beside $TS2.data"
 
 # the fallocate claimed the whole file: body, metadata and footer
 claimed=$(sed -n 's/.*fallocate([^,]*, FALLOC_FL_KEEP_SIZE, 0, \([0-9]*\)).*/\1/p' \
