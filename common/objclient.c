@@ -131,13 +131,14 @@ static void free_hdrs(struct cluster_hdrs *hdrs, int n)
 
 /*
  * Start n header lists (zeroed by the caller) for a write: X-Timestamp ts,
- * the policy of an object write (kind CLUSTER_OBJECT) and the update
- * headers of the kind above (the containers of an object, the account of
- * a container). 0, -ENOMEM, -EINVAL/-EIO from the ring lookup.
+ * the policy of an object write (kind CLUSTER_OBJECT) and, with update,
+ * the update headers of the kind above (the containers of an object, the
+ * account of a container). 0, -ENOMEM, -EINVAL/-EIO from the ring lookup.
  */
 static int write_headers(struct cluster *c, enum cluster_kind kind,
 			 const char *account, const char *container,
-			 struct cluster_hdrs *hdrs, int n, const char *ts)
+			 struct cluster_hdrs *hdrs, int n, const char *ts,
+			 int update)
 {
 	struct cluster_nodes upd;
 	int i, rc = 0;
@@ -149,7 +150,7 @@ static int write_headers(struct cluster *c, enum cluster_kind kind,
 					      "X-Backend-Storage-Policy-Index",
 					      "0");
 	}
-	if (rc || kind == CLUSTER_ACCOUNT)
+	if (rc || kind == CLUSTER_ACCOUNT || !update)
 		return rc;
 	if (kind == CLUSTER_OBJECT)
 		rc = cluster_lookup(c, CLUSTER_CONTAINER, account, container,
@@ -340,7 +341,8 @@ int oc_put(struct cluster *c, const char *account, const char *container,
 	n = nodes.nprimary;
 	quorum = cluster_quorum(n);
 	oc_timestamp(ts);
-	rc = write_headers(c, CLUSTER_OBJECT, account, container, hdrs, n, ts);
+	rc = write_headers(c, CLUSTER_OBJECT, account, container, hdrs, n, ts,
+			   !(opts && opts->no_container_update));
 	for (i = 0; i < n && !rc; i++) {
 		/* the object servers check the body against the XXH3-128
 		 * and store the ETag (objectd/server.c client_hashed) */
@@ -533,7 +535,8 @@ int oc_delete(struct cluster *c, const char *account, const char *container,
 		return rc;
 	n = nodes.nprimary;
 	oc_timestamp(ts);
-	rc = write_headers(c, CLUSTER_OBJECT, account, container, hdrs, n, ts);
+	rc = write_headers(c, CLUSTER_OBJECT, account, container, hdrs, n, ts,
+			   1);
 	if (!rc)
 		rc = quorum_request(c, &nodes, "DELETE", account, container,
 				    object, hdrs, 204);
@@ -588,7 +591,7 @@ static int db_put(struct cluster *c, const char *account, const char *container)
 		return rc;
 	n = nodes.nprimary;
 	oc_timestamp(ts);
-	rc = write_headers(c, kind, account, container, hdrs, n, ts);
+	rc = write_headers(c, kind, account, container, hdrs, n, ts, 1);
 	/* as the proxy: an account gets policy 0, a container the default
 	 * policy (an existing container keeps its own) */
 	snprintf(pol, sizeof(pol), "%d",

@@ -43,6 +43,12 @@ struct oc_put_opts {
 	 * with each other, as Swift's proxy checks for a client that sends
 	 * none (three MD5 passes instead of one: slower in all) */
 	int no_etag;
+	/* send no container update headers (X-Container-Host...), so the
+	 * object servers do not update the container's listing row: only
+	 * for an overwrite of an object whose row is already there and
+	 * whose size stays, when nobody reads the row's ETag or date
+	 * (kumo-volumed's chunks, listed by name only) */
+	int no_container_update;
 	/* when set: called once with the PUT's result as soon as it is known
 	 * (a quorum of replicas stored it, or it failed), as Swift's proxy
 	 * answers at quorum; oc_put then waits for the replicas still

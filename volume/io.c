@@ -554,7 +554,9 @@ static void chunk_stored(void *arg, int rc)
  * copy. oc_put hashes the chunk once here, its MD5 as the ETag and an
  * XXH3-128 the object servers check the transfer by (objclient.h): they
  * store the ETag without an MD5 pass of their own, one pass instead of
- * three (one per replica). The chunk counts as stored
+ * three (one per replica). An overwrite of the object the map names sends
+ * no container update (each replica's object server would wait for one
+ * before answering, to change only the row's ETag and date). The chunk counts as stored
  * once a quorum of replicas has it (chunk_stored); the last replica is
  * waited for here, c->flushing still set. locked: the caller holds
  * gen_lock for writing. 0 or -errno (the chunk then stays dirty).
@@ -593,6 +595,9 @@ static int flush_chunk(struct vol_disk *d, struct vol_chunk *c, int locked)
 	/* a never-stored chunk of zeros stays a hole */
 	if (!cp.ref.owner && !memcmp(data, s->zeros, CS(d)))
 		cp.put = 0;
+	/* an overwrite in place: the listing row (gc.c reads only its
+	 * name) is there since the object's first PUT, and the size stays */
+	opts.no_container_update = cp.ref.owner == 1 && cp.ref.gen == cp.gen;
 	if (cp.put) {
 		vol_chunk_name(name, d->rec.id, cp.gen, c->idx);
 		rc = oc_put(s->conf.cluster, s->account, VOL_CONT_CHUNKS, name,
