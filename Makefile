@@ -8,7 +8,8 @@
 #   make bench      benchmarks (not part of test)
 #   make bench-swift  kumo against OpenStack Swift (part of make bench)
 #   make asan       build with AddressSanitizer + UBSan and run the tests
-#   make valgrind   run the unit tests under valgrind
+#   make valgrind   run the unit tests under valgrind, and the kumo daemons
+#                   they start (not the system tools: qemu-img, nbdcopy)
 #   make check-style  clang-format check
 #   make clean      remove what the build made
 # V=1 shows the commands.
@@ -163,6 +164,7 @@ asan:
 valgrind: all $(UNIT_TESTS)
 	$(Q)for t in $(UNIT_TESTS); do \
 		valgrind -q --error-exitcode=99 --leak-check=full --trace-children=yes \
+		--trace-children-skip='/usr/*,/bin/*' \
 		--errors-for-leak-kinds=definite $$t -j1 || exit 1; done
 
 check-style:
