@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +93,36 @@ static void reply_errno(struct http_request *req, struct obj_req *r, int rc)
 				 strerror(-rc));
 }
 
+/*
+ * Each connection thread keeps the obj_req of its last request for its
+ * next one: a calloc of this 12 KiB struct made malloc consolidate its
+ * fast bins on every request (3% of kumo-objectd's CPU per 4 KiB GET).
+ * The spare is freed when its thread ends.
+ */
+static pthread_key_t spare_key;
+static int spare_ok;
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+
+static void spare_key_make(void)
+{
+	spare_ok = !pthread_key_create(&spare_key, free);
+}
+
+/* A zeroed obj_req (this thread's spare, or a new one), or NULL. */
+static struct obj_req *obj_req_new(void)
+{
+	struct obj_req *r = NULL;
+
+	pthread_once(&spare_once, spare_key_make);
+	if (spare_ok)
+		r = pthread_getspecific(spare_key);
+	if (!r)
+		return calloc(1, sizeof(*r));
+	pthread_setspecific(spare_key, NULL);
+	memset(r, 0, sizeof(*r));
+	return r;
+}
+
 static void free_obj_req(struct obj_req *r)
 {
 	if (!r)
@@ -100,7 +131,10 @@ static void free_obj_req(struct obj_req *r)
 		df_writer_abort(&r->w);
 	objmeta_free(&r->meta);
 	free(r->pathbuf);
-	free(r);
+	pthread_once(&spare_once, spare_key_make);
+	if (!spare_ok || pthread_getspecific(spare_key) ||
+	    pthread_setspecific(spare_key, r))
+		free(r);
 }
 
 static void obj_close(struct http_request *req, int completed)
@@ -125,12 +159,12 @@ static struct obj_req *parse_request(struct http_request *req)
 {
 	const char *raw = http_raw_path(req);
 	size_t len = strlen(raw) + 1;
-	struct obj_req *r = calloc(1, sizeof(*r));
+	struct obj_req *r = obj_req_new();
 	char *segs[5];
 	int n, i;
 
 	if (!r || !(r->pathbuf = malloc(len))) {
-		free(r);
+		free_obj_req(r);
 		http_reply_error(req, 500, "out of memory");
 		return NULL;
 	}
