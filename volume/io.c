@@ -556,10 +556,10 @@ static void chunk_stored(void *arg, int rc)
  * store the ETag without an MD5 pass of their own, one pass instead of
  * three (one per replica). An overwrite of the object the map names sends
  * no container update (each replica's object server would wait for one
- * before answering, to change only the row's ETag and date). The chunk counts as stored
- * once a quorum of replicas has it (chunk_stored); the last replica is
- * waited for here, c->flushing still set. locked: the caller holds
- * gen_lock for writing. 0 or -errno (the chunk then stays dirty).
+ * before answering, to change only the row's ETag and date). The chunk
+ * counts as stored once a quorum of replicas has it (chunk_stored); the
+ * last replica is waited for here, c->flushing still set. locked: the
+ * caller holds gen_lock for writing. 0 or -errno (the chunk then stays dirty).
  */
 static int flush_chunk(struct vol_disk *d, struct vol_chunk *c, int locked)
 {
