@@ -15,7 +15,10 @@
  *           --syncfs + fsync(its fd)--> every writer of the batch done
  *           with the leader's result
  *   queued --a sync running (it may have started before this writer's
- *           changes)--> waits for a later batch
+ *           changes)--> waits for a later batch; the leader of the
+ *           running one asks the first writer queued to lead the next
+ *           (W_LEAD) and hands its own batch the result (W_DONE) outside
+ *           the lock, each writer woken once on its own futex word
  *
  * Invariants:
  *   1. A writer returns from sg_sync only after a sync that started after
@@ -33,20 +36,28 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "objectd/internal.h"
 
 #define SG_GROUPS 64 /* filesystems with a group; more sync alone */
 
+/* A waiter's state: queued, asked to lead the next batch, or done. Only
+ * a leader moves it to W_DONE (once, after the waiter left the queue);
+ * W_LEAD is set under sg.lock while it is queued. */
+enum { W_WAIT, W_LEAD, W_DONE };
+
 struct sg_waiter {
 	struct sg_waiter *next;
-	pthread_cond_t wake; /* done, or the group has no leader */
-	int done;
-	int rc;
+	atomic_int state;
+	int queued; /* in its group's queue (under sg.lock) */
+	int rc;	    /* written before state becomes W_DONE */
 };
 
 struct sg_group {
@@ -89,38 +100,67 @@ static struct sg_group *group_of(dev_t dev)
 	return NULL;
 }
 
-/* Lead one batch of grp: take its queue, sync, wake each writer of the
- * batch, and one writer queued meanwhile to lead the next batch (one
- * wake-up each, not a broadcast to every waiter). Called and returns
- * with sg.lock held. */
-static void lead(struct sg_group *grp, int fd)
+/* Sleep while *state is W_WAIT (spurious wake-ups are fine: callers
+ * loop). */
+static void state_wait(atomic_int *state)
 {
-	struct sg_waiter *batch = grp->queue, *w, *next;
+	syscall(SYS_futex, state, FUTEX_WAIT_PRIVATE, W_WAIT, NULL, NULL, 0);
+}
+
+/* Wake the waiter sleeping on state. The waiter may have returned
+ * already (it checks its state before it sleeps): a wake-up of a futex
+ * word on a stack it left is at worst a spurious one for its next user,
+ * which every futex user tolerates. */
+static void state_wake(atomic_int *state)
+{
+	syscall(SYS_futex, state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/*
+ * Lead one batch of grp: take its queue, sync, ask one writer queued
+ * meanwhile to lead the next batch, then, outside sg.lock, hand each
+ * writer of the batch the result and wake it, and wake that writer. A woken writer goes on
+ * without taking sg.lock again, so a batch of n writers costs n
+ * wake-ups, not a convoy of n waits on the lock. Called with sg.lock
+ * held; returns with it released. me (in the batch) is not woken.
+ */
+static void lead(struct sg_group *grp, int fd, struct sg_waiter *me)
+{
+	struct sg_waiter *batch = grp->queue, *w, *next, *lead_next = NULL;
 	int rc;
 
+	for (w = batch; w; w = w->next)
+		w->queued = 0;
 	grp->queue = NULL;
 	grp->busy = 1;
 	pthread_mutex_unlock(&sg.lock);
 	rc = sg.sync(fd);
 	pthread_mutex_lock(&sg.lock);
 	grp->busy = 0;
-	for (w = batch; w; w = next) {
-		next = w->next; /* w may return as soon as done is set */
-		w->rc = rc;
-		w->done = 1;
+	for (w = batch; w; w = w->next)
 		sg.queued--;
-		pthread_cond_signal(&w->wake);
+	if (grp->queue) {
+		lead_next = grp->queue;
+		atomic_store(&lead_next->state, W_LEAD);
 	}
-	if (grp->queue)
-		pthread_cond_signal(&grp->queue->wake);
+	pthread_mutex_unlock(&sg.lock);
+	for (w = batch; w; w = next) {
+		next = w->next; /* w may return as soon as it is done */
+		w->rc = rc;
+		atomic_store_explicit(&w->state, W_DONE, memory_order_release);
+		if (w != me)
+			state_wake(&w->state);
+	}
+	if (lead_next) /* after the batch: it may be done by now too */
+		state_wake(&lead_next->state);
 }
 
 int sg_sync(int fd)
 {
-	struct sg_waiter me = {.wake = PTHREAD_COND_INITIALIZER};
+	struct sg_waiter me = {.state = W_WAIT};
 	struct sg_group *grp;
 	struct stat sb;
-	int rc;
+	int state, expect;
 
 	if (fstat(fd, &sb) == -1)
 		return -errno;
@@ -132,17 +172,28 @@ int sg_sync(int fd)
 	}
 	me.next = grp->queue;
 	grp->queue = &me;
+	me.queued = 1;
 	sg.queued++;
-	while (!me.done) {
-		if (!grp->busy)
-			lead(grp, fd);
-		else
-			pthread_cond_wait(&me.wake, &sg.lock);
+	for (;;) { /* under sg.lock, me queued or in a batch not done */
+		if (me.queued && !grp->busy) {
+			lead(grp, fd, &me); /* me is done */
+			break;
+		}
+		pthread_mutex_unlock(&sg.lock);
+		while ((state = atomic_load_explicit(
+				&me.state, memory_order_acquire)) == W_WAIT)
+			state_wait(&me.state);
+		if (state == W_DONE)
+			break;
+		pthread_mutex_lock(&sg.lock);
+		expect = W_LEAD; /* asked to lead, unless done meanwhile */
+		if (!atomic_compare_exchange_strong(&me.state, &expect,
+						    W_WAIT)) {
+			pthread_mutex_unlock(&sg.lock);
+			break;
+		}
 	}
-	rc = me.rc;
-	pthread_mutex_unlock(&sg.lock);
-	pthread_cond_destroy(&me.wake);
-	return rc;
+	return me.rc;
 }
 
 void sg_set_sync(int (*fn)(int fd))
