@@ -300,6 +300,8 @@ int df_writer_open(const struct df_loc *loc, struct df_writer *w);
  * ENOMEM; df_buf_put gives it back (NULL is fine). */
 char *df_buf_get(void);
 void df_buf_put(char *p);
+/* How many buffers df_buf_put keeps for the next df_buf_get now. */
+int df_buf_kept(void);
 /* O_DIRECT on or off (1 or 0) for fd's reads and writes. 0 or -errno
  * (-EINVAL where the filesystem refuses it). */
 int df_set_direct(int fd, int on);

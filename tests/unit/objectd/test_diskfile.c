@@ -248,6 +248,23 @@ Test(diskfile, writer_xxh128)
 	free(body);
 }
 
+/* The upload buffers given back are kept for the next uploads, as many
+ * as a volume's write-back has at once (12 chunk PUTs of 3 replicas, and
+ * then some): each fresh one costs 256 page faults. */
+Test(diskfile, upload_buffers_kept)
+{
+	char *b[48];
+	int i;
+
+	for (i = 0; i < 48; i++)
+		cr_assert_not_null(b[i] = df_buf_get());
+	for (i = 0; i < 48; i++)
+		df_buf_put(b[i]);
+	cr_expect_geq(df_buf_kept(), 48);
+	while (df_buf_kept())
+		free(df_buf_get());
+}
+
 /* read_meta reads the footer and the metadata before it in one pread of
  * the file's last 4 KiB; metadata larger than that takes a second read,
  * and a file smaller than that is read whole. */
