@@ -84,8 +84,9 @@ void dbstore_batch_free(struct dbstore_batch *b);
  * Group commit: apply the batch at once (readers and the next holder of
  * the lock see it), release db's lock (dbstore_lock, which the caller
  * holds), then return once the batch is durable. Concurrent callers
- * share one synced write of LevelDB's log: the first to wait syncs every
- * batch applied so far, the others wait for its result. 0 or -EIO
+ * share one fdatasync of LevelDB's log: the first to wait syncs every
+ * batch applied so far, the others wait for its result; batches go on
+ * being applied while a sync runs and share the next one. 0 or -EIO
  * (logged; the lock is released either way). Under dbstore_defer_sync
  * it returns without waiting. The batch stays the caller's. A batch is
  * visible before it is durable: only its 0 is an acknowledgement.
@@ -93,12 +94,16 @@ void dbstore_batch_free(struct dbstore_batch *b);
 int dbstore_commit_unlock(struct dbstore_db *db, struct dbstore_batch *b);
 /* How many syncs dbstore_commit_unlock's leaders did on db (tests). */
 unsigned long dbstore_sync_count(struct dbstore_db *db);
+/* Tests: fn runs in each leader right before its sync, after it chose
+ * the batches the sync covers (NULL: none). Not thread-safe to change
+ * while commits run. */
+void dbstore_set_sync_hook(void (*fn)(struct dbstore_db *db));
 
 /*
  * Bulk writes (a replication merge of many rows): while on is set in the
  * calling thread, its commits are written without waiting for the disk;
  * dbstore_sync then makes every write of the database durable at once
- * (one synced write of LevelDB's log, which holds them in order). The
+ * (one fdatasync of LevelDB's logs, which hold them in order). The
  * caller acknowledges nothing before dbstore_sync returns 0.
  */
 void dbstore_defer_sync(int on);
