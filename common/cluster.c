@@ -1096,6 +1096,9 @@ static struct xfer *xfer_start(struct engine *e, const struct ring_dev *dev,
 	bad |= curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
 	bad |= curl_easy_setopt(x->easy, CURLOPT_NOSIGNAL, 1L);
 	bad |= curl_easy_setopt(x->easy, CURLOPT_PATH_AS_IS, 1L);
+	/* straight to the node, as Swift's backend requests: no proxy from
+	 * http_proxy and the like (and no five getenv calls a request) */
+	bad |= curl_easy_setopt(x->easy, CURLOPT_NOPROXY, "*");
 	curlpool_easy_opts(x->easy);
 	bad |= curl_easy_setopt(x->easy, CURLOPT_HTTP_VERSION,
 				(long)CURL_HTTP_VERSION_1_1);
