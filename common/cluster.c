@@ -2138,6 +2138,8 @@ int cluster_put_open(struct cluster *c, const struct cluster_nodes *nodes,
 	s.src = &p->src;
 	s.upload_len = content_length > 0 ? content_length : -1;
 	for (i = 0; i < p->nslots; i++) {
+		if (has_header(&hdrs[i], "Expect"))
+			continue; /* the caller's choice ("Expect:": none) */
 		rc = cluster_hdrs_set(&hdrs[i], "Expect", "100-continue");
 		if (rc)
 			goto fail;

@@ -328,7 +328,9 @@ struct cluster_put;
 
 /*
  * Start a PUT of an object body to nodes->nprimary slots at once, slot i
- * with headers hdrs[i] (each gets Expect: 100-continue and X-Trans-Id).
+ * with headers hdrs[i] (each gets X-Trans-Id, and Expect: 100-continue
+ * unless hdrs[i] names Expect: "Expect:" sends the body at once, and a
+ * node that refuses then answers after it, too late for a handoff).
  * content_length -1 (or 0) sends the body chunked. A slot whose node
  * refuses (no answer, 5xx, 507) takes the next node of the walk.
  *

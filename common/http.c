@@ -9,7 +9,9 @@
  * GET or HEAD without a body is held until the last call too, because a
  * response queued on the first call closes the connection. (Other bodiless
  * requests are not held: libmicrohttpd 0.9.75 was seen to wait for their
- * last call until the connection timed out.)
+ * last call until the connection timed out.) A server with drain_early
+ * holds the reply made at the headers of a body sent without Expect:
+ * 100-continue as well.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -22,6 +24,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -492,6 +495,14 @@ static void make_txn(struct http_request *req)
 	sprintf(req->txn + 24, "-%010lx", (unsigned long)time(NULL));
 }
 
+/* Whether the client waits for 100 Continue before its body. */
+static int expects_continue(struct http_request *req)
+{
+	const char *v = http_header(req, MHD_HTTP_HEADER_EXPECT);
+
+	return v && !strcasecmp(v, "100-continue");
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
 				 const char *url, const char *method,
 				 const char *version, const char *upload_data,
@@ -521,6 +532,12 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
 		 * update) */
 		if (!http_header(req, MHD_HTTP_HEADER_TRANSFER_ENCODING) &&
 		    http_content_length(req) <= 0)
+			req->phase = 1;
+		/* a body sent without waiting for 100 Continue: an answer
+		 * held till its end lets it be read, and the connection
+		 * live on, where one queued now closes it unread (the
+		 * client, still sending, may lose the answer to a reset) */
+		else if (srv->opts.drain_early && !expects_continue(req))
 			req->phase = 1;
 		req->h = srv->opts.route(req);
 		if (req->h->on_headers)

@@ -51,6 +51,13 @@ struct http_server_opts {
 	const char *log_name;	 /* for the access log, e.g. "object-server" */
 	size_t max_header_bytes; /* per request; beyond it: 431 */
 	int timeout_s;		 /* idle connection timeout */
+	/* a request with a body but no Expect: 100-continue that is
+	 * answered before its body ended: 1, the rest of the body is read
+	 * and dropped and the answer sent after it, the connection kept
+	 * (the backend servers: kumo's internal client sends a body it
+	 * holds whole without the handshake); 0, the answer goes at once
+	 * and the connection is closed unread (the proxy's clients) */
+	int drain_early;
 };
 
 /* Start serving; *out owns the server. 0 or -errno (logged). */

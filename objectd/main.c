@@ -191,6 +191,7 @@ static const struct daemon_desc objd_desc = {
 	.stop = objd_stop,
 	.once = objd_once,
 	.serving = objd_serving,
+	.drain_early = 1, /* objclient's in-memory bodies (oc_put) */
 };
 
 int main(int argc, char **argv)
