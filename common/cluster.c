@@ -2303,10 +2303,15 @@ static int put_write(struct cluster_put *p, const void *data,
 			continue;
 		}
 		if (x->done) {
-			/* it ended before the body did: it failed */
+			/* it ended before the body did: it failed (a 507
+			 * answered after a body sent without Expect
+			 * limits the node at once, as one before it) */
 			log_warn("PUT %s ended mid-body: status %d, %s", x->url,
 				 x->status, curl_easy_strerror(x->result));
-			cluster_node_error(p->e.c, x->dev);
+			if (x->headers_done && x->status == 507)
+				cluster_node_error_limit(p->e.c, x->dev);
+			else
+				cluster_node_error(p->e.c, x->dev);
 			xfer_free(x);
 			p->slot[i] = NULL;
 			continue;

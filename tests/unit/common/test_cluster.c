@@ -219,7 +219,7 @@ static void setup(void)
 {
 	static const char *const kinds[] = {"account", "container", "object"};
 	struct http_server_opts o = {"127.0.0.1", 0, fake_route, NULL,
-				     "fake",	  0, 10};
+				     "fake",	  0, 10,	 1};
 	struct cluster_conf cc = {dir, "", "x", 0.5, 2.0, 10, 60};
 	int k;
 
@@ -322,6 +322,45 @@ Test(cluster, put_takes_a_handoff_for_a_507, .init = setup, .fini = teardown)
 	/* a 507 error-limits the node at once */
 	cr_expect(cluster_node_limited(cl, nodes.dev[1]));
 	cr_expect_not(cluster_node_limited(cl, nodes.dev[0]));
+	cluster_nodes_release(&nodes);
+}
+
+/* A body sent without Expect: 100-continue (objclient's, in memory, whole
+ * in one write) that a primary refuses with 507 after it: the other two
+ * are a quorum, and the node is error-limited at once, so the next PUTs
+ * take a handoff at their start. */
+Test(cluster, put_without_expect_limits_a_507, .init = setup, .fini = teardown)
+{
+	struct cluster_nodes nodes;
+	struct cluster_hdrs hdrs[CLUSTER_MAX_NODES];
+	struct cluster_put *p = NULL;
+	int statuses[CLUSTER_MAX_NODES], early, i, n = 0, ok = 0;
+	char etags[CLUSTER_MAX_NODES][33];
+	static char data[4 << 20];
+
+	memset(hdrs, 0, sizeof(hdrs));
+	memset(data, 'e', sizeof(data));
+	cr_assert_eq(cluster_lookup(cl, CLUSTER_OBJECT, "a", "c", "o9", &nodes),
+		     0);
+	snprintf(broken[0], sizeof(broken[0]), "%s", nodes.dev[1]->device);
+	for (i = 0; i < 3; i++) {
+		cluster_hdrs_add(&hdrs[i], "X-Timestamp", "1700000000.00000");
+		cluster_hdrs_add(&hdrs[i], "Expect", "");
+	}
+	cr_assert_eq(cluster_put_open(cl, &nodes, "a", "c", "o9", hdrs,
+				      sizeof(data), 2, "txtest", &early, &p),
+		     0);
+	cr_assert_eq(cluster_put_write(p, data, sizeof(data)), 0);
+	cluster_put_finish(p, statuses, etags, &n);
+	for (i = 0; i < n; i++)
+		ok += statuses[i] == 201;
+	cr_expect_eq(ok, 2, "the two good primaries store it");
+	cr_expect(cluster_node_limited(cl, nodes.dev[1]),
+		  "the 507 limits the node");
+	cr_expect_not(cluster_node_limited(cl, nodes.dev[0]));
+	cluster_put_free(p);
+	for (i = 0; i < 3; i++)
+		cluster_hdrs_free(&hdrs[i]);
 	cluster_nodes_release(&nodes);
 }
 
