@@ -157,9 +157,12 @@ bench-swift: deps all $(BUILD)/bench/loadgen
 	$(Q)KUMO_BIN=$(abspath $(BIN)) KUMO_BUILD=$(abspath $(BUILD)) BENCH=swift \
 		bench/run.sh
 
+# every test under ASan/UBSan but 607 and 613, which measure kumo-mount's
+# resident size and page faults: ASan's allocator (redzones, quarantine)
+# stands in for glibc's there (make test runs them)
 asan:
-	$(Q)$(MAKE) --no-print-directory BUILD=build/asan BIN=build/asan/bin \
-		SANITIZE=1 OPT=-O1 test
+	$(Q)NOT_TESTS="607 613" $(MAKE) --no-print-directory BUILD=build/asan \
+		BIN=build/asan/bin SANITIZE=1 OPT=-O1 test
 
 valgrind: all $(UNIT_TESTS)
 	$(Q)for t in $(UNIT_TESTS); do \
