@@ -150,6 +150,8 @@ struct kns {
 	uint64_t nfreed, capfreed;
 	int mount_mark; /* 1: a REC_MOUNT, 2: a REC_CLEAN pending */
 	int last_clean; /* replay: the last mark seen was REC_CLEAN */
+	int unclean;	/* a REC_MOUNT was cut, no REC_CLEAN since: a
+			 * snapshot then carries a REC_MOUNT too */
 };
 
 enum {

@@ -33,9 +33,10 @@
  * one record group of one object, never half done; (4) logs are created
  * with If-None-Match, so two writers can never both commit seq n. A crash
  * between (1) and (2) leaves chunks no log names: the next writable mount
- * sees that the last mark was MOUNT (not CLEAN) and sweeps d/ for chunks
- * of freed inodes or clear bits, and frees inodes left with nlink 0
- * (unlinked while open).
+ * sees that the last mark was MOUNT (not CLEAN; a snapshot taken while
+ * mounted carries a MOUNT, as the logs after it hold none) and sweeps d/
+ * for chunks of freed inodes or clear bits, and frees inodes left with
+ * nlink 0 (unlinked while open).
  *
  * The lease: lease.<n> holds "<holder> <expiry unix time> held|released".
  * Taking it: read the newest lease.<n>; if held and not expired, fail
@@ -220,6 +221,7 @@ int kj_load(struct kfs *fs)
 	}
 	b.len = 0;
 	obj_name(name, sizeof(name), "m/snap/", snap);
+	fs->ns.last_clean = 1; /* unless the snapshot or a log says MOUNT */
 	if ((rc = swc_get(fs->sw, name, &b)) ||
 	    (rc = ns_apply(&fs->ns, b.data, b.len, &seq))) {
 		log_err("filesystem %s: snapshot %s: %s", fs->name, name,
@@ -227,7 +229,6 @@ int kj_load(struct kfs *fs)
 		goto out;
 	}
 	fs->seq = fs->snap_seq = fs->prev_snap_seq = snap;
-	fs->ns.last_clean = 1;
 	for (;;) {
 		b.len = 0;
 		obj_name(name, sizeof(name), "m/log/", fs->seq + 1);

@@ -978,6 +978,7 @@ int ns_cut(struct kns *ns, uint64_t seq, struct buf *out)
 	if (ns->mount_mark == 1) {
 		uint8_t t = REC_MOUNT;
 		rc |= buf_append(out, &t, 1);
+		ns->unclean = 1;
 	}
 	for (i = 0; i < ns->ndirty && !rc; i++) {
 		struct kinode *in = ns_inode(ns, ns->dirty[i]);
@@ -992,6 +993,7 @@ int ns_cut(struct kns *ns, uint64_t seq, struct buf *out)
 	if (ns->mount_mark == 2) {
 		uint8_t t = REC_CLEAN;
 		rc |= buf_append(out, &t, 1);
+		ns->unclean = 0;
 	}
 	if (rc)
 		return -ENOMEM;
@@ -1008,6 +1010,12 @@ int ns_snapshot(struct kns *ns, uint64_t seq, struct buf *out)
 	rc |= buf_append(out, "KFS1", 4);
 	rc |= buf_put_be64(out, seq);
 	rc |= put_u64rec(out, REC_NEXTINO, ns->next_ino);
+	if (ns->unclean) {
+		/* taken while mounted: a replay of it and the logs after it
+		 * (which hold no REC_MOUNT) must still see an unclean stop */
+		uint8_t t = REC_MOUNT;
+		rc |= buf_append(out, &t, 1);
+	}
 	for (i = 0; i < ns->inb && !rc; i++) {
 		const struct kinode *in;
 		for (in = ns->ih[i]; in && !rc; in = in->hnext)

@@ -9,10 +9,14 @@
 # every journaled step is there: every fsynced byte, a whole generation of
 # "cur" (never a half-renamed or half-written one), every fsynced mkdir,
 # and a tree whose every name can be looked up and read. Two rounds; the
-# second also crashes on the tree the first left.
+# second also crashes on the tree the first left. Then every file is
+# removed and no chunk object is left in the cluster (the remounts swept
+# those the killed mount had PUT for commits that never came, and one the
+# test adds after each kill).
 . "$(dirname "$0")/../lib/functions.sh"
 . "$(dirname "$0")/../lib/cluster.sh"
 . "$(dirname "$0")/../lib/fuse.sh"
+requires swift
 
 start_cluster
 fuse_mkfs fs603
@@ -41,6 +45,11 @@ round() {
 	sleep "$delay"
 	kill -0 "$wpid" 2>/dev/null || { cat "$TMPDIR_TEST/writer.$r"; fail "the writer ended before the kill"; }
 	fuse_kill9 "$mnt"
+	# a chunk of an inode no commit names, as the killed mount leaves
+	# one it PUT for a commit that never came: the next mount sweeps it
+	echo orphan | $SWIFT upload fs603 --object-name \
+		"d/00000000fffffff$r/00000000" - >/dev/null ||
+		fail "upload of an orphan chunk"
 	timeout 30 tail --pid="$wpid" -f /dev/null ||
 		fail "the writer hangs on the killed mount"
 	wait "$wpid" || true
@@ -56,4 +65,12 @@ round() {
 }
 round 1 "$seed"
 round 2 "$seed"
+# no chunk left to nobody: the mounts after the kills swept the chunks no
+# inode names (PUT before a commit that never came); with every file
+# removed and a clean unmount, no chunk object is left at all
+fuse_mount fs603 "$mnt" "lease_seconds=$lease"
+rm -rf "$mnt"/r* || fail "rm -rf of the rounds' trees"
+fuse_umount "$mnt"
+left=$($SWIFT list fs603 --prefix d/) || fail "swift list fs603"
+[ -z "$left" ] || fail "chunk objects left after every file was removed: $(echo "$left" | head -5 | tr '\n' ' ')($(echo "$left" | wc -l) in all, seed $seed)"
 echo "603-fuse-crash: ok (seed $seed)"
