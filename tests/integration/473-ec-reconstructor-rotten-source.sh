@@ -19,10 +19,14 @@ read -r dev j dur path < <(ec_archives r1 | awk '$1 == "d2"') ||
 $PYTHON "$EC_TOOL" body "$path" "$T/d2.body"
 # the first holder after index j rebuilds it: primary j+1
 set -- $(ec_primaries r1)
+[ $# = 6 ] || fail "r1 has $# primaries: $*"
 shift $(((j + 1) % 6))
 rot=$1
 k=${rot#d}
-read -r dev i dur rpath < <(ec_archives r1 | awk -v d="$rot" '$1 == d')
+# (a CI run once ended here without a word: say what was where)
+read -r dev i dur rpath < <(ec_archives r1 | awk -v d="$rot" '$1 == d') ||
+	fail "no archive of r1 on $rot, primary $(((j + 1) % 6)); archives:
+$(ec_archives r1)"
 flip_byte "$rpath" 5000
 rm -rf "$NODE_DIR/obj2/d2"
 mkdir "$NODE_DIR/obj2/d2"
