@@ -267,39 +267,74 @@ int df_locate(const char *devices, const char *dev, const char *part,
 	return df_locate_policy(devices, dev, part, 0, hash, a, c, o, loc);
 }
 
+/* 0 when loc's device folder is a directory, else -ENODEV. */
+static int dev_check(const struct df_loc *loc)
+{
+	struct stat st;
+
+	if (stat(loc->dev_dir, &st) == -1 || !S_ISDIR(st.st_mode))
+		return -ENODEV;
+	return 0;
+}
+
+/* df_locate_policy; with lazy, the device folder is looked at only when
+ * the path is refused (so that -ENODEV still comes first) and otherwise
+ * left to df_open_ec (dev_unchecked). */
+static int fill_loc(const char *devices, const char *dev, const char *part,
+		    int policy, const struct ring_hash_conf *hash,
+		    const char *a, const char *c, const char *o, int lazy,
+		    struct df_loc *loc)
+{
+	char data_dir[32];
+	uint8_t digest[16];
+	const char *p;
+	int n, rc = 0;
+
+	for (p = part; *p; p++)
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+	loc->dev_unchecked = lazy;
+	n = snprintf(loc->dev_dir, sizeof(loc->dev_dir), "%s/%s", devices, dev);
+	if (n < 0 || (size_t)n >= sizeof(loc->dev_dir))
+		return -ENAMETOOLONG;
+	if (!lazy)
+		rc = dev_check(loc);
+	if (!rc)
+		rc = ring_hash_path(hash, a, c, o, digest);
+	if (!rc) {
+		md5_hex(digest, loc->hash);
+		loc->policy = policy;
+		policy_data_dir(policy, data_dir, sizeof(data_dir));
+		n = snprintf(loc->hash_dir, sizeof(loc->hash_dir),
+			     "%s/%s/%s/%s/%s", loc->dev_dir, data_dir, part,
+			     loc->hash + 29, loc->hash);
+		if (n < 0 || (size_t)n >= sizeof(loc->hash_dir))
+			rc = -ENAMETOOLONG;
+	}
+	if (!rc) {
+		n = snprintf(loc->name, sizeof(loc->name), "/%s/%s/%s", a, c,
+			     o);
+		if (n < 0 || (size_t)n >= sizeof(loc->name))
+			rc = -ENAMETOOLONG;
+	}
+	if (rc && lazy && dev_check(loc))
+		rc = -ENODEV; /* a missing device first, as when not lazy */
+	return rc;
+}
+
 int df_locate_policy(const char *devices, const char *dev, const char *part,
 		     int policy, const struct ring_hash_conf *hash,
 		     const char *a, const char *c, const char *o,
 		     struct df_loc *loc)
 {
-	char data_dir[32];
-	uint8_t digest[16];
-	struct stat st;
-	const char *p;
-	int n, rc;
+	return fill_loc(devices, dev, part, policy, hash, a, c, o, 0, loc);
+}
 
-	for (p = part; *p; p++)
-		if (*p < '0' || *p > '9')
-			return -EINVAL;
-	n = snprintf(loc->dev_dir, sizeof(loc->dev_dir), "%s/%s", devices, dev);
-	if (n < 0 || (size_t)n >= sizeof(loc->dev_dir))
-		return -ENAMETOOLONG;
-	if (stat(loc->dev_dir, &st) == -1 || !S_ISDIR(st.st_mode))
-		return -ENODEV;
-	rc = ring_hash_path(hash, a, c, o, digest);
-	if (rc)
-		return rc;
-	md5_hex(digest, loc->hash);
-	loc->policy = policy;
-	policy_data_dir(policy, data_dir, sizeof(data_dir));
-	n = snprintf(loc->hash_dir, sizeof(loc->hash_dir), "%s/%s/%s/%s/%s",
-		     loc->dev_dir, data_dir, part, loc->hash + 29, loc->hash);
-	if (n < 0 || (size_t)n >= sizeof(loc->hash_dir))
-		return -ENAMETOOLONG;
-	n = snprintf(loc->name, sizeof(loc->name), "/%s/%s/%s", a, c, o);
-	if (n < 0 || (size_t)n >= sizeof(loc->name))
-		return -ENAMETOOLONG;
-	return 0;
+int df_locate_read(const char *devices, const char *dev, const char *part,
+		   int policy, const struct ring_hash_conf *hash, const char *a,
+		   const char *c, const char *o, struct df_loc *loc)
+{
+	return fill_loc(devices, dev, part, policy, hash, a, c, o, 1, loc);
 }
 
 /* --- listing a hash dir -------------------------------------------------- */
@@ -410,14 +445,17 @@ static int parse_name(const char *name, struct df_file *f)
 }
 
 /* The known files of dir, sorted newest first, into *out (malloc'd): an
- * EC folder's archives (ec) or a replicated one's plain .data files. */
-static int list_files(const char *dir, int ec, struct df_file **out, int *count)
+ * EC folder's archives (ec) or a replicated one's plain .data files. With
+ * dfd, the folder stays open there on success (the caller closes it),
+ * for openat: a path walk of one name instead of the whole path. */
+static int list_files_at(const char *dir, int ec, struct df_file **out,
+			 int *count, int *dfd)
 {
 	/* getdents64 itself, not opendir: no fstat and no 32 KiB DIR to
 	 * allocate for the handful of names a hash folder holds */
 	char names[8192] __attribute__((aligned(8)));
 	struct df_file *files = NULL, *grown;
-	int n = 0, cap = 0, rc = 0;
+	int n = 0, cap = 0, rc = 0, eof = 0;
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	ssize_t got = 0;
 
@@ -425,7 +463,8 @@ static int list_files(const char *dir, int ec, struct df_file **out, int *count)
 	*count = 0;
 	if (fd == -1)
 		return -errno;
-	while (!rc && (got = getdents64(fd, names, sizeof(names))) > 0) {
+	while (!rc && !eof &&
+	       (got = getdents64(fd, names, sizeof(names))) > 0) {
 		ssize_t off;
 
 		for (off = 0; off < got && !rc;) {
@@ -433,6 +472,12 @@ static int list_files(const char *dir, int ec, struct df_file **out, int *count)
 			struct df_file f;
 
 			off += de->d_reclen;
+			/* ext4's hashed readdir ends the last batch at the
+			 * position that means the end of the folder: no
+			 * empty getdents64 to make (one of the 11 system
+			 * calls of a HEAD) */
+			if (off >= got && de->d_off == INT64_MAX)
+				eof = 1;
 			if (parse_name(de->d_name, &f) ||
 			    (f.kind == K_DATA && ec != (f.idx >= 0)))
 				continue;
@@ -451,16 +496,24 @@ static int list_files(const char *dir, int ec, struct df_file **out, int *count)
 	}
 	if (!rc && got == -1)
 		rc = -errno;
-	close(fd);
+	if (rc || !dfd)
+		close(fd);
 	if (rc) {
 		free(files);
 		return rc;
 	}
+	if (dfd)
+		*dfd = fd;
 	if (n)
 		qsort(files, (size_t)n, sizeof(*files), file_cmp);
 	*out = files;
 	*count = n;
 	return 0;
+}
+
+static int list_files(const char *dir, int ec, struct df_file **out, int *count)
+{
+	return list_files_at(dir, ec, out, count, NULL);
 }
 
 /* What is current in a sorted list (pick_current). */
@@ -798,10 +851,11 @@ int df_read_meta(int fd, struct objmeta *m, uint64_t *body_len)
 	return read_meta(fd, m, body_len);
 }
 
-static int read_meta_path(const char *path, struct objmeta *m,
-			  uint64_t *body_len)
+/* read_meta of the file path names (relative to dfd, or AT_FDCWD). */
+static int read_meta_at(int dfd, const char *path, struct objmeta *m,
+			uint64_t *body_len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
 	int rc;
 
 	if (fd == -1)
@@ -871,23 +925,25 @@ static int pick_archive(const struct df_file *files, int n, int end, int want,
 }
 
 int df_open_ec(const struct df_loc *loc, int64_t now_secs, int frag_index,
-	       int nondurable, struct df_obj *obj)
+	       int flags, struct df_obj *obj)
 {
 	struct objmeta dmeta = OBJMETA_INIT, mmeta = OBJMETA_INIT;
 	struct df_file *files = NULL;
 	struct df_pick p;
-	char meta_path[PATH_MAX];
 	const char *v, *why = NULL;
+	int nondurable = flags & DF_OPEN_NONDURABLE;
 	uint64_t mbody;
-	int n, end, meta, rc;
+	int n, end, meta, rc, dfd = -1;
 
 	memset(obj, 0, sizeof(*obj));
 	obj->fd = -1;
 	obj->state = DF_ABSENT;
 	obj->frag_index = -1;
-	rc = list_files(loc->hash_dir, dir_is_ec(loc->hash_dir), &files, &n);
+	rc = list_files_at(loc->hash_dir, dir_is_ec(loc->hash_dir), &files, &n,
+			   &dfd);
 	if (rc == -ENOENT || rc == -ENOTDIR) {
-		rc = 0;
+		/* no hash dir: is there a device at all (df_locate_read)? */
+		rc = loc->dev_unchecked ? dev_check(loc) : 0;
 		goto out;
 	}
 	if (rc) {
@@ -913,14 +969,15 @@ int df_open_ec(const struct df_loc *loc, int64_t now_secs, int frag_index,
 	obj->durable = files[end].durable;
 	snprintf(obj->data_path, sizeof(obj->data_path), "%s/%s", loc->hash_dir,
 		 files[end].name);
-	obj->fd = open(obj->data_path, O_RDONLY | O_CLOEXEC);
+	obj->fd = openat(dfd, files[end].name, O_RDONLY | O_CLOEXEC);
 	if (obj->fd == -1) {
 		rc = errno == ENOENT ? 0 : -errno; /* raced with a cleanup */
 		if (rc)
 			log_err("cannot open %s: %m", obj->data_path);
 		goto out;
 	}
-	rc = read_meta_whole(obj->fd, &dmeta, &obj->body_len, &obj->whole);
+	rc = read_meta_whole(obj->fd, &dmeta, &obj->body_len,
+			     flags & DF_OPEN_NO_BODY ? NULL : &obj->whole);
 	if (rc == -EILSEQ) {
 		why = "bad footer or metadata";
 		goto corrupt;
@@ -945,9 +1002,7 @@ int df_open_ec(const struct df_loc *loc, int64_t now_secs, int frag_index,
 		goto corrupt;
 	}
 	if (meta >= 0) {
-		snprintf(meta_path, sizeof(meta_path), "%s/%s", loc->hash_dir,
-			 files[meta].name);
-		rc = read_meta_path(meta_path, &mmeta, &mbody);
+		rc = read_meta_at(dfd, files[meta].name, &mmeta, &mbody);
 		if (rc == -EILSEQ || (!rc && mbody)) {
 			why = "bad .meta file";
 			goto corrupt;
@@ -991,6 +1046,8 @@ out:
 	objmeta_free(&dmeta);
 	objmeta_free(&mmeta);
 	free(files);
+	if (dfd >= 0)
+		close(dfd);
 	if (obj->state != DF_LIVE) {
 		free(obj->whole);
 		obj->whole = NULL;
@@ -1522,7 +1579,7 @@ int df_commit_archive(const struct df_loc *loc, const struct ts *ts, int idx,
 	ts_internal(ts, tsbuf);
 	snprintf(nd, sizeof(nd), "%s/%s#%d.data", loc->hash_dir, tsbuf, idx);
 	snprintf(d, sizeof(d), "%s/%s#%d#d.data", loc->hash_dir, tsbuf, idx);
-	rc = read_meta_path(d, meta, &body_len);
+	rc = read_meta_at(AT_FDCWD, d, meta, &body_len);
 	if (rc != -ENOENT && rc != -ENOTDIR)
 		return rc ? rc : 1; /* already durable (or unreadable) */
 	fd = open(nd, O_RDWR | O_CLOEXEC);

@@ -187,7 +187,8 @@ struct df_loc {
 	char dev_dir[DF_DEV_DIR_MAX]; /* <devices>/<dev> */
 	/* .../objects[-N]/<part>/<sfx>/<hash> (N: the storage policy) */
 	char hash_dir[DF_HASH_DIR_MAX];
-	int policy; /* the storage policy index (df_locate_policy) */
+	int policy;	   /* the storage policy index (df_locate_policy) */
+	int dev_unchecked; /* df_locate_read: df_open_ec checks dev_dir */
 	char hash[33];
 	char name[1 + OBJ_MAX_ACCOUNT_NAME + 1 + OBJ_MAX_CONTAINER_NAME + 1 +
 		  OBJ_MAX_OBJECT_NAME + 1]; /* "/a/c/o", as Swift's 'name' */
@@ -272,6 +273,13 @@ int df_locate_policy(const char *devices, const char *dev, const char *part,
 		     const char *a, const char *c, const char *o,
 		     struct df_loc *loc);
 
+/* df_locate_policy for a read (df_open_ec): <devices>/<dev> is not looked
+ * at unless the hash dir is missing (one stat less per GET or HEAD of an
+ * object that exists); the -ENODEV then comes from df_open_ec. */
+int df_locate_read(const char *devices, const char *dev, const char *part,
+		   int policy, const struct ring_hash_conf *hash, const char *a,
+		   const char *c, const char *o, struct df_loc *loc);
+
 /*
  * Look at loc's hash dir as of now_secs (for X-Delete-At) and open what is
  * current. On 0, *obj is filled (state says what was found) and must be
@@ -282,14 +290,18 @@ int df_open(const struct df_loc *loc, int64_t now_secs, struct df_obj *obj);
 /*
  * df_open for an erasure-coded policy's hash dir (the same as df_open on
  * a replicated one): the current state is the newest .ts or durable
- * archive <ts>#<i>#d.data (with nondurable, the newest archive of either
- * kind); of several indexes at that time, frag_index's (-1: the lowest)
- * is opened. obj->frags lists the indexes held at that time; when
- * frag_index is not among them the state is DF_ABSENT with data_ts and
- * frags filled. 0 or -errno, as df_open.
+ * archive <ts>#<i>#d.data (with DF_OPEN_NONDURABLE in flags, the newest
+ * archive of either kind); of several indexes at that time, frag_index's
+ * (-1: the lowest) is opened. obj->frags lists the indexes held at that
+ * time; when frag_index is not among them the state is DF_ABSENT with
+ * data_ts and frags filled. With DF_OPEN_NO_BODY a small .data is not
+ * read whole (obj->whole stays NULL: a HEAD). 0 or -errno, as df_open;
+ * -ENODEV when loc came from df_locate_read and its device is missing.
  */
+#define DF_OPEN_NONDURABLE 1
+#define DF_OPEN_NO_BODY	   2
 int df_open_ec(const struct df_loc *loc, int64_t now_secs, int frag_index,
-	       int nondurable, struct df_obj *obj);
+	       int flags, struct df_obj *obj);
 /* Release what df_open holds. */
 void df_close(struct df_obj *obj);
 

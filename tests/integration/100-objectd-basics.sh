@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/integration/100-objectd-basics.sh: kumo-objectd's sample config matches --sample; /healthcheck; 405 for unknown methods; the replication verbs' answers to bad input; 400 for bad paths and names over Swift's limits; 507 for an unknown device; SIGTERM exits 0 and removes the pidfile.
+# tests/integration/100-objectd-basics.sh: kumo-objectd's sample config matches --sample; /healthcheck; 405 for unknown methods; the replication verbs' answers to bad input; 400 for bad paths and names over Swift's limits; 507 for an unknown device (or one that is a file); SIGTERM exits 0 and removes the pidfile.
 . "$(dirname "$0")/../lib/functions.sh"
 requires curl kumo-objectd
 
@@ -65,6 +65,13 @@ expect_status 201 PUT "/d1/1/a/c/$(printf 'y%.0s' $(seq 1024))" \
 expect_status 507 PUT /nodev/1/a/c/o -H "X-Timestamp: $TS" \
 	-H "Content-Type: text/plain" --data-binary x
 expect_status 507 GET /nodev/1/a/c/o
+expect_status 507 HEAD /nodev/1/a/c/o
+# a device that is a file, not a folder (GET and HEAD look at it only
+# when the hash dir cannot be opened)
+: >"$TMPDIR_TEST/srv/dfile"
+expect_status 507 GET /dfile/1/a/c/o
+expect_status 507 HEAD /dfile/1/a/c/o
+expect_status 404 GET /d2/1/a/c/o
 expect_status 507 DELETE /nodev/1/a/c/o -H "X-Timestamp: $TS"
 # an object name may hold slashes
 expect_status 201 PUT /d1/1/a/c/dir/sub/o -H "X-Timestamp: $TS" \

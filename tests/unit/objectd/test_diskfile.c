@@ -190,6 +190,94 @@ Test(diskfile, locate_layout)
 	cr_assert_str_eq(loc.name, "/a/c/o");
 }
 
+/* df_locate_read leaves the device to df_open_ec: -ENODEV there when it
+ * is missing (or not a folder), and still first when the path is also
+ * refused; an existing device without the hash dir is DF_ABSENT. */
+Test(diskfile, locate_read_device_checked_at_open)
+{
+	struct df_loc loc;
+	struct df_obj obj;
+	char path[512], big[2100];
+	int fd;
+
+	cr_assert_eq(df_locate_read(root, "nodev", "7", 0, &hconf, "a", "c",
+				    "o", &loc),
+		     0);
+	cr_assert_eq(df_open_ec(&loc, 0, -1, 0, &obj), -ENODEV);
+	snprintf(path, sizeof(path), "%s/afile", root);
+	fd = open(path, O_CREAT | O_WRONLY, 0644);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	cr_assert_eq(df_locate_read(root, "afile", "7", 0, &hconf, "a", "c",
+				    "o", &loc),
+		     0);
+	cr_assert_eq(df_open_ec(&loc, 0, -1, 0, &obj), -ENODEV);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	cr_assert_eq(df_locate_read(root, "nodev", "7", 0, &hconf, "a", "c",
+				    big, &loc),
+		     -ENODEV);
+	cr_assert_eq(
+		df_locate_read(root, "d1", "7", 0, &hconf, "a", "c", big, &loc),
+		-ENAMETOOLONG);
+	cr_assert_eq(df_locate_read(root, "d1", "7x", 0, &hconf, "a", "c", "o",
+				    &loc),
+		     -EINVAL);
+	cr_assert_eq(
+		df_locate_read(root, "d1", "7", 0, &hconf, "a", "c", "o", &loc),
+		0);
+	cr_assert_eq(df_open_ec(&loc, 0, -1, 0, &obj), 0);
+	cr_assert_eq(obj.state, DF_ABSENT);
+	df_close(&obj);
+}
+
+/* A hash dir too big for one getdents64 (a multi-block folder): the
+ * newest file is found wherever the listing puts it. */
+Test(diskfile, open_lists_big_hash_dir)
+{
+	struct df_loc loc;
+	struct df_obj obj;
+	char path[sizeof(loc.hash_dir) + 256], name[256];
+	int i, fd;
+
+	locate(&loc, "o");
+	put(&loc, 1000, "hello world", "text/plain");
+	for (i = 0; i < 300; i++) {
+		memset(name, 'j', 200);
+		snprintf(name + 200, sizeof(name) - 200, "%03d.junk", i);
+		snprintf(path, sizeof(path), "%s/%s", loc.hash_dir, name);
+		fd = open(path, O_CREAT | O_WRONLY, 0644);
+		cr_assert_geq(fd, 0);
+		close(fd);
+	}
+	cr_assert_eq(df_open(&loc, 2000, &obj), 0);
+	cr_assert_eq(obj.state, DF_LIVE);
+	df_close(&obj);
+	write_empty(&loc, 1500, ".ts", NULL, NULL);
+	cr_assert_eq(df_open(&loc, 2000, &obj), 0);
+	cr_assert_eq(obj.state, DF_DELETED);
+	df_close(&obj);
+}
+
+/* DF_OPEN_NO_BODY (a HEAD): the metadata and length, no body read. */
+Test(diskfile, open_no_body)
+{
+	struct df_loc loc;
+	struct df_obj obj;
+
+	locate(&loc, "o");
+	put(&loc, 1000, "hello world", "text/plain");
+	cr_assert_eq(df_open_ec(&loc, 2000, -1, 0, &obj), 0);
+	cr_assert_not_null(obj.whole);
+	df_close(&obj);
+	cr_assert_eq(df_open_ec(&loc, 2000, -1, DF_OPEN_NO_BODY, &obj), 0);
+	cr_assert_eq(obj.state, DF_LIVE);
+	cr_assert_eq(obj.body_len, 11);
+	cr_assert_str_eq(objmeta_get(&obj.meta, "X-Object-Meta-Color"), "blue");
+	cr_assert_null(obj.whole);
+	df_close(&obj);
+}
+
 Test(diskfile, write_read_verify)
 {
 	struct df_loc loc;
