@@ -344,6 +344,22 @@ int df_locate_read(const char *devices, const char *dev, const char *part,
 	return fill_loc(devices, dev, part, policy, hash, a, c, o, 1, loc);
 }
 
+/*
+ * openat for reading, without touching the access time: under relatime
+ * the first read of a file (or listing of a folder) after its write
+ * dirties its inode, a journal transaction per object on the first GET or
+ * HEAD after its PUT (Swift's deployment guide mounts noatime instead).
+ * O_NOATIME needs the file's owner or CAP_FOWNER: refused, a plain open.
+ */
+static int open_noatime(int dfd, const char *path, int flags)
+{
+	int fd = openat(dfd, path, flags | O_NOATIME);
+
+	if (fd == -1 && errno == EPERM)
+		fd = openat(dfd, path, flags);
+	return fd;
+}
+
 /* --- listing a hash dir -------------------------------------------------- */
 
 /* The storage policy folder (objects, objects-N) a hash dir
@@ -463,7 +479,8 @@ static int list_files_at(const char *dir, int ec, struct df_file **out,
 	char names[8192] __attribute__((aligned(8)));
 	struct df_file *files = NULL, *grown;
 	int n = 0, cap = 0, rc = 0, eof = 0;
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd =
+		open_noatime(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	ssize_t got = 0;
 
 	*out = NULL;
@@ -862,7 +879,7 @@ int df_read_meta(int fd, struct objmeta *m, uint64_t *body_len)
 static int read_meta_at(int dfd, const char *path, struct objmeta *m,
 			uint64_t *body_len)
 {
-	int fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
+	int fd = open_noatime(dfd, path, O_RDONLY | O_CLOEXEC);
 	int rc;
 
 	if (fd == -1)
@@ -976,7 +993,7 @@ int df_open_ec(const struct df_loc *loc, int64_t now_secs, int frag_index,
 	obj->durable = files[end].durable;
 	snprintf(obj->data_path, sizeof(obj->data_path), "%s/%s", loc->hash_dir,
 		 files[end].name);
-	obj->fd = openat(dfd, files[end].name, O_RDONLY | O_CLOEXEC);
+	obj->fd = open_noatime(dfd, files[end].name, O_RDONLY | O_CLOEXEC);
 	if (obj->fd == -1) {
 		rc = errno == ENOENT ? 0 : -errno; /* raced with a cleanup */
 		if (rc)

@@ -484,7 +484,10 @@ struct stream {
 	uint64_t next; /* the position expected next */
 	uint64_t body_len;
 	char etag[33];
-	struct df_loc loc;    /* for the quarantine */
+	/* for the quarantine: a copy made only for a body read as it goes
+	 * out (a struct this large, allocated per HEAD or small GET, made
+	 * malloc consolidate its fast bins: 2.5% of objectd's CPU) */
+	struct df_loc *loc;
 	struct df_reader *rd; /* a large body: O_DIRECT, read ahead */
 	int rd_hashes;	      /* rd takes the MD5 (instead of md5) */
 };
@@ -500,6 +503,7 @@ static void stream_done(void *ctx)
 		free(s->segs[i].lit);
 	free(s->segs);
 	df_reader_close(s->rd);
+	free(s->loc);
 	if (s->md5)
 		md5_free(s->md5);
 	free(s);
@@ -538,7 +542,7 @@ static ssize_t stream_read(void *ctx, uint64_t pos, char *buf, size_t max)
 			      : pread(s->fd, buf, n, (off_t)(g->off + in));
 
 		if (got <= 0) {
-			log_err("cannot read %s: %s", s->loc.hash_dir,
+			log_err("cannot read %s: %s", s->loc->hash_dir,
 				got ? strerror(errno) : "short file");
 			return -1;
 		}
@@ -558,8 +562,8 @@ static ssize_t stream_read(void *ctx, uint64_t pos, char *buf, size_t max)
 			s->verify = 0;
 			if (rc || strcmp(hex, s->etag)) {
 				log_err("%s: body MD5 %s, ETag %s",
-					s->loc.hash_dir, hex, s->etag);
-				df_quarantine(&s->loc, "body MD5 mismatch");
+					s->loc->hash_dir, hex, s->etag);
+				df_quarantine(s->loc, "body MD5 mismatch");
 				return -1;
 			}
 		}
@@ -657,8 +661,8 @@ static int64_t last_modified_of(const struct df_obj *obj)
  * replica. Closes s. The stream path (stream_read) serves bigger bodies
  * and ranges.
  */
-static void serve_small(struct http_request *req, struct df_obj *obj,
-			struct stream *s)
+static void serve_small(struct http_request *req, const struct df_loc *loc,
+			struct df_obj *obj, struct stream *s)
 {
 	char *body = obj->whole, hex[33];
 	uint8_t digest[MD5_LEN];
@@ -689,12 +693,12 @@ static void serve_small(struct http_request *req, struct df_obj *obj,
 	if (!rc)
 		md5_hex(digest, hex);
 	if (!rc && strcmp(hex, s->etag)) {
-		log_err("%s: body MD5 %s, ETag %s", s->loc.hash_dir, hex,
+		log_err("%s: body MD5 %s, ETag %s", loc->hash_dir, hex,
 			s->etag);
-		df_quarantine(&s->loc, "body MD5 mismatch");
+		df_quarantine(loc, "body MD5 mismatch");
 		http_reply_error(req, 404, "Not Found");
 	} else if (rc) {
-		log_err("cannot read %s: %s", s->loc.hash_dir, strerror(-rc));
+		log_err("cannot read %s: %s", loc->hash_dir, strerror(-rc));
 		http_reply_error(req, 500, "Internal Server Error: %s",
 				 strerror(-rc));
 	} else {
@@ -730,7 +734,6 @@ static void serve_body(struct http_request *req, struct obj_req *r,
 	s->fd = obj->fd;
 	obj->fd = -1;
 	s->body_len = len;
-	s->loc = r->loc;
 	snprintf(s->etag, sizeof(s->etag), "%s",
 		 objmeta_get(&obj->meta, "ETag"));
 	if (!head)
@@ -749,13 +752,20 @@ static void serve_body(struct http_request *req, struct obj_req *r,
 		return;
 	}
 	if (n < 0 && !head && len <= SMALL_BODY) {
-		serve_small(req, obj, s);
+		serve_small(req, &r->loc, obj, s);
 		return;
 	}
-	if (n < 0 && head) {
-		/* no body leaves: nothing to check (no MD5 context) */
+	if (!head && !(s->loc = malloc(sizeof(*s->loc)))) {
+		stream_done(s);
+		http_reply_error(req, 500, "out of memory");
+		return;
+	}
+	if (!head)
+		*s->loc = r->loc;
+	if (head) {
+		/* no body leaves (libmicrohttpd never reads a HEAD's): no
+		 * segment, nothing to check (no MD5 context) */
 		add_object_headers(req, obj, 1);
-		rc = add_seg(s, NULL, 0, len);
 		total = len;
 	} else if (n < 0) {
 		add_object_headers(req, obj, 1);

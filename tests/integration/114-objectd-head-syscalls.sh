@@ -5,7 +5,9 @@
 # missing), the .data opened relative to the hash dir (openat of its name,
 # not a walk of the whole path), a HEAD reads the metadata at the end of a
 # small .data but not its body, and on ext4 the listing takes one
-# getdents64 (no empty one to find the end). The answers stay the same:
+# getdents64 (no empty one to find the end). Neither sets the access
+# time of the .data or its hash dir (O_NOATIME: under relatime the first
+# read after the PUT would dirty the inode). The answers stay the same:
 # the HEAD's length and metadata, the GET's body.
 . "$(dirname "$0")/../lib/functions.sh"
 requires curl strace md5sum kumo-objectd
@@ -25,6 +27,7 @@ HDIR=$D/d1/objects/9/${h: -3}/$h
 DATA=$(ls "$HDIR/"*.data)
 SIZE=$(stat -c %s "$DATA")
 [ "$SIZE" -gt 4096 ] || fail "the .data is $SIZE bytes, expected more than 4096"
+ATIMES=$(stat -c '%n %x' "$DATA" "$HDIR")
 
 strace_attach "$OBJ_PID" "$TRACE" -y \
 	-e trace=stat,newfstatat,statx,open,openat,getdents64,pread64
@@ -59,6 +62,10 @@ if [ "$(stat -f -c %T "$HDIR")" = ext2/ext3 ]; then
 	[ "$n" = 2 ] || fail "$n getdents64 of the hash dir, expected 2 (ext4):
 $(cat "$TRACE")"
 fi
+
+[ "$(stat -c '%n %x' "$DATA" "$HDIR")" = "$ATIMES" ] ||
+	fail "access times changed: $ATIMES
+now: $(stat -c '%n %x' "$DATA" "$HDIR")"
 
 # a missing device is still 507 for both, a missing object 404
 expect_status 507 HEAD /nodev/9/a/c/small
