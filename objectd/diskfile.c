@@ -25,14 +25,12 @@
  *   (none) --df_writer_open--> TMP: <dev>/tmp/tmpXXXXXX, open
  *   TMP --df_writer_write*--> TMP (body appended, MD5 updated, or the
  *        XXH3-128 the client asked for: df_writer_use_xxh128)
- *   TMP --df_writer_commit: append metadata + footer, sg_sync(file)
- *        (a large body, df_writer_direct: fsync(file))-->
+ *   TMP --df_writer_commit: append metadata + footer, sg_sync(file)-->
  *   SYNCED --mkdir -p (no fsync yet), rename to <hash_dir>/<ts><ext>-->
  *   IN PLACE --sg_sync: a syncfs started after the rename covers the
  *            file's entry and every dir the mkdir made (syncgroup.c: one
- *            for all the writers queued together); a large body fsyncs
- *            the hash dir and each new dir's parent instead, as Swift's
- *            renamer does--> DURABLE
+ *            for all the writers queued together; Swift's renamer fsyncs
+ *            the hash dir and each new dir's parent instead)--> DURABLE
  *   DURABLE --df_cleanup--> older .data/.ts/.meta removed
  *   TMP/SYNCED --df_writer_abort or any error--> (none): tmp unlinked
  *
@@ -104,11 +102,6 @@ struct df_file {
 };
 
 /* --- small file-system helpers ------------------------------------------ */
-
-static int fsync_fd(int fd)
-{
-	return fsync(fd) == -1 ? -errno : 0;
-}
 
 static int fsync_dir(const char *path)
 {
@@ -1226,23 +1219,10 @@ static int writer_set_direct(struct df_writer *w, int on)
 	return rc;
 }
 
-/*
- * A large body also syncs alone (w->own_sync): a group sync is a
- * syncfs of the whole filesystem, which writes back and waits for every
- * writer's dirty data there and then flushes the disk's cache, twice
- * per PUT (the file, then its new entry) and each time after the sync
- * already running: a 4 MiB volume chunk waited 137-167 ms per replica
- * from its body's end to its entry's sync (a loaded machine), 73-75 ms
- * with fsyncs of its own file (the body is on disk already, O_DIRECT:
- * the tail, the inode) and of its hash dir, which write only those.
- * Small bodies keep the group: their two fsyncs were half of
- * kumo-objectd's CPU per PUT.
- */
 int df_writer_direct(struct df_writer *w, int64_t len)
 {
 	if (len < DF_DIRECT_MIN || w->buf || w->size)
 		return 0;
-	w->own_sync = 1;
 	w->buf = df_buf_get();
 	if (!w->buf)
 		return -ENOMEM;
@@ -1374,7 +1354,6 @@ void df_writer_abort(struct df_writer *w)
 	w->buf = NULL;
 	w->used = 0;
 	w->direct = 0;
-	w->own_sync = 0;
 }
 
 /*
@@ -1422,8 +1401,7 @@ static int settle_dir(const struct df_loc *loc)
 }
 
 /* SYNCED --mkdir -p, rename--> IN PLACE --sg_sync: one syncfs started
- * after the rename covers the new entry and the new dirs (w->own_sync:
- * fsync the hash dir and the parent of each dir made)--> DURABLE
+ * after the rename covers the new entry and the new dirs--> DURABLE
  * --cleanup, invalidate the suffix (hashes.c)--> done. A hash dir this
  * PUT made holds nothing older to clean up (a writer racing into it
  * cleans up after its own rename; the replicator's tidy of the suffix
@@ -1436,8 +1414,7 @@ static int put_in_place(struct df_writer *w, const struct df_loc *loc,
 	if (rc)
 		return rc;
 	w->tmp_path[0] = '\0';
-	/* the new entry, and each dir made in its parent (top levels) */
-	rc = w->own_sync ? fsync_up(loc->hash_dir, top) : sg_sync(w->fd);
+	rc = sg_sync(w->fd);
 	if (rc) {
 		log_err("cannot sync %s: %s", final, strerror(-rc));
 		return rc;
@@ -1501,7 +1478,7 @@ int df_writer_commit(struct df_writer *w, const struct df_loc *loc,
 	if (!rc)
 		rc = write_all(w->fd, tail.data, tail.len);
 	if (!rc)
-		rc = w->own_sync ? fsync_fd(w->fd) : sg_sync(w->fd);
+		rc = sg_sync(w->fd);
 	if (rc) {
 		log_err("cannot write %s: %s", w->tmp_path, strerror(-rc));
 		goto out;

@@ -255,7 +255,6 @@ struct df_writer {
 	uint64_t on_disk;   /* bytes written to fd */
 	uint64_t writeback; /* writeback started below this offset */
 	int direct;	    /* fd has O_DIRECT: full buffers only */
-	int own_sync; /* a large body: fsync the file and its dir, not sg_sync */
 };
 
 /*
@@ -347,8 +346,7 @@ int df_reader_md5(struct df_reader *r, char hex[33]);
 void df_reader_close(struct df_reader *r);
 /* Before the first write: the body will be len bytes; from DF_DIRECT_MIN
  * on it is written with O_DIRECT where the filesystem allows it (else
- * through the page cache, as always) and made durable by its own fsyncs
- * (df_writer_commit), not the group's syncfs. 0 or -ENOMEM. */
+ * through the page cache, as always). 0 or -ENOMEM. */
 int df_writer_direct(struct df_writer *w, int64_t len);
 /* Append body bytes. 0 or -errno (logged; -ENOSPC when full). */
 int df_writer_write(struct df_writer *w, const void *data, size_t len);
@@ -364,11 +362,9 @@ int df_writer_use_xxh128(struct df_writer *w);
  * (its canonical, big-endian form); ends the digest (call once). */
 int df_writer_xxh128(struct df_writer *w, char hex[33]);
 /*
- * Append meta and the footer, sync (sg_sync; a large body, df_writer_direct:
- * fsync), and rename the temp file to <hash_dir>/<ts><ext> (ext ".data",
- * ".meta" or ".ts"), sync the filesystem again (sg_sync: the new entries;
- * a large body: fsync of the hash dir and of the parents of the dirs
- * made), then remove the files the new one makes obsolete. On 0 the
+ * Append meta and the footer, sync (sg_sync), and rename the temp file to
+ * <hash_dir>/<ts><ext> (ext ".data", ".meta" or ".ts"), sync the
+ * filesystem again (sg_sync: the new entries), then remove the files the new one makes obsolete. On 0 the
  * file is durable and w is finished; on error the temp file is removed.
  * Either way df_writer_abort is still safe to call.
  */

@@ -12,10 +12,6 @@
 # removes the older file). The body's fallocate claims room
 # for the metadata and footer that follow it (the whole file), not for
 # the body alone.
-# A large body (2 MiB, written with O_DIRECT: a volume chunk) syncs alone
-# instead, as Swift does: an fsync of its file before the rename, then
-# of its hash dir and of the parent of each dir the PUT made, and no
-# syncfs at all (which would wait for every other writer's data).
 . "$(dirname "$0")/../lib/functions.sh"
 requires curl strace kumo-objectd
 
@@ -27,10 +23,9 @@ TRACE=$TMPDIR_TEST/trace
 strace_attach "$OBJ_PID" "$TRACE" -y \
 	-e trace=mkdir,rename,fsync,syncfs,fallocate,getdents64,sendto,sendmsg
 
-# put TS NAME [SIZE]: a PUT of /d1/9/a/c/NAME of SIZE bytes (4 KiB) that
-# must answer 201
+# put TS NAME: a 4 KiB PUT of /d1/9/a/c/NAME that must answer 201
 put() {
-	head -c "${3:-4096}" /dev/urandom >"$TMPDIR_TEST/body"
+	head -c 4096 /dev/urandom >"$TMPDIR_TEST/body"
 	expect_status 201 PUT "/d1/9/a/c/$2" -H "X-Timestamp: $1" \
 		-H "Content-Type: application/x-test" \
 		-H "X-Object-Meta-Color: blue" \
@@ -40,10 +35,6 @@ TS1=$(now_ts)
 put "$TS1" o
 TS2=$(now_ts 1)
 put "$TS2" o
-TS3=$(now_ts 2)
-put "$TS3" big $((2 << 20))
-TS4=$(now_ts 3)
-put "$TS4" big $((2 << 20))
 kill "$STRACE_PID"
 wait "$STRACE_PID" 2>/dev/null || true
 
@@ -51,11 +42,11 @@ h=$(printf '/a/c/okumotest' | md5sum | cut -d' ' -f1)
 HD=$D/d1/objects/9/${h: -3}/$h
 [ -f "$HD/$TS2.data" ] || fail "no $HD/$TS2.data: $(find "$D/d1")"
 
-# check_put TS [HASHDIR]: the calls of the PUT that made TS.data (in $HD),
-# in order, by the thread that renamed it: from its fallocate (its first
-# call) to its first send after the rename (the 201), into put.TS
+# check_put TS: the calls of the PUT that made TS.data, in order, by the
+# thread that renamed it: from its fallocate (its first call) to its
+# first send after the rename (the 201), into put.TS
 check_put() {
-	local ts=$1 tid HD=${2:-$HD}
+	local ts=$1 tid
 	tid=$(awk -v f="$HD/$ts.data" 'index($0, "rename(") &&
 		index($0, f) { print $1; exit }' "$TRACE")
 	[ -n "$tid" ] || fail "no rename to $ts.data in the trace:
@@ -111,35 +102,6 @@ grep -q 'mkdir(.*= 0$' "$TMPDIR_TEST/put.$TS2" &&
 	fail "no cleanup after the second PUT: $(cat "$TMPDIR_TEST/put.$TS2")"
 [ -e "$HD/$TS1.data" ] && fail "$TS1.data left beside $TS2.data"
 
-# check_alone TS DIRS...: the large PUT of TS fsynced its file (no
-# syncfs) before its rename and, after it, exactly DIRS (the hash dir,
-# then the parents of the dirs it made), then answered
-check_alone() {
-	local p=$TMPDIR_TEST/put.$1
-	shift
-	grep -q 'syncfs(' "$p" && fail "a large PUT synced its filesystem: $(cat "$p")"
-	awk 'index($0, "rename(") { exit } /fsync\(.*\/tmp\/tmp/ { ok = 1 }
-		END { exit !ok }' "$p" ||
-		fail "large file not fsynced before its rename: $(cat "$p")"
-	[ "$(awk 'index($0, "rename(") { r = 1; next }
-		r && /fsync\(/ { sub(/^[^<]*</, ""); sub(/>.*/, ""); print }' \
-		"$p" | tr '\n' ' ')" = "$* " ] ||
-		fail "after the rename, not an fsync of each of $*: $(cat "$p")"
-	tail -n 1 "$p" | grep -Eq 'send(to|msg)\(' ||
-		fail "no reply after the syncs: $(cat "$p")"
-}
-hb=$(printf '/a/c/bigkumotest' | md5sum | cut -d' ' -f1)
-HB=$D/d1/objects/9/${hb: -3}/$hb
-check_put "$TS3" "$HB"
-if [ "${hb: -3}" = "${h: -3}" ]; then # only the hash dir was new
-	check_alone "$TS3" "$HB" "${HB%/*}"
-else # its suffix dir too
-	check_alone "$TS3" "$HB" "${HB%/*}" "$D/d1/objects/9"
-fi
-check_put "$TS4" "$HB" # an overwrite: only its entry
-check_alone "$TS4" "$HB"
-[ -e "$HB/$TS3.data" ] && fail "$TS3.data left beside $TS4.data"
-
 # the fallocate claimed the whole file: body, metadata and footer
 claimed=$(sed -n 's/.*fallocate([^,]*, FALLOC_FL_KEEP_SIZE, 0, \([0-9]*\)).*/\1/p' \
 	"$TMPDIR_TEST/put.$TS2" | head -1)
@@ -147,5 +109,5 @@ size=$(stat -c %s "$HD/$TS2.data")
 [ -n "$claimed" ] || fail "no fallocate: $(cat "$TMPDIR_TEST/put.$TS2")"
 [ "$claimed" -ge "$size" ] ||
 	fail "fallocate claimed $claimed bytes for a $size-byte file"
-echo "ok: synced before and after the rename, then 201; fallocate $claimed >= $size; a large body fsynced alone"
+echo "ok: synced before and after the rename, then 201; fallocate $claimed >= $size"
 stop_objectd

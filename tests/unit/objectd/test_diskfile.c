@@ -353,67 +353,6 @@ Test(diskfile, upload_buffers_kept)
 		free(df_buf_get());
 }
 
-static int g_syncs;
-
-static int counting_sync(int fd)
-{
-	__atomic_add_fetch(&g_syncs, 1, __ATOMIC_RELAXED);
-	return fsync(fd) == -1 ? -errno : 0;
-}
-
-/* A body written with O_DIRECT (df_writer_direct: a volume chunk) is made
- * durable by fsyncs of its own file and hash dir, not by the group's
- * syncfs of the whole filesystem (sg_sync), which would make it wait for
- * every other writer's data; a small body still takes the group's. */
-Test(diskfile, large_body_syncs_alone)
-{
-	const size_t size = 2 << 20;
-	struct objmeta m = OBJMETA_INIT;
-	struct df_writer w;
-	struct df_loc loc;
-	struct df_obj obj;
-	struct ts t = mkts(1000);
-	char *body = malloc(size), etag[33], tsb[TS_INTERNAL_LEN + 1], len[32];
-	char path[PATH_MAX];
-	size_t i;
-
-	cr_assert_not_null(body);
-	for (i = 0; i < size; i++)
-		body[i] = (char)(i * 13 + i / 4096);
-	sg_set_sync(counting_sync);
-	locate(&loc, "small");
-	put(&loc, 1000, "a small body", "text/plain");
-	cr_expect_geq(g_syncs, 1);
-	g_syncs = 0;
-
-	locate(&loc, "large");
-	cr_assert_eq(df_writer_open(&loc, &w), 0);
-	cr_assert_eq(df_writer_direct(&w, (int64_t)size), 0);
-	cr_assert_eq(df_writer_write(&w, body, size - 1000), 0);
-	cr_assert_eq(df_writer_write(&w, body + size - 1000, 1000), 0);
-	cr_assert_eq(df_writer_etag(&w, etag), 0);
-	snprintf(len, sizeof(len), "%zu", size);
-	objmeta_set(&m, "name", loc.name);
-	objmeta_set(&m, "X-Timestamp", ts_internal(&t, tsb));
-	objmeta_set(&m, "Content-Length", len);
-	objmeta_set(&m, "ETag", etag);
-	cr_assert_eq(df_writer_commit(&w, &loc, &t, ".data", &m), 0);
-	df_writer_abort(&w);
-	objmeta_free(&m);
-	sg_set_sync(NULL);
-	cr_expect_eq(g_syncs, 0);
-
-	/* in place, whole, and nothing left in tmp */
-	cr_assert_eq(df_open(&loc, 2000, &obj), 0);
-	cr_assert_eq(obj.state, DF_LIVE);
-	cr_assert_eq(obj.body_len, size);
-	cr_expect_eq(df_verify_body(obj.fd, obj.body_len, etag), 0);
-	df_close(&obj);
-	snprintf(path, sizeof(path), "%s/d1/tmp", root);
-	cr_expect_eq(count_files(path), 0);
-	free(body);
-}
-
 /* read_meta reads the footer and the metadata before it in one pread of
  * the file's last 4 KiB; metadata larger than that takes a second read,
  * and a file smaller than that is read whole. */
