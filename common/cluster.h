@@ -105,6 +105,9 @@ struct cluster_hdrs {
 	int n;
 };
 
+/* Its headers are added by cluster_resp_add and taken out by
+ * cluster_resp_del only: a name and its value share one allocation
+ * (hdr_values[i] points into hdr_names[i]'s). */
 struct cluster_resp {
 	int status;		    /* 0: no answer (connect error, timeout) */
 	const struct ring_dev *dev; /* the node that answered, or last tried */
@@ -208,6 +211,11 @@ const char *cluster_resp_header(const struct cluster_resp *r, const char *name);
  * If-None-Match, If-Modified-Since, If-Unmodified-Since, If-Range,
  * X-Newest), that requests made on its behalf leave out? 1 or 0. */
 int cluster_cond_header(const char *line);
+/* Add a copy of name: value to r's headers. 0 or -ENOMEM (r unchanged). */
+int cluster_resp_add(struct cluster_resp *r, const char *name,
+		     const char *value);
+/* Take header i out of r (the last one moves to i). */
+void cluster_resp_del(struct cluster_resp *r, int i);
 /* Free what r holds and zero it. */
 void cluster_resp_free(struct cluster_resp *r);
 

@@ -112,30 +112,6 @@ static int line_add(struct cluster_hdrs *h, const char *line)
 	return 0;
 }
 
-/* Add name: value to r's headers. 0 or -ENOMEM. */
-static int resp_add(struct cluster_resp *r, const char *name, const char *value)
-{
-	char **n = realloc(r->hdr_names, sizeof(*n) * (size_t)(r->nhdrs + 1));
-	char **v;
-
-	if (!n)
-		return -ENOMEM;
-	r->hdr_names = n;
-	v = realloc(r->hdr_values, sizeof(*v) * (size_t)(r->nhdrs + 1));
-	if (!v)
-		return -ENOMEM;
-	r->hdr_values = v;
-	n[r->nhdrs] = strdup(name);
-	v[r->nhdrs] = strdup(value);
-	if (!n[r->nhdrs] || !v[r->nhdrs]) {
-		free(n[r->nhdrs]);
-		free(v[r->nhdrs]);
-		return -ENOMEM;
-	}
-	r->nhdrs++;
-	return 0;
-}
-
 /* Copy src's headers into dst, but those an EC answer sets itself. */
 static int resp_copy(struct cluster_resp *dst, const struct cluster_resp *src,
 		     int keep_ctype, int keep_ec)
@@ -158,8 +134,8 @@ static int resp_copy(struct cluster_resp *dst, const struct cluster_resp *src,
 		    !strncasecmp(src->hdr_names[i], "X-Object-Sysmeta-Ec-", 20))
 			skipped = 1;
 		if (!skipped)
-			rc = resp_add(dst, src->hdr_names[i],
-				      src->hdr_values[i]);
+			rc = cluster_resp_add(dst, src->hdr_names[i],
+					      src->hdr_values[i]);
 	}
 	return rc;
 }
@@ -666,7 +642,7 @@ static int answer(struct ecget *g, const struct cluster_hdrs *hdrs, int head,
 	if (st) {
 		resp->status = st;
 		rc = resp_copy(resp, rep, 1, 0);
-		return rc ? rc : resp_add(resp, "Etag", v);
+		return rc ? rc : cluster_resp_add(resp, "Etag", v);
 	}
 	g->nr = head ? -1
 		     : range_parse(cluster_hdrs_get(hdrs, "Range"), g->len,
@@ -676,13 +652,13 @@ static int answer(struct ecget *g, const struct cluster_hdrs *hdrs, int head,
 		snprintf(v, sizeof(v), "bytes */%llu",
 			 (unsigned long long)g->len);
 		rc = resp_copy(resp, rep, 0, 0);
-		return rc ? rc : resp_add(resp, "Content-Range", v);
+		return rc ? rc : cluster_resp_add(resp, "Content-Range", v);
 	}
 	snprintf(g->ctype, sizeof(g->ctype), "%s",
 		 ct ? ct : "application/octet-stream");
 	rc = resp_copy(resp, rep, g->nr <= 1, 0);
 	if (!rc)
-		rc = resp_add(resp, "Etag", v);
+		rc = cluster_resp_add(resp, "Etag", v);
 	if (g->nr < 0) {
 		resp->status = 200;
 		g->r[0].start = 0;
@@ -704,7 +680,7 @@ static int answer(struct ecget *g, const struct cluster_hdrs *hdrs, int head,
 			 (unsigned long long)g->r[0].end - 1,
 			 (unsigned long long)g->len);
 		if (!rc)
-			rc = resp_add(resp, "Content-Range", v);
+			rc = cluster_resp_add(resp, "Content-Range", v);
 	} else {
 		resp->status = 206;
 		g->multi = 1;
@@ -720,13 +696,13 @@ static int answer(struct ecget *g, const struct cluster_hdrs *hdrs, int head,
 		snprintf(v, sizeof(v), "multipart/byteranges;boundary=%s",
 			 g->boundary);
 		if (!rc)
-			rc = resp_add(resp, "Content-Type", v);
+			rc = cluster_resp_add(resp, "Content-Type", v);
 	}
 	g->pos = g->r[0].start;
 	snprintf(v, sizeof(v), "%llu",
 		 (unsigned long long)(head ? g->len : total));
 	if (!rc)
-		rc = resp_add(resp, "Content-Length", v);
+		rc = cluster_resp_add(resp, "Content-Length", v);
 	if (head || !g->len)
 		g->finished = !g->multi;
 	for (i = 0; !rc && !g->finished && i < g->k; i++) {

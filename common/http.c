@@ -30,6 +30,7 @@
 
 #include <microhttpd.h>
 
+#include "common/buf.h"
 #include "common/http.h"
 #include "common/log.h"
 
@@ -37,11 +38,6 @@ struct http_server {
 	struct MHD_Daemon *mhd;
 	struct http_server_opts opts;
 	int port;
-};
-
-struct out_header {
-	char *name;
-	char *value;
 };
 
 struct http_request {
@@ -52,7 +48,7 @@ struct http_request {
 	char *method;
 	char *raw_path;
 	char txn[64];
-	struct out_header *hdrs;
+	struct buf hdrs; /* the reply's headers: "name\0value\0" each */
 	int nhdrs;
 	struct MHD_Response *pending;
 	int status;
@@ -279,20 +275,17 @@ int http_split_path(const char *raw, char *buf, size_t buflen, char **segs,
 void http_add_header(struct http_request *req, const char *name,
 		     const char *value)
 {
-	struct out_header *grown;
+	size_t nl = strlen(name) + 1, vl = strlen(value) + 1;
 
-	grown = realloc(req->hdrs, sizeof(*grown) * (size_t)(req->nhdrs + 1));
-	if (!grown)
+	/* one buffer for all of them: a reply's dozen headers were three
+	 * allocations each (the array grown, two copies) */
+	if (buf_reserve(&req->hdrs,
+			req->hdrs.cap || nl + vl > 512 ? nl + vl : 512))
 		return;
-	req->hdrs = grown;
-	grown[req->nhdrs].name = strdup(name);
-	grown[req->nhdrs].value = strdup(value);
-	if (grown[req->nhdrs].name && grown[req->nhdrs].value) {
-		req->nhdrs++;
-	} else {
-		free(grown[req->nhdrs].name);
-		free(grown[req->nhdrs].value);
-	}
+	if (buf_append(&req->hdrs, name, nl) ||
+	    buf_append(&req->hdrs, value, vl))
+		return; /* reserved: cannot fail */
+	req->nhdrs++;
 }
 
 void http_add_headerf(struct http_request *req, const char *name,
@@ -311,6 +304,7 @@ void http_add_headerf(struct http_request *req, const char *name,
 static void finish_reply(struct http_request *req, int status,
 			 struct MHD_Response *resp)
 {
+	const char *h = (const char *)req->hdrs.data;
 	int i;
 
 	if (req->replied || !resp) {
@@ -318,9 +312,12 @@ static void finish_reply(struct http_request *req, int status,
 			MHD_destroy_response(resp);
 		return;
 	}
-	for (i = 0; i < req->nhdrs; i++)
-		MHD_add_response_header(resp, req->hdrs[i].name,
-					req->hdrs[i].value);
+	for (i = 0; i < req->nhdrs; i++) {
+		const char *v = h + strlen(h) + 1;
+
+		MHD_add_response_header(resp, h, v);
+		h = v + strlen(v) + 1;
+	}
 	MHD_add_response_header(resp, "X-Trans-Id", req->txn);
 	MHD_add_response_header(resp, "X-Openstack-Request-Id", req->txn);
 	req->replied = 1;
@@ -478,6 +475,7 @@ static void make_txn(struct http_request *req)
 	const char *given = http_header(req, "X-Trans-Id");
 	uint64_t r[2];
 	const unsigned char *rnd = (const unsigned char *)r;
+	uint64_t t;
 	int i;
 
 	if (given && *given && strlen(given) < sizeof(req->txn)) {
@@ -492,7 +490,12 @@ static void make_txn(struct http_request *req)
 		req->txn[2 + 2 * i] = hex[rnd[i] >> 4];
 		req->txn[3 + 2 * i] = hex[rnd[i] & 15];
 	}
-	sprintf(req->txn + 24, "-%010lx", (unsigned long)time(NULL));
+	/* "-%010lx" of the time, without a printf a request */
+	t = (uint64_t)time(NULL);
+	req->txn[24] = '-';
+	for (i = 0; i < 10; i++)
+		req->txn[25 + i] = hex[(t >> (4 * (9 - i))) & 15];
+	req->txn[35] = '\0';
 }
 
 /* Whether the client waits for 100 Continue before its body. */
@@ -571,7 +574,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct http_server *srv = cls;
 	struct http_request *req = *con_cls;
 	struct timespec now;
-	double secs;
+	unsigned long long t; /* the duration in 0.1 ms, rounded */
 	int i;
 
 	(void)conn;
@@ -581,24 +584,26 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		req->h->on_close(req,
 				 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	secs = (double)(now.tv_sec - req->start.tv_sec) +
-	       (now.tv_nsec - req->start.tv_nsec) / 1e9;
-	log_info("%s %s %s %d %llu %.4f txn=%s%s", srv->opts.log_name,
+	/* in integers: a %.4f of the seconds cost a float formatting on
+	 * every request */
+	t = ((unsigned long long)(now.tv_sec - req->start.tv_sec) *
+		     1000000000ULL +
+	     (unsigned long long)now.tv_nsec -
+	     (unsigned long long)req->start.tv_nsec + 50000) /
+	    100000;
+	log_info("%s %s %s %d %llu %llu.%04u txn=%s%s", srv->opts.log_name,
 		 req->method ? req->method : "-",
 		 req->raw_path ? req->raw_path : "-", req->status,
-		 (unsigned long long)req->bytes_out, secs, req->txn,
+		 (unsigned long long)req->bytes_out, t / 10000,
+		 (unsigned)(t % 10000), req->txn,
 		 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? ""
 							    : " (client gone)");
 	if (req->pending)
 		MHD_destroy_response(req->pending);
-	for (i = 0; i < req->nhdrs; i++) {
-		free(req->hdrs[i].name);
-		free(req->hdrs[i].value);
-	}
 	for (i = 0; i < req->ndecoded; i++)
 		free(req->decoded[i]);
 	free(req->decoded);
-	free(req->hdrs);
+	buf_free(&req->hdrs);
 	free(req->method);
 	free(req->raw_path);
 	free(req);

@@ -80,6 +80,12 @@ struct proxy_path {
 
 /* --- server.c --- */
 extern const struct conf_key proxy_conf_table[];
+/* A path for on_headers (uninitialised: proxy_parse_path fills it), the
+ * thread's spare when it has one; NULL when out of memory. The caller
+ * owns it and gives it back with proxy_path_free (free() is also right). */
+struct proxy_path *proxy_path_new(void);
+/* Free p, or keep it as the calling thread's spare. NULL is a no-op. */
+void proxy_path_free(struct proxy_path *p);
 int proxy_start(void *cfg, void **app);
 void proxy_stop(void *app);
 const struct http_handler *proxy_route(struct http_request *req);

@@ -72,7 +72,7 @@ static void obj_put_free(struct obj_put *o)
 		cluster_hdrs_free(&o->hdrs[i]);
 	cluster_nodes_release(&o->nodes);
 	if (o->own_p)
-		free(o->p);
+		proxy_path_free(o->p);
 	free(o);
 }
 
@@ -550,7 +550,7 @@ static void object_put(struct http_request *req, struct proxy_app *app,
 	http_set_state(req, o);
 	return;
 fail:
-	free(p);
+	proxy_path_free(p);
 }
 
 void proxy_object_body(struct http_request *req, const char *data, size_t len)
@@ -767,5 +767,5 @@ void proxy_object(struct http_request *req, struct proxy_app *app,
 		http_add_header(req, "Allow", "DELETE, GET, HEAD, POST, PUT");
 		proxy_reply_status(req, 405);
 	}
-	free(p);
+	proxy_path_free(p);
 }

@@ -530,11 +530,7 @@ void lo_resp_del(struct cluster_resp *r, const char *name)
 			i++;
 			continue;
 		}
-		free(r->hdr_names[i]);
-		free(r->hdr_values[i]);
-		r->nhdrs--;
-		r->hdr_names[i] = r->hdr_names[r->nhdrs];
-		r->hdr_values[i] = r->hdr_values[r->nhdrs];
+		cluster_resp_del(r, i);
 	}
 }
 

@@ -264,14 +264,25 @@ static int listed(const char *name, size_t len, const struct hdr_name *list,
 	return 0;
 }
 
+/* Does name hold "-Sysmeta-" (any case)? As strcasestr, without its
+ * two-way setup on every header of every request. */
+static int has_sysmeta(const char *name)
+{
+	const char *d;
+
+	for (d = strchr(name, '-'); d; d = strchr(d + 1, '-'))
+		if (!strncasecmp(d, "-Sysmeta-", 9))
+			return 1;
+	return 0;
+}
+
 /* Is name one of list[0..n), or a backend or sysmeta header? Those never
  * cross the proxy between clients and backends. */
 static int hidden_header(const char *name, const struct hdr_name *list,
 			 size_t n)
 {
 	return listed(name, strlen(name), list, n) ||
-	       !strncasecmp(name, "X-Backend-", 10) ||
-	       strcasestr(name, "-Sysmeta-") != NULL;
+	       !strncasecmp(name, "X-Backend-", 10) || has_sysmeta(name);
 }
 
 /* Headers a client may not hand to a backend. */
@@ -984,6 +995,44 @@ static int header_limits_exceeded(struct http_request *req)
 	return 0;
 }
 
+/*
+ * Each connection thread keeps the proxy_path of its last request (8 KiB)
+ * for the next one: a malloc of that size made malloc consolidate its
+ * fast bins on every request. The spare is freed when the thread ends.
+ */
+static pthread_key_t g_path_key;
+static pthread_once_t g_path_once = PTHREAD_ONCE_INIT;
+static int g_path_keyed; /* g_path_key exists */
+
+static void path_key_make(void)
+{
+	g_path_keyed = !pthread_key_create(&g_path_key, free);
+}
+
+struct proxy_path *proxy_path_new(void)
+{
+	struct proxy_path *p = NULL;
+
+	pthread_once(&g_path_once, path_key_make);
+	if (g_path_keyed) {
+		p = pthread_getspecific(g_path_key);
+		if (p)
+			pthread_setspecific(g_path_key, NULL);
+	}
+	return p ? p : malloc(sizeof(*p));
+}
+
+void proxy_path_free(struct proxy_path *p)
+{
+	if (!p)
+		return;
+	pthread_once(&g_path_once, path_key_make);
+	if (g_path_keyed && !pthread_getspecific(g_path_key) &&
+	    !pthread_setspecific(g_path_key, p))
+		return;
+	free(p);
+}
+
 static void on_headers(struct http_request *req)
 {
 	struct proxy_app *app = http_app(req);
@@ -1014,7 +1063,7 @@ static void on_headers(struct http_request *req)
 		return;
 	}
 	/* proxy_parse_path clears all but the 8 KiB name buffer */
-	p = malloc(sizeof(*p));
+	p = proxy_path_new();
 	if (!p) {
 		http_reply_error(req, 500, "out of memory");
 		return;
@@ -1045,7 +1094,7 @@ static void on_headers(struct http_request *req)
 	else
 		proxy_account(req, app, p);
 out:
-	free(p);
+	proxy_path_free(p);
 }
 
 /* An SLO manifest PUT's body goes to slo.c, other PUTs' to object.c. */

@@ -639,28 +639,9 @@ static void lo_get(struct http_request *req, struct proxy_app *app,
 			goto out;
 		}
 		lo_resp_del(&r, "Content-Type");
-		if (r.nhdrs >= 0 && !cluster_resp_header(&r, "Content-Type")) {
-			char **n =
-				realloc(r.hdr_names,
-					sizeof(char *) * (size_t)(r.nhdrs + 1));
-			char **v = n ? realloc(r.hdr_values,
-					       sizeof(char *) *
-						       (size_t)(r.nhdrs + 1))
-				     : NULL;
-
-			if (n)
-				r.hdr_names = n;
-			if (v) {
-				r.hdr_values = v;
-				r.hdr_names[r.nhdrs] = strdup("Content-Type");
-				r.hdr_values[r.nhdrs] =
-					strdup("application/json; "
-					       "charset=utf-8");
-				if (r.hdr_names[r.nhdrs] &&
-				    r.hdr_values[r.nhdrs])
-					r.nhdrs++;
-			}
-		}
+		if (!cluster_resp_header(&r, "Content-Type"))
+			cluster_resp_add(&r, "Content-Type",
+					 "application/json; charset=utf-8");
 		proxy_get_reply(req, p, &r, g);
 		g = NULL;
 		goto out;
@@ -848,7 +829,7 @@ void slo_put_close(struct http_request *req, int completed)
 
 	(void)completed;
 	buf_free(&sp->body);
-	free(sp->p);
+	proxy_path_free(sp->p);
 	free(sp);
 	http_set_state(req, NULL);
 }
@@ -2030,7 +2011,7 @@ int lo_object(struct http_request *req, struct proxy_app *app,
 		goto done;
 	return 0;
 done:
-	free(p);
+	proxy_path_free(p);
 	return 1;
 }
 

@@ -347,11 +347,25 @@ static int prefix_of(const struct tempauth *ta, const char *account)
 	return -1;
 }
 
+/* out[n] = a, then sep (when not '\0') and b, cut to the buffer as
+ * snprintf would: each request builds these (no printf for them). */
 static int add_group(char (*out)[TEMPAUTH_GROUP_MAX], int n, int max,
-		     const char *fmt, const char *a, const char *b)
+		     const char *a, char sep, const char *b)
 {
-	if (n < max)
-		snprintf(out[n++], TEMPAUTH_GROUP_MAX, fmt, a, b);
+	char *o;
+	size_t l, left = TEMPAUTH_GROUP_MAX - 1;
+
+	if (n >= max)
+		return n;
+	o = out[n++];
+	l = strnlen(a, left);
+	memcpy(o, a, l);
+	o += l, left -= l;
+	if (sep && left)
+		*o++ = sep, left--;
+	l = strnlen(b, left);
+	memcpy(o, b, l);
+	o[l] = '\0';
 	return n;
 }
 
@@ -361,19 +375,18 @@ static int user_groups(const struct tempauth *ta, const struct tempauth_user *u,
 {
 	int i, admin = 0;
 
-	n = add_group(out, n, max, "%s%s", u->account, "");
-	n = add_group(out, n, max, "%s:%s", u->account, u->user);
+	n = add_group(out, n, max, u->account, 0, "");
+	n = add_group(out, n, max, u->account, ':', u->user);
 	for (i = 0; i < u->ngroups; i++) {
 		if (!strcmp(u->groups[i], ".admin"))
 			admin = 1;
 		else
-			n = add_group(out, n, max, "%s%s", u->groups[i], "");
+			n = add_group(out, n, max, u->groups[i], 0, "");
 	}
 	if (!admin)
 		return n;
 	for (i = 0; i < ta->nprefixes; i++)
-		n = add_group(out, n, max, "%s_%s", ta->prefixes[i],
-			      u->account);
+		n = add_group(out, n, max, ta->prefixes[i], '_', u->account);
 	if (u->url && strrchr(u->url, '/')) {
 		/* Swift's account_id: the storage URL's last part */
 		const char *id = strrchr(u->url, '/') + 1;
@@ -382,7 +395,7 @@ static int user_groups(const struct tempauth *ta, const struct tempauth_user *u,
 			if (!strcmp(out[i], id))
 				break;
 		if (i == n)
-			n = add_group(out, n, max, "%s%s", id, "");
+			n = add_group(out, n, max, id, 0, "");
 	}
 	return n;
 }

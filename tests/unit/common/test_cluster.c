@@ -77,8 +77,43 @@ Test(cluster, header_lists)
 	cr_assert_eq(cluster_hdrs_copy(&g, &h), 0);
 	cr_expect_eq(g.n, 2);
 	cr_expect_str_eq(g.lines[1], "X-Container-Partition: 7");
+	cr_assert_eq(cluster_hdrs_add(&h, "Accept", ""), 0);
+	cr_assert_eq(cluster_hdrs_add(&h, "Expect", NULL), 0);
+	cr_expect_str_eq(h.lines[2], "Accept:");
+	cr_expect_str_eq(h.lines[3], "Expect:");
 	cluster_hdrs_free(&h);
 	cluster_hdrs_free(&g);
+}
+
+/* Response headers: added past the arrays' first step, found in any case
+ * (names sharing their first letter), taken out with the last moved in. */
+Test(cluster, response_headers)
+{
+	struct cluster_resp r = {0};
+	char name[32], value[32];
+	int i;
+
+	for (i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "X-Object-Meta-%d", i);
+		snprintf(value, sizeof(value), "v%d", i);
+		cr_assert_eq(cluster_resp_add(&r, name, value), 0);
+	}
+	cr_assert_eq(cluster_resp_add(&r, "Etag", ""), 0);
+	cr_expect_eq(r.nhdrs, 41);
+	cr_expect_str_eq(cluster_resp_header(&r, "x-object-meta-17"), "v17");
+	cr_expect_str_eq(cluster_resp_header(&r, "ETAG"), "");
+	cr_expect_null(cluster_resp_header(&r, "X-Object-Meta"));
+	cr_expect_null(cluster_resp_header(&r, "Content-Length"));
+	cluster_resp_del(&r, 0);
+	cr_expect_eq(r.nhdrs, 40);
+	cr_expect_str_eq(r.hdr_names[0], "Etag");
+	cr_expect_null(cluster_resp_header(&r, "X-Object-Meta-0"));
+	cr_assert_eq(cluster_resp_add(&r, "Content-Type", "text/plain"), 0);
+	cr_expect_str_eq(cluster_resp_header(&r, "content-type"), "text/plain");
+	cr_expect_str_eq(r.hdr_values[40], "text/plain");
+	cluster_resp_free(&r);
+	cr_expect_eq(r.nhdrs, 0);
+	cr_expect_null(r.hdr_names);
 }
 
 /* --- a fake object server ------------------------------------------------ */

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <regex.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "common/fsutil.h"
 #include "common/gzip.h"
 #include "common/http.h"
+#include "common/log.h"
 #include "common/md5.h"
 #include "common/pyjson.h"
 #include "common/timestamp.h"
@@ -353,4 +355,48 @@ Test(http, split_path_decodes_and_rejects_nul)
 		     -EINVAL);
 	cr_expect_eq(http_split_path("a/b", buf, sizeof(buf), segs, 5),
 		     -EINVAL);
+}
+
+/* What log_line writes to stderr for these arguments (at most len - 1
+ * bytes, NUL-terminated). */
+static void log_capture(char *out, size_t len, const char *file,
+			const char *func, int line, const char *msg)
+{
+	FILE *f = tmpfile();
+	int saved = dup(STDERR_FILENO);
+	size_t n;
+
+	cr_assert_not_null(f);
+	cr_assert_neq(saved, -1);
+	cr_assert_neq(dup2(fileno(f), STDERR_FILENO), -1);
+	log_line(LOG_WARN, file, func, line, "%s %d", msg, 7);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	rewind(f);
+	n = fread(out, 1, len - 1, f);
+	out[n] = '\0';
+	fclose(f);
+}
+
+/* A line is "DATE.mmmZ prog[pid] LEVEL file:func:line message\n"; a
+ * prefix that does not fit its 352 bytes is left out. */
+Test(log, line_format)
+{
+	char out[4096], expect[128], longname[400];
+	regex_t re;
+
+	log_init("/usr/bin/kumo-logtest", LOG_INFO);
+	log_capture(out, sizeof(out), "common/dir/file.c", "fn", 42, "hi");
+	snprintf(expect, sizeof(expect),
+		 "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}"
+		 "\\.[0-9]{3}Z kumo-logtest\\[%d\\] WARN file\\.c:fn:42 "
+		 "hi 7\n$",
+		 (int)getpid());
+	cr_assert_eq(regcomp(&re, expect, REG_EXTENDED | REG_NOSUB), 0);
+	cr_expect_eq(regexec(&re, out, 0, NULL, 0), 0, "line: %s", out);
+	regfree(&re);
+	memset(longname, 'f', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	log_capture(out, sizeof(out), longname, "fn", 1, "cut");
+	cr_expect_str_eq(out, "cut 7\n");
 }
