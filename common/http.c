@@ -568,6 +568,36 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
 	return MHD_YES;
 }
 
+/* The message of req's access log line into m (room: len bytes): that of
+ * "%s %s %s %d %llu %llu.%04u txn=%s%s" (name, method, path, status,
+ * bytes, t tenths of a millisecond as seconds, txn, tail), built without
+ * printf, which was most of the cost of the line. 0, or -1 when it does
+ * not fit (the caller prints it then). */
+static int access_line(char *m, size_t len, const char *name,
+		       const struct http_request *req, unsigned long long t,
+		       const char *tail)
+{
+	const char *end = m + len;
+	char *o = m;
+
+	if (!name || req->status < 0 || log_put_str(&o, end, name) ||
+	    log_put_str(&o, end, " ") ||
+	    log_put_str(&o, end, req->method ? req->method : "-") ||
+	    log_put_str(&o, end, " ") ||
+	    log_put_str(&o, end, req->raw_path ? req->raw_path : "-") ||
+	    log_put_str(&o, end, " ") ||
+	    log_put_uint(&o, end, (unsigned)req->status, 1) ||
+	    log_put_str(&o, end, " ") ||
+	    log_put_uint(&o, end, req->bytes_out, 1) ||
+	    log_put_str(&o, end, " ") || log_put_uint(&o, end, t / 10000, 1) ||
+	    log_put_str(&o, end, ".") || log_put_uint(&o, end, t % 10000, 4) ||
+	    log_put_str(&o, end, " txn=") || log_put_str(&o, end, req->txn) ||
+	    log_put_str(&o, end, tail))
+		return -1;
+	*o = '\0';
+	return 0;
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
@@ -575,6 +605,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct http_request *req = *con_cls;
 	struct timespec now;
 	unsigned long long t; /* the duration in 0.1 ms, rounded */
+	const char *tail;
+	char line[2048];
 	int i;
 
 	(void)conn;
@@ -591,13 +623,21 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	     (unsigned long long)now.tv_nsec -
 	     (unsigned long long)req->start.tv_nsec + 50000) /
 	    100000;
-	log_info("%s %s %s %d %llu %llu.%04u txn=%s%s", srv->opts.log_name,
-		 req->method ? req->method : "-",
-		 req->raw_path ? req->raw_path : "-", req->status,
-		 (unsigned long long)req->bytes_out, t / 10000,
-		 (unsigned)(t % 10000), req->txn,
-		 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? ""
-							    : " (client gone)");
+	tail = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? ""
+							  : " (client gone)";
+	if (LOG_INFO <= log_current_level) {
+		if (!access_line(line, sizeof(line), srv->opts.log_name, req, t,
+				 tail))
+			log_info_text(line);
+		else /* too long for line: log_info cuts it as before */
+			log_info("%s %s %s %d %llu %llu.%04u txn=%s%s",
+				 srv->opts.log_name,
+				 req->method ? req->method : "-",
+				 req->raw_path ? req->raw_path : "-",
+				 req->status,
+				 (unsigned long long)req->bytes_out, t / 10000,
+				 (unsigned)(t % 10000), req->txn, tail);
+	}
 	if (req->pending)
 		MHD_destroy_response(req->pending);
 	for (i = 0; i < req->ndecoded; i++)

@@ -41,8 +41,7 @@ void log_init(const char *progname, enum log_level level)
 	log_current_level = level;
 }
 
-/* Append s at *o within [.., end); 0, or -1 when it does not fit. */
-static int put_str(char **o, const char *end, const char *s)
+int log_put_str(char **o, const char *end, const char *s)
 {
 	size_t l = strlen(s);
 
@@ -53,10 +52,9 @@ static int put_str(char **o, const char *end, const char *s)
 	return 0;
 }
 
-/* Append v >= 0 in decimal, at least width digits. 0 or -1 as put_str. */
-static int put_int(char **o, const char *end, int v, int width)
+int log_put_uint(char **o, const char *end, unsigned long long v, int width)
 {
-	char d[16];
+	char d[24];
 	int k = 0;
 
 	do {
@@ -78,20 +76,24 @@ static int prefix(char *out, size_t max, int ms, const char *lvl,
 	const char *end = out + max;
 	char *o = out;
 
-	if (put_str(&o, end, t_stamp) || put_str(&o, end, ".") ||
-	    put_int(&o, end, ms, 3) || put_str(&o, end, "Z ") ||
-	    put_str(&o, end, log_progname) || put_str(&o, end, "[") ||
-	    put_int(&o, end, log_pid, 1) || put_str(&o, end, "] ") ||
-	    put_str(&o, end, lvl) || put_str(&o, end, " ") ||
-	    put_str(&o, end, file) || put_str(&o, end, ":") ||
-	    put_str(&o, end, func) || put_str(&o, end, ":") ||
-	    put_int(&o, end, line < 0 ? 0 : line, 1) || put_str(&o, end, " "))
+	if (log_put_str(&o, end, t_stamp) || log_put_str(&o, end, ".") ||
+	    log_put_uint(&o, end, (unsigned)ms, 3) ||
+	    log_put_str(&o, end, "Z ") || log_put_str(&o, end, log_progname) ||
+	    log_put_str(&o, end, "[") ||
+	    log_put_uint(&o, end, (unsigned)log_pid, 1) ||
+	    log_put_str(&o, end, "] ") || log_put_str(&o, end, lvl) ||
+	    log_put_str(&o, end, " ") || log_put_str(&o, end, file) ||
+	    log_put_str(&o, end, ":") || log_put_str(&o, end, func) ||
+	    log_put_str(&o, end, ":") ||
+	    log_put_uint(&o, end, line < 0 ? 0u : (unsigned)line, 1) ||
+	    log_put_str(&o, end, " "))
 		return 0;
 	return (int)(o - out);
 }
 
-void log_line(enum log_level level, const char *file, const char *func,
-	      int line, const char *fmt, ...)
+/* Write a line: the prefix, then text when not NULL, else fmt with ap. */
+static void log_out(enum log_level level, const char *file, const char *func,
+		    int line, const char *text, const char *fmt, va_list *ap)
 {
 	static const char *names[] = {"ERR", "WARN", "INFO", "DEBUG"};
 	int saved_errno = errno;
@@ -99,8 +101,8 @@ void log_line(enum log_level level, const char *file, const char *func,
 	struct tm tm;
 	char out[2400];
 	const char *base = strrchr(file, '/');
-	va_list ap;
-	int n, m;
+	size_t m;
+	int n;
 
 	pthread_once(&log_once, log_setup);
 	gettimeofday(&tv, NULL);
@@ -114,18 +116,38 @@ void log_line(enum log_level level, const char *file, const char *func,
 	 * the cost of an access log line) */
 	n = prefix(out, sizeof(out) - 2048, (int)(tv.tv_usec / 1000),
 		   names[level], base ? base + 1 : file, func, line);
-	va_start(ap, fmt);
-	errno = saved_errno; /* so that %m names the caller's errno */
-	m = vsnprintf(out + n, 2048, fmt, ap);
-	va_end(ap);
-	if (m < 0)
-		m = 0;
+	if (text) {
+		m = strnlen(text, 2047);
+		memcpy(out + n, text, m);
+	} else {
+		int k;
+
+		errno = saved_errno; /* so that %m names the caller's errno */
+		k = vsnprintf(out + n, 2048, fmt, *ap);
+		m = k < 0 ? 0 : (size_t)k;
+	}
 	if (m > 2047)
 		m = 2047; /* as the 2048-byte message buffer cut it before */
-	out[n + m] = '\n';
+	out[(size_t)n + m] = '\n';
 	/* one write(2), not stdio: no lock for threads to queue on while
 	 * the line goes out (a write of a line is whole on its own) */
-	if (write(STDERR_FILENO, out, (size_t)(n + m + 1)) == -1)
-		fwrite(out, 1, (size_t)(n + m + 1), stderr);
+	if (write(STDERR_FILENO, out, (size_t)n + m + 1) == -1)
+		fwrite(out, 1, (size_t)n + m + 1, stderr);
 	errno = saved_errno;
+}
+
+void log_line(enum log_level level, const char *file, const char *func,
+	      int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_out(level, file, func, line, NULL, fmt, &ap);
+	va_end(ap);
+}
+
+void log_line_text(enum log_level level, const char *file, const char *func,
+		   int line, const char *text)
+{
+	log_out(level, file, func, line, text, NULL, NULL);
 }

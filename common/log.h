@@ -22,6 +22,17 @@ void log_line(enum log_level level, const char *file, const char *func,
 	      int line, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
+/* Print one line whose message is text, as log_line(..., "%s", text) would,
+ * without printf (the access log line of every request). Keeps errno. */
+void log_line_text(enum log_level level, const char *file, const char *func,
+		   int line, const char *text);
+
+/* Append s at *o (which stays before end, room for a NUL left): 0, or -1
+ * when it does not fit (*o unchanged). For messages built without printf. */
+int log_put_str(char **o, const char *end, const char *s);
+/* Append v in decimal, zero-padded to width digits. 0 or -1 as above. */
+int log_put_uint(char **o, const char *end, unsigned long long v, int width);
+
 #define LOG_AT(lvl, ...)                                              \
 	do {                                                          \
 		if ((lvl) <= log_current_level)                       \
@@ -33,5 +44,12 @@ void log_line(enum log_level level, const char *file, const char *func,
 #define log_warn(...)  LOG_AT(LOG_WARN, __VA_ARGS__)
 #define log_info(...)  LOG_AT(LOG_INFO, __VA_ARGS__)
 #define log_debug(...) LOG_AT(LOG_DEBUG, __VA_ARGS__)
+
+#define log_info_text(text)                                                   \
+	do {                                                                  \
+		if (LOG_INFO <= log_current_level)                            \
+			log_line_text(LOG_INFO, __FILE__, __func__, __LINE__, \
+				      (text));                                \
+	} while (0)
 
 #endif

@@ -400,3 +400,38 @@ Test(log, line_format)
 	log_capture(out, sizeof(out), longname, "fn", 1, "cut");
 	cr_expect_str_eq(out, "cut 7\n");
 }
+
+/* log_line_text prints what log_line(.., "%s", text) prints, cut alike; the
+ * put helpers build text and refuse what would not fit with its NUL. */
+Test(log, text_lines_and_builders)
+{
+	static char big[3000], a[4096], b[4096];
+	char m[8], *o = m;
+	int saved = dup(STDERR_FILENO);
+	FILE *f = tmpfile();
+	size_t n;
+
+	cr_assert_not_null(f);
+	memset(big, 'x', sizeof(big) - 1);
+	cr_assert_neq(dup2(fileno(f), STDERR_FILENO), -1);
+	log_line(LOG_INFO, "a/b.c", "fn", 3, "%s", big);
+	log_line_text(LOG_INFO, "a/b.c", "fn", 3, big);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	rewind(f);
+	cr_assert_not_null(fgets(a, sizeof(a), f));
+	cr_assert_not_null(fgets(b, sizeof(b), f));
+	fclose(f);
+	n = strlen(a);
+	cr_expect_eq(n, strlen(b));
+	/* the same but for the millisecond stamp at the start */
+	cr_expect_str_eq(strchr(a, 'Z'), strchr(b, 'Z'));
+	cr_expect(n > 2047 && a[n - 2] == 'x');
+	cr_expect_eq(log_put_str(&o, m + sizeof(m), "abc"), 0);
+	cr_expect_eq(log_put_uint(&o, m + sizeof(m), 7, 3), 0);
+	cr_expect_eq(log_put_str(&o, m + sizeof(m), "z"), 0);
+	cr_expect_eq(log_put_str(&o, m + sizeof(m), "q"), -1);
+	cr_expect_eq(log_put_uint(&o, m + sizeof(m), 1, 1), -1);
+	*o = '\0';
+	cr_expect_str_eq(m, "abc007z");
+}
