@@ -506,7 +506,9 @@ Test(objclient, a_device_gone_still_writes_by_quorum)
 	cr_expect_eq(oc_head(cl, ACCT, "c", "o0", NULL), -ENOENT);
 	cr_expect_eq(oc_container_create(cl, ACCT, "c2"), 0);
 	cr_expect_eq(oc_list(cl, ACCT, "c", NULL, NULL, count_row, &count), 0);
-	cr_expect_eq(count, 23);
+	cr_expect_eq(count, 23,
+		     "listed %d objects of c, not 23 (24 PUT, o0 deleted)",
+		     count);
 
 	/* three of four devices gone: no quorum anywhere */
 	device_gone(2, 1);
