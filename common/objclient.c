@@ -352,8 +352,6 @@ int oc_put(struct cluster *c, const char *account, const char *container,
 		if (!rc && *xxh)
 			rc = cluster_hdrs_add(&hdrs[i], "X-Backend-Body-Xxh128",
 					      xxh);
-		if (!rc)
-			rc = cluster_hdrs_add(&hdrs[i], "Expect", "");
 		if (!rc && opts && opts->if_none_match)
 			rc = cluster_hdrs_add(&hdrs[i], "If-None-Match", "*");
 		if (!rc && opts && opts->extra)

@@ -63,9 +63,9 @@ struct oc_put_opts {
  * the object servers check the transfer and then store that ETag without
  * hashing the body with MD5 again (one MD5 pass, not one per replica). A
  * newer write of the object found there (409) leaves that one in place
- * and counts as done, as Swift's 202 does. The body goes without Expect:
- * 100-continue (it is in memory: no round trip before it); a replica
- * that refuses (507) answers after it, and no handoff stands in for it.
+ * and counts as done, as Swift's 202 does. The body waits for
+ * 100-continue, so that a replica refusing at the headers (507) is
+ * replaced by a handoff before the body goes, as Swift's proxy does.
  */
 int oc_put(struct cluster *c, const char *account, const char *container,
 	   const char *object, const void *data, size_t len,

@@ -509,6 +509,32 @@ Test(objclient, a_device_gone_still_writes_by_quorum)
 	cr_expect_eq(count, 23,
 		     "listed %d objects of c, not 23 (24 PUT, o0 deleted)",
 		     count);
+	/* and every container replica that is up lists them all: a handoff
+	 * stood in for d1 in every PUT, with d1's container update */
+	cr_assert_eq(
+		cluster_lookup(cl, CLUSTER_CONTAINER, ACCT, "c", NULL, &nodes),
+		0);
+	for (j = 0; j < nodes.nprimary; j++) {
+		const struct ring_dev *dev = nodes.dev[j];
+		struct cluster_hdrs h = {0};
+		struct cluster_resp r;
+		size_t k, lines = 0;
+
+		if (!strcmp(dev->device, "d1"))
+			continue;
+		memset(&r, 0, sizeof(r));
+		cr_assert_eq(cluster_requests_at(cl, &nodes, &dev, 1, "GET",
+						 ACCT, "c", NULL, &h, NULL, &r),
+			     0);
+		cr_expect_eq(r.status, 200, "container GET on %s: %d",
+			     dev->device, r.status);
+		for (k = 0; k < r.body.len; k++)
+			lines += r.body.data[k] == '\n';
+		cr_expect_eq(lines, 23, "the container replica on %s lists %zu",
+			     dev->device, lines);
+		cluster_resp_free(&r);
+	}
+	cluster_nodes_release(&nodes);
 
 	/* three of four devices gone: no quorum anywhere */
 	device_gone(2, 1);
