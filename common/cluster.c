@@ -64,6 +64,7 @@
 #include "common/ecget.h"
 #include "common/log.h"
 #include "common/policy.h"
+#include "common/textput.h"
 #include "common/timestamp.h"
 
 #define BODY_MAX     (256 * 1024) /* streamed body buffered per transfer */
@@ -498,68 +499,47 @@ void cluster_nodes_release(struct cluster_nodes *nodes)
 
 /* --- error limiting ------------------------------------------------------ */
 
-/* v in decimal, written backwards from end (which gets the NUL): the start
- * of the digits. end needs 11 bytes before it. */
-static char *fmt_uint(unsigned v, char *end)
+/* Append dev's "ip:port" at *o (textput.h), the ip in brackets when
+ * bracket and it holds a ':'. 0, or -1 when it does not fit. By hand:
+ * every backend request formats it twice. */
+static int host_port(const struct ring_dev *dev, char **o, const char *end,
+		     int bracket)
 {
-	*end = '\0';
-	do {
-		*--end = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	return end;
+	int v6 = bracket && strchr(dev->ip, ':');
+	unsigned port =
+		dev->port < 0 ? 0u - (unsigned)dev->port : (unsigned)dev->port;
+
+	if ((v6 && text_put(o, end, "[")) || text_put(o, end, dev->ip) ||
+	    (v6 && text_put(o, end, "]")) ||
+	    text_put(o, end, dev->port < 0 ? ":-" : ":") ||
+	    text_put_uint(o, end, port, 1))
+		return -1;
+	return 0;
 }
 
-/* dev's "ip:port" into out (room: len bytes, len > 1), the ip in brackets
- * when bracket and it holds a ':', cut as snprintf would; its length.
- * By hand: every backend request formats it twice. */
-static size_t host_port(const struct ring_dev *dev, char *out, size_t len,
-			int bracket)
+/* dev's "ip:port/device" into key (room: len bytes). 0, or -1 when it
+ * does not fit. */
+static int node_key(const struct ring_dev *dev, char *key, size_t len)
 {
-	char port[16], *d;
-	const char *parts[5] = {"", dev->ip, "", ":", port};
-	size_t o = 0, l;
-	int i;
+	char *o = key;
 
-	if (bracket && strchr(dev->ip, ':'))
-		parts[0] = "[", parts[2] = "]";
-	d = fmt_uint(dev->port < 0 ? 0u - (unsigned)dev->port
-				   : (unsigned)dev->port,
-		     port + sizeof(port) - 1);
-	if (dev->port < 0)
-		*--d = '-';
-	parts[4] = d;
-	for (i = 0; i < 5; i++) {
-		l = strlen(parts[i]);
-		if (l > len - 1 - o)
-			l = len - 1 - o;
-		memcpy(out + o, parts[i], l);
-		o += l;
-	}
-	out[o] = '\0';
-	return o;
+	if (host_port(dev, &o, key + len, 0) || text_put(&o, key + len, "/") ||
+	    text_put(&o, key + len, dev->device))
+		return -1;
+	*o = '\0';
+	return 0;
 }
 
-static void node_key(const struct ring_dev *dev, char *key, size_t len)
-{
-	size_t o = host_port(dev, key, len, 0), l;
-
-	if (o + 1 >= len)
-		return;
-	key[o++] = '/';
-	l = strnlen(dev->device, len - 1 - o);
-	memcpy(key + o, dev->device, l);
-	key[o + l] = '\0';
-}
-
-/* The slot of dev, created when missing; lock held. NULL on ENOMEM. */
+/* The slot of dev, created when missing; lock held. NULL on ENOMEM or
+ * when dev's key does not fit (no error limiting for it then). */
 static struct errslot *errslot_of(struct cluster *c, const struct ring_dev *d)
 {
 	struct errslot *grown;
 	char key[300];
 	int i;
 
-	node_key(d, key, sizeof(key));
+	if (node_key(d, key, sizeof(key)))
+		return NULL; /* a name longer than any real one */
 	for (i = 0; i < c->nerrs; i++)
 		if (!strcmp(c->errs[i].key, key))
 			return &c->errs[i];
@@ -568,7 +548,7 @@ static struct errslot *errslot_of(struct cluster *c, const struct ring_dev *d)
 		return NULL;
 	c->errs = grown;
 	memset(&grown[c->nerrs], 0, sizeof(*grown));
-	snprintf(grown[c->nerrs].key, sizeof(grown[0].key), "%s", key);
+	memcpy(grown[c->nerrs].key, key, sizeof(key));
 	return &grown[c->nerrs++];
 }
 
@@ -1053,13 +1033,13 @@ static int has_header(const struct cluster_hdrs *h, const char *name)
 static char *join_url(const struct ring_dev *dev, const char *path, size_t len,
 		      const char *query)
 {
-	char host[300] = "http://";
+	char host[300] = "http://", *o = host + 7;
 	size_t hl, ql = query ? strlen(query) : 0;
 	char *url;
 
-	hl = 7 + host_port(dev, host + 7, sizeof(host) - 7, 1);
-	if (hl >= sizeof(host) - 1)
-		return NULL; /* cut: no such node */
+	if (host_port(dev, &o, host + sizeof(host), 1))
+		return NULL; /* too long: no such node */
+	hl = (size_t)(o - host);
 	url = malloc(hl + len + (ql ? 1 + ql : 0) + 1);
 	if (!url)
 		return NULL;
@@ -1187,12 +1167,13 @@ static struct xfer *xfer_start(struct engine *e, const struct ring_dev *dev,
 	/* these two lines copied, not printed: every request has them */
 	if (s->obj_policy) {
 		static const char pre[] = "X-Backend-Storage-Policy-Index: ";
-		char line[64], num[16];
+		char line[64], *o = line;
 
-		memcpy(line, pre, sizeof(pre) - 1);
-		strcpy(line + sizeof(pre) - 1,
-		       fmt_uint((unsigned)(s->obj_policy - 1),
-				num + sizeof(num) - 1));
+		/* fits: pre and an int's digits are < 64 */
+		text_put(&o, line + sizeof(line), pre);
+		text_put_uint(&o, line + sizeof(line),
+			      (unsigned)(s->obj_policy - 1), 1);
+		*o = '\0';
 		bad |= slist_add(x, line);
 	}
 	if (s->txn) {

@@ -33,6 +33,7 @@
 #include "common/buf.h"
 #include "common/http.h"
 #include "common/log.h"
+#include "common/textput.h"
 
 struct http_server {
 	struct MHD_Daemon *mhd;
@@ -580,19 +581,19 @@ static int access_line(char *m, size_t len, const char *name,
 	const char *end = m + len;
 	char *o = m;
 
-	if (!name || req->status < 0 || log_put_str(&o, end, name) ||
-	    log_put_str(&o, end, " ") ||
-	    log_put_str(&o, end, req->method ? req->method : "-") ||
-	    log_put_str(&o, end, " ") ||
-	    log_put_str(&o, end, req->raw_path ? req->raw_path : "-") ||
-	    log_put_str(&o, end, " ") ||
-	    log_put_uint(&o, end, (unsigned)req->status, 1) ||
-	    log_put_str(&o, end, " ") ||
-	    log_put_uint(&o, end, req->bytes_out, 1) ||
-	    log_put_str(&o, end, " ") || log_put_uint(&o, end, t / 10000, 1) ||
-	    log_put_str(&o, end, ".") || log_put_uint(&o, end, t % 10000, 4) ||
-	    log_put_str(&o, end, " txn=") || log_put_str(&o, end, req->txn) ||
-	    log_put_str(&o, end, tail))
+	if (!name || req->status < 0 || text_put(&o, end, name) ||
+	    text_put(&o, end, " ") ||
+	    text_put(&o, end, req->method ? req->method : "-") ||
+	    text_put(&o, end, " ") ||
+	    text_put(&o, end, req->raw_path ? req->raw_path : "-") ||
+	    text_put(&o, end, " ") ||
+	    text_put_uint(&o, end, (unsigned)req->status, 1) ||
+	    text_put(&o, end, " ") ||
+	    text_put_uint(&o, end, req->bytes_out, 1) ||
+	    text_put(&o, end, " ") || text_put_uint(&o, end, t / 10000, 1) ||
+	    text_put(&o, end, ".") || text_put_uint(&o, end, t % 10000, 4) ||
+	    text_put(&o, end, " txn=") || text_put(&o, end, req->txn) ||
+	    text_put(&o, end, tail))
 		return -1;
 	*o = '\0';
 	return 0;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/textput.h"
 
 enum log_level log_current_level = LOG_INFO;
 static const char *log_progname = "kumo";
@@ -41,33 +42,6 @@ void log_init(const char *progname, enum log_level level)
 	log_current_level = level;
 }
 
-int log_put_str(char **o, const char *end, const char *s)
-{
-	size_t l = strlen(s);
-
-	if (l >= (size_t)(end - *o))
-		return -1;
-	memcpy(*o, s, l);
-	*o += l;
-	return 0;
-}
-
-int log_put_uint(char **o, const char *end, unsigned long long v, int width)
-{
-	char d[24];
-	int k = 0;
-
-	do {
-		d[k++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v > 0 || k < width);
-	if (k >= end - *o)
-		return -1;
-	while (k)
-		*(*o)++ = d[--k];
-	return 0;
-}
-
 /* The prefix of a line into out (room: max bytes); its length, or 0 when
  * it does not fit. */
 static int prefix(char *out, size_t max, int ms, const char *lvl,
@@ -76,17 +50,17 @@ static int prefix(char *out, size_t max, int ms, const char *lvl,
 	const char *end = out + max;
 	char *o = out;
 
-	if (log_put_str(&o, end, t_stamp) || log_put_str(&o, end, ".") ||
-	    log_put_uint(&o, end, (unsigned)ms, 3) ||
-	    log_put_str(&o, end, "Z ") || log_put_str(&o, end, log_progname) ||
-	    log_put_str(&o, end, "[") ||
-	    log_put_uint(&o, end, (unsigned)log_pid, 1) ||
-	    log_put_str(&o, end, "] ") || log_put_str(&o, end, lvl) ||
-	    log_put_str(&o, end, " ") || log_put_str(&o, end, file) ||
-	    log_put_str(&o, end, ":") || log_put_str(&o, end, func) ||
-	    log_put_str(&o, end, ":") ||
-	    log_put_uint(&o, end, line < 0 ? 0u : (unsigned)line, 1) ||
-	    log_put_str(&o, end, " "))
+	if (text_put(&o, end, t_stamp) || text_put(&o, end, ".") ||
+	    text_put_uint(&o, end, (unsigned)ms, 3) ||
+	    text_put(&o, end, "Z ") || text_put(&o, end, log_progname) ||
+	    text_put(&o, end, "[") ||
+	    text_put_uint(&o, end, (unsigned)log_pid, 1) ||
+	    text_put(&o, end, "] ") || text_put(&o, end, lvl) ||
+	    text_put(&o, end, " ") || text_put(&o, end, file) ||
+	    text_put(&o, end, ":") || text_put(&o, end, func) ||
+	    text_put(&o, end, ":") ||
+	    text_put_uint(&o, end, line < 0 ? 0u : (unsigned)line, 1) ||
+	    text_put(&o, end, " "))
 		return 0;
 	return (int)(o - out);
 }

@@ -27,12 +27,6 @@ void log_line(enum log_level level, const char *file, const char *func,
 void log_line_text(enum log_level level, const char *file, const char *func,
 		   int line, const char *text);
 
-/* Append s at *o (which stays before end, room for a NUL left): 0, or -1
- * when it does not fit (*o unchanged). For messages built without printf. */
-int log_put_str(char **o, const char *end, const char *s);
-/* Append v in decimal, zero-padded to width digits. 0 or -1 as above. */
-int log_put_uint(char **o, const char *end, unsigned long long v, int width);
-
 #define LOG_AT(lvl, ...)                                              \
 	do {                                                          \
 		if ((lvl) <= log_current_level)                       \

@@ -22,6 +22,7 @@
 #include "common/gzip.h"
 #include "common/http.h"
 #include "common/log.h"
+#include "common/textput.h"
 #include "common/md5.h"
 #include "common/pyjson.h"
 #include "common/timestamp.h"
@@ -401,12 +402,10 @@ Test(log, line_format)
 	cr_expect_str_eq(out, "cut 7\n");
 }
 
-/* log_line_text prints what log_line(.., "%s", text) prints, cut alike; the
- * put helpers build text and refuse what would not fit with its NUL. */
-Test(log, text_lines_and_builders)
+/* log_line_text prints what log_line(.., "%s", text) prints, cut alike. */
+Test(log, text_lines)
 {
 	static char big[3000], a[4096], b[4096];
-	char m[8], *o = m;
 	int saved = dup(STDERR_FILENO);
 	FILE *f = tmpfile();
 	size_t n;
@@ -427,11 +426,26 @@ Test(log, text_lines_and_builders)
 	/* the same but for the millisecond stamp at the start */
 	cr_expect_str_eq(strchr(a, 'Z'), strchr(b, 'Z'));
 	cr_expect(n > 2047 && a[n - 2] == 'x');
-	cr_expect_eq(log_put_str(&o, m + sizeof(m), "abc"), 0);
-	cr_expect_eq(log_put_uint(&o, m + sizeof(m), 7, 3), 0);
-	cr_expect_eq(log_put_str(&o, m + sizeof(m), "z"), 0);
-	cr_expect_eq(log_put_str(&o, m + sizeof(m), "q"), -1);
-	cr_expect_eq(log_put_uint(&o, m + sizeof(m), 1, 1), -1);
+}
+
+/* The text_put helpers append text and numbers, and refuse (leaving the
+ * end where it was) what would not fit with its NUL. */
+Test(textput, appends_within_bounds)
+{
+	char m[8], *o = m;
+
+	cr_expect_eq(text_put(&o, m + sizeof(m), "abc"), 0);
+	cr_expect_eq(text_put_uint(&o, m + sizeof(m), 7, 3), 0);
+	cr_expect_eq(text_put(&o, m + sizeof(m), "z"), 0);
+	cr_expect_eq(text_put(&o, m + sizeof(m), "q"), -1);
+	cr_expect_eq(text_put_uint(&o, m + sizeof(m), 1, 1), -1);
+	cr_expect_eq(text_put_mem(&o, m + sizeof(m), "qq", 0), 0);
+	cr_expect_eq(o - m, 7);
 	*o = '\0';
 	cr_expect_str_eq(m, "abc007z");
+	o = m;
+	cr_expect_eq(text_put_uint(&o, m + sizeof(m), 4294967295u, 1), -1);
+	cr_expect_eq(text_put_uint(&o, m + sizeof(m), 1234567, 1), 0);
+	*o = '\0';
+	cr_expect_str_eq(m, "1234567");
 }
