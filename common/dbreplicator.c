@@ -272,11 +272,13 @@ int dbrepl_stage_row(const struct dbrepl_layout *lay, struct dbstore_db *db,
 	json_t *m = NULL;
 	int64_t old, max;
 	size_t klen;
-	int rc = ensure_index(lay, db, rkey);
+	int rc;
 
-	if (rc)
-		return rc;
+	/* ensure_index would load the "M" record too: parsed once here
+	 * unless it has to be made */
 	m = meta_load(db, rkey, &rc);
+	if (!m && rc == -ENOENT && !(rc = ensure_index(lay, db, rkey)))
+		m = meta_load(db, rkey, &rc);
 	if (!m)
 		return rc;
 	rc = name_rowid(db, rkey, name, &old);

@@ -23,10 +23,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/listing.h"
+#include "common/buf.h"
 #include "common/dbserver.h"
+#include "common/listing.h"
 #include "common/log.h"
 #include "common/md5.h"
+#include "common/textput.h"
 #include "containerd/internal.h"
 
 int contd_key(const struct contd *c, const char *account, const char *container,
@@ -125,6 +127,97 @@ static int info_parse(const char *key, const char *val, size_t len,
 	return rc;
 }
 
+/*
+ * Parsed records of the containers that rows went to lately, by their
+ * stored text: the record a row update reads is most often the one the
+ * previous row update of that container wrote, so it is not parsed again
+ * (jansson's parse was a fifth of containerd's instructions per row). A
+ * record is a function of its text alone, so an entry whose text equals
+ * the bytes read is that record whoever wrote them: entries are only a
+ * cache of info_parse. The metadata object is shared by the entry and
+ * the copies handed out (jansson counts references atomically) and
+ * nobody changes it: contd_row_update only reads it.
+ */
+#define INFO_CACHE_SLOTS 64 /* h >> 58 below */
+
+struct info_cache_slot {
+	char *text; /* NULL: empty */
+	size_t len;
+	struct contd_info info;
+};
+
+static struct info_cache_slot g_info_cache[INFO_CACHE_SLOTS];
+static pthread_mutex_t g_info_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The slot of key in db (the replicas of a container on one server's
+ * devices have the same key). */
+static struct info_cache_slot *cache_slot(const struct dbstore_db *db,
+					  const char *key)
+{
+	uint64_t h = (uintptr_t)db;
+	int i;
+
+	for (i = 1; i < 9; i++) /* hex digits of the path's MD5 */
+		h = h * 31 + (unsigned char)key[i];
+	h *= 0x9e3779b97f4a7c15ull; /* its top bits depend on all of h */
+	return &g_info_cache[h >> 58];
+}
+
+/* A copy of src into dst (metadata shared). 0 or -ENOMEM. */
+static int info_copy(struct contd_info *dst, const struct contd_info *src)
+{
+	*dst = *src;
+	dst->account = strdup(src->account);
+	dst->container = strdup(src->container);
+	json_incref(dst->metadata);
+	if (!dst->account || !dst->container) {
+		contd_info_free(dst);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* info_parse, from the cache when text is there. */
+static int info_parse_cached(const struct dbstore_db *db, const char *key,
+			     const char *text, size_t len,
+			     struct contd_info *info)
+{
+	struct info_cache_slot *s = cache_slot(db, key);
+	int rc = -ENOENT;
+
+	pthread_mutex_lock(&g_info_cache_lock);
+	if (s->text && s->len == len && !memcmp(s->text, text, len))
+		rc = info_copy(info, &s->info);
+	pthread_mutex_unlock(&g_info_cache_lock);
+	if (rc == -ENOENT)
+		rc = info_parse(key, text, len, info);
+	return rc;
+}
+
+/* Remember info as the record of text (taken: freed here on failure);
+ * whether text gets stored or not (an entry only says what text means). */
+static void info_cache_put(const struct dbstore_db *db, const char *key,
+			   char *text, const struct contd_info *info)
+{
+	struct info_cache_slot *s = cache_slot(db, key), old;
+	struct contd_info copy;
+
+	if (info_copy(&copy, info)) {
+		free(text);
+		return;
+	}
+	pthread_mutex_lock(&g_info_cache_lock);
+	old = *s;
+	s->text = text;
+	s->len = strlen(text);
+	s->info = copy;
+	pthread_mutex_unlock(&g_info_cache_lock);
+	if (old.text) {
+		free(old.text);
+		contd_info_free(&old.info);
+	}
+}
+
 int contd_info_get(struct dbstore_db *db, const char *key,
 		   struct contd_info *info)
 {
@@ -186,15 +279,13 @@ static json_t *targets_json(const struct contd_targets *t)
 			 "partition", t->part, "pending", pend);
 }
 
-int contd_info_stage(struct dbstore_batch *b, const char *key,
-		     const struct contd_info *info)
+/* The record's JSON through jansson: any string it holds. */
+static char *info_text_jansson(const struct contd_info *info)
 {
 	char created[TS_INTERNAL_LEN + 1], put[TS_INTERNAL_LEN + 1];
 	char del[TS_INTERNAL_LEN + 1], changed[TS_INTERNAL_LEN + 1];
-	char ukey[34];
 	json_t *o;
 	char *text;
-	int i, pending = 0;
 
 	o = json_pack("{ss ss ss ss ss ss sI sI si sO so}", "account",
 		      info->account, "container", info->container, "created_at",
@@ -208,13 +299,171 @@ int contd_info_stage(struct dbstore_batch *b, const char *key,
 		      info->metadata, "account_update",
 		      targets_json(&info->targets));
 	if (!o)
-		return -ENOMEM;
+		return NULL;
 	text = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
-	if (!text)
-		return -ENOMEM;
+	return text;
+}
+
+/* Does jansson write s as it is between quotes (ASCII, no control
+ * character, quote or backslash)? */
+static int plain_string(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x80 ||
+		    *s == '"' || *s == '\\')
+			return 0;
+	return 1;
+}
+
+/* Append the NUL-terminated strings of v (up to a NULL) to b. */
+static int add_all(struct buf *b, const char *const *v)
+{
+	int rc = 0;
+
+	for (; *v && !rc; v++)
+		rc = buf_append(b, *v, strlen(*v));
+	return rc;
+}
+
+/* v in decimal into out; returns out. */
+static char *dec(long long v, char out[24])
+{
+	char *o = out;
+
+	if (v < 0)
+		*o++ = '-';
+	/* 20 digits at most: always fits */
+	text_put_uint(&o, out + 24,
+		      v < 0 ? 0ULL - (unsigned long long)v
+			    : (unsigned long long)v,
+		      0);
+	*o = '\0';
+	return out;
+}
+
+/* Append a JSON array of n items: plain strings (q "\"") or literals
+ * (q ""). */
+static int add_list(struct buf *b, int n, const char *q,
+		    const char *(*item)(int i, const void *arg),
+		    const void *arg)
+{
+	int i, rc = buf_append(b, "[", 1);
+
+	for (i = 0; i < n && !rc; i++)
+		rc = add_all(b, (const char *const[]){i ? "," : "", q,
+						      item(i, arg), q, NULL});
+	return rc ? rc : buf_append(b, "]", 1);
+}
+
+static const char *host_item(int i, const void *arg)
+{
+	return ((const struct contd_targets *)arg)->host[i];
+}
+
+static const char *dev_item(int i, const void *arg)
+{
+	return ((const struct contd_targets *)arg)->dev[i];
+}
+
+static const char *pending_item(int i, const void *arg)
+{
+	return ((const struct contd_targets *)arg)->pending[i] ? "true"
+							       : "false";
+}
+
+/*
+ * The same bytes as info_text_jansson, written directly when every
+ * string is plain (a row update writes the record three times per
+ * object PUT: json_pack and json_dumps were a fifth of containerd's
+ * instructions). 0, -EINVAL (a string that is not plain: use jansson),
+ * -ENOMEM.
+ */
+static int info_text_plain(const struct contd_info *info, struct buf *b)
+{
+	char created[TS_INTERNAL_LEN + 1], put[TS_INTERNAL_LEN + 1];
+	char del[TS_INTERNAL_LEN + 1], changed[TS_INTERNAL_LEN + 1];
+	char count[24], bytes[24], policy[24];
+	const struct contd_targets *t = &info->targets;
+	char *md = NULL;
+	int i, rc;
+
+	if (!info->account || !info->container ||
+	    !json_is_object(info->metadata) || !plain_string(info->account) ||
+	    !plain_string(info->container) || !plain_string(t->part))
+		return -EINVAL;
+	for (i = 0; i < t->n; i++)
+		if (!plain_string(t->host[i]) || !plain_string(t->dev[i]))
+			return -EINVAL;
+	if (json_object_size(info->metadata)) {
+		md = json_dumps(info->metadata, JSON_COMPACT);
+		if (!md)
+			return -ENOMEM;
+	}
+	rc = add_all(b, (const char *const[]){
+				"{\"account\":\"",
+				info->account,
+				"\",\"container\":\"",
+				info->container,
+				"\",\"created_at\":\"",
+				ts_internal(&info->created_at, created),
+				"\",\"put_timestamp\":\"",
+				ts_internal(&info->put, put),
+				"\",\"delete_timestamp\":\"",
+				ts_internal(&info->del, del),
+				"\",\"status_changed_at\":\"",
+				ts_internal(&info->status_changed, changed),
+				"\",\"object_count\":",
+				dec(info->object_count, count),
+				",\"bytes_used\":",
+				dec(info->bytes_used, bytes),
+				",\"storage_policy_index\":",
+				dec(info->policy, policy),
+				",\"metadata\":",
+				md ? md : "{}",
+				",\"account_update\":{\"hosts\":",
+				NULL});
+	free(md);
+	if (!rc)
+		rc = add_list(b, t->n, "\"", host_item, t);
+	if (!rc)
+		rc = buf_append(b, ",\"devices\":", 11);
+	if (!rc)
+		rc = add_list(b, t->n, "\"", dev_item, t);
+	if (!rc)
+		rc = add_all(b,
+			     (const char *const[]){",\"partition\":\"", t->part,
+						   "\",\"pending\":", NULL});
+	if (!rc)
+		rc = add_list(b, t->n, "", pending_item, t);
+	if (!rc)
+		rc = buf_append(b, "}}", 3); /* with its NUL */
+	return rc;
+}
+
+char *contd_info_text(const struct contd_info *info)
+{
+	struct buf b = BUF_INIT;
+	int rc = info_text_plain(info, &b);
+
+	if (rc == -EINVAL)
+		return info_text_jansson(info);
+	if (rc) {
+		buf_free(&b);
+		errno = -rc;
+		return NULL;
+	}
+	return (char *)b.data;
+}
+
+/* Stage text as key's record, and its "U" key as info says. */
+static void stage_text(struct dbstore_batch *b, const char *key,
+		       const struct contd_info *info, const char *text)
+{
+	char ukey[34];
+	int i, pending = 0;
+
 	dbstore_batch_put(b, key, 33, text, strlen(text));
-	free(text);
 	memcpy(ukey, key, 34);
 	ukey[0] = 'U';
 	for (i = 0; i < info->targets.n; i++)
@@ -223,6 +472,17 @@ int contd_info_stage(struct dbstore_batch *b, const char *key,
 		dbstore_batch_put(b, ukey, 33, "", 0);
 	else
 		dbstore_batch_del(b, ukey, 33);
+}
+
+int contd_info_stage(struct dbstore_batch *b, const char *key,
+		     const struct contd_info *info)
+{
+	char *text = contd_info_text(info);
+
+	if (!text)
+		return -ENOMEM;
+	stage_text(b, key, info, text);
+	free(text);
 	return 0;
 }
 
@@ -259,6 +519,7 @@ int contd_row_update(struct dbstore_db *db, const char *key, const char *name,
 	char m[TS_INTERNAL_LEN + 1];
 	struct dbstore_batch *b = NULL;
 	char *old_ct = NULL, *new_ct = NULL, *merged_ct = NULL, *rec = NULL;
+	char *text = NULL;
 	struct contd_row old, row = *in;
 	struct contd_info info;
 	struct contd_report before;
@@ -338,7 +599,7 @@ int contd_row_update(struct dbstore_db *db, const char *key, const char *name,
 			goto out;
 		dbstore_batch_del(b, live ? okey : tkey, klen);
 	}
-	rc = info_parse(key, rec, reclen, &info);
+	rc = info_parse_cached(db, key, rec, reclen, &info);
 	if (rc)
 		goto out;
 	have_info = 1;
@@ -363,11 +624,22 @@ int contd_row_update(struct dbstore_db *db, const char *key, const char *name,
 		info.bytes_used += row.size;
 	}
 	contd_mark_pending(&info, &before);
-	rc = contd_info_stage(b, key, &info);
-	if (!rc) /* the row's new row id (common/dbreplicator.h) */
-		rc = dbrepl_stage_row(&contd_layout, db, b, key,
-				      row.deleted ? 'T' : 'O', name);
-	if (!rc) { /* group commit: shares its sync with concurrent rows */
+	text = contd_info_text(&info);
+	if (!text) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	stage_text(b, key, &info, text);
+	/* the row's new row id (common/dbreplicator.h) */
+	rc = dbrepl_stage_row(&contd_layout, db, b, key,
+			      row.deleted ? 'T' : 'O', name);
+	if (!rc) {
+		/* kept before the commit: the next row of this container
+		 * may read it as soon as db->lock is released, and then
+		 * parses nothing */
+		info_cache_put(db, key, text, &info);
+		text = NULL;
+		/* group commit: shares its sync with concurrent rows */
 		rc = dbstore_commit_unlock(db, b);
 		goto out_nolock;
 	}
@@ -381,6 +653,7 @@ out_nolock:
 	free(new_ct);
 	free(merged_ct);
 	free(rec);
+	free(text);
 	free(val);
 	free(live);
 	free(dead);

@@ -124,6 +124,9 @@ int contd_info_deleted(const struct contd_info *info);
 
 void contd_info_report(const struct contd_info *info, struct contd_report *r);
 
+/* The record of info as stored (JSON): malloc'd, or NULL (ENOMEM). */
+char *contd_info_text(const struct contd_info *info);
+
 /*
  * Stage the record of info (and its "U" key when an update is pending)
  * into b. 0 or -ENOMEM.
