@@ -6,7 +6,7 @@
  * container servers the proxy named (X-Container-Host, -Device,
  * -Partition) with a backend PUT (X-Size, X-Content-Type, X-Timestamp,
  * X-Etag) or DELETE (X-Timestamp) of /<cdev>/<cpart>/<a>/<c>/<o>, sent to
- * all of them at once through libcurl's multi interface with short
+ * all of them at once over keep-alive connections (updconn.c) with short
  * timeouts. A target that does not answer 2xx gets a record saved
  * durably (fs_write_atomic) under
  *
@@ -34,10 +34,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
-#include "common/curlpool.h"
+#include "common/buf.h"
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "common/md5.h"
@@ -48,12 +47,11 @@
 #define MAX_RECORD_BYTES (1024 * 1024)
 
 struct target {
-	char host[256];
+	char host[UPDC_HOST_MAX];
 	char device[256];
 	char partition[32];
-	CURL *easy;
-	struct curl_slist *hdrs;
-	char *url;
+	struct buf head; /* the request (updconn.c) */
+	size_t path_at;	 /* where its path starts in head */
 	long status;
 	int ok;
 };
@@ -78,155 +76,111 @@ static int quote_path(struct buf *out, const char *s)
 	return rc;
 }
 
-/* http://host/dev/part/a/c/o, host "ip:port" (IPv6 ip bracketed). */
-static char *make_url(const struct target *t, const char *a, const char *c,
-		      const char *o)
+/* Append host as a Host header value: an IPv6 address bracketed. */
+static int put_host(struct buf *b, const char *host)
 {
-	struct buf b = BUF_INIT;
-	const char *colon = strrchr(t->host, ':');
-	int rc, v6 = colon && memchr(t->host, ':', (size_t)(colon - t->host)) &&
-		     t->host[0] != '[';
+	const char *colon = strrchr(host, ':');
+	int v6 = colon && memchr(host, ':', (size_t)(colon - host)) &&
+		 host[0] != '[';
 
 	if (v6)
-		rc = buf_printf(&b, "http://[%.*s]%s", (int)(colon - t->host),
-				t->host, colon);
-	else
-		rc = buf_printf(&b, "http://%s", t->host);
-	if (!rc)
-		rc = buf_append(&b, "/", 1);
-	if (!rc)
-		rc = quote_path(&b, t->device);
-	if (!rc)
-		rc = buf_printf(&b, "/%s/", t->partition);
-	if (!rc)
-		rc = quote_path(&b, a);
-	if (!rc)
-		rc = buf_append(&b, "/", 1);
-	if (!rc)
-		rc = quote_path(&b, c);
-	if (!rc)
-		rc = buf_append(&b, "/", 1);
-	if (!rc)
-		rc = quote_path(&b, o);
-	if (!rc)
-		rc = buf_append(&b, "", 1);
-	if (rc) {
-		buf_free(&b);
-		return NULL;
-	}
-	return (char *)b.data;
+		return buf_printf(b, "[%.*s]%s", (int)(colon - host), host,
+				  colon);
+	return buf_printf(b, "%s", host);
 }
 
-static size_t discard(char *p, size_t size, size_t n, void *arg)
+/* Append "name: value\r\n", unless either holds a line break. */
+static int put_header(struct buf *b, const char *name, const char *value)
 {
-	(void)p;
-	(void)arg;
-	return size * n;
+	if (strpbrk(name, "\r\n") || strpbrk(value, "\r\n"))
+		return 0;
+	return buf_printf(b, "%s: %s\r\n", name, value);
 }
 
-/* Set up t's easy handle for the update. 0 or -ENOMEM. */
-static int prepare(struct objd *od, struct target *t,
-		   const struct cont_update *u, const char *txn)
+/* The request of u to t into t->head (empty): the path
+ * /dev/part/a/c/o quoted, as Swift's quote() (names may hold "." and
+ * ".." segments: sent as they are), and no body. 0 or -ENOMEM. */
+static int prepare(struct target *t, const struct cont_update *u,
+		   const char *txn)
 {
 	static _Atomic int pid; /* set once by whichever thread comes first */
-	char line[1024];
-	int i;
+	struct buf *b = &t->head;
+	int i, rc;
 
-	t->url = make_url(t, u->account, u->container, u->obj);
-	t->easy = curl_easy_init();
-	if (!t->url || !t->easy)
-		return -ENOMEM;
-	for (i = 0; i < u->headers->n; i++) {
-		snprintf(line, sizeof(line), "%s: %s",
-			 u->headers->items[i].name, u->headers->items[i].value);
-		t->hdrs = curl_slist_append(t->hdrs, line);
-	}
-	if (txn) {
-		snprintf(line, sizeof(line), "X-Trans-Id: %s", txn);
-		t->hdrs = curl_slist_append(t->hdrs, line);
-	}
 	if (!pid) /* once: glibc makes a system call of each getpid */
 		pid = (int)getpid();
-	snprintf(line, sizeof(line), "User-Agent: object-server %d", pid);
-	t->hdrs = curl_slist_append(t->hdrs, line);
-	t->hdrs =
-		curl_slist_append(t->hdrs, "X-Backend-Storage-Policy-Index: 0");
-	t->hdrs = curl_slist_append(t->hdrs, "Expect:");
-	t->hdrs = curl_slist_append(t->hdrs, "Content-Type:");
-	if (!t->hdrs)
-		return -ENOMEM;
-	curl_easy_setopt(t->easy, CURLOPT_URL, t->url);
-	/* names may hold "." and ".." segments: send them as they are */
-	curl_easy_setopt(t->easy, CURLOPT_PATH_AS_IS, 1L);
-	curl_easy_setopt(t->easy, CURLOPT_CUSTOMREQUEST, u->op);
-	if (!strcmp(u->op, "PUT")) {
-		curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, "");
-		curl_easy_setopt(t->easy, CURLOPT_POSTFIELDSIZE, 0L);
-	} else {
-		curl_easy_setopt(t->easy, CURLOPT_NOBODY, 0L);
-	}
-	curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->hdrs);
-	curl_easy_setopt(t->easy, CURLOPT_WRITEFUNCTION, discard);
-	curl_easy_setopt(t->easy, CURLOPT_NOSIGNAL, 1L);
-	curlpool_easy_opts(t->easy);
-	curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT_MS,
-			 (long)(od->cfg->conn_timeout * 1000));
-	curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS,
-			 (long)(od->cfg->node_timeout * 1000));
-	return 0;
-}
-
-static void release(struct target *t)
-{
-	if (t->easy)
-		curl_easy_cleanup(t->easy);
-	curl_slist_free_all(t->hdrs);
-	free(t->url);
-	t->easy = NULL;
-	t->hdrs = NULL;
-	t->url = NULL;
+	rc = buf_printf(b, "%s ", u->op);
+	t->path_at = b->len;
+	if (!rc)
+		rc = buf_append(b, "/", 1);
+	if (!rc)
+		rc = quote_path(b, t->device);
+	if (!rc)
+		rc = buf_printf(b, "/%s/", t->partition);
+	if (!rc)
+		rc = quote_path(b, u->account);
+	if (!rc)
+		rc = buf_append(b, "/", 1);
+	if (!rc)
+		rc = quote_path(b, u->container);
+	if (!rc)
+		rc = buf_append(b, "/", 1);
+	if (!rc)
+		rc = quote_path(b, u->obj);
+	if (!rc)
+		rc = buf_printf(b, " HTTP/1.1\r\nHost: ");
+	if (!rc)
+		rc = put_host(b, t->host);
+	if (!rc)
+		rc = buf_printf(b, "\r\nUser-Agent: object-server %d\r\n", pid);
+	for (i = 0; !rc && i < u->headers->n; i++)
+		rc = put_header(b, u->headers->items[i].name,
+				u->headers->items[i].value);
+	if (!rc && txn)
+		rc = put_header(b, "X-Trans-Id", txn);
+	if (!rc)
+		rc = buf_printf(b, "X-Backend-Storage-Policy-Index: 0\r\n"
+				   "Content-Length: 0\r\n\r\n");
+	return rc ? -ENOMEM : 0;
 }
 
 /* Send u to the n targets at once; sets each ->ok (2xx). */
 static void send_all(struct objd *od, struct target *t, int n,
 		     const struct cont_update *u, const char *txn)
 {
-	CURLM *multi = curlpool_get(); /* keeps connections between updates */
-	int i, running = 0;
+	struct updc_req r[MAX_TARGETS];
+	const char *path, *sp;
+	int i, m = 0, at[MAX_TARGETS];
 
 	for (i = 0; i < n; i++) {
 		t[i].ok = 0;
 		t[i].status = 0;
-		if (prepare(od, &t[i], u, txn) || !multi) {
+		t[i].head = (struct buf)BUF_INIT;
+		if (prepare(&t[i], u, txn)) {
 			log_err("out of memory preparing a container update");
 			continue;
 		}
-		curl_multi_add_handle(multi, t[i].easy);
+		r[m].host = t[i].host;
+		r[m].head = (const char *)t[i].head.data;
+		r[m].head_len = t[i].head.len;
+		at[m++] = i;
 	}
-	if (multi) {
-		do {
-			if (curl_multi_perform(multi, &running) != CURLM_OK)
-				break;
-			if (running)
-				curl_multi_poll(multi, NULL, 0, 200, NULL);
-		} while (running);
-	}
+	updc_send_all(r, m, od->cfg->conn_timeout, od->cfg->node_timeout);
+	for (i = 0; i < m; i++)
+		t[at[i]].status = r[i].status;
 	for (i = 0; i < n; i++) {
-		if (!t[i].easy)
-			continue;
-		curl_easy_getinfo(t[i].easy, CURLINFO_RESPONSE_CODE,
-				  &t[i].status);
 		t[i].ok = t[i].status >= 200 && t[i].status < 300;
+		path = t[i].head.data
+			       ? (const char *)t[i].head.data + t[i].path_at
+			       : "";
+		sp = strchr(path, ' ');
 		if (!t[i].ok)
-			log_warn("container update %s %s: %s%ld", u->op,
-				 t[i].url,
-				 t[i].status ? "status " : "no answer",
+			log_warn("container update %s http://%s%.*s: %s%ld",
+				 u->op, t[i].host, (int)(sp ? sp - path : 0),
+				 path, t[i].status ? "status " : "no answer",
 				 t[i].status ? t[i].status : 0L);
-		if (multi)
-			curl_multi_remove_handle(multi, t[i].easy);
-		release(&t[i]);
+		buf_free(&t[i].head);
 	}
-	curlpool_put(multi);
 }
 
 /* Split a comma-separated header into trimmed items. Returns the count. */

@@ -76,29 +76,37 @@ expect_status() {
 	[ "$got" = "$want" ] || fail "$1 $2: status $got, expected $want"
 }
 
-# fake_container PORT LOG: a container server that records each request as
-# one JSON line; answers 503 for container "broken", else 201/204.
+# fake_container PORT LOG [PROTO]: a container server that records each
+# request as one JSON line (with "conn", the client's port: its
+# connection); answers 503 for container "broken", else 201/204. PROTO
+# HTTP/1.1 keeps connections (default HTTP/1.0: closed after each answer),
+# but for a path holding "/close-after/", after whose answer it closes its
+# end (as an idle timeout would).
 fake_container() {
-	$PYTHON - "$1" "$2" <<'PY' &
+	$PYTHON - "$1" "$2" "${3:-HTTP/1.0}" <<'PY' &
 import http.server, json, sys
-port, log = int(sys.argv[1]), sys.argv[2]
+port, log, proto = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = proto
     def handle_one(self):
         n = int(self.headers.get("Content-Length") or 0)
         if n:
             self.rfile.read(n)
         with open(log, "a") as f:
             f.write(json.dumps({"method": self.command, "path": self.path,
-                                "headers": dict(self.headers)}) + "\n")
+                                "headers": dict(self.headers),
+                                "conn": self.client_address[1]}) + "\n")
         code = 503 if "/broken/" in self.path else (
             201 if self.command == "PUT" else 204)
         self.send_response(code)
         self.send_header("Content-Length", "0")
         self.end_headers()
+        if "/close-after/" in self.path:
+            self.close_connection = True
     do_PUT = do_DELETE = handle_one
     def log_message(self, *a):
         pass
-http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
+http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
 PY
 	FAKE_PID=$!
 	cleanup_fn "kill $FAKE_PID 2>/dev/null"

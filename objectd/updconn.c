@@ -1,0 +1,344 @@
+/*
+ * objectd/updconn.c: the HTTP/1.1 client of the container updates
+ * (updater.c), over keep-alive connections kept between updates.
+ *
+ * A container update is one small request (no body) whose status alone
+ * matters. Through libcurl's multi interface each one cost a few KiB of
+ * handle set up and torn down, the proxy and environment look-ups of a
+ * transfer, and three polls besides the send and the receive: ~13% of
+ * kumo-objectd's CPU per small PUT. Here an update to n servers is
+ *
+ *   for each: an idle connection to its host:port from the pool, or a
+ *             new one (connect bounded by conn_timeout) --send the
+ *             request--> SENT
+ *   then for each SENT: blocking receives (each bounded by node_timeout,
+ *             the whole by node_timeout after the sends) up to the end
+ *             of the headers, then the body Content-Length announces
+ *             --> status known; the connection goes back to the pool if
+ *             the answer was whole and the server keeps it (HTTP/1.1,
+ *             no "Connection: close"), else it is closed
+ *
+ * so a PUT's update takes one send and one receive. A pooled connection
+ * may have been closed by the server meanwhile (its keep-alive timeout):
+ * when one fails before any byte of an answer came back, the request is
+ * sent once more on a new connection (a container update is idempotent:
+ * the container orders updates by their timestamps).
+ *
+ * Hosts are "ip:port" as the proxy names them (X-Container-Host); an
+ * IPv6 address may be bracketed. Any thread; the pool is locked.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "objectd/internal.h"
+
+#define POOL_MAX      32
+#define POOL_MAXAGE_S 20 /* servers close idle connections after 60 s */
+#define HEAD_MAX      8192
+
+static struct {
+	pthread_mutex_t lock;
+	int n;
+	struct {
+		char host[UPDC_HOST_MAX];
+		int fd;
+		time_t idle_since;
+	} c[POOL_MAX];
+} pool = {PTHREAD_MUTEX_INITIALIZER, 0, {{{0}, 0, 0}}};
+
+static double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* An idle connection to host, or -1. Connections idle too long are
+ * closed on the way. */
+static int pool_get(const char *host)
+{
+	time_t now = time(NULL);
+	int i, fd = -1;
+
+	pthread_mutex_lock(&pool.lock);
+	for (i = pool.n - 1; i >= 0 && fd < 0; i--) {
+		if (now - pool.c[i].idle_since > POOL_MAXAGE_S) {
+			close(pool.c[i].fd);
+		} else if (!strcmp(pool.c[i].host, host)) {
+			fd = pool.c[i].fd;
+		} else {
+			continue;
+		}
+		pool.c[i] = pool.c[--pool.n];
+	}
+	pthread_mutex_unlock(&pool.lock);
+	return fd;
+}
+
+/* Keep fd, connected to host, for the next update (closed if the pool
+ * is full). */
+static void pool_put(const char *host, int fd)
+{
+	pthread_mutex_lock(&pool.lock);
+	if (pool.n < POOL_MAX) {
+		snprintf(pool.c[pool.n].host, sizeof(pool.c[0].host), "%s",
+			 host);
+		pool.c[pool.n].fd = fd;
+		pool.c[pool.n].idle_since = time(NULL);
+		pool.n++;
+		fd = -1;
+	}
+	pthread_mutex_unlock(&pool.lock);
+	if (fd >= 0)
+		close(fd);
+}
+
+void updc_drain(void)
+{
+	pthread_mutex_lock(&pool.lock);
+	while (pool.n)
+		close(pool.c[--pool.n].fd);
+	pthread_mutex_unlock(&pool.lock);
+}
+
+static void set_timeout(int fd, int opt, double secs)
+{
+	struct timeval tv;
+
+	tv.tv_sec = (time_t)secs;
+	tv.tv_usec = (suseconds_t)((secs - (double)tv.tv_sec) * 1e6);
+	if (!tv.tv_sec && !tv.tv_usec)
+		tv.tv_usec = 1000;
+	setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof(tv));
+}
+
+/* A new blocking connection to host ("ip:port", "[ip6]:port"), its
+ * connect bounded by conn_timeout, its sends and receives each by
+ * node_timeout. fd or -errno. */
+static int connect_to(const char *host, double conn_timeout,
+		      double node_timeout)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_NUMERICSERV},
+			*ai = NULL;
+	char name[UPDC_HOST_MAX];
+	const char *colon = strrchr(host, ':');
+	struct pollfd p;
+	socklen_t len = sizeof(int);
+	int fd = -1, rc, err = 0;
+	size_t n;
+
+	if (!colon || !colon[1])
+		return -EINVAL;
+	n = (size_t)(colon - host);
+	if (n && host[0] == '[' && host[n - 1] == ']') {
+		host++;
+		n -= 2;
+	}
+	if (n >= sizeof(name))
+		return -ENAMETOOLONG;
+	memcpy(name, host, n);
+	name[n] = '\0';
+	rc = getaddrinfo(name, colon + 1, &hints, &ai);
+	if (rc) {
+		rc = -EHOSTUNREACH;
+		goto out;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+	if (fd == -1) {
+		rc = -errno;
+		goto out;
+	}
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
+		rc = -errno;
+		if (rc != -EINPROGRESS)
+			goto out;
+		p.fd = fd;
+		p.events = POLLOUT;
+		rc = poll(&p, 1, (int)(conn_timeout * 1000) + 1);
+		if (rc == 0)
+			rc = -ETIMEDOUT;
+		else if (rc == -1)
+			rc = -errno;
+		else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+			rc = -errno;
+		else
+			rc = -err;
+		if (rc)
+			goto out;
+	}
+	rc = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == -1 ? -errno
+									: 0;
+	if (!rc) {
+		set_timeout(fd, SO_RCVTIMEO, node_timeout);
+		set_timeout(fd, SO_SNDTIMEO, node_timeout);
+	}
+out:
+	if (ai)
+		freeaddrinfo(ai);
+	if (rc && fd >= 0)
+		close(fd);
+	return rc ? rc : fd;
+}
+
+static int send_whole(int fd, const char *p, size_t len)
+{
+	ssize_t n;
+
+	while (len) {
+		n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n == -1 ? -errno : -EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The value of header name in the head (lines after the status line),
+ * copied into out; 0 or -ENOENT. */
+static int head_value(const char *head, const char *name, char *out,
+		      size_t outlen)
+{
+	size_t nl = strlen(name), vl;
+	const char *p = strstr(head, "\r\n"), *v, *end;
+
+	for (; p && p[2] != '\r'; p = end) {
+		p += 2;
+		end = strstr(p, "\r\n");
+		if (!end)
+			break;
+		if (strncasecmp(p, name, nl) || p[nl] != ':')
+			continue;
+		for (v = p + nl + 1; *v == ' ' || *v == '\t'; v++)
+			;
+		vl = (size_t)(end - v);
+		while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+			vl--;
+		snprintf(out, outlen, "%.*s", (int)vl, v);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/*
+ * Read the answer to the request sent on fd, by deadline (monotonic
+ * seconds): its status into *status, *keep set when the connection may
+ * carry another request. 0, -EPIPE when the connection ended before any
+ * byte of an answer, else -errno / -EPROTO.
+ */
+static int read_answer(int fd, double deadline, int *status, int *keep)
+{
+	char head[HEAD_MAX + 1], v[64], *end = NULL, *e;
+	size_t got = 0, body, have;
+	ssize_t n;
+	long long clen;
+	int minor, code;
+
+	*keep = 0;
+	while (!end) {
+		if (got == HEAD_MAX)
+			return -EPROTO;
+		n = recv(fd, head + got, HEAD_MAX - got, 0);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return !got && (n == 0 || errno == ECONNRESET)
+				       ? -EPIPE
+				       : (n == 0 ? -EPROTO : -errno);
+		got += (size_t)n;
+		head[got] = '\0';
+		end = strstr(head, "\r\n\r\n");
+		if (!end && now_s() > deadline)
+			return -ETIMEDOUT;
+	}
+	if (sscanf(head, "HTTP/1.%d %3d", &minor, &code) != 2 || code < 100)
+		return -EPROTO;
+	*status = code;
+	end[2] = '\0'; /* head_value stops at the empty line */
+	have = got - (size_t)(end + 4 - head);
+	if (minor < 1 || (!head_value(head, "Connection", v, sizeof(v)) &&
+			  !strcasecmp(v, "close")))
+		return 0;
+	if (code == 204 || code == 304)
+		clen = 0;
+	else if (head_value(head, "Content-Length", v, sizeof(v)) ||
+		 (clen = strtoll(v, &e, 10)) < 0 || *e)
+		return 0; /* chunked or to the end: not worth reading */
+	body = (size_t)clen;
+	while (have < body) { /* a short error text, at most */
+		n = recv(fd, head, sizeof(head) - 1, 0);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0 || now_s() > deadline)
+			return 0;
+		have += (size_t)n;
+	}
+	*keep = have == body;
+	return 0;
+}
+
+void updc_send_all(struct updc_req *r, int n, double conn_timeout,
+		   double node_timeout)
+{
+	double deadline;
+	int i, fd, rc, keep, reused, tries;
+
+	for (i = 0; i < n; i++) {
+		r[i].status = 0;
+		r[i].fd = pool_get(r[i].host);
+		r[i].reused = r[i].fd >= 0;
+		if (!r[i].reused)
+			r[i].fd = connect_to(r[i].host, conn_timeout,
+					     node_timeout);
+		if (r[i].fd >= 0 &&
+		    send_whole(r[i].fd, r[i].head, r[i].head_len)) {
+			close(r[i].fd);
+			r[i].fd = r[i].reused ? -EPIPE : -EIO;
+		}
+	}
+	deadline = now_s() + node_timeout;
+	for (i = 0; i < n; i++) {
+		fd = r[i].fd;
+		reused = r[i].reused;
+		rc = fd >= 0 ? 0 : fd;
+		for (tries = 0; tries < 2; tries++) {
+			if (rc == -EPIPE && reused) {
+				/* the server closed its idle end: anew */
+				reused = 0;
+				fd = connect_to(r[i].host, conn_timeout,
+						node_timeout);
+				rc = fd >= 0 ? send_whole(fd, r[i].head,
+							  r[i].head_len)
+					     : fd;
+			}
+			if (!rc)
+				rc = read_answer(fd, deadline, &r[i].status,
+						 &keep);
+			if (rc != -EPIPE || !reused)
+				break;
+			close(fd);
+			fd = -1;
+		}
+		if (fd >= 0 && !rc && keep)
+			pool_put(r[i].host, fd);
+		else if (fd >= 0)
+			close(fd);
+		r[i].fd = -1;
+	}
+}
