@@ -85,6 +85,51 @@ Test(cluster, header_lists)
 	cluster_hdrs_free(&g);
 }
 
+/* The container updates of an object write: each slot names its own
+ * container replicas (brackets around an IPv6 address), more updates
+ * than slots go comma-separated, and a host too long for its header is
+ * refused, not cut. */
+Test(cluster, update_headers_per_slot)
+{
+	struct ring_dev a = {.ip = "10.0.0.1", .port = 6201, .device = "sda"};
+	struct ring_dev b = {.ip = "fe80::1", .port = 6202, .device = "sdb"};
+	struct ring_dev c = {.ip = "10.0.0.3", .port = 6203, .device = "sdc"};
+	struct cluster_nodes upd = {.part = 77, .nprimary = 3, .n = 3};
+	struct cluster_hdrs h[3] = {{0}};
+	char ip[400];
+	int i;
+
+	upd.dev[0] = &a;
+	upd.dev[1] = &b;
+	upd.dev[2] = &c;
+	cr_assert_eq(cluster_update_headers(h, 3, &upd, "Container", 3), 0);
+	cr_expect_str_eq(cluster_hdrs_get(&h[0], "X-Container-Host"),
+			 "10.0.0.1:6201");
+	cr_expect_str_eq(cluster_hdrs_get(&h[1], "X-Container-Host"),
+			 "[fe80::1]:6202");
+	cr_expect_str_eq(cluster_hdrs_get(&h[2], "X-Container-Device"), "sdc");
+	for (i = 0; i < 3; i++) {
+		cr_expect_str_eq(
+			cluster_hdrs_get(&h[i], "X-Container-Partition"), "77");
+		cluster_hdrs_free(&h[i]);
+	}
+	cr_assert_eq(cluster_update_headers(h, 2, &upd, "Account", 3), 0);
+	cr_expect_str_eq(cluster_hdrs_get(&h[0], "X-Account-Host"),
+			 "10.0.0.1:6201,10.0.0.3:6203");
+	cr_expect_str_eq(cluster_hdrs_get(&h[0], "X-Account-Device"),
+			 "sda,sdc");
+	cr_expect_str_eq(cluster_hdrs_get(&h[1], "X-Account-Device"), "sdb");
+	cluster_hdrs_free(&h[0]);
+	cluster_hdrs_free(&h[1]);
+	memset(ip, '1', sizeof(ip) - 1);
+	ip[sizeof(ip) - 1] = '\0';
+	c.ip = ip;
+	cr_expect_eq(cluster_update_headers(h, 3, &upd, "Container", 3),
+		     -EINVAL);
+	for (i = 0; i < 3; i++)
+		cluster_hdrs_free(&h[i]);
+}
+
 /* Response headers: added past the arrays' first step, found in any case
  * (names sharing their first letter), taken out with the last moved in. */
 Test(cluster, response_headers)
