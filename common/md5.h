@@ -25,7 +25,7 @@ int md5_pieces(const struct md5_piece *pieces, int n, uint8_t out[MD5_LEN]);
 int md5_buf(const void *data, size_t len, uint8_t out[MD5_LEN]);
 
 /*
- * md5_buf for a large buffer (a volume chunk) that other threads may be
+ * md5_buf for a large buffer (an object objclient PUTs) that others may be
  * hashing at the same time: up to eight such are hashed together, in the
  * lanes of AVX2 registers (md5mb.c). The caller sleeps while others'
  * buffers are hashed and may hash theirs. As md5_buf.

@@ -3,9 +3,11 @@
  * requests a proxy would send, made straight on common/cluster.c: object
  * PUTs streamed to the primaries (handoffs standing in) with their ETag
  * and an XXH3-128 of the body the object servers check the transfer by
- * (so they store the ETag without an MD5 pass of their own), GETs and HEADs from the first good node, DELETEs
- * and container/account PUTs on every primary with Swift's quorum vote,
- * and container listings paged through the container servers' json.
+ * (so they store the ETag without an MD5 pass of their own), or with the
+ * XXH3-128 as the ETag itself (xxh_etag: volume chunks, no MD5 at all),
+ * GETs and HEADs from the first good node, DELETEs and container/account
+ * PUTs on every primary with Swift's quorum vote, and container listings
+ * paged through the container servers' json.
  *
  * Every write carries one X-Timestamp (made here, strictly increasing in
  * the process so two writes of one object from one service never tie) and
@@ -331,6 +333,10 @@ int oc_put(struct cluster *c, const char *account, const char *container,
 		ctype = opts->content_type;
 	if (opts && opts->no_etag) {
 		etag[0] = '\0'; /* the first replica's ETag, below */
+	} else if (opts && opts->xxh_etag) {
+		/* the ETag is the XXH3-128: the object servers check the
+		 * body by it and store it (objectd/etag.c) */
+		xxh128_hex(data, len, etag);
 	} else {
 		rc = md5_batch(data, len, digest); /* with other PUTs' */
 		if (rc)
@@ -349,6 +355,9 @@ int oc_put(struct cluster *c, const char *account, const char *container,
 		rc = cluster_hdrs_add(&hdrs[i], "Content-Type", ctype);
 		if (!rc && *etag)
 			rc = cluster_hdrs_add(&hdrs[i], "Etag", etag);
+		if (!rc && opts && opts->xxh_etag)
+			rc = cluster_hdrs_add(&hdrs[i], "X-Backend-Etag-Hash",
+					      "xxh3-128");
 		if (!rc && *xxh)
 			rc = cluster_hdrs_add(&hdrs[i], "X-Backend-Body-Xxh128",
 					      xxh);

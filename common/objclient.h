@@ -28,7 +28,7 @@
 /* What a HEAD or GET tells about an object. */
 struct oc_info {
 	uint64_t size;	    /* whole object */
-	char etag[33];	    /* MD5 hex */
+	char etag[33];	    /* MD5 hex (XXH3-128 for a PUT with xxh_etag) */
 	char timestamp[32]; /* X-Timestamp, normalized */
 	char content_type[256];
 };
@@ -43,6 +43,13 @@ struct oc_put_opts {
 	 * with each other, as Swift's proxy checks for a client that sends
 	 * none (three MD5 passes instead of one: slower in all) */
 	int no_etag;
+	/* store the body's XXH3-128 as its ETag instead of its MD5
+	 * (X-Backend-Etag-Hash: xxh3-128; objectd/etag.c): no MD5 pass at
+	 * all, the object servers check the transfer, GETs and the auditor
+	 * check the body by it. Only for objects nobody reads through the
+	 * proxy as Swift objects (kumo-volumed's chunks, in an internal
+	 * account), whose ETag no client compares with an MD5 */
+	int xxh_etag;
 	/* send no container update headers (X-Container-Host...), so the
 	 * object servers do not update the container's listing row: only
 	 * for an overwrite of an object whose row is already there and
@@ -61,7 +68,8 @@ struct oc_put_opts {
  * PUT len bytes as the object, with their MD5 as its ETag (unless
  * opts->no_etag) and their XXH3-128 (X-Backend-Body-Xxh128), by which
  * the object servers check the transfer and then store that ETag without
- * hashing the body with MD5 again (one MD5 pass, not one per replica). A
+ * hashing the body with MD5 again (one MD5 pass, not one per replica);
+ * with opts->xxh_etag, their XXH3-128 as the ETag and no MD5 at all. A
  * newer write of the object found there (409) leaves that one in place
  * and counts as done, as Swift's 202 does. The body waits for
  * 100-continue, so that a replica refusing at the headers (507) is

@@ -18,7 +18,8 @@
  * metadata is written after it in the same file, durable with it. A file
  * whose footer is missing, whose lengths do not add up to its size, or
  * whose metadata fails its CRC is corrupt and gets quarantined; a body
- * whose MD5 differs from the ETag is caught while it is read (server.c).
+ * whose hash differs from the ETag (its MD5, or the XXH3-128 the metadata
+ * names: etag.c) is caught while it is read (server.c).
  *
  * The write state machine (df_writer_*, df_write_empty):
  *
@@ -89,7 +90,6 @@
 
 #define FOOTER_MAGIC "KUMOOBJ1"
 #define FOOTER_LEN   24
-#define EMPTY_MD5    "d41d8cd98f00b204e9800998ecf8427e"
 
 enum df_kind { K_DATA, K_TS, K_META };
 
@@ -885,7 +885,8 @@ static int read_meta_at(int dfd, const char *path, struct objmeta *m,
 /*
  * Merge a .data's metadata with a .meta's as Swift's
  * _construct_from_data_file: the .meta's items, then what only the .data
- * may set (Content-Length, ETag, sysmeta, X-Static-Large-Object, name);
+ * may set (Content-Length, ETag and the hash it is of, sysmeta,
+ * X-Static-Large-Object, name);
  * Content-Type from the .meta only if it was set later than the .data.
  */
 static int merge_meta(const struct objmeta *data, const struct objmeta *mf,
@@ -912,6 +913,7 @@ static int merge_meta(const struct objmeta *data, const struct objmeta *mf,
 
 		if (!strcasecmp(nm, "Content-Length") ||
 		    !strcasecmp(nm, "ETag") || !strcasecmp(nm, "Deleted") ||
+		    !strcasecmp(nm, ETAG_HASH_HEADER) ||
 		    !strcasecmp(nm, "name") ||
 		    !strcasecmp(nm, "X-Static-Large-Object") ||
 		    !strncasecmp(nm, "X-Object-Sysmeta-", 17) ||
@@ -950,7 +952,8 @@ int df_open_ec(const struct df_loc *loc, int64_t now_secs, int frag_index,
 	const char *v, *why = NULL;
 	int nondurable = flags & DF_OPEN_NONDURABLE;
 	uint64_t mbody;
-	int n, end, meta, rc, dfd = -1;
+	char empty[33];
+	int n, end, meta, rc, kind, dfd = -1;
 
 	memset(obj, 0, sizeof(*obj));
 	obj->fd = -1;
@@ -1014,7 +1017,10 @@ int df_open_ec(const struct df_loc *loc, int64_t now_secs, int frag_index,
 		goto corrupt;
 	}
 	v = objmeta_get(&dmeta, "ETag");
-	if (!v || (obj->body_len == 0 && strcmp(v, EMPTY_MD5))) {
+	kind = etag_kind_of(&dmeta);
+	if (!v || kind < 0 ||
+	    (obj->body_len == 0 &&
+	     (etag_sum_buf(kind, "", 0, empty) || strcmp(v, empty)))) {
 		why = "bad ETag";
 		goto corrupt;
 	}
@@ -1084,12 +1090,12 @@ void df_close(struct df_obj *obj)
 	objmeta_free(&obj->meta);
 }
 
-int df_verify_body(int fd, uint64_t body_len, const char *etag)
+int df_verify_body(int fd, uint64_t body_len, const char *etag, int kind)
 {
 	char buf[65536], hex[33];
-	void *md5 = md5_new();
+	struct etag_sum sum;
 	uint64_t off = 0;
-	int rc = md5 ? 0 : -ENOMEM;
+	int rc = etag_sum_init(&sum, kind);
 
 	while (!rc && off < body_len) {
 		size_t n = body_len - off < sizeof(buf) ? body_len - off
@@ -1097,17 +1103,15 @@ int df_verify_body(int fd, uint64_t body_len, const char *etag)
 
 		rc = pread_all(fd, buf, n, off);
 		if (!rc)
-			rc = md5_update(md5, buf, n);
+			rc = etag_sum_update(&sum, buf, n);
 		off += n;
 	}
-	if (md5 && !rc) {
-		rc = md5_final(md5, hex);
-		md5 = NULL;
+	if (!rc) {
+		rc = etag_sum_final(&sum, hex);
 		if (!rc && strcmp(hex, etag))
 			rc = -EILSEQ;
 	}
-	if (md5)
-		md5_free(md5);
+	etag_sum_free(&sum);
 	return rc;
 }
 
@@ -1528,7 +1532,8 @@ int df_writer_place(struct df_writer *w, const struct df_loc *loc,
 		if (!v || strtoull(v, NULL, 10) != body_len)
 			goto out;
 		v = objmeta_get(meta, "ETag");
-		if (!v || df_verify_body(w->fd, body_len, v))
+		if (!v || etag_kind_of(meta) < 0 ||
+		    df_verify_body(w->fd, body_len, v, etag_kind_of(meta)))
 			goto out;
 	} else if (body_len) {
 		goto out;

@@ -161,6 +161,34 @@ int objmeta_is_allowed_header(const char *name);
 /* 1 if s (len bytes) is valid UTF-8 without NUL (Swift's check_utf8). */
 int objmeta_utf8_ok(const char *s, size_t len);
 
+/* --- etag.c: the hash an ETag is of ------------------------------------ */
+
+/* Request header and metadata name of an ETag that is no MD5 (etag.c). */
+#define ETAG_HASH_HEADER "X-Backend-Etag-Hash"
+#define ETAG_XXH128_NAME "xxh3-128"
+enum etag_kind { ETAG_MD5, ETAG_XXH128 };
+/* The kind an X-Backend-Etag-Hash value names ("md5" or NULL: ETAG_MD5,
+ * "xxh3-128": ETAG_XXH128, any case), or -EINVAL for one unknown. */
+int etag_kind_parse(const char *v);
+/* The kind of an object's ETag by its metadata; -EILSEQ for a value this
+ * server does not know (the file cannot be checked). */
+int etag_kind_of(const struct objmeta *m);
+/* A running hash of kind; one thread at a time. */
+struct etag_sum {
+	int kind;
+	void *st; /* NULL once final or freed */
+};
+/* 0 or -ENOMEM. Ended by etag_sum_final or etag_sum_free. */
+int etag_sum_init(struct etag_sum *s, int kind);
+/* Add len bytes. 0 or -EIO (OpenSSL). */
+int etag_sum_update(struct etag_sum *s, const void *data, size_t len);
+/* The hash of what was added, 32 lowercase hex digits; ends s. 0 or -EIO. */
+int etag_sum_final(struct etag_sum *s, char hex[33]);
+/* Drop s unless ended (safe twice). */
+void etag_sum_free(struct etag_sum *s);
+/* The hash of kind of one buffer into hex. 0 or -EIO. */
+int etag_sum_buf(int kind, const void *data, size_t len, char hex[33]);
+
 /* --- syncgroup.c: group commit of syncs ---------------------------------- */
 
 /*
@@ -472,11 +500,11 @@ int df_read_meta(int fd, struct objmeta *m, uint64_t *body_len);
 int df_quarantine(const struct df_loc *loc, const char *why);
 
 /*
- * Read the body of a data file of body_len bytes and check its MD5
- * against etag. 0 if equal, -EILSEQ if not, -errno on I/O errors.
- * (For tests and the auditor.)
+ * Read the body of a data file of body_len bytes and check its hash of
+ * kind (etag_kind_of its metadata) against etag. 0 if equal, -EILSEQ if
+ * not, -errno on I/O errors. (For tests and replicated files.)
  */
-int df_verify_body(int fd, uint64_t body_len, const char *etag);
+int df_verify_body(int fd, uint64_t body_len, const char *etag, int kind);
 
 /* --- hashes.c: suffix hashes of a partition (replicator) ----------------- */
 

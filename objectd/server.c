@@ -22,7 +22,9 @@
  * A GET of a whole object checks the body's MD5 while it streams: the
  * check completes before the last chunk is handed out, and a mismatch
  * quarantines the object and cuts the connection, so a client never gets
- * a corrupt body whole (stream_read).
+ * a corrupt body whole (stream_read). An object PUT with
+ * X-Backend-Etag-Hash: xxh3-128 (volume chunks, etag.c) has the body's
+ * XXH3-128 as its ETag, and is checked by that instead.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -59,6 +61,7 @@ struct obj_req {
 	int64_t clen; /* -1: chunked */
 	struct objmeta meta;
 	int64_t orig_da; /* X-Delete-At of the object found, 0 if none */
+	int etag_kind;	 /* X-Backend-Etag-Hash: what the ETag is a hash of */
 };
 
 static int64_t ts_secs(const struct ts *t)
@@ -478,10 +481,10 @@ struct stream {
 	int fd;
 	struct seg *segs;
 	int nsegs, cur;
-	uint64_t cur_base; /* body position where segs[cur] starts */
-	int verify;	   /* check the MD5 of a whole-body read */
-	void *md5;
-	uint64_t next; /* the position expected next */
+	uint64_t cur_base;   /* body position where segs[cur] starts */
+	int verify;	     /* check the hash of a whole-body read */
+	struct etag_sum sum; /* the ETag's hash, when verify and !rd_hashes */
+	uint64_t next;	     /* the position expected next */
 	uint64_t body_len;
 	char etag[33];
 	/* for the quarantine: a copy made only for a body read as it goes
@@ -489,7 +492,7 @@ struct stream {
 	 * malloc consolidate its fast bins: 2.5% of objectd's CPU) */
 	struct df_loc *loc;
 	struct df_reader *rd; /* a large body: O_DIRECT, read ahead */
-	int rd_hashes;	      /* rd takes the MD5 (instead of md5) */
+	int rd_hashes;	      /* rd takes the MD5 (instead of sum) */
 };
 
 static void stream_done(void *ctx)
@@ -504,8 +507,7 @@ static void stream_done(void *ctx)
 	free(s->segs);
 	df_reader_close(s->rd);
 	free(s->loc);
-	if (s->md5)
-		md5_free(s->md5);
+	etag_sum_free(&s->sum);
 	free(s);
 }
 
@@ -549,21 +551,25 @@ static ssize_t stream_read(void *ctx, uint64_t pos, char *buf, size_t max)
 		n = (size_t)got;
 	}
 	s->next = pos + n;
-	if (s->verify && (s->md5 || s->rd_hashes)) {
-		char hex[33];
+	if (s->verify && (s->sum.st || s->rd_hashes)) {
+		char hex[33] = "";
+		int rc = 0;
 
-		if (s->md5) /* else s->rd hashes what it reads */
-			md5_update(s->md5, buf, n);
+		if (s->sum.st) /* else s->rd hashes what it reads */
+			rc = etag_sum_update(&s->sum, buf, n);
+		if (rc) {
+			log_err("%s: cannot hash the body: %s",
+				s->loc->hash_dir, strerror(-rc));
+			return -1;
+		}
 		if (s->next == s->body_len) {
-			int rc = s->md5 ? md5_final(s->md5, hex)
-					: df_reader_md5(s->rd, hex);
-
-			s->md5 = NULL;
+			rc = s->sum.st ? etag_sum_final(&s->sum, hex)
+				       : df_reader_md5(s->rd, hex);
 			s->verify = 0;
 			if (rc || strcmp(hex, s->etag)) {
-				log_err("%s: body MD5 %s, ETag %s",
+				log_err("%s: body hash %s, ETag %s",
 					s->loc->hash_dir, hex, s->etag);
-				df_quarantine(s->loc, "body MD5 mismatch");
+				df_quarantine(s->loc, "body hash mismatch");
 				return -1;
 			}
 		}
@@ -627,6 +633,9 @@ static void add_object_headers(struct http_request *req,
 	}
 	http_add_headerf(req, "ETag", "\"%s\"",
 			 objmeta_get(&obj->meta, "ETag"));
+	v = objmeta_get(&obj->meta, ETAG_HASH_HEADER);
+	if (v) /* an ETag that is no MD5 says so */
+		http_add_header(req, ETAG_HASH_HEADER, v);
 	http_add_header(req, "Last-Modified", ts_http_date(&xts, date));
 	http_add_header(req, "X-Timestamp", ts_normal(&xts, normal));
 	add_ts_header(req, "X-Backend-Timestamp", &xts);
@@ -654,18 +663,17 @@ static int64_t last_modified_of(const struct df_obj *obj)
 
 /*
  * A whole GET of a small body: read in one piece (or taken from obj when
- * df_open_ec read the file whole) and its MD5 checked before anything is
- * sent, then answered from memory (headers and body leave together). A
- * body whose MD5 is not its ETag is quarantined and answered 404, as one
- * found corrupt at open: the client (the proxy) gets it from another
- * replica. Closes s. The stream path (stream_read) serves bigger bodies
- * and ranges.
+ * df_open_ec read the file whole) and its hash (of kind: etag.c)
+ * checked before anything is sent, then answered from memory (headers
+ * and body leave together). A body whose hash is not its ETag is
+ * quarantined and answered 404, as one found corrupt at open: the client
+ * (the proxy) gets it from another replica. Closes s. The stream path
+ * (stream_read) serves bigger bodies and ranges.
  */
 static void serve_small(struct http_request *req, const struct df_loc *loc,
-			struct df_obj *obj, struct stream *s)
+			struct df_obj *obj, struct stream *s, int kind)
 {
 	char *body = obj->whole, hex[33];
-	uint8_t digest[MD5_LEN];
 	uint64_t off = 0;
 	int rc = 0;
 
@@ -687,15 +695,14 @@ static void serve_small(struct http_request *req, const struct df_loc *loc,
 		else if (errno != EINTR)
 			rc = -errno;
 	}
-	/* the whole body at once: OpenSSL's plain MD5, no EVP context */
+	/* the whole body at once (an MD5: OpenSSL's plain one, no EVP
+	 * context) */
 	if (!rc)
-		rc = md5_buf(body, s->body_len, digest);
-	if (!rc)
-		md5_hex(digest, hex);
+		rc = etag_sum_buf(kind, body, s->body_len, hex);
 	if (!rc && strcmp(hex, s->etag)) {
-		log_err("%s: body MD5 %s, ETag %s", loc->hash_dir, hex,
+		log_err("%s: body hash %s, ETag %s", loc->hash_dir, hex,
 			s->etag);
-		df_quarantine(loc, "body MD5 mismatch");
+		df_quarantine(loc, "body hash mismatch");
 		http_reply_error(req, 404, "Not Found");
 	} else if (rc) {
 		log_err("cannot read %s: %s", loc->hash_dir, strerror(-rc));
@@ -711,7 +718,7 @@ static void serve_small(struct http_request *req, const struct df_loc *loc,
 }
 
 /*
- * Answer a GET (or HEAD) of a live object: whole (MD5-checked), one range
+ * Answer a GET (or HEAD) of a live object: whole (hash-checked), one range
  * (206), several (206 multipart/byteranges) or none satisfiable (416). The
  * object's fd moves to the stream.
  */
@@ -723,6 +730,9 @@ static void serve_body(struct http_request *req, struct obj_req *r,
 	int head = !strcmp(http_method(req), "HEAD");
 	struct stream *s = calloc(1, sizeof(*s));
 	uint64_t total = 0, len = obj->body_len;
+	/* df_open_ec refused a kind unknown here */
+	int kind = etag_kind_of(&obj->meta) == ETAG_XXH128 ? ETAG_XXH128
+							   : ETAG_MD5;
 	int n = -1, i, rc = 0, status = 200;
 
 	if (!s) {
@@ -752,7 +762,7 @@ static void serve_body(struct http_request *req, struct obj_req *r,
 		return;
 	}
 	if (n < 0 && !head && len <= SMALL_BODY) {
-		serve_small(req, &r->loc, obj, s);
+		serve_small(req, &r->loc, obj, s, kind);
 		return;
 	}
 	if (!head && !(s->loc = malloc(sizeof(*s->loc)))) {
@@ -764,14 +774,15 @@ static void serve_body(struct http_request *req, struct obj_req *r,
 		*s->loc = r->loc;
 	if (head) {
 		/* no body leaves (libmicrohttpd never reads a HEAD's): no
-		 * segment, nothing to check (no MD5 context) */
+		 * segment, nothing to check (no hash context) */
 		add_object_headers(req, obj, 1);
 		total = len;
 	} else if (n < 0) {
 		add_object_headers(req, obj, 1);
 		s->verify = 1;
-		s->md5 = md5_new();
-		rc = add_seg(s, NULL, 0, len);
+		rc = etag_sum_init(&s->sum, kind);
+		if (!rc)
+			rc = add_seg(s, NULL, 0, len);
 		total = len;
 	} else if (n == 1) {
 		status = 206;
@@ -814,10 +825,11 @@ static void serve_body(struct http_request *req, struct obj_req *r,
 	}
 	if (head)
 		total = len;
-	else if (len >= DF_DIRECT_MIN && s->verify &&
+	else if (len >= DF_DIRECT_MIN && s->verify && kind == ETAG_MD5 &&
 		 !df_reader_open(s->fd, len, &s->rd)) {
-		md5_free(s->md5); /* the reader hashes the body */
-		s->md5 = NULL;
+		/* the reader takes the MD5 on a thread of its own; an
+		 * XXH3-128 (~3% of it) is taken here as the body goes */
+		etag_sum_free(&s->sum);
 		s->rd_hashes = 1;
 	} else if (len >= DF_DIRECT_MIN) {
 		df_reader_open(s->fd, 0, &s->rd); /* else the page cache */
@@ -985,7 +997,9 @@ static int hex32_header(struct http_request *req, const char *name,
 
 /*
  * A client that hashed the body itself (kumo's internal client, which
- * holds the whole body: volume chunks) sends its MD5 as the ETag and its
+ * holds the whole body: volumed's records, an imported image's chunks;
+ * a volume's chunks are written with an XXH3-128 ETag instead, etag.c)
+ * sends its MD5 as the ETag and its
  * XXH3-128 as X-Backend-Body-Xxh128 (backend only: the proxy passes no
  * X-Backend-* header of its clients). The transfer is then checked by the
  * XXH3-128, ~40x cheaper than MD5, and the ETag given is stored: one MD5
@@ -1060,6 +1074,13 @@ static void put_headers(struct http_request *req)
 				" for an erasure-coded policy");
 		return;
 	}
+	/* an ETag other than the MD5 (etag.c): not for an EC archive, whose
+	 * MD5 the reconstructor checks */
+	r->etag_kind = etag_kind_parse(http_header(req, ETAG_HASH_HEADER));
+	if (r->etag_kind < 0 || (r->etag_kind != ETAG_MD5 && is_ec(r))) {
+		http_reply_error(req, 400, "Bad " ETAG_HASH_HEADER);
+		return;
+	}
 	rc = df_open(&r->loc, ts_secs(&r->ts), &obj);
 	if (rc) {
 		reply_errno(req, r, rc);
@@ -1097,10 +1118,13 @@ static void put_headers(struct http_request *req)
 				 http_header(req, "Content-Type"));
 	if (!rc)
 		rc = copy_headers(req, &r->meta, 0);
+	if (!rc && r->etag_kind == ETAG_XXH128)
+		rc = objmeta_set(&r->meta, ETAG_HASH_HEADER, ETAG_XXH128_NAME);
 	if (!rc)
 		rc = df_writer_open(&r->loc, &r->w);
 	if (!rc) {
-		if (client_hashed(req) || trailer_hashed(req))
+		if (r->etag_kind == ETAG_XXH128 || client_hashed(req) ||
+		    trailer_hashed(req))
 			rc = df_writer_use_xxh128(&r->w);
 		if (!rc)
 			rc = reserve_body(&r->w, r->clen, &r->meta);
@@ -1172,7 +1196,13 @@ static void put_end(struct http_request *req)
 		http_reply_error(req, 499, "Client Disconnect");
 		return;
 	}
-	rc = r->w.xxh ? client_etag(req, r, etag) : df_writer_etag(&r->w, etag);
+	/* an XXH3-128 ETag: the ETag given (if any) is checked below */
+	if (r->etag_kind == ETAG_XXH128)
+		rc = df_writer_xxh128(&r->w, etag);
+	else if (r->w.xxh)
+		rc = client_etag(req, r, etag);
+	else
+		rc = df_writer_etag(&r->w, etag);
 	if (rc == -EILSEQ) {
 		http_reply_error(req, 422, "Unprocessable Entity");
 		return;

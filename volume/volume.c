@@ -288,10 +288,12 @@ struct import_arg {
 	uint32_t idx;
 };
 
-/* One chunk of the image: read, and stored unless it is all zeros. The
- * map entry is set by this job only (one index each). */
+/* One chunk of the image: read, and stored unless it is all zeros, with
+ * its XXH3-128 as its ETag as io.c stores chunks (no MD5 pass). The map
+ * entry is set by this job only (one index each). */
 static int import_job(void *arg)
 {
+	static const struct oc_put_opts chunk_opts = {.xxh_etag = 1};
 	struct import_arg *a = arg;
 	struct vol_store *s = a->s;
 	uint32_t cs = a->r->chunk_size;
@@ -317,7 +319,7 @@ static int import_job(void *arg)
 		goto cleanup;
 	vol_chunk_name(name, a->r->id, a->r->gen, a->idx);
 	rc = oc_put(s->conf.cluster, s->account, VOL_CONT_CHUNKS, name, buf, cs,
-		    NULL);
+		    &chunk_opts);
 	if (rc) {
 		log_err("import %s: cannot write chunk %s: %s", a->r->id, name,
 			strerror(-rc));

@@ -4,15 +4,16 @@
 # object servers would each wait for one before answering, to change only
 # the listing row's ETag and date), while every PUT that makes a new
 # object name does, so the names gc.c lists stay complete:
-#   1. the first write of chunk 0: its row appears, with the data's MD5;
+#   1. the first write of chunk 0: its row appears, with the data's ETag
+#      (its XXH3-128: chunk_etag);
 #   2. an overwrite of it: the data reads back new, the row keeps the
-#      first MD5 (it fails when the overwrite updates the container);
+#      first ETag (it fails when the overwrite updates the container);
 #   3. a discard of the chunk (the object deleted, its row gone), then a
-#      write: the row is back, with the newest MD5.
+#      write: the row is back, with the newest ETag.
 . "$(dirname "$0")/../lib/functions.sh"
 . "$(dirname "$0")/../lib/cluster.sh"
 . "$(dirname "$0")/../lib/nbd.sh"
-requires curl qemu-io kumo-ring md5sum
+requires curl qemu-io kumo-ring
 
 start_cluster
 id=$(vol_create 1)
@@ -34,10 +35,10 @@ for r in json.load(sys.stdin):
         print(r["name"], r["hash"])'
 	done | sort -u
 }
-# md5 of 4 MiB of byte $1 (hex, e.g. 11)
-md5_of() {
+# the ETag of 4 MiB of byte $1 (hex, e.g. 11)
+etag_of() {
 	head -c 4194304 /dev/zero | tr '\0' "\\$(printf '%03o' "0x$1")" |
-		md5sum | cut -d' ' -f1
+		chunk_etag
 }
 # write 4 MiB of byte $1 at chunk 0, flush, close (the close flushes too)
 put4m() {
@@ -51,9 +52,9 @@ readback() {
 		"$TMPDIR_TEST/qio" || { cat "$TMPDIR_TEST/qio"; fail "read 0x$1"; }
 }
 
-m11=$(md5_of 11)
-m22=$(md5_of 22)
-m33=$(md5_of 33)
+m11=$(etag_of 11)
+m22=$(etag_of 22)
+m33=$(etag_of 33)
 
 put4m 11
 r=$(rows)

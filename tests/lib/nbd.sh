@@ -18,6 +18,8 @@
 #                          NBD_PORT (the same ports when started again);
 #                          PID_volumed its pid; node_timeout
 #                          $VOL_NODE_TIMEOUT (default 5)
+#   chunk_etag             the ETag a chunk of the bytes on stdin gets: their
+#                          XXH3-128 (objectd/etag.c), through libxxhash
 
 vol_token() {
 	TOKEN=$(curl -sf -D - -o /dev/null -H 'X-Auth-User: test:tester' \
@@ -116,4 +118,16 @@ EOF
 	fi
 	_start volumed kumo-volumed "$TMPDIR_TEST/volume.conf"
 	_wait_health volumed "$VOLUME_PORT"
+}
+
+chunk_etag() {
+	$PYTHON -c 'import ctypes, sys
+class U128(ctypes.Structure):
+    _fields_ = [("lo", ctypes.c_uint64), ("hi", ctypes.c_uint64)]
+f = ctypes.CDLL("libxxhash.so.0").XXH3_128bits
+f.restype = U128
+f.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+d = sys.stdin.buffer.read()
+r = f(d, len(d))
+print("%016x%016x" % (r.hi, r.lo))'
 }

@@ -4,10 +4,12 @@
 # a hash dir of <dev>/objects/<part>/<suffix>/<hash>/ is a <ts>.data,
 # <ts>.ts or <ts>.meta whose footer ("KUMOOBJ1", body_len, meta_len,
 # crc32 of the metadata) matches its size and metadata, and every .data
-# body's MD5 is the ETag and its length the Content-Length its metadata
-# says. With --no-tmp, <dev>/tmp must hold no file either (an upload that
+# body's MD5 (its XXH3-128 when X-Backend-Etag-Hash says xxh3-128: volume
+# chunks, objectd/etag.c) is the ETag and its length the Content-Length
+# its metadata says. With --no-tmp, <dev>/tmp must hold no file either (an upload that
 # was not committed leaves nothing behind). Prints one line a problem and
 # a summary; exits 1 on any problem.
+import ctypes
 import hashlib
 import os
 import struct
@@ -15,6 +17,21 @@ import sys
 import zlib
 
 FOOTER = 24
+
+
+class _U128(ctypes.Structure):
+    _fields_ = [("lo", ctypes.c_uint64), ("hi", ctypes.c_uint64)]
+
+
+def body_hash(meta, body):
+    """The hash of body the ETag must be: MD5, or XXH3-128 (libxxhash)."""
+    if meta.get("x-backend-etag-hash") != "xxh3-128":
+        return hashlib.md5(body).hexdigest()
+    f = ctypes.CDLL("libxxhash.so.0").XXH3_128bits
+    f.restype = _U128
+    f.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+    r = f(body, len(body))
+    return "%016x%016x" % (r.hi, r.lo)
 
 
 def parse_meta(block):
@@ -53,9 +70,9 @@ def check_file(path):
         return "bad metadata: %s" % e
     if path.endswith(".data"):
         body = data[:body_len]
-        if meta.get("etag") != hashlib.md5(body).hexdigest():
-            return "body MD5 %s is not its ETag %s" % (
-                hashlib.md5(body).hexdigest(), meta.get("etag"))
+        if meta.get("etag") != body_hash(meta, body):
+            return "body hash %s is not its ETag %s" % (
+                body_hash(meta, body), meta.get("etag"))
         if meta.get("content-length") != str(body_len):
             return "body of %d bytes, Content-Length %s" % (
                 body_len, meta.get("content-length"))

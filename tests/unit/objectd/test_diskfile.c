@@ -17,6 +17,7 @@
 #include <xxhash.h>
 
 #include "common/md5.h"
+#include "common/xxh.h"
 #include "objectd/internal.h"
 
 static char root[256];
@@ -62,9 +63,11 @@ static struct ts mkts(int64_t secs)
 	return t;
 }
 
-/* Write a .data of body with Content-Type ctype at time secs. */
-static void put(const struct df_loc *loc, int64_t secs, const char *body,
-		const char *ctype)
+/* Write a .data of body with Content-Type ctype at time secs; with kind,
+ * its ETag is its XXH3-128, marked X-Backend-Etag-Hash: kind (as
+ * server.c stores a volume chunk), else its MD5. */
+static void put_as(const struct df_loc *loc, int64_t secs, const char *body,
+		   const char *ctype, const char *kind)
 {
 	struct objmeta m = OBJMETA_INIT;
 	struct df_writer w;
@@ -72,8 +75,14 @@ static void put(const struct df_loc *loc, int64_t secs, const char *body,
 	char etag[33], tsb[TS_INTERNAL_LEN + 1], len[32];
 
 	cr_assert_eq(df_writer_open(loc, &w), 0);
+	if (kind) {
+		cr_assert_eq(df_writer_use_xxh128(&w), 0);
+		objmeta_set(&m, ETAG_HASH_HEADER, kind);
+	}
 	cr_assert_eq(df_writer_write(&w, body, strlen(body)), 0);
-	cr_assert_eq(df_writer_etag(&w, etag), 0);
+	cr_assert_eq(kind ? df_writer_xxh128(&w, etag)
+			  : df_writer_etag(&w, etag),
+		     0);
 	snprintf(len, sizeof(len), "%zu", strlen(body));
 	objmeta_set(&m, "name", loc->name);
 	objmeta_set(&m, "X-Timestamp", ts_internal(&t, tsb));
@@ -85,6 +94,12 @@ static void put(const struct df_loc *loc, int64_t secs, const char *body,
 	cr_assert_eq(df_writer_commit(&w, loc, &t, ".data", &m), 0);
 	df_writer_abort(&w); /* safe after commit */
 	objmeta_free(&m);
+}
+
+static void put(const struct df_loc *loc, int64_t secs, const char *body,
+		const char *ctype)
+{
+	put_as(loc, secs, body, ctype, NULL);
 }
 
 static void write_empty(const struct df_loc *loc, int64_t secs, const char *ext,
@@ -296,15 +311,65 @@ Test(diskfile, write_read_verify)
 	cr_assert_eq(pread(obj.fd, buf, 11, 0), 11);
 	cr_assert_eq(memcmp(buf, "hello world", 11), 0);
 	cr_assert_eq(df_verify_body(obj.fd, obj.body_len,
-				    objmeta_get(&obj.meta, "ETag")),
+				    objmeta_get(&obj.meta, "ETag"), ETAG_MD5),
 		     0);
 	cr_assert_eq(df_verify_body(obj.fd, obj.body_len,
-				    "00000000000000000000000000000000"),
+				    "00000000000000000000000000000000",
+				    ETAG_MD5),
 		     -EILSEQ);
 	df_close(&obj);
 	/* nothing left in tmp */
 	snprintf(buf, sizeof(buf), "%s/d1/tmp", root);
 	cr_assert_eq(count_files(buf), 0);
+}
+
+/* An ETag that is the body's XXH3-128 (etag.c): the kind is read from the
+ * metadata (and kept over a .meta), the body checks by it and not by
+ * MD5, an empty body's ETag is the XXH3-128 of nothing, and a kind this
+ * server does not know makes the file corrupt */
+Test(diskfile, xxh128_etag)
+{
+	struct df_loc loc;
+	struct df_obj obj;
+	char hex[33], md5[33];
+	uint8_t d[MD5_LEN];
+
+	cr_assert_eq(etag_kind_parse(NULL), ETAG_MD5);
+	cr_assert_eq(etag_kind_parse("MD5"), ETAG_MD5);
+	cr_assert_eq(etag_kind_parse("XXH3-128"), ETAG_XXH128);
+	cr_assert_eq(etag_kind_parse("sha256"), -EINVAL);
+	cr_assert_eq(etag_sum_buf(ETAG_XXH128, "", 0, hex), 0);
+	cr_assert_str_eq(hex, "99aa06d3014798d86001c324468d497f");
+
+	locate(&loc, "x");
+	put_as(&loc, 1000, "hello world", "text/plain", ETAG_XXH128_NAME);
+	write_empty(&loc, 1500, ".meta", "X-Object-Meta-New", "yes");
+	cr_assert_eq(df_open(&loc, 2000, &obj), 0);
+	cr_assert_eq(obj.state, DF_LIVE);
+	cr_assert_str_eq(objmeta_get(&obj.meta, "X-Object-Meta-New"), "yes");
+	cr_assert_eq(etag_kind_of(&obj.meta), ETAG_XXH128);
+	xxh128_hex("hello world", 11, hex);
+	cr_assert_str_eq(objmeta_get(&obj.meta, "ETag"), hex);
+	md5_buf("hello world", 11, d);
+	md5_hex(d, md5);
+	cr_assert_eq(df_verify_body(obj.fd, obj.body_len, hex, ETAG_XXH128), 0);
+	cr_assert_eq(df_verify_body(obj.fd, obj.body_len, md5, ETAG_XXH128),
+		     -EILSEQ);
+	cr_assert_eq(df_verify_body(obj.fd, obj.body_len, hex, ETAG_MD5),
+		     -EILSEQ);
+	df_close(&obj);
+
+	locate(&loc, "empty");
+	put_as(&loc, 1000, "", "text/plain", ETAG_XXH128_NAME);
+	cr_assert_eq(df_open(&loc, 2000, &obj), 0);
+	cr_assert_eq(obj.state, DF_LIVE);
+	df_close(&obj);
+
+	locate(&loc, "unknown");
+	put_as(&loc, 1000, "hello world", "text/plain", "sha256");
+	cr_assert_eq(df_open(&loc, 2000, &obj), 0);
+	cr_assert_eq(obj.state, DF_ABSENT); /* quarantined */
+	df_close(&obj);
 }
 
 /* df_writer_use_xxh128: the body's XXH3-128 (canonical hex, across
@@ -384,7 +449,7 @@ Test(diskfile, metadata_larger_than_the_tail_read)
 	cr_assert_eq(obj.state, DF_LIVE);
 	cr_assert_eq(obj.body_len, 10000);
 	cr_assert_str_eq(objmeta_get(&obj.meta, "X-Object-Meta-Big"), big);
-	cr_assert_eq(df_verify_body(obj.fd, obj.body_len, etag), 0);
+	cr_assert_eq(df_verify_body(obj.fd, obj.body_len, etag, ETAG_MD5), 0);
 	df_close(&obj);
 
 	/* a body of 3 bytes: the whole file is the tail */

@@ -186,7 +186,7 @@ Test(ecfile, nondurable_invisible_until_commit)
 			 "0123");
 	cr_expect_str_eq(objmeta_get(&obj.meta, "Content-Type"), "x/y");
 	cr_expect_eq(df_verify_body(obj.fd, obj.body_len,
-				    objmeta_get(&obj.meta, "ETag")),
+				    objmeta_get(&obj.meta, "ETag"), ETAG_MD5),
 		     0);
 	df_close(&obj);
 }
