@@ -13,8 +13,8 @@
  *
  *   <dev>/objects/<part>/hashes.json    {"updated": "<gen>",
  *                                        "hashes": {sfx: md5 | null}}
- *   <dev>/objects/<part>/hashes.invalid suffixes changed since, one a line
- *   <dev>/objects/<part>/.lock          flock'ed around both
+ *   <dev>/objects/<part>/hashes.invalid suffixes changed since, one a line;
+ *                                       flock'ed around both (lock_part)
  *
  * null marks a suffix to rehash. The states of one suffix:
  *
@@ -64,7 +64,6 @@
 
 #define HASHES_FILE	 "hashes.json"
 #define INVALID_FILE	 "hashes.invalid"
-#define LOCK_FILE	 ".lock"
 #define MAX_HASHES_BYTES (4 * 1024 * 1024)
 #define MAX_RETRIES	 8
 
@@ -84,14 +83,21 @@ static int hash_name_ok(const char *s)
 	return strlen(s) == 32 && strspn(s, "0123456789abcdef") == 32;
 }
 
-/* flock the partition's lock file; returns the fd or -errno. */
+/*
+ * flock the partition's hashes.invalid (made if missing) and return its
+ * fd (O_APPEND: an invalidation writes its line through it), or -errno.
+ * hashes.invalid is never replaced, only truncated, so its inode is the
+ * lock; Swift locks a separate .lock file instead, which cost every
+ * write in place one more open and close, and each new partition one
+ * more file.
+ */
 static int lock_part(const char *part_dir)
 {
 	char path[PATH_MAX + 32];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/%s", part_dir, LOCK_FILE);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	snprintf(path, sizeof(path), "%s/%s", part_dir, INVALID_FILE);
+	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	if (fd == -1)
 		return -errno;
 	while (flock(fd, LOCK_EX) == -1) {
@@ -130,26 +136,18 @@ int objd_data_dir_ok(const char *name)
 /* A suffix of part_dir (<dev>/objects[-N]/<part>) marked as changed. */
 static int invalidate_in(const char *part_dir, const char *suffix)
 {
-	char path[PATH_MAX + 32], line[8];
-	int lfd, fd, rc = 0;
+	char line[8];
+	int fd, rc = 0;
 
-	lfd = lock_part(part_dir);
-	if (lfd < 0) {
-		rc = lfd;
-		goto out;
-	}
-	snprintf(path, sizeof(path), "%s/%s", part_dir, INVALID_FILE);
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-	if (fd == -1) {
-		rc = -errno;
+	fd = lock_part(part_dir);
+	if (fd < 0) {
+		rc = fd;
 	} else {
 		snprintf(line, sizeof(line), "%.3s\n", suffix);
 		if (write(fd, line, 4) != 4)
 			rc = errno ? -errno : -EIO;
-		close(fd);
+		unlock_part(fd);
 	}
-	unlock_part(lfd);
-out:
 	if (rc)
 		log_err("cannot invalidate suffix %s of %s: %s", suffix,
 			part_dir, strerror(-rc));

@@ -649,7 +649,8 @@ static int part_empty(const char *part_dir)
 int repl_prune_handoff(const struct repl_job *j, const struct repl_snap *s)
 {
 	static const char *const part_files[] = {
-		"hashes.json", "hashes.invalid", RECLAIM_MARK, ".lock"};
+		"hashes.json", "hashes.invalid", RECLAIM_MARK,
+		".lock"}; /* .lock: what older versions locked */
 	char part_dir[DF_DEV_DIR_MAX + 32], dir[DF_HASH_DIR_MAX],
 		path[PATH_MAX];
 	size_t f;

@@ -3,7 +3,8 @@
  * (objectd/hashes.c) and what the replicator relies on in diskfile.c:
  * every write invalidates its suffix, invalidations are never lost to
  * concurrent writers while hashes are being computed, old tombstones are
- * reclaimed by a rehash (and young ones are not), suffix listings, and a
+ * reclaimed by a rehash (and young ones are not), hashes.invalid is the
+ * partition's lock (no .lock file), suffix listings, and a
  * replicated file is refused unless it is whole (df_writer_place).
  */
 #include <errno.h>
@@ -119,6 +120,26 @@ Test(hashes, every_write_invalidates_its_suffix)
 	json_decref(a);
 	json_decref(b);
 	json_decref(c);
+}
+
+/* a write in place locks hashes.invalid itself: no .lock file is made
+ * beside it (one file and one open fewer per partition and write) */
+Test(hashes, invalidation_locks_hashes_invalid)
+{
+	char path[400];
+	struct stat st;
+	json_t *h;
+
+	write_at("o1", (int64_t)time(NULL) - 10, ".ts");
+	snprintf(path, sizeof(path), "%s/objects/7/hashes.invalid", dev);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_eq(st.st_size, 4);
+	snprintf(path, sizeof(path), "%s/objects/7/.lock", dev);
+	cr_assert_eq(stat(path, &st), -1, "a .lock file was made");
+	h = hashes(); /* consolidating takes the same lock */
+	cr_assert_eq(json_object_size(h), 1);
+	cr_assert_eq(stat(path, &st), -1, "a .lock file was made");
+	json_decref(h);
 }
 
 Test(hashes, quarantine_invalidates)
