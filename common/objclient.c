@@ -331,9 +331,7 @@ int oc_put(struct cluster *c, const char *account, const char *container,
 	}
 	if (opts && opts->content_type)
 		ctype = opts->content_type;
-	if (opts && opts->no_etag) {
-		etag[0] = '\0'; /* the first replica's ETag, below */
-	} else if (opts && opts->xxh_etag) {
+	if (opts && opts->xxh_etag) {
 		/* the ETag is the XXH3-128: the object servers check the
 		 * body by it and store it (objectd/etag.c) */
 		xxh128_hex(data, len, etag);
@@ -399,8 +397,6 @@ int oc_put(struct cluster *c, const char *account, const char *container,
 	for (i = 0; !rc && i < got; i++) {
 		if (statuses[i] / 100 != 2 || !*etags[i])
 			continue;
-		if (!*etag) /* no_etag: the others must agree with it */
-			memcpy(etag, etags[i], sizeof(etag));
 		if (strcmp(etags[i], etag)) {
 			log_err("PUT /%s/%s/%s: a backend stored ETag %s, not "
 				"%s",

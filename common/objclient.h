@@ -38,11 +38,6 @@ struct oc_put_opts {
 	const char *content_type;	  /* default application/octet-stream */
 	int if_none_match;		  /* If-None-Match: * (create only) */
 	const struct cluster_hdrs *extra; /* e.g. X-Object-Meta-* */
-	/* send no ETag, so no MD5 pass over the body here: each object
-	 * server then hashes its replica and the replicas' ETags must agree
-	 * with each other, as Swift's proxy checks for a client that sends
-	 * none (three MD5 passes instead of one: slower in all) */
-	int no_etag;
 	/* store the body's XXH3-128 as its ETag instead of its MD5
 	 * (X-Backend-Etag-Hash: xxh3-128; objectd/etag.c): no MD5 pass at
 	 * all, the object servers check the transfer, GETs and the auditor
@@ -65,10 +60,10 @@ struct oc_put_opts {
 };
 
 /*
- * PUT len bytes as the object, with their MD5 as its ETag (unless
- * opts->no_etag) and their XXH3-128 (X-Backend-Body-Xxh128), by which
- * the object servers check the transfer and then store that ETag without
- * hashing the body with MD5 again (one MD5 pass, not one per replica);
+ * PUT len bytes as the object, with their MD5 as its ETag and their
+ * XXH3-128 (X-Backend-Body-Xxh128), by which the object servers check
+ * the transfer and then store that ETag without hashing the body with
+ * MD5 again (one MD5 pass, not one per replica);
  * with opts->xxh_etag, their XXH3-128 as the ETag and no MD5 at all. A
  * newer write of the object found there (409) leaves that one in place
  * and counts as done, as Swift's 202 does. The body waits for

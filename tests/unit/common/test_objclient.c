@@ -190,30 +190,6 @@ Test(objclient, put_get_range_head_delete)
 	free(data);
 }
 
-/* no_etag (volume chunks): no MD5 here, the object servers' own ETag,
- * the same on every replica, is the body's MD5 */
-Test(objclient, no_etag_put_stores_the_body_md5)
-{
-	const size_t size = 3 << 20;
-	struct oc_put_opts opts = {.no_etag = 1};
-	struct oc_info info;
-	struct buf got = {0};
-	char *data = malloc(size), etag[33];
-
-	srand(7);
-	random_bytes(data, size);
-	md5_of(data, size, etag);
-	cr_assert_eq(oc_container_create(cl, ACCT, "c"), 0);
-	cr_assert_eq(oc_put(cl, ACCT, "c", "noetag", data, size, &opts), 0);
-	cr_assert_eq(oc_get(cl, ACCT, "c", "noetag", &got, &info), 0);
-	cr_assert_eq(got.len, size);
-	cr_expect(!memcmp(got.data, data, size), "GET gave other bytes");
-	cr_expect_str_eq(info.etag, etag);
-	cr_expect_str_eq(info.content_type, "application/octet-stream");
-	buf_free(&got);
-	free(data);
-}
-
 /* xxh_etag (volume chunks): no MD5 anywhere, the body's XXH3-128 is the
  * ETag every replica stores; whole GETs of a large body (read ahead), a
  * small one (read at once) and an empty one pass the object servers'
@@ -267,8 +243,7 @@ static void quorum_cb(void *arg, int rc)
 Test(objclient, at_quorum_called_once_with_the_result)
 {
 	struct quorum_seen q = {0, 1};
-	struct oc_put_opts opts = {
-		.no_etag = 1, .at_quorum = quorum_cb, .arg = &q};
+	struct oc_put_opts opts = {.at_quorum = quorum_cb, .arg = &q};
 	struct buf got = {0};
 
 	cr_assert_eq(oc_container_create(cl, ACCT, "c"), 0);
