@@ -24,21 +24,15 @@
  * The write state machine (df_writer_*, df_write_empty):
  *
  *   (none) --df_writer_open--> TMP: <dev>/tmp/tmpXXXXXX, open
- *   (none) --df_writer_open_len, a body of DF_DIRECT_MIN bytes or more, a
- *        file in the device's pool (recycle.c)--> TMP: the pooled file
- *        renamed to <dev>/tmp/tmpr<pid>.<n>, open, holding old bytes
  *   TMP --df_writer_write*--> TMP (body appended, MD5 updated, or the
  *        XXH3-128 the client asked for: df_writer_use_xxh128)
- *   TMP --df_writer_commit: append metadata + footer, ftruncate to
- *        body + metadata + footer if the file was pooled, sg_sync(file)-->
+ *   TMP --df_writer_commit: append metadata + footer, sg_sync(file)-->
  *   SYNCED --mkdir -p (no fsync yet), rename to <hash_dir>/<ts><ext>-->
  *   IN PLACE --sg_sync: a syncfs started after the rename covers the
  *            file's entry and every dir the mkdir made (syncgroup.c: one
  *            for all the writers queued together; Swift's renamer fsyncs
  *            the hash dir and each new dir's parent instead)--> DURABLE
- *   DURABLE --df_cleanup--> older .data/.ts/.meta removed (a replicated
- *            .data of DF_DIRECT_MIN bytes or more into the device's pool
- *            while it has room: recycle.c, else unlinked)
+ *   DURABLE --df_cleanup--> older .data/.ts/.meta removed
  *   TMP/SYNCED --df_writer_abort or any error--> (none): tmp unlinked
  *
  * Invariants:
@@ -47,8 +41,7 @@
  *   2. A request is acknowledged (201/204/202) only in DURABLE: the
  *      file's bytes and every directory entry made for it are synced.
  *   3. An upload that does not reach commit (truncated body, client gone,
- *      ETag mismatch, disk full) leaves no file behind: on_close aborts
- *      (a pooled file it wrote into is unlinked, never renamed).
+ *      ETag mismatch, disk full) leaves no file behind: on_close aborts.
  *   4. The newest timestamp wins: the current state of an object is the
  *      newest .data or .ts in its hash dir (a .ts wins a tie), plus the
  *      newest .meta newer than that .data; everything else is obsolete
@@ -595,29 +588,6 @@ static int obsolete(const struct df_file *files, const struct df_pick *p, int i)
 	return c < 0 || (c == 0 && files[p->end].kind == K_TS);
 }
 
-/* Hand the obsolete replicated .data at path to its device's pool
- * (recycle.c) rather than unlinking it. 0 when pooled, else -errno (the
- * caller unlinks). */
-static int pool_data(const char *hash_dir, const char *path)
-{
-	char dev_dir[DF_DEV_DIR_MAX];
-	const char *end = hash_dir + strlen(hash_dir);
-	struct stat st;
-	int up;
-
-	/* <dev>/<objects>/<part>/<suffix>/<hash> */
-	for (up = 0; up < 4 && end > hash_dir; up++)
-		while (--end > hash_dir && *end != '/')
-			;
-	if (end == hash_dir || (size_t)(end - hash_dir) >= sizeof(dev_dir))
-		return -EINVAL;
-	snprintf(dev_dir, sizeof(dev_dir), "%.*s", (int)(end - hash_dir),
-		 hash_dir);
-	if (lstat(path, &st) == -1)
-		return -errno;
-	return rc_put(dev_dir, path, &st);
-}
-
 int df_cleanup(const char *hash_dir)
 {
 	struct df_file *files;
@@ -633,9 +603,6 @@ int df_cleanup(const char *hash_dir)
 		if (!obsolete(files, &p, i))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", hash_dir, files[i].name);
-		if (files[i].kind == K_DATA && files[i].idx < 0 &&
-		    !pool_data(hash_dir, path))
-			continue;
 		if (unlink(path) == -1 && errno != ENOENT)
 			log_warn("cannot remove obsolete %s: %m", path);
 		else
@@ -1185,27 +1152,6 @@ int df_writer_open(const struct df_loc *loc, struct df_writer *w)
 	return 0;
 }
 
-int df_writer_open_len(const struct df_loc *loc, struct df_writer *w,
-		       int64_t len)
-{
-	int fd;
-
-	if (len < DF_DIRECT_MIN)
-		return df_writer_open(loc, w);
-	memset(w, 0, sizeof(*w));
-	fd = rc_take(loc->dev_dir, w->tmp_path, sizeof(w->tmp_path));
-	if (fd < 0)
-		return df_writer_open(loc, w);
-	w->fd = fd;
-	w->reused = 1;
-	w->md5 = md5_new();
-	if (!w->md5) {
-		df_writer_abort(w);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
 /*
  * Upload buffers (DF_BUF_SIZE, aligned for O_DIRECT; also the read
  * buffers of large GETs, server.c) kept for the next uploads: a fresh one
@@ -1412,7 +1358,6 @@ void df_writer_abort(struct df_writer *w)
 	w->buf = NULL;
 	w->used = 0;
 	w->direct = 0;
-	w->reused = 0;
 }
 
 /*
@@ -1536,10 +1481,6 @@ int df_writer_commit(struct df_writer *w, const struct df_loc *loc,
 	rc = writer_flush(w);
 	if (!rc)
 		rc = write_all(w->fd, tail.data, tail.len);
-	/* a pooled file: cut what is left of the object it held */
-	if (!rc && w->reused &&
-	    ftruncate(w->fd, (off_t)(w->size + tail.len)) == -1)
-		rc = -errno;
 	if (!rc)
 		rc = sg_sync(w->fd);
 	if (rc) {

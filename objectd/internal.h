@@ -25,7 +25,6 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
 
 #include <jansson.h>
 
@@ -204,36 +203,6 @@ int sg_sync(int fd);
  * again); how many writers are queued or in a running batch. */
 void sg_set_sync(int (*fn)(int fd));
 int sg_queued(void);
-/* A mark of the syncs of filesystem dev so far, taken after a change
- * (a rename) was made; sg_covered: non-zero once a sync of dev that
- * started after the mark has succeeded, so that change is on disk
- * (never, when dev has no group: UINT64_MAX). Any thread. */
-uint64_t sg_mark(dev_t dev);
-int sg_covered(dev_t dev, uint64_t mark);
-
-/* --- recycle.c: obsolete large .data files kept for reuse ---------------- */
-
-struct stat;
-/*
- * Pool the obsolete .data at path (st: its lstat) of the device dev_dir
- * instead of unlinking it: 0 when it was renamed into <dev>/recycle,
- * else -errno (-EINVAL: not a file to pool, -ENOSPC: no room in the pool
- * or the device low on space) and the caller unlinks it. Any thread.
- */
-int rc_put(const char *dev_dir, const char *path, const struct stat *st);
-/*
- * A pooled file of dev_dir renamed to a new temp name (into tmp_path, len
- * bytes) and opened for writing: its fd (the caller's, as tmp_path), or
- * -errno when none is free to reuse (tmp_path then names nothing). The
- * file holds old bytes: write from offset 0 and cut it to length.
- */
-int rc_take(const char *dev_dir, char *tmp_path, size_t len);
-/* Unlink the pooled files of dev_dir (its space is needed): how many. */
-int rc_release(const char *dev_dir);
-/* The updater's pass: release dev_dir's pool, and any file a dead
- * process left in <dev>/recycle, when no file was pooled or taken for
- * idle_secs. */
-void rc_idle(const char *dev_dir, long long idle_secs);
 
 /* --- diskfile.c: the on-disk format ------------------------------------ */
 
@@ -314,7 +283,6 @@ struct df_writer {
 	uint64_t on_disk;   /* bytes written to fd */
 	uint64_t writeback; /* writeback started below this offset */
 	int direct;	    /* fd has O_DIRECT: full buffers only */
-	int reused;	    /* a pooled file: old bytes past what is written */
 };
 
 /*
@@ -368,11 +336,6 @@ void df_close(struct df_obj *obj);
 /* Start an upload: a temp file in <dev>/tmp. 0 or -errno (logged). On
  * error w needs no abort. */
 int df_writer_open(const struct df_loc *loc, struct df_writer *w);
-/* The same for a body of len bytes (-1: unknown): from DF_DIRECT_MIN, a
- * file of the device's pool (recycle.c) when there is one, else a new
- * one. */
-int df_writer_open_len(const struct df_loc *loc, struct df_writer *w,
-		       int64_t len);
 /* A DF_BUF_SIZE buffer aligned for O_DIRECT (a kept one if any), NULL on
  * ENOMEM; df_buf_put gives it back (NULL is fine). */
 char *df_buf_get(void);

@@ -44,8 +44,7 @@ static const struct conf_key objd_conf_keys[] = {
 	 "seconds a container update may take before it is saved for later"},
 	{"object-server", "updater_interval", CONF_INT, 1, 86400, "30",
 	 OFF(updater_interval),
-	 "seconds between passes of the updater over async_pending; obsolete "
-	 "files kept for reuse are released after as long idle"},
+	 "seconds between passes of the updater over async_pending"},
 	{"object-server", "tmp_max_age", CONF_INT, 60, 604800, "86400",
 	 OFF(tmp_max_age),
 	 "seconds after which a leftover temp upload file is removed"},

@@ -948,12 +948,10 @@ static int check_creation(struct http_request *req, struct obj_req *r)
  * proxy can still send the body to a handoff instead. The room claimed
  * covers the metadata and footer that follow the body too: a claim of
  * the body alone left the tail's block to be allocated apart at
- * writeback, one more disk write per small object. Refused, the files
- * pooled for reuse on the device (recycle.c) are released and the claim
- * made again. 0, or -ENOSPC / -EDQUOT (logged); a filesystem without
- * fallocate finds out on write.
+ * writeback, one more disk write per small object. 0, or -ENOSPC /
+ * -EDQUOT (logged); a filesystem without fallocate finds out on write.
  */
-static int reserve_body(struct df_writer *w, const char *dev_dir, int64_t len,
+static int reserve_body(struct df_writer *w, int64_t len,
 			const struct objmeta *meta)
 {
 	int rc;
@@ -962,12 +960,6 @@ static int reserve_body(struct df_writer *w, const char *dev_dir, int64_t len,
 				  len + (off_t)df_tail_reserve(meta)) == 0)
 		return 0;
 	rc = -errno;
-	/* the device's pool of obsolete files (recycle.c) gives its room
-	 * back first: it never makes a device look full */
-	if ((rc == -ENOSPC || rc == -EDQUOT) && rc_release(dev_dir) &&
-	    fallocate(w->fd, FALLOC_FL_KEEP_SIZE, 0,
-		      len + (off_t)df_tail_reserve(meta)) == 0)
-		return 0;
 	if (rc != -ENOSPC && rc != -EDQUOT)
 		return 0;
 	log_warn("no room for %lld bytes in %s", (long long)len, w->tmp_path);
@@ -1129,14 +1121,13 @@ static void put_headers(struct http_request *req)
 	if (!rc && r->etag_kind == ETAG_XXH128)
 		rc = objmeta_set(&r->meta, ETAG_HASH_HEADER, ETAG_XXH128_NAME);
 	if (!rc)
-		rc = df_writer_open_len(&r->loc, &r->w, r->clen);
+		rc = df_writer_open(&r->loc, &r->w);
 	if (!rc) {
 		if (r->etag_kind == ETAG_XXH128 || client_hashed(req) ||
 		    trailer_hashed(req))
 			rc = df_writer_use_xxh128(&r->w);
 		if (!rc)
-			rc = reserve_body(&r->w, r->loc.dev_dir, r->clen,
-					  &r->meta);
+			rc = reserve_body(&r->w, r->clen, &r->meta);
 		if (!rc)
 			rc = df_writer_direct(&r->w, r->clen);
 		if (rc)

@@ -26,9 +26,6 @@
  *      its inodes and its directory entries are on disk.
  *   2. A failed sync fails every writer of its batch, none other.
  *   3. At most one sync runs per filesystem at a time.
- *   4. Syncs of a filesystem are numbered as they start; sg_mark after a
- *      change, and sg_covered says once a sync numbered above the mark
- *      succeeded (recycle.c waits so for a rename to be on disk).
  *
  * syncfs(2) writes back every dirty inode and the buffer cache of the
  * filesystem; ext4 without a journal (as on this project's machines)
@@ -68,8 +65,6 @@ struct sg_group {
 	int used;
 	int busy; /* a leader is syncing */
 	struct sg_waiter *queue;
-	uint64_t started; /* syncs started (the running one's number) */
-	uint64_t done;	  /* number of the last sync that succeeded */
 };
 
 /* The whole filesystem of fd, then the disk's cache. 0 or -errno. */
@@ -132,20 +127,16 @@ static void state_wake(atomic_int *state)
 static void lead(struct sg_group *grp, int fd, struct sg_waiter *me)
 {
 	struct sg_waiter *batch = grp->queue, *w, *next, *lead_next = NULL;
-	uint64_t num;
 	int rc;
 
 	for (w = batch; w; w = w->next)
 		w->queued = 0;
 	grp->queue = NULL;
 	grp->busy = 1;
-	num = ++grp->started;
 	pthread_mutex_unlock(&sg.lock);
 	rc = sg.sync(fd);
 	pthread_mutex_lock(&sg.lock);
 	grp->busy = 0;
-	if (!rc)
-		grp->done = num;
 	for (w = batch; w; w = w->next)
 		sg.queued--;
 	if (grp->queue) {
@@ -220,30 +211,4 @@ int sg_queued(void)
 	n = sg.queued;
 	pthread_mutex_unlock(&sg.lock);
 	return n;
-}
-
-uint64_t sg_mark(dev_t dev)
-{
-	struct sg_group *grp;
-	uint64_t mark = UINT64_MAX;
-
-	pthread_mutex_lock(&sg.lock);
-	grp = group_of(dev);
-	if (grp)
-		mark = grp->started;
-	pthread_mutex_unlock(&sg.lock);
-	return mark;
-}
-
-int sg_covered(dev_t dev, uint64_t mark)
-{
-	struct sg_group *grp;
-	int covered = 0;
-
-	pthread_mutex_lock(&sg.lock);
-	grp = group_of(dev);
-	if (grp && mark != UINT64_MAX)
-		covered = grp->done > mark;
-	pthread_mutex_unlock(&sg.lock);
-	return covered;
 }

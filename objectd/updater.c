@@ -421,8 +421,6 @@ static int pass_device(struct objd *od, const char *dev_dir)
 
 	if (snprintf(top, sizeof(top), "%s/tmp", dev_dir) < (int)sizeof(top))
 		clean_tmp(top, od->cfg->tmp_max_age);
-	/* obsolete files kept for reuse give their room back once idle */
-	rc_idle(dev_dir, od->cfg->updater_interval);
 	if (snprintf(top, sizeof(top), "%s/async_pending", dev_dir) >=
 	    (int)sizeof(top))
 		return -ENAMETOOLONG;
