@@ -33,6 +33,7 @@
 #include "common/log.h"
 #include "common/objclient.h"
 #include "common/periodic.h"
+#include "common/timestamp.h"
 
 /* What one pass did (also the recon reaper_stats). */
 struct reap_stats {
@@ -46,14 +47,6 @@ struct reap_pass {
 	struct reap_stats st;
 	int rc;
 };
-
-static double now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 struct obj_ctx {
 	struct reap_pass *p;
@@ -243,7 +236,7 @@ static void reap_account(struct reap_pass *p, struct dbstore_db *db,
 	if (!acctd_info_status_deleted(&info) ||
 	    (double)info.del.ticks / 100000.0 +
 			    (double)p->a->cfg->reaper_delay >
-		    now_s() ||
+		    clock_wall_s() ||
 	    !first_primary_here(p, info.account, dev))
 		goto out;
 	p->st.accounts++;
@@ -327,13 +320,13 @@ int acctd_reap_pass(struct acctd *a)
 
 	memset(&p, 0, sizeof(p));
 	p.a = a;
-	p.st.start = now_s();
+	p.st.start = clock_wall_s();
 	pthread_mutex_lock(&a->reap_lock);
 	rc = cluster_open(&cc, &p.cl);
 	if (rc)
 		goto out;
 	rc = dbstore_each(a->store, reap_device, &p);
-	took = now_s() - p.st.start;
+	took = clock_wall_s() - p.st.start;
 	log_info("reaper pass: %ld accounts, %ld containers and %ld objects "
 		 "deleted, %ld failures in %.2fs",
 		 p.st.accounts, p.st.containers_deleted, p.st.objects_deleted,

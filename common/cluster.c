@@ -183,14 +183,6 @@ struct cluster_put {
 	struct put_src src;
 };
 
-static double now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + t.tv_nsec / 1e9;
-}
-
 /* --- setup --------------------------------------------------------------- */
 
 /* The ring file of a slot: account.ring.gz, container.ring.gz, then
@@ -269,7 +261,7 @@ int cluster_open(const struct cluster_conf *conf, struct cluster **out)
 	c->check_every = conf->ring_check_interval > 0
 				 ? conf->ring_check_interval
 				 : CLUSTER_RING_CHECK_DEFAULT;
-	c->next_check = now_s() + c->check_every;
+	c->next_check = clock_mono_s() + c->check_every;
 	c->prefix = strdup(conf->hash_prefix ? conf->hash_prefix : "");
 	c->suffix = strdup(conf->hash_suffix ? conf->hash_suffix : "");
 	if (!c->prefix || !c->suffix) {
@@ -346,7 +338,7 @@ void cluster_close(struct cluster *c)
 static void rings_check(struct cluster *c)
 {
 	struct ring *fresh, *old;
-	double now = now_s();
+	double now = clock_mono_s();
 	int i, rc;
 
 	pthread_mutex_lock(&c->ring_lock);
@@ -377,7 +369,7 @@ static void rings_check(struct cluster *c)
 	}
 	pthread_mutex_lock(&c->ring_lock);
 	c->reloading = 0;
-	c->next_check = now_s() + c->check_every;
+	c->next_check = clock_mono_s() + c->check_every;
 	pthread_mutex_unlock(&c->ring_lock);
 }
 
@@ -555,7 +547,7 @@ static struct errslot *errslot_of(struct cluster *c, const struct ring_dev *d)
 int cluster_node_limited(struct cluster *c, const struct ring_dev *dev)
 {
 	struct errslot *s;
-	double now = now_s();
+	double now = clock_mono_s();
 	int limited = 0;
 
 	pthread_mutex_lock(&c->lock);
@@ -577,7 +569,7 @@ void cluster_node_error(struct cluster *c, const struct ring_dev *dev)
 	s = errslot_of(c, dev);
 	if (s) {
 		s->errors++;
-		s->last = now_s();
+		s->last = clock_mono_s();
 	}
 	pthread_mutex_unlock(&c->lock);
 }
@@ -590,7 +582,7 @@ void cluster_node_error_limit(struct cluster *c, const struct ring_dev *dev)
 	s = errslot_of(c, dev);
 	if (s) {
 		s->errors = c->err_limit + 1;
-		s->last = now_s();
+		s->last = clock_mono_s();
 	}
 	pthread_mutex_unlock(&c->lock);
 	log_warn("node %s:%d/%s error limited", dev->ip, dev->port,
@@ -919,7 +911,7 @@ static size_t header_cb(char *data, size_t size, size_t n, void *arg)
 	size_t len = size * n, nl = len, vl;
 	const char *colon, *value;
 
-	x->last = now_s();
+	x->last = clock_mono_s();
 	while (nl && (data[nl - 1] == '\r' || data[nl - 1] == '\n'))
 		nl--;
 	if (len >= 5 && !strncmp(data, "HTTP/", 5)) {
@@ -956,7 +948,7 @@ static size_t write_cb(char *data, size_t size, size_t n, void *arg)
 	struct xfer *x = arg;
 	size_t len = size * n;
 
-	x->last = now_s();
+	x->last = clock_mono_s();
 	if (x->stream) {
 		if (x->r.body.len - x->body_off >= BODY_MAX) {
 			x->wpaused = 1;
@@ -976,7 +968,7 @@ static size_t read_cb(char *buf, size_t size, size_t n, void *arg)
 	struct put_src *src = x->src;
 	size_t max = size * n, avail;
 
-	x->last = now_s();
+	x->last = clock_mono_s();
 	avail = src->len - x->up_off;
 	if (avail) {
 		if (avail > max)
@@ -1172,7 +1164,7 @@ static struct xfer *xfer_start(struct engine *e, const struct ring_dev *dev,
 	x->r.dev = dev;
 	x->stream = s->stream;
 	x->src = s->src;
-	x->last = now_s();
+	x->last = clock_mono_s();
 	e->xs[e->nxs++] = x;
 	x->url = make_url(dev, s->part, s->account, s->container, s->object,
 			  s->query);
@@ -1333,9 +1325,9 @@ static int engine_timer(CURLM *multi, long timeout_ms, void *arg)
 
 	(void)multi;
 	if (e)
-		e->timer_at = timeout_ms < 0
-				      ? -1
-				      : now_s() + (double)timeout_ms / 1e3;
+		e->timer_at = timeout_ms < 0 ? -1
+					     : clock_mono_s() +
+						       (double)timeout_ms / 1e3;
 	return 0;
 }
 
@@ -1390,7 +1382,7 @@ static void engine_act(struct engine *e, int wait_ms)
 	int running, n, i;
 
 	if (e->timer_at >= 0) {
-		double due = (e->timer_at - now_s()) * 1e3;
+		double due = (e->timer_at - clock_mono_s()) * 1e3;
 
 		if (due < wait_ms)
 			wait_ms = due > 0 ? (int)due + 1 : 0;
@@ -1417,7 +1409,7 @@ static void engine_act(struct engine *e, int wait_ms)
 							 ev, &running);
 		}
 	}
-	if (e->timer_at >= 0 && now_s() >= e->timer_at) {
+	if (e->timer_at >= 0 && clock_mono_s() >= e->timer_at) {
 		e->timer_at = -1;
 		curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0,
 					 &running);
@@ -1445,7 +1437,7 @@ static void engine_step(struct engine *e, int wait_ms)
 		if (x)
 			xfer_finish(x, m->data.result);
 	}
-	now = now_s();
+	now = clock_mono_s();
 	for (i = 0; i < e->nxs; i++) {
 		struct xfer *x = e->xs[i];
 
@@ -1784,7 +1776,7 @@ static void body_resume(struct xfer *x)
 {
 	if (x->wpaused && !x->done) {
 		x->wpaused = 0;
-		x->last = now_s();
+		x->last = clock_mono_s();
 		curl_easy_pause(x->easy, CURLPAUSE_CONT);
 	}
 }
@@ -2377,7 +2369,7 @@ static void put_drain(struct cluster_put *p, enum put_wait w)
 			continue;
 		x->up_off = 0;
 		x->rpaused = 0;
-		x->last = now_s();
+		x->last = clock_mono_s();
 		curl_easy_pause(x->easy, CURLPAUSE_CONT);
 	}
 	/* the first step only performs: the resumed uploads have bytes to

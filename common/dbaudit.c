@@ -31,6 +31,7 @@
 #include "common/log.h"
 #include "common/pace.h"
 #include "common/recon.h"
+#include "common/timestamp.h"
 
 #define BATCH	 256
 #define RKEY_LEN 33
@@ -49,14 +50,6 @@ struct dbaudit {
 	int started;
 	double clock; /* the pace: next allowed moment (monotonic) */
 };
-
-static double wall(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 /* Wait until `until` (monotonic) or a stop; 1 when stopping. */
 static int wait_until(struct dbaudit *a, double until)
@@ -434,7 +427,7 @@ int dbaudit_pass(struct dbaudit *a, struct dbaudit_stats *stats)
 
 	pthread_mutex_lock(&a->pass_lock);
 	begin = pace_now();
-	since = wall();
+	since = clock_wall_s();
 	a->clock = begin;
 	d = opendir(a->devices);
 	while (d && (de = readdir(d))) {

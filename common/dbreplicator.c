@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "common/periodic.h"
 #include "common/recon.h"
+#include "common/timestamp.h"
 #include "ring/ring.h"
 
 #define KEY_LEN	  DBSERVER_KEY_LEN /* kind + 32 hex */
@@ -1040,14 +1041,6 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-static double now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 static void report(struct dbrepl *r, const struct dbrepl_stats *st, double took)
 {
 	json_t *f;
@@ -1081,7 +1074,7 @@ int dbrepl_pass(struct dbrepl *r, struct dbrepl_stats *stats)
 	memset(&p, 0, sizeof(p));
 	pthread_mutex_lock(&r->pass_lock);
 	p.r = r;
-	p.st.start = now_s();
+	p.st.start = clock_wall_s();
 	pthread_mutex_init(&p.lock, NULL);
 	rc = ring_refresh(r);
 	if (rc)
@@ -1108,7 +1101,7 @@ int dbrepl_pass(struct dbrepl *r, struct dbrepl_stats *stats)
 	worker(&p); /* this thread helps too (and does all when nth is 0) */
 	for (i = 0; i < nth; i++)
 		pthread_join(th[i], NULL);
-	report(r, &p.st, now_s() - p.st.start);
+	report(r, &p.st, clock_wall_s() - p.st.start);
 	if (stats)
 		*stats = p.st;
 	rc = p.busy ? -EBUSY : 0;

@@ -23,6 +23,24 @@ void ts_now(struct ts *t)
 	t->offset = 0;
 }
 
+static double clock_s(clockid_t id)
+{
+	struct timespec t;
+
+	clock_gettime(id, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+double clock_mono_s(void)
+{
+	return clock_s(CLOCK_MONOTONIC);
+}
+
+double clock_wall_s(void)
+{
+	return clock_s(CLOCK_REALTIME);
+}
+
 int ts_parse(const char *s, struct ts *t)
 {
 	int64_t secs = 0, frac = 0;

@@ -24,6 +24,13 @@ struct ts {
 /* The current time. */
 void ts_now(struct ts *t);
 
+/* Seconds on CLOCK_MONOTONIC: for intervals and deadlines. */
+double clock_mono_s(void);
+
+/* Seconds since the epoch (CLOCK_REALTIME) as a double: for ages of
+ * files and records, and reports. */
+double clock_wall_s(void);
+
 /*
  * Parse "seconds[.fraction][_hexoffset]" as Swift does (the fraction is
  * rounded to 5 digits). Returns 0, or -EINVAL for anything else, a

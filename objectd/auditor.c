@@ -59,6 +59,7 @@
 #include "common/pace.h"
 #include "common/policy.h"
 #include "common/recon.h"
+#include "common/timestamp.h"
 #include "objectd/internal.h"
 
 #define CHUNK (64 * 1024)
@@ -476,14 +477,6 @@ static int on_device(struct aud_pass *p, const char *dev_dir, const char *path,
 	return each_subdir(path, objd_data_dir_ok, on_data_dir, p, path);
 }
 
-static double wall_now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 int aud_run_once(struct objd *od, struct aud_stats *out)
 {
 	struct aud_pass p;
@@ -494,7 +487,7 @@ int aud_run_once(struct objd *od, struct aud_stats *out)
 	memset(&p, 0, sizeof(p));
 	p.od = od;
 	pthread_mutex_lock(&od->aud_pass_lock);
-	start = wall_now();
+	start = clock_wall_s();
 	begin = pace_now();
 	p.fclock = p.bclock = begin;
 	log_info("object audit pass begins on %s", od->cfg->devices);

@@ -37,6 +37,7 @@
 #include <jansson.h>
 
 #include "common/buf.h"
+#include "common/cluster.h"
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "common/md5.h"
@@ -60,18 +61,14 @@ struct target {
  * stay. Appends to out. */
 static int quote_path(struct buf *out, const char *s)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	int rc = 0;
+	size_t room = 3 * strlen(s) + 1;
+	int rc = buf_reserve(out, room);
 
-	for (; *s && !rc; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || strchr("-_.~/", ch))
-			rc = buf_append(out, s, 1);
-		else
-			rc = buf_printf(out, "%%%c%c", hex[ch >> 4],
-					hex[ch & 15]);
+	if (!rc)
+		rc = cluster_quote(s, (char *)out->data + out->len, room);
+	if (rc >= 0) {
+		out->len += (size_t)rc;
+		rc = 0;
 	}
 	return rc;
 }

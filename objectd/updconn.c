@@ -41,6 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/timestamp.h"
 #include "objectd/internal.h"
 
 #define POOL_MAX      32
@@ -56,14 +57,6 @@ static struct {
 		time_t idle_since;
 	} c[POOL_MAX];
 } pool = {PTHREAD_MUTEX_INITIALIZER, 0, {{{0}, 0, 0}}};
-
-static double now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 /* An idle connection to host, or -1. Connections idle too long are
  * closed on the way. */
@@ -264,7 +257,7 @@ static int read_answer(int fd, double deadline, int *status, int *keep)
 		got += (size_t)n;
 		head[got] = '\0';
 		end = strstr(head, "\r\n\r\n");
-		if (!end && now_s() > deadline)
+		if (!end && clock_mono_s() > deadline)
 			return -ETIMEDOUT;
 	}
 	if (sscanf(head, "HTTP/1.%d %3d", &minor, &code) != 2 || code < 100)
@@ -285,7 +278,7 @@ static int read_answer(int fd, double deadline, int *status, int *keep)
 		n = recv(fd, head, sizeof(head) - 1, 0);
 		if (n == -1 && errno == EINTR)
 			continue;
-		if (n <= 0 || now_s() > deadline)
+		if (n <= 0 || clock_mono_s() > deadline)
 			return 0;
 		have += (size_t)n;
 	}
@@ -312,7 +305,7 @@ void updc_send_all(struct updc_req *r, int n, double conn_timeout,
 			r[i].fd = r[i].reused ? -EPIPE : -EIO;
 		}
 	}
-	deadline = now_s() + node_timeout;
+	deadline = clock_mono_s() + node_timeout;
 	for (i = 0; i < n; i++) {
 		fd = r[i].fd;
 		reused = r[i].reused;

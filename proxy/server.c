@@ -766,14 +766,6 @@ static pthread_mutex_t g_cinfo_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct cinfo g_cinfo[CINFO_SLOTS];
 static unsigned long g_cinfo_gen; /* bumped by each emptying */
 
-static double mono_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 /* The slot of key (FNV-1a). */
 static struct cinfo *cinfo_slot(const char *key)
 {
@@ -809,7 +801,7 @@ int proxy_container_exists(struct http_request *req, struct proxy_app *app,
 	ci = cinfo_slot(key);
 	pthread_mutex_lock(&g_cinfo_lock);
 	gen = g_cinfo_gen;
-	if (key[0] && !strcmp(ci->key, key) && ci->expires > mono_s()) {
+	if (key[0] && !strcmp(ci->key, key) && ci->expires > clock_mono_s()) {
 		*policy = ci->policy;
 		pthread_mutex_unlock(&g_cinfo_lock);
 		return 200;
@@ -823,7 +815,7 @@ int proxy_container_exists(struct http_request *req, struct proxy_app *app,
 	pthread_mutex_lock(&g_cinfo_lock);
 	if (key[0] && gen == g_cinfo_gen) {
 		memcpy(ci->key, key, (size_t)n + 1);
-		ci->expires = mono_s() + CINFO_TTL_S;
+		ci->expires = clock_mono_s() + CINFO_TTL_S;
 		ci->policy = *policy;
 	}
 	pthread_mutex_unlock(&g_cinfo_lock);

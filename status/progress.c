@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/timestamp.h"
 #include "status/internal.h"
 
 static struct {
@@ -19,17 +20,9 @@ static struct {
 	double last, begin;
 } p;
 
-static double now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 static void draw(int force)
 {
-	double t = now();
+	double t = clock_mono_s();
 
 	if (p.quiet || !p.active)
 		return;
@@ -55,7 +48,7 @@ void progress_begin(const char *what, size_t total, int quiet)
 	p.quiet = quiet;
 	p.tty = isatty(STDERR_FILENO);
 	p.active = 1;
-	p.begin = now();
+	p.begin = clock_mono_s();
 	p.last = 0;
 	draw(1);
 }
@@ -75,7 +68,7 @@ void progress_end(void)
 			fprintf(stderr, "\r\033[K");
 		else
 			fprintf(stderr, "%s: %zu/%zu done in %.1fs\n", p.what,
-				p.done, p.total, now() - p.begin);
+				p.done, p.total, clock_mono_s() - p.begin);
 		fflush(stderr);
 	}
 	p.active = 0;
