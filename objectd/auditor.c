@@ -240,9 +240,8 @@ static int audit_file(struct aud_pass *p, const char *path, const char *hash,
 		rc = -EILSEQ;
 		goto out;
 	}
-	v = objmeta_get(&m, "ETag");
-	kind = etag_kind_of(&m);
-	if (!v || kind < 0) {
+	kind = etag_check_of(&m, &v);
+	if (kind < 0) {
 		*why = v ? "ETag of an unknown hash" : "no ETag";
 		rc = -EILSEQ;
 		goto out;
@@ -275,7 +274,7 @@ static int audit_file(struct aud_pass *p, const char *path, const char *hash,
 	rc = etag_sum_final(&sum, hex);
 	if (!rc && strcmp(hex, v)) {
 		*why = kind == ETAG_MD5 ? "body MD5 differs from ETag"
-					: "body XXH3-128 differs from ETag";
+					: "body XXH3-128 differs from its hash";
 		rc = -EILSEQ;
 	}
 	if (!rc && ecp)
@@ -286,17 +285,6 @@ out:
 	objmeta_free(&m);
 	close(fd);
 	return rc;
-}
-
-static int is_hex32(const char *s)
-{
-	int i;
-
-	for (i = 0; i < 32; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		      (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return s[32] == '\0';
 }
 
 /*
@@ -446,7 +434,7 @@ static int on_suffix(struct aud_pass *p, const char *dev_dir, const char *path,
 		     const char *name)
 {
 	(void)name;
-	return each_subdir(path, is_hex32, on_hash, p, dev_dir);
+	return each_subdir(path, etag_is_hex32, on_hash, p, dev_dir);
 }
 
 static int on_part(struct aud_pass *p, const char *dev_dir, const char *path,

@@ -914,7 +914,7 @@ static int merge_meta(const struct objmeta *data, const struct objmeta *mf,
 		if (!strcasecmp(nm, "Content-Length") ||
 		    !strcasecmp(nm, "ETag") || !strcasecmp(nm, "Deleted") ||
 		    !strcasecmp(nm, ETAG_HASH_HEADER) ||
-		    !strcasecmp(nm, "name") ||
+		    !strcasecmp(nm, BODY_XXH_META) || !strcasecmp(nm, "name") ||
 		    !strcasecmp(nm, "X-Static-Large-Object") ||
 		    !strncasecmp(nm, "X-Object-Sysmeta-", 17) ||
 		    (!meta_ctype && !strcasecmp(nm, "Content-Type")))
@@ -1531,9 +1531,9 @@ int df_writer_place(struct df_writer *w, const struct df_loc *loc,
 		v = objmeta_get(meta, "Content-Length");
 		if (!v || strtoull(v, NULL, 10) != body_len)
 			goto out;
-		v = objmeta_get(meta, "ETag");
-		if (!v || etag_kind_of(meta) < 0 ||
-		    df_verify_body(w->fd, body_len, v, etag_kind_of(meta)))
+		int kind = etag_check_of(meta, &v);
+
+		if (kind < 0 || df_verify_body(w->fd, body_len, v, kind))
 			goto out;
 	} else if (body_len) {
 		goto out;

@@ -67,15 +67,20 @@
 #define MAX_HASHES_BYTES (4 * 1024 * 1024)
 #define MAX_RETRIES	 8
 
-int objd_suffix_ok(const char *s)
+int objd_hex_ok(const char *s, int n)
 {
 	int i;
 
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < n; i++)
 		if (!((s[i] >= '0' && s[i] <= '9') ||
 		      (s[i] >= 'a' && s[i] <= 'f')))
 			return 0;
-	return s[3] == '\0';
+	return s[n] == '\0';
+}
+
+int objd_suffix_ok(const char *s)
+{
+	return objd_hex_ok(s, 3);
 }
 
 static int hash_name_ok(const char *s)

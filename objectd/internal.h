@@ -173,6 +173,17 @@ int etag_kind_parse(const char *v);
 /* The kind of an object's ETag by its metadata; -EILSEQ for a value this
  * server does not know (the file cannot be checked). */
 int etag_kind_of(const struct objmeta *m);
+/* Metadata name of a replicated body's XXH3-128, stored by a PUT whose
+ * body was checked by one the proxy sent (its X-Backend-Body-Xxh128
+ * header or trailer): what every later check of the body takes. */
+#define BODY_XXH_META "X-Backend-Body-Xxh128"
+/* The hash a body of metadata m is checked by, and *want (in m) the value
+ * it must have: the stored BODY_XXH_META if m has a well-formed one (an
+ * XXH3-128), else the ETag by etag_kind_of. ETAG_MD5 or ETAG_XXH128;
+ * -EILSEQ for no ETag or one of an unknown kind. */
+int etag_check_of(const struct objmeta *m, const char **want);
+/* 1 if s is 32 lowercase hex digits (a hash's hex, an object's hash dir). */
+int etag_is_hex32(const char *s);
 /* A running hash of kind; one thread at a time. */
 struct etag_sum {
 	int kind;
@@ -526,6 +537,8 @@ int objd_hash_invalidate_dir(const char *hash_dir);
 
 /* 1 if s is a suffix: three lowercase hex digits. */
 int objd_suffix_ok(const char *s);
+/* 1 if s is exactly n lowercase hex digits. */
+int objd_hex_ok(const char *s, int n);
 
 /*
  * The suffix hashes of a partition (in storage policy policy's folder) as

@@ -730,9 +730,10 @@ static void serve_body(struct http_request *req, struct obj_req *r,
 	int head = !strcmp(http_method(req), "HEAD");
 	struct stream *s = calloc(1, sizeof(*s));
 	uint64_t total = 0, len = obj->body_len;
+	const char *want;
 	/* df_open_ec refused a kind unknown here */
-	int kind = etag_kind_of(&obj->meta) == ETAG_XXH128 ? ETAG_XXH128
-							   : ETAG_MD5;
+	int kind = etag_check_of(&obj->meta, &want) == ETAG_XXH128 ? ETAG_XXH128
+								   : ETAG_MD5;
 	int n = -1, i, rc = 0, status = 200;
 
 	if (!s) {
@@ -744,8 +745,7 @@ static void serve_body(struct http_request *req, struct obj_req *r,
 	s->fd = obj->fd;
 	obj->fd = -1;
 	s->body_len = len;
-	snprintf(s->etag, sizeof(s->etag), "%s",
-		 objmeta_get(&obj->meta, "ETag"));
+	snprintf(s->etag, sizeof(s->etag), "%s", want ? want : "");
 	if (!head)
 		n = range_parse(http_header(req, "Range"), len, ranges);
 	if (n == 0) {
@@ -1030,10 +1030,10 @@ static int trailer_hashed(struct http_request *req)
 }
 
 /* put_end in client_hashed's or trailer_hashed's case: etag is the MD5
- * given once the body's XXH3-128 is the one sent; else -EILSEQ (also
- * when a trailer is missing or malformed). */
+ * given and xxh the body's XXH3-128 once it is the one sent; else
+ * -EILSEQ (also when a trailer is missing or malformed). */
 static int client_etag(struct http_request *req, struct obj_req *r,
-		       char etag[33])
+		       char etag[33], char xxh_out[33])
 {
 	int trailed = trailer_hashed(req);
 	const char *xxh = trailed ? http_footer(req, "X-Backend-Body-Xxh128")
@@ -1046,6 +1046,8 @@ static int client_etag(struct http_request *req, struct obj_req *r,
 	if (!rc && (hex32_value(xxh, want) || strcmp(sum, want) ||
 		    hex32_value(md5, etag)))
 		rc = -EILSEQ;
+	if (!rc)
+		memcpy(xxh_out, sum, 33);
 	return rc;
 }
 
@@ -1182,7 +1184,7 @@ static void put_end(struct http_request *req)
 	struct obj_req *r = http_state(req);
 	struct objmeta uh = OBJMETA_INIT;
 	const char *want = http_header(req, "ETag");
-	char etag[33], size[32], given[64], ext[24];
+	char etag[33], xxh[33] = "", size[32], given[64], ext[24];
 	int64_t new_da = exp_delete_at_of(&r->meta);
 	int locked = new_da || r->orig_da;
 	size_t wl;
@@ -1200,7 +1202,7 @@ static void put_end(struct http_request *req)
 	if (r->etag_kind == ETAG_XXH128)
 		rc = df_writer_xxh128(&r->w, etag);
 	else if (r->w.xxh)
-		rc = client_etag(req, r, etag);
+		rc = client_etag(req, r, etag, xxh);
 	else
 		rc = df_writer_etag(&r->w, etag);
 	if (rc == -EILSEQ) {
@@ -1227,6 +1229,9 @@ static void put_end(struct http_request *req)
 	rc = objmeta_set(&r->meta, "Content-Length", size);
 	if (!rc)
 		rc = objmeta_set(&r->meta, "ETag", etag);
+	/* what the body was checked by, for every later check (etag.c) */
+	if (!rc && *xxh && !is_ec(r))
+		rc = objmeta_set(&r->meta, BODY_XXH_META, xxh);
 	if (locked)
 		exp_lock(r->od, r->loc.hash);
 	if (!rc)

@@ -40,10 +40,7 @@ for i in 1 2 3; do
 done
 
 # 2. an audit pass on every node: both bad files end in quarantine
-for k in 1 2 3 4; do
-	timeout 60 kumo-objectd "$TMPDIR_TEST/obj$k.conf" --once audit \
-		2>>"$TMPDIR_TEST/audit.log" || fail "audit on node $k failed"
-done
+objectd_once_all audit "$TMPDIR_TEST/audit.log"
 for o in read-me audit-me; do
 	bad=$(cat "$TMPDIR_TEST/$o.bad")
 	hdir=$(dirname "$bad")
@@ -56,10 +53,7 @@ grep -Eq "audit pass done: .* [1-9][0-9]* quarantined" "$TMPDIR_TEST/audit.log" 
 	fail "no auditor pass quarantined audit-me: $(grep 'audit pass' "$TMPDIR_TEST/audit.log")"
 
 # 3. a replication pass restores the file, byte-identical
-for k in 1 2 3 4; do
-	timeout 60 kumo-objectd "$TMPDIR_TEST/obj$k.conf" --once replicate \
-		2>>"$TMPDIR_TEST/repl.log" || fail "replication on node $k failed"
-done
+objectd_once_all replicate "$TMPDIR_TEST/repl.log"
 for o in read-me audit-me; do
 	bad=$(cat "$TMPDIR_TEST/$o.bad")
 	[ -f "$bad" ] || fail "$o: not restored at $bad"

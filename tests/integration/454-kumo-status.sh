@@ -66,10 +66,7 @@ timeout 60 $ST --json --quiet >"$TMPDIR_TEST/j3" || rc=$?
 lacking=$($PYTHON -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["summary"]["object"]["up"] == 4; print(r["dispersion"]["partitions_lacking"])' "$TMPDIR_TEST/j3") ||
 	fail "json: $(cat "$TMPDIR_TEST/j3")"
 [ "$lacking" -gt 0 ] || fail "a wiped device shows no partition lacking"
-for k in 1 2 3 4; do
-	timeout 60 kumo-objectd "$TMPDIR_TEST/obj$k.conf" --once replicate \
-		2>>"$TMPDIR_TEST/repl.log" || fail "replication on node $k failed"
-done
+objectd_once_all replicate "$TMPDIR_TEST/repl.log"
 timeout 60 $ST >"$TMPDIR_TEST/s4" 2>/dev/null ||
 	fail "after replication: exit $? $(cat "$TMPDIR_TEST/s4")"
 grep -q "0 lacking" "$TMPDIR_TEST/s4" || fail "after replication: $(cat "$TMPDIR_TEST/s4")"

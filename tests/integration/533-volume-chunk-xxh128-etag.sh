@@ -35,41 +35,13 @@ timeout 120 qemu-io -f raw -t writeback -c "write -P 0x11 0 4M" \
 	{ cat "$TMPDIR_TEST/qio"; fail "qemu-io write"; }
 vol_detach "$id"
 
-# file_info FILE: "name etag etag-hash body-xxh128 body-md5" of an object
-# file (body, metadata block, 24-byte footer: objectd/diskfile.c, meta.c);
-# the XXH3-128 through libxxhash, as common/xxh.c makes it
-file_info() {
-	$PYTHON - "$1" <<'PY'
-import ctypes, hashlib, struct, sys
-class U128(ctypes.Structure):
-    _fields_ = [("lo", ctypes.c_uint64), ("hi", ctypes.c_uint64)]
-xxh = ctypes.CDLL("libxxhash.so.0").XXH3_128bits
-xxh.restype = U128
-xxh.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
-d = open(sys.argv[1], "rb").read()
-magic, blen, mlen, _ = struct.unpack(">8sQII", d[-24:])
-assert magic == b"KUMOOBJ1", magic
-m, p = {}, blen
-(count,) = struct.unpack(">I", d[p:p + 4]); p += 4
-for _ in range(count):
-    (nl,) = struct.unpack(">H", d[p:p + 2]); p += 2
-    k = d[p:p + nl].decode(); p += nl
-    (vl,) = struct.unpack(">I", d[p:p + 4]); p += 4
-    m[k] = d[p:p + vl].decode(); p += vl
-body = d[:blen]
-r = xxh(body, len(body))
-print(m["name"], m["ETag"], m.get("X-Backend-Etag-Hash", "-"),
-      "%016x%016x" % (r.hi, r.lo), hashlib.md5(body).hexdigest())
-PY
-}
-
 # 1. the replicas on disk (an object's metadata, with its name, is inside
 # its .data file), grouped by hash dir: two chunks, three replicas each
 mapfile -t F < <(find "$NODE_DIR"/obj*/d*/objects -name '*.data' \
 	-exec grep -l -a -F /.kumo_volumes/chunks/ {} + | sort)
 [ "${#F[@]}" -eq 6 ] || fail "${#F[@]} chunk replicas on disk: ${F[*]}"
 for f in "${F[@]}"; do
-	read -r name etag kind xxh md5 < <(file_info "$f")
+	read -r name etag kind _ xxh md5 < <(obj_file_info "$f")
 	[ "$kind" = xxh3-128 ] || fail "$f: X-Backend-Etag-Hash '$kind'"
 	[ "$etag" = "$xxh" ] || fail "$f: ETag $etag, body XXH3-128 $xxh"
 	[ "$etag" != "$md5" ] || fail "$f: the ETag is the MD5"
@@ -81,51 +53,31 @@ mapfile -t H < <(for f in "${F[@]}"; do basename "$(dirname "$f")"; done | sort 
 # replica I of chunk C's file
 replica() { printf '%s\n' "${F[@]}" | grep "/${H[$1]}/" | sed -n "$2p"; }
 
-# obj_url FILE: the object server URL of that replica
-obj_url() {
-	local f=$1 name rest k dev part
-	read -r name _ < <(file_info "$f")
-	rest=${f#"$NODE_DIR"/obj}
-	k=${rest%%/*}
-	dev=d$k
-	part=${f#*/objects/}
-	part=${part%%/*}
-	echo "http://127.0.0.1:${OBJ_PORTS[$k]}/$dev/$part$name"
-}
-
 # 2. a clean replica's whole GET: 200 and its body whole
 f=$(replica 0 1)
-read -r name etag _ < <(file_info "$f")
+read -r name etag _ < <(obj_file_info "$f")
 byte='\021' # chunk 0 holds 0x11, chunk 1 0x22
 [ "${name##*/}" = 00000000 ] || byte='\042'
-st=$(curl -s -o "$TMPDIR_TEST/got" -w '%{http_code}' "$(obj_url "$f")")
+st=$(curl -s -o "$TMPDIR_TEST/got" -w '%{http_code}' "$(obj_file_url "$f")")
 [ "$st" = 200 ] || fail "GET of a clean replica: $st"
 [ "$(stat -c %s "$TMPDIR_TEST/got")" = 4194304 ] || fail "clean GET cut short"
 head -c 4194304 /dev/zero | tr '\0' "$byte" | cmp -s - "$TMPDIR_TEST/got" ||
 	fail "clean GET of $name: other bytes"
 [ -f "$f" ] || fail "the clean replica was quarantined by its GET"
-curl -sI "$(obj_url "$f")" | tr -d '\r' | grep -qix "etag: \"$etag\"" ||
+curl -sI "$(obj_file_url "$f")" | tr -d '\r' | grep -qix "etag: \"$etag\"" ||
 	fail "HEAD: not the ETag $etag"
-curl -sI "$(obj_url "$f")" | tr -d '\r' |
+curl -sI "$(obj_file_url "$f")" | tr -d '\r' |
 	grep -qix "X-Backend-Etag-Hash: xxh3-128" || fail "HEAD: no X-Backend-Etag-Hash"
 
 # 3. bit rot in one replica of each chunk
 bad0=$(replica 0 2)
 bad1=$(replica 1 3)
-url0=$(obj_url "$bad0")
-flip_byte "$bad0" 1234
+rotten_get_is_cut "$bad0" 1234
 flip_byte "$bad1" 3000000
-curl -s -o "$TMPDIR_TEST/got" "$url0" || true # 18: cut short
-[ "$(stat -c %s "$TMPDIR_TEST/got")" -lt 4194304 ] ||
-	fail "the GET of a rotten replica was not cut"
-[ ! -e "$bad0" ] || fail "the GET left the rotten replica in place"
 ls "${bad0%/objects/*}"/quarantined/objects/"${H[0]}"*/*.data >/dev/null 2>&1 ||
 	fail "the GET did not quarantine $bad0"
 
-for k in 1 2 3 4; do
-	timeout 60 kumo-objectd "$TMPDIR_TEST/obj$k.conf" --once audit \
-		2>>"$TMPDIR_TEST/audit.log" || fail "audit on node $k failed"
-done
+objectd_once_all audit "$TMPDIR_TEST/audit.log"
 [ ! -e "$bad1" ] || fail "the auditor left the rotten replica $bad1 in place"
 ls "${bad1%/objects/*}"/quarantined/objects/"${H[1]}"*/*.data >/dev/null 2>&1 ||
 	fail "$bad1 not in quarantine"
@@ -138,10 +90,7 @@ n=$(sed -n 's/.*audit pass done: .* \([0-9][0-9]*\) quarantined.*/\1/p' \
 [ "$n" = 1 ] || fail "the audit passes quarantined $n files, not 1: $(cat "$TMPDIR_TEST/audit.log")"
 
 # 4. replication restores them (checked whole by their XXH3-128)
-for k in 1 2 3 4; do
-	timeout 60 kumo-objectd "$TMPDIR_TEST/obj$k.conf" --once replicate \
-		2>>"$TMPDIR_TEST/repl.log" || fail "replication on node $k failed"
-done
+objectd_once_all replicate "$TMPDIR_TEST/repl.log"
 for f in "$bad0" "$bad1"; do
 	[ -f "$f" ] || fail "$f not restored: $(grep -a refused "$TMPDIR_TEST/repl.log")"
 done

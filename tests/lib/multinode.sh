@@ -23,6 +23,11 @@
 #   restart_object_server K  start it again on the same port and devices
 #   get_token USER KEY       prints "TOKEN STORAGE_URL"
 #   status METHOD URL ARGS   prints the HTTP status of a curl request
+#   obj_file_info FILE       "name etag etag-hash stored-body-xxh128
+#                            body-xxh128 body-md5" of an object file
+#   obj_file_url FILE        the object server URL of that replica
+#   objectd_once_all PASS LOG  kumo-objectd --once PASS on every node
+#   rotten_get_is_cut FILE OFFSET  bit rot in a replica: its GET is cut
 . "$(dirname "${BASH_SOURCE[0]}")/proxy.sh"
 
 # _mn_ring NAME REPLICAS PORT...: a ring with device dK on the Kth port.
@@ -144,4 +149,49 @@ EOF
 	PROXY_URL=http://127.0.0.1:$PROXY_PORT
 	AUTH_URL=$PROXY_URL/auth/v1.0
 	SWIFT="/usr/bin/swift -A $AUTH_URL -U test:tester -K testing"
+}
+
+# obj_file_info FILE: what objtree_check.py --info prints of an object
+# file (its metadata is inside it: body, metadata block, 24-byte footer)
+obj_file_info() {
+	$PYTHON "$TESTS_DIR/lib/objtree_check.py" --info "$1"
+}
+
+# obj_file_url FILE: the URL of the object of that replica file on its
+# own object server ($NODE_DIR/objK/dK/objects/PART/...)
+obj_file_url() {
+	local f=$1 name rest k part
+	read -r name _ < <(obj_file_info "$f")
+	rest=${f#"$NODE_DIR"/obj}
+	k=${rest%%/*}
+	part=${f#*/objects/}
+	part=${part%%/*}
+	echo "http://127.0.0.1:${OBJ_PORTS[$k]}/d$k/$part$name"
+}
+
+# objectd_once_all PASS LOG: one pass (audit, replicate...) of every
+# object server's devices (kumo-objectd CONF --once PASS, node after
+# node), stderr appended to LOG; fails the test if one fails
+objectd_once_all() {
+	local k
+	for k in "${!OBJ_PORTS[@]}"; do
+		timeout 60 kumo-objectd "$TMPDIR_TEST/obj$k.conf" --once "$1" \
+			2>>"$2" || fail "$1 pass on node $k failed"
+	done
+}
+
+# rotten_get_is_cut FILE OFFSET: flip one byte of the replica FILE; a
+# whole GET of it from its object server must then end short of its
+# Content-Length and take FILE out of its hash dir (quarantined)
+rotten_get_is_cut() {
+	local url len
+	url=$(obj_file_url "$1")
+	len=$(curl -sI "$url" | tr -d '\r' |
+		awk -F': ' 'tolower($1) == "content-length" { print $2 }')
+	[ -n "$len" ] || fail "HEAD of $url: no Content-Length"
+	flip_byte "$1" "$2"
+	curl -s -o "$TMPDIR_TEST/rotten" "$url" || true # 18: cut short
+	[ "$(stat -c %s "$TMPDIR_TEST/rotten")" -lt "$len" ] ||
+		fail "the GET of the rotten replica $1 was not cut"
+	[ ! -e "$1" ] || fail "the GET left the rotten replica $1 in place"
 }

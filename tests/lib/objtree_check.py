@@ -6,9 +6,13 @@
 # crc32 of the metadata) matches its size and metadata, and every .data
 # body's MD5 (its XXH3-128 when X-Backend-Etag-Hash says xxh3-128: volume
 # chunks, objectd/etag.c) is the ETag and its length the Content-Length
-# its metadata says. With --no-tmp, <dev>/tmp must hold no file either (an upload that
+# its metadata says, and its X-Backend-Body-Xxh128, when it has one (the
+# hash its body was checked by on arrival and is checked by since),
+# is its body's XXH3-128. With --no-tmp, <dev>/tmp must hold no file either (an upload that
 # was not committed leaves nothing behind). Prints one line a problem and
 # a summary; exits 1 on any problem.
+# objtree_check.py --info FILE...: print "name etag etag-hash
+# stored-body-xxh128 body-xxh128 body-md5" of each object file.
 import ctypes
 import hashlib
 import os
@@ -23,15 +27,43 @@ class _U128(ctypes.Structure):
     _fields_ = [("lo", ctypes.c_uint64), ("hi", ctypes.c_uint64)]
 
 
-def body_hash(meta, body):
-    """The hash of body the ETag must be: MD5, or XXH3-128 (libxxhash)."""
-    if meta.get("x-backend-etag-hash") != "xxh3-128":
-        return hashlib.md5(body).hexdigest()
+def xxh128(body):
+    """The XXH3-128 of body in hex, as common/xxh.c makes it (libxxhash)."""
     f = ctypes.CDLL("libxxhash.so.0").XXH3_128bits
     f.restype = _U128
     f.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
     r = f(body, len(body))
     return "%016x%016x" % (r.hi, r.lo)
+
+
+def body_hash(meta, body):
+    """The hash of body the ETag must be: MD5, or XXH3-128."""
+    if meta.get("x-backend-etag-hash") != "xxh3-128":
+        return hashlib.md5(body).hexdigest()
+    return xxh128(body)
+
+
+def read_file(path):
+    """(body, metadata) of an object file (metadata names lowercased), or
+    a string saying what is wrong with it."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < FOOTER:
+        return "%d bytes: shorter than a footer" % len(data)
+    magic, body_len, meta_len, crc = struct.unpack(">8sQII", data[-FOOTER:])
+    if magic != b"KUMOOBJ1":
+        return "no footer"
+    if body_len + meta_len + FOOTER != len(data):
+        return "lengths %d + %d + 24 are not its size %d" % (
+            body_len, meta_len, len(data))
+    block = data[body_len:body_len + meta_len]
+    if zlib.crc32(block) & 0xFFFFFFFF != crc:
+        return "metadata CRC mismatch"
+    try:
+        meta = parse_meta(block)
+    except (ValueError, struct.error, UnicodeDecodeError) as e:
+        return "bad metadata: %s" % e
+    return data[:body_len], meta
 
 
 def parse_meta(block):
@@ -51,38 +83,44 @@ def parse_meta(block):
 
 def check_file(path):
     """None when the file is whole, else what is wrong."""
-    with open(path, "rb") as f:
-        data = f.read()
-    if len(data) < FOOTER:
-        return "%d bytes: shorter than a footer" % len(data)
-    magic, body_len, meta_len, crc = struct.unpack(">8sQII", data[-FOOTER:])
-    if magic != b"KUMOOBJ1":
-        return "no footer"
-    if body_len + meta_len + FOOTER != len(data):
-        return "lengths %d + %d + 24 are not its size %d" % (
-            body_len, meta_len, len(data))
-    block = data[body_len:body_len + meta_len]
-    if zlib.crc32(block) & 0xFFFFFFFF != crc:
-        return "metadata CRC mismatch"
-    try:
-        meta = parse_meta(block)
-    except (ValueError, struct.error, UnicodeDecodeError) as e:
-        return "bad metadata: %s" % e
+    got = read_file(path)
+    if isinstance(got, str):
+        return got
+    body, meta = got
     if path.endswith(".data"):
-        body = data[:body_len]
         if meta.get("etag") != body_hash(meta, body):
             return "body hash %s is not its ETag %s" % (
                 body_hash(meta, body), meta.get("etag"))
-        if meta.get("content-length") != str(body_len):
+        if meta.get("x-backend-body-xxh128", xxh128(body)) != xxh128(body):
+            return "body XXH3-128 %s is not its X-Backend-Body-Xxh128 %s" % (
+                xxh128(body), meta.get("x-backend-body-xxh128"))
+        if meta.get("content-length") != str(len(body)):
             return "body of %d bytes, Content-Length %s" % (
-                body_len, meta.get("content-length"))
-    elif body_len:
+                len(body), meta.get("content-length"))
+    elif body:
         return "a %s with a body" % os.path.splitext(path)[1]
     return None
 
 
+def info(path):
+    """Print "name etag etag-hash stored-body-xxh128 body-xxh128 body-md5"
+    of an object file ("-" for metadata it does not have)."""
+    got = read_file(path)
+    if isinstance(got, str):
+        sys.exit("%s: %s" % (path, got))
+    body, meta = got
+    print(meta.get("name", "-"), meta.get("etag", "-"),
+          meta.get("x-backend-etag-hash", "-"),
+          meta.get("x-backend-body-xxh128", "-"), xxh128(body),
+          hashlib.md5(body).hexdigest())
+
+
 def main():
     args = sys.argv[1:]
+    if args[:1] == ["--info"]:
+        for path in args[1:]:
+            info(path)
+        return
     no_tmp = "--no-tmp" in args
     devs = [a for a in args if a != "--no-tmp"]
     bad = files = 0
