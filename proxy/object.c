@@ -7,10 +7,13 @@
  * proxy_container_exists), then the body is streamed to every object
  * primary at once by cluster_put_* (handoffs standing in for nodes that
  * refuse), each backend request carrying X-Timestamp (set here, once) and
- * its share of the container servers to update. The answer is the quorum's; the
- * backends' ETags must agree. A client that goes away mid-body aborts
- * every backend request, so no backend commits a truncated object. The
- * same upload (proxy_object_put_open/write/end) carries copy.c's copies.
+ * its share of the container servers to update; a body of at most 64 KiB
+ * whose length is known is gathered first and sent whole with its headers
+ * (put_small). The answer is the quorum's; the backends' ETags must
+ * agree. A client that goes away mid-body aborts every backend request
+ * (a small body's were not sent yet), so no backend commits a truncated
+ * object. The same upload (proxy_object_put_open/write/end) carries
+ * copy.c's copies.
  * The body is hashed here, once, as it streams (MD5 for the ETag,
  * XXH3-128 for the transfer), and goes chunked to the object servers
  * with both hashes as trailers (put_trailers): each checks the XXH3-128
@@ -34,6 +37,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "common/buf.h"
 #include "common/log.h"
 #include "common/md5.h"
 #include "common/policy.h"
@@ -53,6 +57,11 @@ struct obj_put {
 	struct ec_put *ec; /* an erasure-coded policy's upload (ec_put.c) */
 	int64_t expected;  /* Content-Length, -1 when chunked */
 	uint64_t received;
+	/* a small body (put_small): gathered here and sent whole with its
+	 * headers once it is all in, no backend asked before */
+	int small;
+	struct buf body;
+	char *txn;
 	void *md5; /* the body's hashes (a replicated upload over 64 KiB) */
 	void *xxh;
 	char ts[32];
@@ -68,6 +77,8 @@ static void obj_put_free(struct obj_put *o)
 	ec_put_free(o->ec);
 	md5_free(o->md5);
 	xxh128_free(o->xxh);
+	buf_free(&o->body);
+	free(o->txn);
 	for (i = 0; i < o->nslots; i++)
 		cluster_hdrs_free(&o->hdrs[i]);
 	cluster_nodes_release(&o->nodes);
@@ -337,6 +348,21 @@ static int hashed_headers(struct obj_put *o)
 	return rc;
 }
 
+/*
+ * Is o's body small enough to wait for whole (a replicated upload of a
+ * known length that is not hashed here)? Such a body goes to the object
+ * servers with its headers in one request, without Expect: 100-continue,
+ * once the client sent all of it (cluster_make_requests): no round trip
+ * for the 100 Continue, one send per backend for headers and body. A node
+ * that refuses (507, 5xx, no answer) is replaced by the next handoff with
+ * the whole body, as Swift replaces one that refuses at the headers, and
+ * a refusal at the headers (409, 412) still decides the answer (put_early).
+ */
+static int put_small(const struct obj_put *o)
+{
+	return !put_hashed(o);
+}
+
 /* The hashes of the whole body as the upload's trailers. 0 or -errno. */
 static int put_trailers(struct obj_put *o)
 {
@@ -460,14 +486,19 @@ static struct obj_put *put_open(struct http_request *req, struct proxy_app *app,
 			}
 		}
 	}
-	if (ec)
+	if (ec) {
 		rc = ec_put_open(app, &o->nodes, o->p, o->hdrs, o->expected,
 				 http_txn(req), &early, &o->ec);
-	else if (!(rc = hashed_headers(o)))
+	} else if (put_small(o)) {
+		o->small = 1;
+		o->txn = strdup(http_txn(req));
+		rc = o->txn ? 0 : -ENOMEM;
+	} else if (!(rc = hashed_headers(o))) {
 		rc = cluster_put_open(
 			app->cluster, &o->nodes, o->p->account, o->p->container,
 			o->p->object, o->hdrs, put_hashed(o) ? -1 : o->expected,
 			o->quorum, http_txn(req), &early, &o->put);
+	}
 	if (rc == -EEXIST) {
 		/* Swift: 412 for If-None-Match, 202 for an older timestamp */
 		REFUSE_STATUS(early == 409 ? 202 : early);
@@ -491,7 +522,7 @@ fail:
 /* Is the upload still going (not failed, not finished)? */
 static int put_live(const struct obj_put *o)
 {
-	return o->put || o->ec;
+	return o->put || o->ec || o->small;
 }
 
 /* Abort the upload: the backends see a truncated body. */
@@ -501,6 +532,8 @@ static void put_abort(struct obj_put *o)
 	o->put = NULL;
 	ec_put_free(o->ec);
 	o->ec = NULL;
+	o->small = 0;
+	buf_free(&o->body);
 }
 
 /* Hand len bytes to the backends (o->received not counted). 0 or -EIO */
@@ -508,6 +541,12 @@ static int put_write(struct obj_put *o, const void *data, size_t len)
 {
 	if (o->ec)
 		return ec_put_write(o->ec, data, len);
+	if (o->small) {
+		if (o->body.len + len > (uint64_t)o->expected ||
+		    buf_append(&o->body, data, len))
+			return -EIO;
+		return 0;
+	}
 	if (o->md5) {
 		if (md5_update(o->md5, data, len))
 			return -EIO;
@@ -578,6 +617,57 @@ void proxy_object_end(struct http_request *req)
 	proxy_object_put_end(req, http_state(req), NULL);
 }
 
+/*
+ * The answer that a refusal before the body would have given (Swift's
+ * _check_failure_put_connections): the highest 4xx of the answers, 409
+ * (a newer object there) as 202. 0 when no node refused so.
+ */
+static int put_early(const int *statuses, int n)
+{
+	int i, early = 0;
+
+	for (i = 0; i < n; i++)
+		if (statuses[i] / 100 == 4 && statuses[i] > early)
+			early = statuses[i];
+	return early == 409 ? 202 : early;
+}
+
+/*
+ * Send o's small body, whole, with its headers to every slot
+ * (put_small); the answers in statuses and etags as cluster_put_finish
+ * gives them. 0, or the status to answer at once (put_early, or 503).
+ */
+static int put_small_send(struct obj_put *o, int *statuses, char etags[][33],
+			  int *n)
+{
+	struct cluster_resp resps[CLUSTER_MAX_NODES];
+	int i, rc;
+
+	o->small = 0;
+	if (o->body.len != (uint64_t)o->expected)
+		return 503; /* cannot be: the client's body is whole here */
+	memset(resps, 0, sizeof(resps));
+	rc = cluster_make_requests(o->app->cluster, &o->nodes, "PUT",
+				   o->p->account, o->p->container, o->p->object,
+				   NULL, o->hdrs, o->nslots, o->body.data,
+				   o->body.len, o->txn, resps);
+	for (i = 0; !rc && i < o->nslots; i++) {
+		const char *etag = cluster_resp_header(&resps[i], "Etag");
+
+		statuses[i] = resps[i].status;
+		etags[i][0] = '\0';
+		if (etag && resps[i].status / 100 == 2)
+			snprintf(etags[i], 33, "%.32s", etag + (*etag == '"'));
+	}
+	for (i = 0; i < o->nslots; i++)
+		cluster_resp_free(&resps[i]);
+	buf_free(&o->body);
+	if (rc)
+		return 503;
+	*n = o->nslots;
+	return put_early(statuses, *n);
+}
+
 int proxy_object_put_finish(struct obj_put *o, char etag[33])
 {
 	int statuses[CLUSTER_MAX_NODES];
@@ -592,16 +682,22 @@ int proxy_object_put_finish(struct obj_put *o, char etag[33])
 		o->ec = NULL;
 		return best;
 	}
-	if (!o->put)
-		return 503;
-	if (put_trailers(o)) {
-		log_err("PUT /%s/%s/%s: no trailers", o->p->account,
-			o->p->container, o->p->object);
-		return 500;
+	if (o->small) {
+		best = put_small_send(o, statuses, etags, &n);
+		if (best)
+			return best;
+	} else {
+		if (!o->put)
+			return 503;
+		if (put_trailers(o)) {
+			log_err("PUT /%s/%s/%s: no trailers", o->p->account,
+				o->p->container, o->p->object);
+			return 500;
+		}
+		cluster_put_finish(o->put, statuses, etags, &n);
+		cluster_put_free(o->put);
+		o->put = NULL;
 	}
-	cluster_put_finish(o->put, statuses, etags, &n);
-	cluster_put_free(o->put);
-	o->put = NULL;
 	for (i = 0; i < n; i++) {
 		if (statuses[i] < 200 || statuses[i] >= 300 || !*etags[i])
 			continue;
