@@ -62,6 +62,7 @@
 #include "common/curlpool.h"
 #include "common/ec.h"
 #include "common/ecget.h"
+#include "common/keepconn.h"
 #include "common/log.h"
 #include "common/policy.h"
 #include "common/textput.h"
@@ -1065,14 +1066,15 @@ static char *join_url(const struct ring_dev *dev, const char *path, size_t len,
 	return url;
 }
 
-/* The URL of a path on a node; NULL on ENOMEM/ENAMETOOLONG. */
-static char *make_url(const struct ring_dev *dev, uint32_t part,
-		      const char *account, const char *container,
-		      const char *object, const char *query)
+/* The quoted path "/dev/part/a[/c[/o]]" into enc (PATH_MAX_ENC bytes).
+ * Its length, or -1 when it does not fit. */
+static int url_path(const struct ring_dev *dev, uint32_t part,
+		    const char *account, const char *container,
+		    const char *object, char *enc)
 {
-	char enc[PATH_MAX_ENC], *url = NULL, *p = enc;
+	char *p = enc;
 	size_t left = PATH_MAX_ENC;
-	int n;
+	int n, rc = -1;
 
 	n = snprintf(p, left, "/");
 	p += n, left -= (size_t)n;
@@ -1098,10 +1100,22 @@ static char *make_url(const struct ring_dev *dev, uint32_t part,
 		*p++ = '/', left--;
 		if ((n = cluster_quote(object, p, left)) < 0)
 			goto out;
+		p += n;
 	}
-	url = join_url(dev, enc, strlen(enc), query);
+	rc = (int)(p - enc);
 out:
-	return url;
+	return rc;
+}
+
+/* The URL of a path on a node; NULL on ENOMEM/ENAMETOOLONG. */
+static char *make_url(const struct ring_dev *dev, uint32_t part,
+		      const char *account, const char *container,
+		      const char *object, const char *query)
+{
+	char enc[PATH_MAX_ENC];
+	int n = url_path(dev, part, account, container, object, enc);
+
+	return n < 0 ? NULL : join_url(dev, enc, (size_t)n, query);
 }
 
 struct xfer_spec {
@@ -2553,4 +2567,144 @@ void cluster_put_free(struct cluster_put *p)
 	engine_free(&p->e);
 	curl_slist_free_all(p->src.trailers);
 	free(p);
+}
+
+/* --- whole small PUTs ---------------------------------------------------- */
+
+/* Is line one that the head of a whole PUT leaves out: a libcurl "Name:"
+ * that only takes one of curl's own lines out, the policy line when the
+ * ring's goes instead, or one put_whole_head writes itself? */
+static int whole_skips(const char *line, int obj_policy)
+{
+	static const char *const own[] = {
+		"Expect:", "Content-Length:", "Transfer-Encoding:", "Host:"};
+	const char *colon = strchr(line, ':');
+	size_t i;
+
+	if (!colon || !colon[1 + strspn(colon + 1, " \t")])
+		return 1;
+	if (obj_policy && is_policy_line(line))
+		return 1;
+	for (i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		if (!strncasecmp(line, own[i], strlen(own[i])))
+			return 1;
+	return 0;
+}
+
+/* The head of a PUT of len bytes of path to dev into b (emptied first):
+ * request line, Host, the lines of h, the policy, X-Trans-Id,
+ * Content-Length, the empty line. 0, or -ENOMEM / -ENAMETOOLONG. */
+static int put_whole_head(struct buf *b, const struct ring_dev *dev,
+			  const char *path, const struct cluster_hdrs *h,
+			  int obj_policy, const char *txn, size_t len)
+{
+	char line[320], *o = line, *end = line + sizeof(line);
+	int i, rc = 0;
+
+	b->len = 0;
+	if (text_put(&o, end, " HTTP/1.1\r\nHost: ") ||
+	    host_port(dev, &o, end, 1) || text_put(&o, end, "\r\n"))
+		return -ENAMETOOLONG;
+	rc |= buf_append(b, "PUT ", 4);
+	rc |= buf_append(b, path, strlen(path));
+	rc |= buf_append(b, line, (size_t)(o - line));
+	for (i = 0; h && i < h->n; i++) {
+		if (whole_skips(h->lines[i], obj_policy))
+			continue;
+		rc |= buf_append(b, h->lines[i], strlen(h->lines[i]));
+		rc |= buf_append(b, "\r\n", 2);
+	}
+	o = line;
+	if (obj_policy) {
+		text_put(&o, end, "X-Backend-Storage-Policy-Index: ");
+		text_put_uint(&o, end, (unsigned)(obj_policy - 1), 1);
+		text_put(&o, end, "\r\n");
+	}
+	if (txn && strlen(txn) < 200) {
+		text_put(&o, end, "X-Trans-Id: ");
+		text_put(&o, end, txn);
+		text_put(&o, end, "\r\n");
+	}
+	text_put(&o, end, "Content-Length: ");
+	text_put_uint(&o, end, (uint64_t)len, 1);
+	text_put(&o, end, "\r\n\r\n");
+	rc |= buf_append(b, line, (size_t)(o - line));
+	return rc ? -ENOMEM : 0;
+}
+
+int cluster_put_whole(struct cluster *c, const struct cluster_nodes *nodes,
+		      const char *account, const char *container,
+		      const char *object, const struct cluster_hdrs *hdrs,
+		      int nslots, const void *body, size_t len, const char *txn,
+		      int *statuses, char etags[][33])
+{
+	const struct ring_dev *dev[CLUSTER_MAX_NODES];
+	struct buf head[CLUSTER_MAX_NODES];
+	struct kc_req r[CLUSTER_MAX_NODES];
+	char host[CLUSTER_MAX_NODES][KC_HOST_MAX];
+	char path[PATH_MAX_ENC];
+	int at[CLUSTER_MAX_NODES];
+	int i, k, n, walk = 0, rc = 0;
+
+	if (nslots > CLUSTER_MAX_NODES)
+		nslots = CLUSTER_MAX_NODES;
+	memset(head, 0, sizeof(head));
+	for (i = 0; i < nslots; i++) {
+		statuses[i] = 503;
+		etags[i][0] = '\0';
+		dev[i] = walk_next(c, nodes, &walk);
+	}
+	for (;;) {
+		for (i = 0, n = 0; i < nslots && !rc; i++) {
+			char *o = host[n];
+
+			if (!dev[i])
+				continue;
+			if (url_path(dev[i], nodes->part, account, container,
+				     object, path) < 0 ||
+			    host_port(dev[i], &o, host[n] + KC_HOST_MAX, 1)) {
+				rc = -ENAMETOOLONG;
+				break;
+			}
+			*o = '\0';
+			rc = put_whole_head(&head[n], dev[i], path, &hdrs[i],
+					    obj_policy(nodes), txn, len);
+			r[n] = (struct kc_req){.host = host[n],
+					       .head = (char *)head[n].data,
+					       .head_len = head[n].len,
+					       .body = body,
+					       .body_len = len};
+			at[n++] = i;
+		}
+		if (rc || !n)
+			break;
+		kc_send_all(r, n, (double)c->conn_ms / 1e3, c->node_s);
+		for (k = 0; k < n; k++) {
+			const struct ring_dev *d = dev[at[k]];
+
+			i = at[k];
+			dev[i] = NULL;
+			statuses[i] = r[k].status ? r[k].status : 503;
+			if (r[k].status / 100 == 2)
+				snprintf(etags[i], 33, "%s", r[k].etag);
+			if (!r[k].status) {
+				log_warn("PUT http://%s/%s/%u/...: no answer",
+					 r[k].host, d->device, nodes->part);
+				cluster_node_error(c, d);
+			} else if (r[k].status == 507) {
+				cluster_node_error_limit(c, d);
+			} else if (r[k].status >= 500) {
+				cluster_node_error(c, d);
+			} else {
+				continue;
+			}
+			dev[i] = walk_next(c, nodes, &walk);
+		}
+	}
+	for (i = 0; i < CLUSTER_MAX_NODES; i++)
+		buf_free(&head[i]);
+	if (rc)
+		log_err("PUT /%s/%s/%s: %s", account, container, object,
+			strerror(-rc));
+	return rc;
 }

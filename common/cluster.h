@@ -29,6 +29,11 @@
  *                          before any body is sent; slot i is primary
  *                          i's, or a handoff's standing in for it
  *   cluster_fetch_*        several GETs at once, each to a chosen node
+ *   cluster_put_whole      a small PUT whose body is in memory: one request
+ *                          per slot, headers and body in one send, no
+ *                          Expect, over common/keepconn.c's kept
+ *                          connections instead of libcurl; a slot whose
+ *                          node refuses takes the next node with the body
  *
  * An object of an erasure-coded policy is read through the same
  * cluster_get_open/read (common/ecget.c): its fragment archives fetched
@@ -331,6 +336,24 @@ ssize_t cluster_get_read(struct cluster_get *g, char *buf, size_t max);
 
 /* Close and free; NULL is fine. */
 void cluster_get_close(struct cluster_get *g);
+
+/*
+ * A PUT of a body held whole in memory (body, len bytes; a small one: it
+ * is sent at once) to nslots slots at once, slot i with headers hdrs[i]
+ * (X-Trans-Id, the policy index and Content-Length added; no Expect), each
+ * request in one send over connections kept between requests
+ * (common/keepconn.c, not libcurl). A slot whose node fails (no answer,
+ * 5xx, 507: counted against it as cluster_make_requests does) takes the
+ * next node of the walk, with the whole body again. statuses[i] and
+ * etags[i] (unquoted, "" unless 2xx) are slot i's last answer, 503 when
+ * no node answered. Returns 0, or -ENOMEM / -ENAMETOOLONG (logged). Any
+ * thread; blocks up to the connect and node timeouts per round.
+ */
+int cluster_put_whole(struct cluster *c, const struct cluster_nodes *nodes,
+		      const char *account, const char *container,
+		      const char *object, const struct cluster_hdrs *hdrs,
+		      int nslots, const void *body, size_t len, const char *txn,
+		      int *statuses, char etags[][33]);
 
 struct cluster_put;
 

@@ -31,6 +31,7 @@
 #include "common/buf.h"
 #include "common/config.h"
 #include "common/http.h"
+#include "common/keepconn.h"
 #include "common/recon.h"
 #include "common/range.h"
 #include "common/timestamp.h"
@@ -731,30 +732,6 @@ struct cont_update {
 	const char *account, *container, *obj;
 	const struct objmeta *headers; /* X-Size, X-Timestamp, ... */
 };
-
-/* --- updconn.c: the container updates' HTTP client ---------------------- */
-
-#define UPDC_HOST_MAX 256
-/* One request of an update: to host ("ip:port"), head the request line
- * and headers up to the empty line (no body). */
-struct updc_req {
-	const char *host;
-	const char *head;
-	size_t head_len;
-	int status;	/* out: the answer's status; 0 when none came */
-	int fd, reused; /* updc_send_all's own */
-};
-/*
- * Send the n requests at once over pooled keep-alive connections (or new
- * ones, each connect bounded by conn_timeout), then read their answers
- * (bounded by node_timeout after the sends; a pooled connection the
- * server closed meanwhile is replaced once). Sets each status. Any
- * thread; blocks.
- */
-void updc_send_all(struct updc_req *r, int n, double conn_timeout,
-		   double node_timeout);
-/* Close the pooled connections (at exit; tests). */
-void updc_drain(void);
 
 /*
  * Send op to every container named by the request's X-Container-Host /

@@ -148,7 +148,7 @@ static void objd_stop(void *app)
 	aud_stop(od);
 	exp_stop(od);
 	upd_stop(od);
-	updc_drain(); /* the container updates' connections */
+	kc_drain(); /* the container updates' connections */
 	for (i = 0; i < EXP_LOCKS; i++)
 		pthread_mutex_destroy(&od->hash_locks[i]);
 	pthread_mutex_destroy(&od->exp_pass_lock);

@@ -6,7 +6,7 @@
  * container servers the proxy named (X-Container-Host, -Device,
  * -Partition) with a backend PUT (X-Size, X-Content-Type, X-Timestamp,
  * X-Etag) or DELETE (X-Timestamp) of /<cdev>/<cpart>/<a>/<c>/<o>, sent to
- * all of them at once over keep-alive connections (updconn.c) with short
+ * all of them at once over keep-alive connections (common/keepconn.c) with short
  * timeouts. A target that does not answer 2xx gets a record saved
  * durably (fs_write_atomic) under
  *
@@ -48,10 +48,10 @@
 #define MAX_RECORD_BYTES (1024 * 1024)
 
 struct target {
-	char host[UPDC_HOST_MAX];
+	char host[KC_HOST_MAX];
 	char device[256];
 	char partition[32];
-	struct buf head; /* the request (updconn.c) */
+	struct buf head; /* the request (common/keepconn.c) */
 	size_t path_at;	 /* where its path starts in head */
 	long status;
 	int ok;
@@ -145,7 +145,7 @@ static int prepare(struct target *t, const struct cont_update *u,
 static void send_all(struct objd *od, struct target *t, int n,
 		     const struct cont_update *u, const char *txn)
 {
-	struct updc_req r[MAX_TARGETS];
+	struct kc_req r[MAX_TARGETS];
 	const char *path, *sp;
 	int i, m = 0, at[MAX_TARGETS];
 
@@ -157,12 +157,12 @@ static void send_all(struct objd *od, struct target *t, int n,
 			log_err("out of memory preparing a container update");
 			continue;
 		}
-		r[m].host = t[i].host;
-		r[m].head = (const char *)t[i].head.data;
-		r[m].head_len = t[i].head.len;
+		r[m] = (struct kc_req){.host = t[i].host,
+				       .head = (const char *)t[i].head.data,
+				       .head_len = t[i].head.len};
 		at[m++] = i;
 	}
-	updc_send_all(r, m, od->cfg->conn_timeout, od->cfg->node_timeout);
+	kc_send_all(r, m, od->cfg->conn_timeout, od->cfg->node_timeout);
 	for (i = 0; i < m; i++)
 		t[at[i]].status = r[i].status;
 	for (i = 0; i < n; i++) {

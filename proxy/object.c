@@ -352,8 +352,8 @@ static int hashed_headers(struct obj_put *o)
  * Is o's body small enough to wait for whole (a replicated upload of a
  * known length that is not hashed here)? Such a body goes to the object
  * servers with its headers in one request, without Expect: 100-continue,
- * once the client sent all of it (cluster_make_requests): no round trip
- * for the 100 Continue, one send per backend for headers and body. A node
+ * once the client sent all of it (cluster_put_whole): no round trip for
+ * the 100 Continue, one send per backend for headers and body. A node
  * that refuses (507, 5xx, no answer) is replaced by the next handoff with
  * the whole body, as Swift replaces one that refuses at the headers, and
  * a refusal at the headers (409, 412) still decides the answer (put_early).
@@ -640,27 +640,15 @@ static int put_early(const int *statuses, int n)
 static int put_small_send(struct obj_put *o, int *statuses, char etags[][33],
 			  int *n)
 {
-	struct cluster_resp resps[CLUSTER_MAX_NODES];
-	int i, rc;
+	int rc;
 
 	o->small = 0;
 	if (o->body.len != (uint64_t)o->expected)
 		return 503; /* cannot be: the client's body is whole here */
-	memset(resps, 0, sizeof(resps));
-	rc = cluster_make_requests(o->app->cluster, &o->nodes, "PUT",
-				   o->p->account, o->p->container, o->p->object,
-				   NULL, o->hdrs, o->nslots, o->body.data,
-				   o->body.len, o->txn, resps);
-	for (i = 0; !rc && i < o->nslots; i++) {
-		const char *etag = cluster_resp_header(&resps[i], "Etag");
-
-		statuses[i] = resps[i].status;
-		etags[i][0] = '\0';
-		if (etag && resps[i].status / 100 == 2)
-			snprintf(etags[i], 33, "%.32s", etag + (*etag == '"'));
-	}
-	for (i = 0; i < o->nslots; i++)
-		cluster_resp_free(&resps[i]);
+	rc = cluster_put_whole(o->app->cluster, &o->nodes, o->p->account,
+			       o->p->container, o->p->object, o->hdrs,
+			       o->nslots, o->body.data, o->body.len, o->txn,
+			       statuses, etags);
 	buf_free(&o->body);
 	if (rc)
 		return 503;

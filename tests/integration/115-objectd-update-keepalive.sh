@@ -1,6 +1,6 @@
 #!/bin/bash
 # tests/integration/115-objectd-update-keepalive.sh: a PUT's container
-# update (objectd/updconn.c) is one send and one receive on a keep-alive
+# update (common/keepconn.c) is one send and one receive on a keep-alive
 # connection kept between updates, seen through strace: no poll, no new
 # connection for the next PUT. A container server that closed its end of
 # the idle connection meanwhile (its keep-alive timeout) still gets the

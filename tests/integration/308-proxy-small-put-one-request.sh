@@ -2,11 +2,13 @@
 # 308-proxy-small-put-one-request: a replicated PUT of at most 64 KiB
 # whose length is known goes to each object server as one request sent at
 # once, headers and body in one write, once the proxy has the whole body:
-# no Expect: 100-continue, so no 100 Continue to wait for (seen through
-# strace). What the handshake gave stays: a primary that refuses (507,
-# its device gone) is replaced by a handoff that gets the whole body, an
-# If-None-Match: * on an existing object is still 412, a client ETag
-# other than the body's MD5 still 422, and an empty body is stored too.
+# no Expect: 100-continue, so no 100 Continue to wait for, over the
+# connections an earlier PUT left open, its answers waited for in their
+# receives (no connect, no poll; seen through strace). What the handshake
+# gave stays: a primary that refuses (507, its device gone) is replaced
+# by a handoff that gets the whole body, an If-None-Match: * on an
+# existing object is still 412, a client ETag other than the body's MD5
+# still 422, and an empty body is stored too.
 . "$(dirname "$0")/../lib/functions.sh"
 . "$(dirname "$0")/../lib/proxy.sh"
 requires curl md5sum strace
@@ -20,9 +22,11 @@ head -c 4096 /dev/urandom >f
 sum=$(md5sum <f | cut -d' ' -f1)
 
 # one small PUT (the client asks for no 100 Continue either), the
-# proxy's sends and receives traced
-strace_attach "$PID_proxy" trace -e trace=sendto,recvfrom,write,read \
-	-s 256
+# proxy's sends and receives traced, after a first one that left
+# connections to the object server open
+[ "$(status PUT "$URL/c/o0" -T f -H "$T")" = 201 ] || fail "PUT o0"
+strace_attach "$PID_proxy" trace -s 256 \
+	-e trace=sendto,sendmsg,recvfrom,write,read,connect,poll,ppoll
 [ "$(status PUT "$URL/c/o1" -T f -H "$T" -H 'Expect:')" = 201 ] ||
 	fail "PUT o1"
 kill "$STRACE_PID"
@@ -32,9 +36,14 @@ $(cat trace)"
 grep -qi 'Expect: 100-continue' trace && fail "the proxy asked for it:
 $(cat trace)"
 # each backend PUT in one send: its headers and the 4096 bytes of body
-n=$(grep -E '^ *[0-9]+ +(sendto|write)\([0-9]+, "PUT /d' trace |
+n=$(grep -E '^ *[0-9]+ +(sendto|sendmsg|write)\([0-9]+, .*"PUT /d' trace |
 	awk '$NF > 4096' | wc -l)
 [ "$n" = 3 ] || fail "$n backend PUTs sent whole, expected 3:
+$(cat trace)"
+# over the connections the first PUT left, each answer waited for in its
+# receive: no connect, no poll
+grep -E '^ *[0-9]+ +(connect|poll|ppoll)\(' trace &&
+	fail "a connect or poll for a PUT on kept connections:
 $(cat trace)"
 [ "$(curl -s -H "$T" "$URL/c/o1" | md5sum | cut -d' ' -f1)" = "$sum" ] ||
 	fail "o1 does not read back"

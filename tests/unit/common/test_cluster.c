@@ -444,6 +444,52 @@ Test(cluster, put_without_expect_limits_a_507, .init = setup, .fini = teardown)
 	cluster_nodes_release(&nodes);
 }
 
+/* cluster_put_whole: a small body in memory, one request per slot over
+ * kept connections (common/keepconn.c): a primary that refuses with 507
+ * (after the body: no Expect) is error-limited and the handoff gets the
+ * whole body; each answer's ETag is the body's MD5; a second PUT, on the
+ * kept connections, goes the same way. */
+Test(cluster, put_whole_fails_over_with_the_body, .init = setup,
+     .fini = teardown)
+{
+	struct cluster_nodes nodes;
+	struct cluster_hdrs hdrs[CLUSTER_MAX_NODES];
+	int statuses[CLUSTER_MAX_NODES], i, round;
+	char etags[CLUSTER_MAX_NODES][33], want[33];
+	static char data[4096];
+	uint8_t d[MD5_LEN];
+
+	memset(hdrs, 0, sizeof(hdrs));
+	memset(data, 'w', sizeof(data));
+	md5_buf(data, sizeof(data), d);
+	md5_hex(d, want);
+	cr_assert_eq(cluster_lookup(cl, CLUSTER_OBJECT, "a", "c", "o8", &nodes),
+		     0);
+	snprintf(broken[0], sizeof(broken[0]), "%s", nodes.dev[1]->device);
+	for (i = 0; i < 3; i++) {
+		cluster_hdrs_add(&hdrs[i], "X-Timestamp", "1700000000.00000");
+		cluster_hdrs_add(&hdrs[i], "Accept", ""); /* curl's: not sent */
+	}
+	for (round = 0; round < 2; round++) {
+		puts_ok = 0;
+		cr_assert_eq(cluster_put_whole(cl, &nodes, "a", "c", "o8", hdrs,
+					       3, data, sizeof(data), "txtest",
+					       statuses, etags),
+			     0);
+		for (i = 0; i < 3; i++) {
+			cr_expect_eq(statuses[i], 201, "slot %d", i);
+			cr_expect_str_eq(etags[i], want, "slot %d", i);
+		}
+		cr_expect_eq(puts_ok, 3, "three whole bodies, one a handoff's");
+		cr_expect(cluster_node_limited(cl, nodes.dev[1]),
+			  "the 507 limits the node");
+		cr_expect_not(cluster_node_limited(cl, nodes.dev[0]));
+	}
+	for (i = 0; i < 3; i++)
+		cluster_hdrs_free(&hdrs[i]);
+	cluster_nodes_release(&nodes);
+}
+
 /* cluster_put_write_each: slot i gets its own body (an EC fragment
  * archive), also when a handoff stands in for a broken primary. */
 Test(cluster, put_each_slot_its_own_body, .init = setup, .fini = teardown)

@@ -1,28 +1,34 @@
 /*
- * objectd/updconn.c: the HTTP/1.1 client of the container updates
- * (updater.c), over keep-alive connections kept between updates.
+ * common/keepconn.c: the HTTP/1.1 client of objectd's container updates
+ * (objectd/updater.c) and of the proxy's small object PUTs
+ * (cluster.c cluster_put_whole), over keep-alive connections kept between
+ * requests (see keepconn.h).
  *
- * A container update is one small request (no body) whose status alone
- * matters. Through libcurl's multi interface each one cost a few KiB of
- * handle set up and torn down, the proxy and environment look-ups of a
- * transfer, and three polls besides the send and the receive: ~13% of
- * kumo-objectd's CPU per small PUT. Here an update to n servers is
+ * Such a request is small, its body in memory, and its answer's status
+ * (and ETag) alone matters. Through libcurl's multi interface each one
+ * cost a few KiB of handle set up and torn down, the proxy and
+ * environment look-ups of a transfer, the parse of its URL, and three
+ * polls besides the send and the receive: ~13% of kumo-objectd's CPU per
+ * small PUT in its container updates. Here a request to n servers is
  *
  *   for each: an idle connection to its host:port from the pool, or a
  *             new one (connect bounded by conn_timeout) --send the
  *             request--> SENT
  *   then for each SENT: blocking receives (each bounded by node_timeout,
- *             the whole by node_timeout after the sends) up to the end
- *             of the headers, then the body Content-Length announces
+ *             the whole by node_timeout after the sends, bound_wait) up
+ *             to the end of the headers, then the body Content-Length
+ *             announces
  *             --> status known; the connection goes back to the pool if
  *             the answer was whole and the server keeps it (HTTP/1.1,
  *             no "Connection: close"), else it is closed
  *
- * so a PUT's update takes one send and one receive. A pooled connection
- * may have been closed by the server meanwhile (its keep-alive timeout):
- * when one fails before any byte of an answer came back, the request is
- * sent once more on a new connection (a container update is idempotent:
- * the container orders updates by their timestamps).
+ * so a request takes one send and one receive. A pooled connection may
+ * have been closed by the server meanwhile (its keep-alive timeout): when
+ * one fails before any byte of an answer came back, the request is sent
+ * once more on a new connection (a container update is idempotent: the
+ * container orders updates by their timestamps; an object PUT sent again
+ * with its X-Timestamp stores nothing twice: a server that has it
+ * answers 409).
  *
  * Hosts are "ip:port" as the proxy names them (X-Container-Host); an
  * IPv6 address may be bracketed. Any thread; the pool is locked.
@@ -37,14 +43,16 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/timestamp.h"
-#include "objectd/internal.h"
+#include "common/keepconn.h"
 
-#define POOL_MAX      32
+/* the proxy keeps ~3 connections per client request in flight */
+#define POOL_MAX      128
 #define POOL_MAXAGE_S 20 /* servers close idle connections after 60 s */
 #define HEAD_MAX      8192
 
@@ -52,7 +60,7 @@ static struct {
 	pthread_mutex_t lock;
 	int n;
 	struct {
-		char host[UPDC_HOST_MAX];
+		char host[KC_HOST_MAX];
 		int fd;
 		time_t idle_since;
 	} c[POOL_MAX];
@@ -98,7 +106,7 @@ static void pool_put(const char *host, int fd)
 		close(fd);
 }
 
-void updc_drain(void)
+void kc_drain(void)
 {
 	pthread_mutex_lock(&pool.lock);
 	while (pool.n)
@@ -126,7 +134,7 @@ static int connect_to(const char *host, double conn_timeout,
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
 				 .ai_flags = AI_NUMERICSERV},
 			*ai = NULL;
-	char name[UPDC_HOST_MAX];
+	char name[KC_HOST_MAX];
 	const char *colon = strrchr(host, ':');
 	struct pollfd p;
 	socklen_t len = sizeof(int);
@@ -187,18 +195,38 @@ out:
 	return rc ? rc : fd;
 }
 
-static int send_whole(int fd, const char *p, size_t len)
+/* Send r's head and body on fd, in one sendmsg when the socket takes
+ * them. 0 or -errno (-EIO: nothing taken). */
+static int send_whole(int fd, const struct kc_req *r)
 {
+	struct iovec iov[2] = {{(void *)r->head, r->head_len},
+			       {(void *)r->body, r->body ? r->body_len : 0}};
+	struct msghdr m = {.msg_iov = iov, .msg_iovlen = 2};
 	ssize_t n;
 
-	while (len) {
-		n = send(fd, p, len, MSG_NOSIGNAL);
+	while (iov[0].iov_len || iov[1].iov_len) {
+		/* a head alone: a plain send */
+		n = m.msg_iovlen == 2 && !iov[1].iov_len
+			    ? send(fd, iov[0].iov_base, iov[0].iov_len,
+				   MSG_NOSIGNAL)
+			    : sendmsg(fd, &m, MSG_NOSIGNAL);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return n == -1 ? -errno : -EIO;
-		p += n;
-		len -= (size_t)n;
+		while (n && m.msg_iovlen) {
+			size_t k = (size_t)n < m.msg_iov->iov_len
+					   ? (size_t)n
+					   : m.msg_iov->iov_len;
+
+			m.msg_iov->iov_base = (char *)m.msg_iov->iov_base + k;
+			m.msg_iov->iov_len -= k;
+			n -= (ssize_t)k;
+			if (!m.msg_iov->iov_len) {
+				m.msg_iov++;
+				m.msg_iovlen--;
+			}
+		}
 	}
 	return 0;
 }
@@ -231,11 +259,13 @@ static int head_value(const char *head, const char *name, char *out,
 
 /*
  * Read the answer to the request sent on fd, by deadline (monotonic
- * seconds): its status into *status, *keep set when the connection may
- * carry another request. 0, -EPIPE when the connection ended before any
- * byte of an answer, else -errno / -EPROTO.
+ * seconds): its status into *status, its ETag (unquoted) into etag,
+ * *keep set when the connection may carry another request. 0, -EPIPE
+ * when the connection ended before any byte of an answer, else -errno /
+ * -EPROTO.
  */
-static int read_answer(int fd, double deadline, int *status, int *keep)
+static int read_answer(int fd, double deadline, int *status, char etag[33],
+		       int *keep)
 {
 	char head[HEAD_MAX + 1], v[64], *end = NULL, *e;
 	size_t got = 0, body, have;
@@ -264,6 +294,8 @@ static int read_answer(int fd, double deadline, int *status, int *keep)
 		return -EPROTO;
 	*status = code;
 	end[2] = '\0'; /* head_value stops at the empty line */
+	if (!head_value(head, "Etag", v, sizeof(v)))
+		snprintf(etag, 33, "%.32s", v + (*v == '"'));
 	have = got - (size_t)(end + 4 - head);
 	if (minor < 1 || (!head_value(head, "Connection", v, sizeof(v)) &&
 			  !strcasecmp(v, "close")))
@@ -286,21 +318,38 @@ static int read_answer(int fd, double deadline, int *status, int *keep)
 	return 0;
 }
 
-void updc_send_all(struct updc_req *r, int n, double conn_timeout,
-		   double node_timeout)
+/*
+ * Before an answer is read: once more than half of node_timeout went by
+ * since the sends (answers before it were slow), fd's receive timeout is
+ * cut to what is left until deadline, so that n silent servers cost about
+ * node_timeout, not n times it. 1 when cut (kc_send_all puts it back
+ * before it pools fd), else 0: the usual case, no system call.
+ */
+static int bound_wait(int fd, double deadline, double node_timeout)
+{
+	double left = deadline - clock_mono_s();
+
+	if (left > node_timeout / 2)
+		return 0;
+	set_timeout(fd, SO_RCVTIMEO, left > 0.001 ? left : 0.001);
+	return 1;
+}
+
+void kc_send_all(struct kc_req *r, int n, double conn_timeout,
+		 double node_timeout)
 {
 	double deadline;
-	int i, fd, rc, keep, reused, tries;
+	int i, fd, rc, keep, reused, tries, cut = 0;
 
 	for (i = 0; i < n; i++) {
 		r[i].status = 0;
+		r[i].etag[0] = '\0';
 		r[i].fd = pool_get(r[i].host);
 		r[i].reused = r[i].fd >= 0;
 		if (!r[i].reused)
 			r[i].fd = connect_to(r[i].host, conn_timeout,
 					     node_timeout);
-		if (r[i].fd >= 0 &&
-		    send_whole(r[i].fd, r[i].head, r[i].head_len)) {
+		if (r[i].fd >= 0 && send_whole(r[i].fd, &r[i])) {
 			close(r[i].fd);
 			r[i].fd = r[i].reused ? -EPIPE : -EIO;
 		}
@@ -316,21 +365,23 @@ void updc_send_all(struct updc_req *r, int n, double conn_timeout,
 				reused = 0;
 				fd = connect_to(r[i].host, conn_timeout,
 						node_timeout);
-				rc = fd >= 0 ? send_whole(fd, r[i].head,
-							  r[i].head_len)
-					     : fd;
+				rc = fd >= 0 ? send_whole(fd, &r[i]) : fd;
 			}
-			if (!rc)
+			if (!rc) {
+				cut = bound_wait(fd, deadline, node_timeout);
 				rc = read_answer(fd, deadline, &r[i].status,
-						 &keep);
+						 r[i].etag, &keep);
+			}
 			if (rc != -EPIPE || !reused)
 				break;
 			close(fd);
 			fd = -1;
 		}
-		if (fd >= 0 && !rc && keep)
+		if (fd >= 0 && !rc && keep) {
+			if (cut)
+				set_timeout(fd, SO_RCVTIMEO, node_timeout);
 			pool_put(r[i].host, fd);
-		else if (fd >= 0)
+		} else if (fd >= 0)
 			close(fd);
 		r[i].fd = -1;
 	}
