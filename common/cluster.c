@@ -38,7 +38,8 @@
  * the source's ETag and the same X-Timestamp. A Range the client asked for
  * resumes with a Range from the next byte (206). A whole-object body (200)
  * resumes with the whole body again: the object server checks a whole
- * body's MD5 and cuts it before its last bytes on a mismatch, so the new
+ * body's hash (its MD5, or the XXH3-128 it arrived with: objectd/etag.c)
+ * and cuts it before its last bytes on a mismatch, so the new
  * source is verified, and the bytes already handed out must have the same
  * XXH3-64 hash as the new source's first ones (xxHash costs the proxy a
  * few percent of what MD5 of every byte it streams did). Bytes of two replicas never pass for one
