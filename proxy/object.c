@@ -307,17 +307,25 @@ static void drop_headers(struct cluster_hdrs *h, const char *const *drop)
 	} while (0)
 
 /*
- * A body of at most this many bytes, its length known, goes with its
- * Content-Length and each object server MD5s it: hashing 64 KiB costs an
- * object server less than the chunked upload and an easy handle that
- * cannot be pooled (see cluster.c's xfer_free) cost the proxy.
+ * A replicated upload of at most this many bytes, its length known, is
+ * small (put_small); a larger or chunked one is hashed here as it streams
+ * (hashed_headers, put_trailers).
  */
-#define HASHED_MIN_LEN (64 * 1024)
+#define SMALL_PUT_MAX (64 * 1024)
 
-/* Whether a replicated upload of o->expected bytes is hashed here. */
-static int put_hashed(const struct obj_put *o)
+/*
+ * Is o's body small enough to wait for whole? Such a body goes to the
+ * object servers with its headers in one request, without Expect:
+ * 100-continue, once the client sent all of it (cluster_put_whole): no
+ * round trip for the 100 Continue, one send per backend for headers and
+ * body; each object server hashes it itself. A node that refuses (507,
+ * 5xx, no answer) is replaced by the next handoff with the whole body, as
+ * Swift replaces one that refuses at the headers, and a refusal at the
+ * headers (409, 412) still decides the answer (put_early).
+ */
+static int put_small(const struct obj_put *o)
 {
-	return o->expected < 0 || o->expected > HASHED_MIN_LEN;
+	return o->expected >= 0 && o->expected <= SMALL_PUT_MAX;
 }
 
 /* A replicated upload's hashes started and its backend headers told
@@ -329,8 +337,6 @@ static int hashed_headers(struct obj_put *o)
 	char len[24];
 	int i, rc = 0;
 
-	if (!put_hashed(o))
-		return 0;
 	o->md5 = md5_new();
 	o->xxh = xxh128_new();
 	if (!o->md5 || !o->xxh)
@@ -346,21 +352,6 @@ static int hashed_headers(struct obj_put *o)
 					      len);
 	}
 	return rc;
-}
-
-/*
- * Is o's body small enough to wait for whole (a replicated upload of a
- * known length that is not hashed here)? Such a body goes to the object
- * servers with its headers in one request, without Expect: 100-continue,
- * once the client sent all of it (cluster_put_whole): no round trip for
- * the 100 Continue, one send per backend for headers and body. A node
- * that refuses (507, 5xx, no answer) is replaced by the next handoff with
- * the whole body, as Swift replaces one that refuses at the headers, and
- * a refusal at the headers (409, 412) still decides the answer (put_early).
- */
-static int put_small(const struct obj_put *o)
-{
-	return !put_hashed(o);
 }
 
 /* The hashes of the whole body as the upload's trailers. 0 or -errno. */
@@ -494,10 +485,10 @@ static struct obj_put *put_open(struct http_request *req, struct proxy_app *app,
 		o->txn = strdup(http_txn(req));
 		rc = o->txn ? 0 : -ENOMEM;
 	} else if (!(rc = hashed_headers(o))) {
-		rc = cluster_put_open(
-			app->cluster, &o->nodes, o->p->account, o->p->container,
-			o->p->object, o->hdrs, put_hashed(o) ? -1 : o->expected,
-			o->quorum, http_txn(req), &early, &o->put);
+		rc = cluster_put_open(app->cluster, &o->nodes, o->p->account,
+				      o->p->container, o->p->object, o->hdrs,
+				      -1, o->quorum, http_txn(req), &early,
+				      &o->put);
 	}
 	if (rc == -EEXIST) {
 		/* Swift: 412 for If-None-Match, 202 for an older timestamp */
@@ -547,11 +538,9 @@ static int put_write(struct obj_put *o, const void *data, size_t len)
 			return -EIO;
 		return 0;
 	}
-	if (o->md5) {
-		if (md5_update(o->md5, data, len))
-			return -EIO;
-		xxh128_update(o->xxh, data, len);
-	}
+	if (md5_update(o->md5, data, len))
+		return -EIO;
+	xxh128_update(o->xxh, data, len);
 	return cluster_put_write(o->put, data, len);
 }
 
