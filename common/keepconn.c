@@ -322,7 +322,7 @@ static int read_answer(int fd, double deadline, int *status, char etag[33],
  * Before an answer is read: once more than half of node_timeout went by
  * since the sends (answers before it were slow), fd's receive timeout is
  * cut to what is left until deadline, so that n silent servers cost about
- * node_timeout, not n times it. 1 when cut (kc_send_all puts it back
+ * node_timeout, not n times it. 1 when cut (kc_collect puts it back
  * before it pools fd), else 0: the usual case, no system call.
  */
 static int bound_wait(int fd, double deadline, double node_timeout)
@@ -335,11 +335,10 @@ static int bound_wait(int fd, double deadline, double node_timeout)
 	return 1;
 }
 
-void kc_send_all(struct kc_req *r, int n, double conn_timeout,
-		 double node_timeout)
+void kc_send(struct kc_req *r, int n, double conn_timeout, double node_timeout)
 {
 	double deadline;
-	int i, fd, rc, keep, reused, tries, cut = 0;
+	int i;
 
 	for (i = 0; i < n; i++) {
 		r[i].status = 0;
@@ -355,6 +354,15 @@ void kc_send_all(struct kc_req *r, int n, double conn_timeout,
 		}
 	}
 	deadline = clock_mono_s() + node_timeout;
+	for (i = 0; i < n; i++)
+		r[i].deadline = deadline;
+}
+
+void kc_collect(struct kc_req *r, int n, double conn_timeout,
+		double node_timeout)
+{
+	int i, fd, rc, keep, reused, tries, cut = 0;
+
 	for (i = 0; i < n; i++) {
 		fd = r[i].fd;
 		reused = r[i].reused;
@@ -368,9 +376,11 @@ void kc_send_all(struct kc_req *r, int n, double conn_timeout,
 				rc = fd >= 0 ? send_whole(fd, &r[i]) : fd;
 			}
 			if (!rc) {
-				cut = bound_wait(fd, deadline, node_timeout);
-				rc = read_answer(fd, deadline, &r[i].status,
-						 r[i].etag, &keep);
+				cut = bound_wait(fd, r[i].deadline,
+						 node_timeout);
+				rc = read_answer(fd, r[i].deadline,
+						 &r[i].status, r[i].etag,
+						 &keep);
 			}
 			if (rc != -EPIPE || !reused)
 				break;
@@ -385,4 +395,11 @@ void kc_send_all(struct kc_req *r, int n, double conn_timeout,
 			close(fd);
 		r[i].fd = -1;
 	}
+}
+
+void kc_send_all(struct kc_req *r, int n, double conn_timeout,
+		 double node_timeout)
+{
+	kc_send(r, n, conn_timeout, node_timeout);
+	kc_collect(r, n, conn_timeout, node_timeout);
 }

@@ -26,7 +26,8 @@ struct kc_req {
 	size_t body_len;
 	int status;	/* out: the answer's status; 0 when none came */
 	char etag[33];	/* out: the answer's ETag, unquoted (or "") */
-	int fd, reused; /* kc_send_all's own */
+	int fd, reused; /* kc_send's own, for kc_collect */
+	double deadline;
 };
 
 /*
@@ -39,6 +40,15 @@ struct kc_req {
  */
 void kc_send_all(struct kc_req *r, int n, double conn_timeout,
 		 double node_timeout);
+
+/* kc_send_all in two halves, so that the caller can work while the
+ * servers do: kc_send sends (blocking only on connects and sends) and
+ * leaves each connection in r; kc_collect, called once with the same
+ * arguments, reads the answers and pools or closes every connection.
+ * Any thread, the same for both. */
+void kc_send(struct kc_req *r, int n, double conn_timeout, double node_timeout);
+void kc_collect(struct kc_req *r, int n, double conn_timeout,
+		double node_timeout);
 
 /* Close the pooled connections (at exit; tests). */
 void kc_drain(void);

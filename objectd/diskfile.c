@@ -28,6 +28,8 @@
  *        XXH3-128 the client asked for: df_writer_use_xxh128)
  *   TMP --df_writer_commit: append metadata + footer, sg_sync(file)-->
  *   SYNCED --mkdir -p (no fsync yet), rename to <hash_dir>/<ts><ext>-->
+ *   (df_writer_commit_then's callback runs here: a PUT's container
+ *   update leaves while the next sync runs)
  *   IN PLACE --sg_sync: a syncfs started after the rename covers the
  *            file's entry and every dir the mkdir made (syncgroup.c: one
  *            for all the writers queued together; Swift's renamer fsyncs
@@ -1411,13 +1413,15 @@ static int settle_dir(const struct df_loc *loc)
  * cleans up after its own rename; the replicator's tidy of the suffix
  * catches the rest), so it is not listed again. 0 or -errno (logged). */
 static int put_in_place(struct df_writer *w, const struct df_loc *loc,
-			const char *final)
+			const char *final, void (*placed)(void *), void *arg)
 {
 	int top = 0, rc = rename_into(w->tmp_path, loc, final, &top);
 
 	if (rc)
 		return rc;
 	w->tmp_path[0] = '\0';
+	if (placed)
+		placed(arg);
 	rc = sg_sync(w->fd);
 	if (rc) {
 		log_err("cannot sync %s: %s", final, strerror(-rc));
@@ -1471,6 +1475,14 @@ int df_writer_commit(struct df_writer *w, const struct df_loc *loc,
 		     const struct ts *ts, const char *ext,
 		     const struct objmeta *meta)
 {
+	return df_writer_commit_then(w, loc, ts, ext, meta, NULL, NULL);
+}
+
+int df_writer_commit_then(struct df_writer *w, const struct df_loc *loc,
+			  const struct ts *ts, const char *ext,
+			  const struct objmeta *meta, void (*placed)(void *),
+			  void *arg)
+{
 	struct buf tail = BUF_INIT;
 	char final[PATH_MAX + 64], tsbuf[TS_INTERNAL_LEN + 1];
 	int rc;
@@ -1489,7 +1501,7 @@ int df_writer_commit(struct df_writer *w, const struct df_loc *loc,
 	}
 	snprintf(final, sizeof(final), "%s/%s%s", loc->hash_dir,
 		 ts_internal(ts, tsbuf), ext);
-	rc = put_in_place(w, loc, final);
+	rc = put_in_place(w, loc, final, placed, arg);
 out:
 	buf_free(&tail);
 	df_writer_abort(w);
@@ -1544,7 +1556,7 @@ int df_writer_place(struct df_writer *w, const struct df_loc *loc,
 		goto out;
 	}
 	snprintf(final, sizeof(final), "%s/%s", loc->hash_dir, fname);
-	rc = put_in_place(w, loc, final);
+	rc = put_in_place(w, loc, final, NULL, NULL);
 out:
 	if (rc == -EILSEQ || rc == -EINVAL)
 		log_err("refused replicated %s for %s: not a whole file of it",

@@ -401,6 +401,10 @@ int df_writer_use_xxh128(struct df_writer *w);
 /* The XXH3-128 of what was written so far as 32 lowercase hex digits
  * (its canonical, big-endian form); ends the digest (call once). */
 int df_writer_xxh128(struct df_writer *w, char hex[33]);
+/* The bytes df_writer_commit will append after the body for meta once
+ * put_end has added the ETag and Content-Length: a reservation for the
+ * whole file claims body + this, so the tail lands in the same extent. */
+uint64_t df_tail_reserve(const struct objmeta *meta);
 /*
  * Append meta and the footer, sync (sg_sync), and rename the temp file to
  * <hash_dir>/<ts><ext> (ext ".data", ".meta" or ".ts"), sync the
@@ -408,13 +412,17 @@ int df_writer_xxh128(struct df_writer *w, char hex[33]);
  * file is durable and w is finished; on error the temp file is removed.
  * Either way df_writer_abort is still safe to call.
  */
-/* The bytes df_writer_commit will append after the body for meta once
- * put_end has added the ETag and Content-Length: a reservation for the
- * whole file claims body + this, so the tail lands in the same extent. */
-uint64_t df_tail_reserve(const struct objmeta *meta);
 int df_writer_commit(struct df_writer *w, const struct df_loc *loc,
 		     const struct ts *ts, const char *ext,
 		     const struct objmeta *meta);
+/* As df_writer_commit; placed(arg), when not NULL, runs once the file
+ * has its final name, before the sync that makes the name durable, so
+ * that work which needs the file in place (a PUT's container update)
+ * overlaps that sync. It is not run when commit fails before. */
+int df_writer_commit_then(struct df_writer *w, const struct df_loc *loc,
+			  const struct ts *ts, const char *ext,
+			  const struct objmeta *meta, void (*placed)(void *),
+			  void *arg);
 /* Drop an unfinished upload: close and unlink the temp file. Idempotent. */
 void df_writer_abort(struct df_writer *w);
 
@@ -743,6 +751,20 @@ struct cont_update {
 void upd_container_update(struct objd *od, struct http_request *req,
 			  const char *dev_dir, const char *obj_hash,
 			  const struct cont_update *u);
+
+/* upd_container_update in two halves, so that the request's thread can
+ * work while the containers do: upd_update_send sends u to the
+ * request's targets and returns what upd_update_finish needs (NULL when
+ * there is nothing to wait for: no targets, or no memory, logged);
+ * upd_update_finish(NULL) does nothing. u must live until then. */
+struct upd_sent;
+struct upd_sent *upd_update_send(struct objd *od, struct http_request *req,
+				 const struct cont_update *u);
+
+/* Read the answers to s, save a record (as upd_container_update) for
+ * each target that did not answer 2xx when save is set, free s. */
+void upd_update_finish(struct objd *od, struct upd_sent *s, const char *dev_dir,
+		       const char *obj_hash, int save);
 
 /* As upd_container_update, with the targets given (comma-separated
  * hosts and devices, one container partition) rather than read from a

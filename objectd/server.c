@@ -1179,10 +1179,29 @@ static int put_update_headers(const struct objmeta *meta, struct objmeta *u)
 	return rc;
 }
 
+/* A PUT's container update, sent once its file is in place
+ * (df_writer_commit_then), so that the containers' sync overlaps the
+ * object server's last one. */
+struct put_update {
+	struct obj_req *r;
+	struct http_request *req;
+	const struct cont_update *u;
+	struct upd_sent *sent;
+};
+
+static void put_update_send(void *arg)
+{
+	struct put_update *p = arg;
+
+	p->sent = upd_update_send(p->r->od, p->req, p->u);
+}
+
 static void put_end(struct http_request *req)
 {
 	struct obj_req *r = http_state(req);
 	struct objmeta uh = OBJMETA_INIT;
+	struct cont_update u = {"PUT", NULL, NULL, NULL, &uh};
+	struct put_update pu = {r, req, NULL, NULL};
 	const char *want = http_header(req, "ETag");
 	char etag[33], xxh[33] = "", size[32], given[64], ext[24];
 	int64_t new_da = exp_delete_at_of(&r->meta);
@@ -1239,27 +1258,30 @@ static void put_end(struct http_request *req)
 				      r->o, new_da);
 	if (r->frag_index >= 0)
 		snprintf(ext, sizeof(ext), "#%d.data", r->frag_index);
+	/* an EC archive's container update waits for its COMMIT */
+	if (!rc && r->frag_index < 0 && !put_update_headers(&r->meta, &uh)) {
+		u.account = r->a;
+		u.container = r->c;
+		u.obj = r->o;
+		pu.u = &u;
+	}
 	if (!rc)
-		rc = df_writer_commit(&r->w, &r->loc, &r->ts,
-				      r->frag_index >= 0 ? ext : ".data",
-				      &r->meta);
+		rc = df_writer_commit_then(&r->w, &r->loc, &r->ts,
+					   r->frag_index >= 0 ? ext : ".data",
+					   &r->meta,
+					   pu.u ? put_update_send : NULL, &pu);
 	if (locked) {
 		exp_after_write(&r->loc, r->orig_da, new_da);
 		exp_unlock(r->od, r->loc.hash);
 	}
 	r->writing = 0;
+	/* records of failed updates only for an object that is durable */
+	upd_update_finish(r->od, pu.sent, r->loc.dev_dir, r->loc.hash, !rc);
+	objmeta_free(&uh);
 	if (rc) {
 		reply_errno(req, r, rc);
 		return;
 	}
-	/* an EC archive's container update waits for its COMMIT */
-	if (r->frag_index < 0 && !put_update_headers(&r->meta, &uh)) {
-		struct cont_update u = {"PUT", r->a, r->c, r->o, &uh};
-
-		upd_container_update(r->od, req, r->loc.dev_dir, r->loc.hash,
-				     &u);
-	}
-	objmeta_free(&uh);
 	http_add_headerf(req, "ETag", "\"%s\"", etag);
 	http_reply(req, 201, "", 0);
 }

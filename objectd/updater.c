@@ -2,13 +2,18 @@
  * objectd/updater.c: container updates, as Swift's object server and
  * object updater send them.
  *
- * After a PUT, POST or DELETE is durable, the object server tells the
- * container servers the proxy named (X-Container-Host, -Device,
- * -Partition) with a backend PUT (X-Size, X-Content-Type, X-Timestamp,
- * X-Etag) or DELETE (X-Timestamp) of /<cdev>/<cpart>/<a>/<c>/<o>, sent to
- * all of them at once over keep-alive connections (common/keepconn.c) with short
- * timeouts. A target that does not answer 2xx gets a record saved
- * durably (fs_write_atomic) under
+ * After a PUT, POST or DELETE, the object server tells the container
+ * servers the proxy named (X-Container-Host, -Device, -Partition) with a
+ * backend PUT (X-Size, X-Content-Type, X-Timestamp, X-Etag) or DELETE
+ * (X-Timestamp) of /<cdev>/<cpart>/<a>/<c>/<o>, sent to all of them at
+ * once over keep-alive connections (common/keepconn.c) with short
+ * timeouts. A POST's or DELETE's update leaves once the change is
+ * durable; a PUT's as soon as its file has its final name, while the sync
+ * that makes the name durable runs (upd_update_send), its answers read
+ * after that sync (upd_update_finish), so that the container's sync and
+ * the object's overlap. A target that does not answer 2xx gets a record
+ * saved durably (fs_write_atomic), for a PUT only once the object is
+ * durable, under
  *
  *   <dev>/async_pending/<hash[-3:]>/<hash>-<timestamp>-<target id>
  *
@@ -141,31 +146,51 @@ static int prepare(struct target *t, const struct cont_update *u,
 	return rc ? -ENOMEM : 0;
 }
 
-/* Send u to the n targets at once; sets each ->ok (2xx). */
-static void send_all(struct objd *od, struct target *t, int n,
-		     const struct cont_update *u, const char *txn)
-{
+/* A container update on its way: its targets and their requests. */
+struct upd_sent {
+	struct target t[MAX_TARGETS];
 	struct kc_req r[MAX_TARGETS];
-	const char *path, *sp;
-	int i, m = 0, at[MAX_TARGETS];
+	int at[MAX_TARGETS]; /* r[k] is the request of t[at[k]] */
+	int n, m;	     /* targets, requests sent */
+	const struct cont_update *u;
+};
 
-	for (i = 0; i < n; i++) {
+/* Send s->u to the s->n targets at once, each ->ok 0 until
+ * collect_all. */
+static void send_all(struct objd *od, struct upd_sent *s, const char *txn)
+{
+	struct target *t = s->t;
+	int i;
+
+	s->m = 0;
+	for (i = 0; i < s->n; i++) {
 		t[i].ok = 0;
 		t[i].status = 0;
 		t[i].head = (struct buf)BUF_INIT;
-		if (prepare(&t[i], u, txn)) {
+		if (prepare(&t[i], s->u, txn)) {
 			log_err("out of memory preparing a container update");
 			continue;
 		}
-		r[m] = (struct kc_req){.host = t[i].host,
-				       .head = (const char *)t[i].head.data,
-				       .head_len = t[i].head.len};
-		at[m++] = i;
+		s->r[s->m] =
+			(struct kc_req){.host = t[i].host,
+					.head = (const char *)t[i].head.data,
+					.head_len = t[i].head.len};
+		s->at[s->m++] = i;
 	}
-	kc_send_all(r, m, od->cfg->conn_timeout, od->cfg->node_timeout);
-	for (i = 0; i < m; i++)
-		t[at[i]].status = r[i].status;
-	for (i = 0; i < n; i++) {
+	kc_send(s->r, s->m, od->cfg->conn_timeout, od->cfg->node_timeout);
+}
+
+/* The answers to send_all's requests; sets each target's ->ok (2xx). */
+static void collect_all(struct objd *od, struct upd_sent *s)
+{
+	struct target *t = s->t;
+	const char *path, *sp;
+	int i;
+
+	kc_collect(s->r, s->m, od->cfg->conn_timeout, od->cfg->node_timeout);
+	for (i = 0; i < s->m; i++)
+		t[s->at[i]].status = s->r[i].status;
+	for (i = 0; i < s->n; i++) {
 		t[i].ok = t[i].status >= 200 && t[i].status < 300;
 		path = t[i].head.data
 			       ? (const char *)t[i].head.data + t[i].path_at
@@ -173,7 +198,7 @@ static void send_all(struct objd *od, struct target *t, int n,
 		sp = strchr(path, ' ');
 		if (!t[i].ok)
 			log_warn("container update %s http://%s%.*s: %s%ld",
-				 u->op, t[i].host, (int)(sp ? sp - path : 0),
+				 s->u->op, t[i].host, (int)(sp ? sp - path : 0),
 				 path, t[i].status ? "status " : "no answer",
 				 t[i].status ? t[i].status : 0L);
 		buf_free(&t[i].head);
@@ -259,22 +284,25 @@ out:
 	return rc;
 }
 
-void upd_container_update_to(struct objd *od, const char *hosts,
-			     const char *devices, const char *cpart,
-			     const char *txn, const char *dev_dir,
-			     const char *obj_hash, const struct cont_update *u)
+/* The targets named by hosts, devices and cpart into a new upd_sent
+ * for u; NULL (logged) when none, when they do not pair up, or without
+ * memory. */
+static struct upd_sent *targets_of(const char *hosts, const char *devices,
+				   const char *cpart,
+				   const struct cont_update *u)
 {
-	struct target t[MAX_TARGETS];
-	char(*h)[256], (*d)[256];
+	struct upd_sent *s = NULL;
+	char(*h)[256] = NULL, (*d)[256] = NULL;
 	int nh, nd, i;
 
 	if (!cpart || !*cpart || !hosts || !*hosts)
-		return;
+		return NULL;
 	h = calloc(MAX_TARGETS, 256);
 	d = calloc(MAX_TARGETS, 256);
-	if (!h || !d) {
+	s = calloc(1, sizeof(*s));
+	if (!h || !d || !s) {
 		log_err("out of memory for a container update");
-		goto out;
+		goto fail;
 	}
 	nh = split_list(hosts, h, MAX_TARGETS);
 	nd = split_list(devices, d, MAX_TARGETS);
@@ -282,31 +310,71 @@ void upd_container_update_to(struct objd *od, const char *hosts,
 		log_err("ERROR Container update failed: different numbers of "
 			"hosts and devices in request: \"%s\" vs \"%s\"",
 			hosts, devices ? devices : "");
-		goto out;
+		goto fail;
 	}
-	memset(t, 0, sizeof(t));
 	for (i = 0; i < nh; i++) {
-		snprintf(t[i].host, sizeof(t[i].host), "%s", h[i]);
-		snprintf(t[i].device, sizeof(t[i].device), "%s", d[i]);
-		snprintf(t[i].partition, sizeof(t[i].partition), "%s", cpart);
+		snprintf(s->t[i].host, sizeof(s->t[i].host), "%s", h[i]);
+		snprintf(s->t[i].device, sizeof(s->t[i].device), "%s", d[i]);
+		snprintf(s->t[i].partition, sizeof(s->t[i].partition), "%s",
+			 cpart);
 	}
-	send_all(od, t, nh, u, txn);
-	for (i = 0; i < nh; i++)
-		if (!t[i].ok)
-			save_pending(dev_dir, obj_hash, u, &t[i]);
+	s->n = nh;
+	s->u = u;
+	goto out;
+fail:
+	free(s);
+	s = NULL;
 out:
 	free(h);
 	free(d);
+	return s;
+}
+
+struct upd_sent *upd_update_send(struct objd *od, struct http_request *req,
+				 const struct cont_update *u)
+{
+	struct upd_sent *s =
+		targets_of(http_header(req, "X-Container-Host"),
+			   http_header(req, "X-Container-Device"),
+			   http_header(req, "X-Container-Partition"), u);
+
+	if (s)
+		send_all(od, s, http_txn(req));
+	return s;
+}
+
+void upd_update_finish(struct objd *od, struct upd_sent *s, const char *dev_dir,
+		       const char *obj_hash, int save)
+{
+	int i;
+
+	if (!s)
+		return;
+	collect_all(od, s);
+	for (i = 0; save && i < s->n; i++)
+		if (!s->t[i].ok)
+			save_pending(dev_dir, obj_hash, s->u, &s->t[i]);
+	free(s);
+}
+
+void upd_container_update_to(struct objd *od, const char *hosts,
+			     const char *devices, const char *cpart,
+			     const char *txn, const char *dev_dir,
+			     const char *obj_hash, const struct cont_update *u)
+{
+	struct upd_sent *s = targets_of(hosts, devices, cpart, u);
+
+	if (s)
+		send_all(od, s, txn);
+	upd_update_finish(od, s, dev_dir, obj_hash, 1);
 }
 
 void upd_container_update(struct objd *od, struct http_request *req,
 			  const char *dev_dir, const char *obj_hash,
 			  const struct cont_update *u)
 {
-	upd_container_update_to(od, http_header(req, "X-Container-Host"),
-				http_header(req, "X-Container-Device"),
-				http_header(req, "X-Container-Partition"),
-				http_txn(req), dev_dir, obj_hash, u);
+	upd_update_finish(od, upd_update_send(od, req, u), dev_dir, obj_hash,
+			  1);
 }
 
 /* --- the updater --------------------------------------------------------- */
@@ -318,7 +386,7 @@ void upd_container_update(struct objd *od, struct http_request *req,
 static int replay(struct objd *od, const char *path)
 {
 	struct objmeta hdrs = OBJMETA_INIT;
-	struct target t;
+	struct upd_sent *sent = NULL;
 	json_t *rec = NULL, *jh, *tg, *v;
 	json_error_t jerr;
 	const char *key, *op, *a, *c, *o, *host, *dev, *part;
@@ -358,17 +426,19 @@ static int replay(struct objd *od, const char *path)
 			goto out;
 		}
 	}
-	memset(&t, 0, sizeof(t));
-	snprintf(t.host, sizeof(t.host), "%s", host);
-	snprintf(t.device, sizeof(t.device), "%s", dev);
-	snprintf(t.partition, sizeof(t.partition), "%s", part);
 	{
 		struct cont_update u = {op, a, c, o, &hdrs};
 
-		send_all(od, &t, 1, &u, NULL);
+		sent = targets_of(host, dev, part, &u);
+		if (!sent) { /* logged, or an empty target: kept */
+			rc = -EINVAL;
+			goto out;
+		}
+		send_all(od, sent, NULL);
+		collect_all(od, sent);
 	}
 	rc = 0;
-	if (t.ok) {
+	if (sent->t[0].ok) {
 		if (unlink(path) == -1 && errno != ENOENT) {
 			rc = -errno;
 			log_err("cannot remove %s: %m", path);
@@ -378,6 +448,7 @@ static int replay(struct objd *od, const char *path)
 		}
 	}
 out:
+	free(sent);
 	objmeta_free(&hdrs);
 	json_decref(rec);
 	free(data);

@@ -7,8 +7,6 @@ requires curl kumo-objectd
 
 D=$TMPDIR_TEST/srv
 
-pending() { find "$D" -path '*async_pending*' -type f | grep -v '\.tmp' || true; }
-
 start_objectd
 CPORT=$(pick_unused_port)  # nothing listens there yet
 TS=$(now_ts)

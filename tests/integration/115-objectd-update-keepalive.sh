@@ -12,9 +12,7 @@ requires curl strace kumo-objectd
 
 . "$(dirname "$0")/../lib/objectd.sh"
 
-D=$TMPDIR_TEST/srv
 LOG=$TMPDIR_TEST/cont.log
-pending() { find "$D" -path '*async_pending*' -type f | grep -v '\.tmp' || true; }
 
 # cont PORT PROTO: fake_container on PORT speaking PROTO, its log emptied
 cont() {

@@ -41,7 +41,6 @@ PY
 hash_of() { printf '/a/c/%skumotest' "$1" | md5sum | cut -d' ' -f1; }
 hdir() { local h; h=$(hash_of "$1"); echo "$D/d1/objects-1/5/${h: -3}/$h"; }
 files() { ls "$(hdir "$1")" 2>/dev/null | tr '\n' ' ' | sed 's/ $//'; }
-pending() { find "$D" -path '*async_pending*' -type f | grep -v '\.tmp' || true; }
 md5() { md5sum "$1" | cut -d' ' -f1; }
 
 P1=(-H "X-Backend-Storage-Policy-Index: 1")

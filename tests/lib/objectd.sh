@@ -2,6 +2,12 @@
 # (10N): start and stop one object server over devices d1 and d2, make
 # timestamps, check statuses. Source after functions.sh.
 
+# pending: the async_pending records (failed container updates) saved
+# under start_objectd's devices, one path a line
+pending() {
+	find "$TMPDIR_TEST/srv" -path '*async_pending*' -type f | grep -v '\.tmp' || true
+}
+
 # start_objectd: run kumo-objectd on a free port over devices d1 and d2 in
 # $TMPDIR_TEST/srv; sets OBJ_PORT, OBJ_URL (http://127.0.0.1:PORT), OBJ_PID.
 # OBJ_EXTRA_CONF, when set, is appended to the config (e.g. storage
