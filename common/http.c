@@ -382,8 +382,11 @@ void http_reply_error(struct http_request *req, int status, const char *fmt,
 	http_reply(req, status, msg, (size_t)n);
 }
 
-/* The largest piece a streamed reply is read in. */
-#define HTTP_STREAM_BLOCK (256 * 1024)
+/* The largest piece a streamed reply is read in: the proxy's GET has
+ * curl write a large body straight into it (cluster_get_read), most of it
+ * when it holds a few of curl's 256 KiB reads; objectd's O_DIRECT reader
+ * fills it with one of its 1 MiB blocks (objectd/dioread.c). */
+#define HTTP_STREAM_BLOCK (1024 * 1024)
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {

@@ -80,6 +80,11 @@ void xxh128_final(void *st, char hex[33])
 	XXH3_freeState(st);
 }
 
+void xxh128_peek(const void *st, char hex[33])
+{
+	to_hex(XXH3_128bits_digest(st), hex);
+}
+
 void xxh128_free(void *st)
 {
 	XXH3_freeState(st);

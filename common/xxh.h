@@ -21,6 +21,8 @@ void *xxh128_new(void);
 void xxh128_update(void *st, const void *data, size_t len);
 /* The XXH3-128 of what was added, into hex; frees st. */
 void xxh128_final(void *st, char hex[33]);
+/* The XXH3-128 of what was added so far, into hex; st goes on. */
+void xxh128_peek(const void *st, char hex[33]);
 /* Drop st (NULL is fine). */
 void xxh128_free(void *st);
 
