@@ -102,6 +102,7 @@ int daemon_main(const struct daemon_desc *d, int argc, char **argv)
 	opts.app = app;
 	opts.log_name = d->name;
 	opts.drain_early = d->drain_early;
+	opts.conn_memory = d->conn_memory;
 	if (http_server_start(&opts, &srv))
 		goto stop;
 	/* multi-threaded from here: connections run in their own threads */

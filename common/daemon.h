@@ -36,7 +36,8 @@ struct daemon_desc {
 	/* Optional, not called with --once: serving has begun; start the
 	 * background jobs (updaters) here. 0 or -errno (startup fails). */
 	int (*serving)(void *app);
-	int drain_early; /* http_server_opts' */
+	int drain_early;    /* http_server_opts' */
+	size_t conn_memory; /* http_server_opts' */
 };
 
 int daemon_main(const struct daemon_desc *d, int argc, char **argv);

@@ -668,10 +668,14 @@ int http_server_start(const struct http_server_opts *opts,
 	struct http_server *srv = calloc(1, sizeof(*srv));
 	struct sockaddr_in sa;
 	const union MHD_DaemonInfo *info;
+	size_t mem =
+		opts->max_header_bytes ? opts->max_header_bytes : 64 * 1024;
 
 	if (!srv)
 		return -ENOMEM;
 	srv->opts = *opts;
+	if (opts->conn_memory)
+		mem = opts->conn_memory;
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
 	sa.sin_port = htons((uint16_t)opts->port);
@@ -686,9 +690,7 @@ int http_server_start(const struct http_server_opts *opts,
 		0, NULL, NULL, on_access, srv, MHD_OPTION_SOCK_ADDR, &sa,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 		MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-		(size_t)(opts->max_header_bytes ? opts->max_header_bytes
-						: 64 * 1024),
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem,
 		MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned)(opts->timeout_s ? opts->timeout_s : 60),
 		MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);

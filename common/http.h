@@ -58,6 +58,13 @@ struct http_server_opts {
 	 * holds whole without the handshake); 0, the answer goes at once
 	 * and the connection is closed unread (the proxy's clients) */
 	int drain_early;
+	/* libmicrohttpd's memory per connection, 0: max_header_bytes (64
+	 * KiB by default). Half of it is the read buffer: a body arrives
+	 * in pieces of at most that, each after its own select and recv.
+	 * libmicrohttpd zeroes all of it at every request, so a server
+	 * of large bodies (objectd) sets it larger and the others keep
+	 * the default. Headers up to about half of it are accepted. */
+	size_t conn_memory;
 };
 
 /* Start serving; *out owns the server. 0 or -errno (logged). */
