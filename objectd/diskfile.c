@@ -26,11 +26,11 @@
  *   (none) --df_writer_open--> TMP: <dev>/tmp/tmpXXXXXX, open
  *   TMP --df_writer_write*--> TMP (body appended, MD5 updated, or the
  *        XXH3-128 the client asked for: df_writer_use_xxh128)
- *   TMP --df_writer_commit: append metadata + footer, sg_sync(file)-->
+ *   TMP --df_writer_commit: append metadata + footer, sg_sync_first-->
  *   SYNCED --mkdir -p (no fsync yet), rename to <hash_dir>/<ts><ext>-->
  *   (df_writer_commit_then's callback runs here: a PUT's container
  *   update leaves while the next sync runs)
- *   IN PLACE --sg_sync: a syncfs started after the rename covers the
+ *   IN PLACE --sg_sync_again: a syncfs started after the rename covers the
  *            file's entry and every dir the mkdir made (syncgroup.c: one
  *            for all the writers queued together; Swift's renamer fsyncs
  *            the hash dir and each new dir's parent instead)--> DURABLE
@@ -1411,9 +1411,11 @@ static int settle_dir(const struct df_loc *loc)
  * --cleanup, invalidate the suffix (hashes.c)--> done. A hash dir this
  * PUT made holds nothing older to clean up (a writer racing into it
  * cleans up after its own rename; the replicator's tidy of the suffix
- * catches the rest), so it is not listed again. 0 or -errno (logged). */
+ * catches the rest), so it is not listed again. ticket: from the
+ * sg_sync_first that synced the file, or NULL. 0 or -errno (logged). */
 static int put_in_place(struct df_writer *w, const struct df_loc *loc,
-			const char *final, void (*placed)(void *), void *arg)
+			const char *final, const unsigned *ticket,
+			void (*placed)(void *), void *arg)
 {
 	int top = 0, rc = rename_into(w->tmp_path, loc, final, &top);
 
@@ -1422,7 +1424,7 @@ static int put_in_place(struct df_writer *w, const struct df_loc *loc,
 	w->tmp_path[0] = '\0';
 	if (placed)
 		placed(arg);
-	rc = sg_sync(w->fd);
+	rc = ticket ? sg_sync_again(w->fd, *ticket) : sg_sync(w->fd);
 	if (rc) {
 		log_err("cannot sync %s: %s", final, strerror(-rc));
 		return rc;
@@ -1485,6 +1487,7 @@ int df_writer_commit_then(struct df_writer *w, const struct df_loc *loc,
 {
 	struct buf tail = BUF_INIT;
 	char final[PATH_MAX + 64], tsbuf[TS_INTERNAL_LEN + 1];
+	unsigned ticket = 0;
 	int rc;
 
 	rc = build_tail(meta, w->size, &tail);
@@ -1494,14 +1497,14 @@ int df_writer_commit_then(struct df_writer *w, const struct df_loc *loc,
 	if (!rc)
 		rc = write_all(w->fd, tail.data, tail.len);
 	if (!rc)
-		rc = sg_sync(w->fd);
+		rc = sg_sync_first(w->fd, &ticket);
 	if (rc) {
 		log_err("cannot write %s: %s", w->tmp_path, strerror(-rc));
 		goto out;
 	}
 	snprintf(final, sizeof(final), "%s/%s%s", loc->hash_dir,
 		 ts_internal(ts, tsbuf), ext);
-	rc = put_in_place(w, loc, final, placed, arg);
+	rc = put_in_place(w, loc, final, &ticket, placed, arg);
 out:
 	buf_free(&tail);
 	df_writer_abort(w);
@@ -1556,7 +1559,7 @@ int df_writer_place(struct df_writer *w, const struct df_loc *loc,
 		goto out;
 	}
 	snprintf(final, sizeof(final), "%s/%s", loc->hash_dir, fname);
-	rc = put_in_place(w, loc, final, NULL, NULL);
+	rc = put_in_place(w, loc, final, NULL, NULL, NULL);
 out:
 	if (rc == -EILSEQ || rc == -EINVAL)
 		log_err("refused replicated %s for %s: not a whole file of it",

@@ -211,9 +211,16 @@ int etag_sum_buf(int kind, const void *data, size_t len, char hex[33]);
  * thread; blocks.
  */
 int sg_sync(int fd);
+/* sg_sync for a writer that syncs the same filesystem again right after
+ * (a PUT: its file, then its new name): the next batch waits a little
+ * for it (syncgroup.c). *ticket is for that second sync. */
+int sg_sync_first(int fd, unsigned *ticket);
+/* sg_sync, the second of a writer that called sg_sync_first. */
+int sg_sync_again(int fd, unsigned ticket);
 /* Tests: sync with fn(fd) instead of syncfs + fsync (NULL: those
- * again); how many writers are queued or in a running batch. */
-void sg_set_sync(int (*fn)(int fd));
+ * again), and wait up to gather_us for the writers that come back (-1:
+ * the default); how many writers are queued or in a running batch. */
+void sg_set_sync(int (*fn)(int fd), long gather_us);
 int sg_queued(void);
 
 /* --- diskfile.c: the on-disk format ------------------------------------ */
