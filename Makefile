@@ -14,6 +14,12 @@
 #   make clean      remove what the build made
 # V=1 shows the commands.
 
+# One compile per core unless -j was given (make -j1: one at a time); the
+# tests themselves run one after another in run-tests.sh either way.
+ifeq ($(filter -j% j%,$(MAKEFLAGS)),)
+MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 1)
+endif
+
 CC ?= gcc
 BUILD ?= build
 BIN ?= bin
