@@ -19,6 +19,7 @@ requires md5sum /usr/bin/aws
 
 start_cluster
 s3_setup
+AWS=$AWS_EXE # the executable itself, started for each command as users do
 cd "$TMPDIR_TEST"
 cat >"$HOME/.aws/config" <<CONF
 [default]
