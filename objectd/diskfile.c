@@ -34,7 +34,9 @@
  *            file's entry and every dir the mkdir made (syncgroup.c: one
  *            for all the writers queued together; Swift's renamer fsyncs
  *            the hash dir and each new dir's parent instead)--> DURABLE
- *   DURABLE --df_cleanup--> older .data/.ts/.meta removed
+ *   DURABLE --df_cleanup--> older .data/.ts/.meta removed (after a PUT
+ *        of a .data, an older large .data is offered to recycle.c, which
+ *        keeps it for df_writer_direct to write a later body over)
  *   TMP/SYNCED --df_writer_abort or any error--> (none): tmp unlinked
  *
  * Invariants:
@@ -590,7 +592,10 @@ static int obsolete(const struct df_file *files, const struct df_pick *p, int i)
 	return c < 0 || (c == 0 && files[p->end].kind == K_TS);
 }
 
-int df_cleanup(const char *hash_dir)
+/* df_cleanup; with dev_dir (the hash dir's device), an obsolete .data is
+ * offered to recycle.c rather than unlinked when the current file is a
+ * .data too (an overwrite; a DELETE frees the space). */
+static int cleanup_in(const char *hash_dir, const char *dev_dir)
 {
 	struct df_file *files;
 	struct df_pick p;
@@ -601,17 +606,29 @@ int df_cleanup(const char *hash_dir)
 	if (rc)
 		return rc;
 	pick_current(files, n, 0, &p);
+	if (p.end < 0 || files[p.end].kind != K_DATA)
+		dev_dir = NULL;
 	for (i = 0; i < n; i++) {
 		if (!obsolete(files, &p, i))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", hash_dir, files[i].name);
-		if (unlink(path) == -1 && errno != ENOENT)
-			log_warn("cannot remove obsolete %s: %m", path);
+		if (dev_dir && files[i].kind == K_DATA)
+			rc = rcy_offer(dev_dir, path);
+		else
+			rc = unlink(path) == -1 && errno != ENOENT ? -errno : 0;
+		if (rc < 0)
+			log_warn("cannot remove obsolete %s: %s", path,
+				 strerror(-rc));
 		else
 			log_debug("removed obsolete %s", path);
 	}
 	free(files);
 	return 0;
+}
+
+int df_cleanup(const char *hash_dir)
+{
+	return cleanup_in(hash_dir, NULL);
 }
 
 int df_list_archives(const char *hash_dir, struct df_archive **out, int *n)
@@ -1130,6 +1147,7 @@ int df_writer_open(const struct df_loc *loc, struct df_writer *w)
 	n = snprintf(w->tmp_path, sizeof(w->tmp_path), "%s/tmpXXXXXX", tmpdir);
 	if (n < 0 || (size_t)n >= sizeof(w->tmp_path))
 		return -ENAMETOOLONG;
+	w->dev_len = strlen(loc->dev_dir);
 	w->fd = mkostemp(w->tmp_path, O_CLOEXEC);
 	if (w->fd == -1 && errno == ENOENT) {
 		/* the device's first write: make its tmp dir */
@@ -1225,10 +1243,38 @@ static int writer_set_direct(struct df_writer *w, int on)
 	return rc;
 }
 
+/* Write w's body over the blocks of a file recycle.c kept, if one fits
+ * len bytes: no blocks allocated now, none freed (and discarded) by the
+ * unlink of an old one. 0 or -errno. */
+static int writer_recycle(struct df_writer *w, int64_t len)
+{
+	char dev_dir[DF_DEV_DIR_MAX];
+	int fd;
+
+	if (w->on_disk || w->dev_len >= sizeof(dev_dir))
+		return 0;
+	memcpy(dev_dir, w->tmp_path, w->dev_len);
+	dev_dir[w->dev_len] = '\0';
+	if (!rcy_take(dev_dir, (uint64_t)len, w->tmp_path))
+		return 0;
+	fd = open(w->tmp_path, O_WRONLY | O_CLOEXEC);
+	if (fd == -1)
+		return -errno; /* df_writer_abort unlinks it */
+	close(w->fd);
+	w->fd = fd;
+	w->recycled = 1;
+	return 0;
+}
+
 int df_writer_direct(struct df_writer *w, int64_t len)
 {
+	int rc;
+
 	if (len < DF_DIRECT_MIN || w->buf || w->size)
 		return 0;
+	rc = writer_recycle(w, len);
+	if (rc)
+		return rc;
 	w->buf = df_buf_get();
 	if (!w->buf)
 		return -ENOMEM;
@@ -1360,6 +1406,7 @@ void df_writer_abort(struct df_writer *w)
 	w->buf = NULL;
 	w->used = 0;
 	w->direct = 0;
+	w->recycled = 0;
 }
 
 /*
@@ -1430,7 +1477,7 @@ static int put_in_place(struct df_writer *w, const struct df_loc *loc,
 		return rc;
 	}
 	if (!top)
-		df_cleanup(loc->hash_dir);
+		cleanup_in(loc->hash_dir, loc->dev_dir);
 	objd_hash_invalidate_dir(loc->hash_dir);
 	return 0;
 }
@@ -1496,6 +1543,10 @@ int df_writer_commit_then(struct df_writer *w, const struct df_loc *loc,
 	rc = writer_flush(w);
 	if (!rc)
 		rc = write_all(w->fd, tail.data, tail.len);
+	/* a kept file may be longer: its old bytes past the new footer go */
+	if (!rc && w->recycled &&
+	    ftruncate(w->fd, (off_t)(w->on_disk + tail.len)) == -1)
+		rc = -errno;
 	if (!rc)
 		rc = sg_sync_first(w->fd, &ticket);
 	if (rc) {

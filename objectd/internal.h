@@ -302,6 +302,8 @@ struct df_writer {
 	uint64_t on_disk;   /* bytes written to fd */
 	uint64_t writeback; /* writeback started below this offset */
 	int direct;	    /* fd has O_DIRECT: full buffers only */
+	size_t dev_len;	    /* tmp_path's first dev_len bytes: <dev> */
+	int recycled;	    /* fd is a kept file (recycle.c): cut at commit */
 };
 
 /*
@@ -391,9 +393,10 @@ int df_reader_md5(struct df_reader *r, char hex[33]);
 /* Wait for the reads in flight, give the buffers back, free r (NULL is
  * fine). Does not close the fd. */
 void df_reader_close(struct df_reader *r);
-/* Before the first write: the body will be len bytes; from DF_DIRECT_MIN
- * on it is written with O_DIRECT where the filesystem allows it (else
- * through the page cache, as always). 0 or -ENOMEM. */
+/* Before the first write (and before claiming room for it): the body will
+ * be len bytes; from DF_DIRECT_MIN on it is written with O_DIRECT where the
+ * filesystem allows it (else through the page cache, as always), over a
+ * file recycle.c kept if one fits. 0, -ENOMEM or -errno of reopening. */
 int df_writer_direct(struct df_writer *w, int64_t len);
 /* Append body bytes. 0 or -errno (logged; -ENOSPC when full). */
 int df_writer_write(struct df_writer *w, const void *data, size_t len);
@@ -532,6 +535,23 @@ int df_quarantine(const struct df_loc *loc, const char *why);
  * not, -errno on I/O errors. (For tests and replicated files.)
  */
 int df_verify_body(int fd, uint64_t body_len, const char *etag, int kind);
+
+/* --- recycle.c: obsolete large .data files kept for the next upload ------ */
+
+/* path, a .data an overwrite made obsolete on dev_dir: keep it for reuse
+ * if it is large, nobody has it open and the device keeps few enough;
+ * else unlink it. 1 kept, 0 unlinked (or gone), -errno from unlink. */
+int rcy_offer(const char *dev_dir, const char *path);
+/* If dev_dir keeps a file fit for a body of len bytes, rename it to dst
+ * (an upload's empty temp file, replaced) and return 1; else 0. The
+ * caller reopens dst, writes it from offset 0 and cuts it to length. */
+int rcy_take(const char *dev_dir, uint64_t len, const char *dst);
+/* Unlink dev_dir's files kept unused for a while (the updater's pass). */
+void rcy_expire(const char *dev_dir);
+/* Unlink every file dev_dir keeps (the device is full). */
+void rcy_drain(const char *dev_dir);
+/* Unlink every kept file and free the lists (exit). */
+void rcy_drain_all(void);
 
 /* --- hashes.c: suffix hashes of a partition (replicator) ----------------- */
 

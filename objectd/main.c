@@ -148,7 +148,8 @@ static void objd_stop(void *app)
 	aud_stop(od);
 	exp_stop(od);
 	upd_stop(od);
-	kc_drain(); /* the container updates' connections */
+	kc_drain();	 /* the container updates' connections */
+	rcy_drain_all(); /* the files kept for reuse (recycle.c) */
 	for (i = 0; i < EXP_LOCKS; i++)
 		pthread_mutex_destroy(&od->hash_locks[i]);
 	pthread_mutex_destroy(&od->exp_pass_lock);

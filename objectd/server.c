@@ -948,18 +948,26 @@ static int check_creation(struct http_request *req, struct obj_req *r)
  * proxy can still send the body to a handoff instead. The room claimed
  * covers the metadata and footer that follow the body too: a claim of
  * the body alone left the tail's block to be allocated apart at
- * writeback, one more disk write per small object. 0, or -ENOSPC /
- * -EDQUOT (logged); a filesystem without fallocate finds out on write.
+ * writeback, one more disk write per small object. A full device first
+ * unlinks the files kept for reuse (recycle.c). 0, or -ENOSPC / -EDQUOT
+ * (logged); a filesystem without fallocate finds out on write.
  */
-static int reserve_body(struct df_writer *w, int64_t len,
-			const struct objmeta *meta)
+static int reserve_body(struct df_writer *w, const struct df_loc *loc,
+			int64_t len, const struct objmeta *meta)
 {
+	off_t want = len + (off_t)df_tail_reserve(meta);
 	int rc;
 
-	if (len <= 0 || fallocate(w->fd, FALLOC_FL_KEEP_SIZE, 0,
-				  len + (off_t)df_tail_reserve(meta)) == 0)
+	if (len <= 0 || fallocate(w->fd, FALLOC_FL_KEEP_SIZE, 0, want) == 0)
 		return 0;
 	rc = -errno;
+	if (rc == -ENOSPC || rc == -EDQUOT) {
+		/* the files recycle.c keeps give their room back first */
+		rcy_drain(loc->dev_dir);
+		if (fallocate(w->fd, FALLOC_FL_KEEP_SIZE, 0, want) == 0)
+			return 0;
+		rc = -errno;
+	}
 	if (rc != -ENOSPC && rc != -EDQUOT)
 		return 0;
 	log_warn("no room for %lld bytes in %s", (long long)len, w->tmp_path);
@@ -1128,10 +1136,11 @@ static void put_headers(struct http_request *req)
 		if (r->etag_kind == ETAG_XXH128 || client_hashed(req) ||
 		    trailer_hashed(req))
 			rc = df_writer_use_xxh128(&r->w);
-		if (!rc)
-			rc = reserve_body(&r->w, r->clen, &r->meta);
+		/* first: a kept file taken then needs no fresh blocks */
 		if (!rc)
 			rc = df_writer_direct(&r->w, r->clen);
+		if (!rc)
+			rc = reserve_body(&r->w, &r->loc, r->clen, &r->meta);
 		if (rc)
 			df_writer_abort(&r->w);
 	}

@@ -489,6 +489,7 @@ static int pass_device(struct objd *od, const char *dev_dir)
 
 	if (snprintf(top, sizeof(top), "%s/tmp", dev_dir) < (int)sizeof(top))
 		clean_tmp(top, od->cfg->tmp_max_age);
+	rcy_expire(dev_dir);
 	if (snprintf(top, sizeof(top), "%s/async_pending", dev_dir) >=
 	    (int)sizeof(top))
 		return -ENAMETOOLONG;
