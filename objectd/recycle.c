@@ -182,10 +182,13 @@ static void drop_idle(const char *dev_dir, time_t before, int all)
 }
 
 /* 0 if no one else has fd's file open (a write lease is granted only
- * then); the lease is given back at once. -errno otherwise. */
+ * then); the lease is given back at once. -errno otherwise. Should anyone
+ * open the file meanwhile, the lease's break is told by SIGURG, whose
+ * default is to be ignored: the default SIGIO would end the process. */
 static int alone_with(int fd)
 {
-	if (fcntl(fd, F_SETLEASE, F_WRLCK) == -1)
+	if (fcntl(fd, F_SETSIG, SIGURG) == -1 ||
+	    fcntl(fd, F_SETLEASE, F_WRLCK) == -1)
 		return -errno;
 	fcntl(fd, F_SETLEASE, F_UNLCK);
 	return 0;
