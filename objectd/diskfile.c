@@ -1147,7 +1147,6 @@ int df_writer_open(const struct df_loc *loc, struct df_writer *w)
 	n = snprintf(w->tmp_path, sizeof(w->tmp_path), "%s/tmpXXXXXX", tmpdir);
 	if (n < 0 || (size_t)n >= sizeof(w->tmp_path))
 		return -ENAMETOOLONG;
-	w->dev_len = strlen(loc->dev_dir);
 	w->fd = mkostemp(w->tmp_path, O_CLOEXEC);
 	if (w->fd == -1 && errno == ENOENT) {
 		/* the device's first write: make its tmp dir */
@@ -1246,15 +1245,10 @@ static int writer_set_direct(struct df_writer *w, int on)
 /* Write w's body over the blocks of a file recycle.c kept, if one fits
  * len bytes: no blocks allocated now, none freed (and discarded) by the
  * unlink of an old one. 0 or -errno. */
-static int writer_recycle(struct df_writer *w, int64_t len)
+static int writer_recycle(struct df_writer *w, const char *dev_dir, int64_t len)
 {
-	char dev_dir[DF_DEV_DIR_MAX];
 	int fd;
 
-	if (w->on_disk || w->dev_len >= sizeof(dev_dir))
-		return 0;
-	memcpy(dev_dir, w->tmp_path, w->dev_len);
-	dev_dir[w->dev_len] = '\0';
 	if (!rcy_take(dev_dir, (uint64_t)len, w->tmp_path))
 		return 0;
 	fd = open(w->tmp_path, O_WRONLY | O_CLOEXEC);
@@ -1266,13 +1260,13 @@ static int writer_recycle(struct df_writer *w, int64_t len)
 	return 0;
 }
 
-int df_writer_direct(struct df_writer *w, int64_t len)
+int df_writer_direct(struct df_writer *w, const struct df_loc *loc, int64_t len)
 {
 	int rc;
 
 	if (len < DF_DIRECT_MIN || w->buf || w->size)
 		return 0;
-	rc = writer_recycle(w, len);
+	rc = writer_recycle(w, loc->dev_dir, len);
 	if (rc)
 		return rc;
 	w->buf = df_buf_get();

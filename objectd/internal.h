@@ -302,7 +302,6 @@ struct df_writer {
 	uint64_t on_disk;   /* bytes written to fd */
 	uint64_t writeback; /* writeback started below this offset */
 	int direct;	    /* fd has O_DIRECT: full buffers only */
-	size_t dev_len;	    /* tmp_path's first dev_len bytes: <dev> */
 	int recycled;	    /* fd is a kept file (recycle.c): cut at commit */
 };
 
@@ -396,8 +395,10 @@ void df_reader_close(struct df_reader *r);
 /* Before the first write (and before claiming room for it): the body will
  * be len bytes; from DF_DIRECT_MIN on it is written with O_DIRECT where the
  * filesystem allows it (else through the page cache, as always), over a
- * file recycle.c kept if one fits. 0, -ENOMEM or -errno of reopening. */
-int df_writer_direct(struct df_writer *w, int64_t len);
+ * file recycle.c kept on loc's device if one fits. 0, -ENOMEM or -errno of
+ * reopening. */
+int df_writer_direct(struct df_writer *w, const struct df_loc *loc,
+		     int64_t len);
 /* Append body bytes. 0 or -errno (logged; -ENOSPC when full). */
 int df_writer_write(struct df_writer *w, const void *data, size_t len);
 /* The MD5 hex of what was written so far; ends the digest (call once). */

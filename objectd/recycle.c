@@ -60,6 +60,7 @@
 #define RCY_SLACK     (64 * 1024)   /* room for a different metadata block */
 #define RCY_IDLE_S    60
 #define RCY_NAME_MAX  48
+#define RCY_ALL	      ((time_t)INT64_MAX) /* take_idle: every file */
 
 struct rcy_file {
 	char name[RCY_NAME_MAX]; /* in <dev>/tmp */
@@ -149,15 +150,20 @@ static void forget(struct rcy_dev *v, int i, char out[RCY_NAME_MAX])
 	v->files[i] = v->files[--v->n];
 }
 
-/* rcy_lock held: move the names of the files idle since before
- * `before` (all: before 0 and all set) to out; their count. */
-static int take_idle(struct rcy_dev *v, time_t before, int all,
-		     char out[][RCY_NAME_MAX])
+/* rcy_lock held: whether v may keep one more file of size bytes. */
+static int fits(const struct rcy_dev *v, uint64_t size)
+{
+	return v && v->n < RCY_MAX_FILES && v->bytes + size <= RCY_MAX_BYTES;
+}
+
+/* rcy_lock held: move the names of the files kept since before `before`
+ * (RCY_ALL: all of them) to out; their count. */
+static int take_idle(struct rcy_dev *v, time_t before, char out[][RCY_NAME_MAX])
 {
 	int i = 0, n = 0;
 
 	while (i < v->n) {
-		if (all || v->files[i].since < before)
+		if (before == RCY_ALL || v->files[i].since < before)
 			forget(v, i, out[n++]);
 		else
 			i++;
@@ -165,8 +171,8 @@ static int take_idle(struct rcy_dev *v, time_t before, int all,
 	return n;
 }
 
-/* Unlink dev_dir's files idle since before (all with all set). */
-static void drop_idle(const char *dev_dir, time_t before, int all)
+/* Unlink dev_dir's files kept since before before (RCY_ALL: all). */
+static void drop_idle(const char *dev_dir, time_t before)
 {
 	char names[RCY_MAX_FILES][RCY_NAME_MAX];
 	struct rcy_dev *v;
@@ -175,7 +181,7 @@ static void drop_idle(const char *dev_dir, time_t before, int all)
 	pthread_mutex_lock(&rcy_lock);
 	v = dev_of(dev_dir);
 	if (v)
-		n = take_idle(v, before, all, names);
+		n = take_idle(v, before, names);
 	pthread_mutex_unlock(&rcy_lock);
 	for (i = 0; i < n; i++)
 		unlink_kept(dev_dir, names[i]);
@@ -206,11 +212,9 @@ int rcy_offer(const char *dev_dir, const char *path)
 	if (!S_ISREG(st.st_mode) || st.st_nlink != 1 ||
 	    st.st_size < RCY_MIN_SIZE)
 		goto unlink_it;
-	drop_idle(dev_dir, time(NULL) - RCY_IDLE_S, 0);
+	rcy_expire(dev_dir);
 	pthread_mutex_lock(&rcy_lock);
-	v = dev_of(dev_dir);
-	room = v && v->n < RCY_MAX_FILES &&
-	       v->bytes + (uint64_t)st.st_size <= RCY_MAX_BYTES;
+	room = fits(dev_of(dev_dir), (uint64_t)st.st_size);
 	snprintf(name, sizeof(name), "rcy-%ld-%lu", (long)getpid(), ++rcy_seq);
 	pthread_mutex_unlock(&rcy_lock);
 	if (!room || tmp_path(dev_dir, name, kept, sizeof(kept)))
@@ -226,7 +230,7 @@ int rcy_offer(const char *dev_dir, const char *path)
 	}
 	pthread_mutex_lock(&rcy_lock);
 	v = dev_of(dev_dir);
-	if (v && v->n < RCY_MAX_FILES) {
+	if (fits(v, (uint64_t)st.st_size)) { /* still: others kept meanwhile */
 		memcpy(v->files[v->n].name, name, RCY_NAME_MAX);
 		v->files[v->n].size = (uint64_t)st.st_size;
 		v->files[v->n].since = time(NULL);
@@ -256,7 +260,7 @@ int rcy_take(const char *dev_dir, uint64_t len, const char *dst)
 	struct rcy_dev *v;
 	int i, best = -1;
 
-	drop_idle(dev_dir, time(NULL) - RCY_IDLE_S, 0);
+	rcy_expire(dev_dir);
 	pthread_mutex_lock(&rcy_lock);
 	v = dev_of(dev_dir);
 	for (i = 0; v && i < v->n; i++)
@@ -279,12 +283,12 @@ int rcy_take(const char *dev_dir, uint64_t len, const char *dst)
 
 void rcy_expire(const char *dev_dir)
 {
-	drop_idle(dev_dir, time(NULL) - RCY_IDLE_S, 0);
+	drop_idle(dev_dir, time(NULL) - RCY_IDLE_S);
 }
 
 void rcy_drain(const char *dev_dir)
 {
-	drop_idle(dev_dir, 0, 1);
+	drop_idle(dev_dir, RCY_ALL);
 }
 
 void rcy_drain_all(void)
@@ -296,7 +300,7 @@ void rcy_drain_all(void)
 	pthread_mutex_lock(&rcy_lock);
 	while ((v = rcy_devs)) {
 		rcy_devs = v->next;
-		n = take_idle(v, 0, 1, names);
+		n = take_idle(v, RCY_ALL, names);
 		for (i = 0; i < n; i++)
 			unlink_kept(v->dir, names[i]);
 		free(v);

@@ -1138,7 +1138,7 @@ static void put_headers(struct http_request *req)
 			rc = df_writer_use_xxh128(&r->w);
 		/* first: a kept file taken then needs no fresh blocks */
 		if (!rc)
-			rc = df_writer_direct(&r->w, r->clen);
+			rc = df_writer_direct(&r->w, &r->loc, r->clen);
 		if (!rc)
 			rc = reserve_body(&r->w, &r->loc, r->clen, &r->meta);
 		if (rc)
