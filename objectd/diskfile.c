@@ -1171,57 +1171,6 @@ int df_writer_open(const struct df_loc *loc, struct df_writer *w)
 	return 0;
 }
 
-/*
- * Upload buffers (DF_BUF_SIZE, aligned for O_DIRECT; also the read
- * buffers of large GETs, server.c) kept for the next uploads: a fresh one
- * costs a page fault and a cleared page per 4 KiB (a stream of 4 MiB
- * volume chunks faulted ~60k pages per GiB, ~6% of kumo-objectd's CPU).
- * At most DF_SPARE_BUFS MiB stay once the uploads end: more than a
- * volume's write-back holds at once (~12 chunk PUTs of three replicas,
- * each replica's upload one buffer; 32 kept still faulted 30k pages per
- * GiB written through NBD).
- */
-#define DF_SPARE_BUFS 64
-static struct {
-	pthread_mutex_t lock;
-	char *buf[DF_SPARE_BUFS];
-	int n;
-} spares = {PTHREAD_MUTEX_INITIALIZER, {0}, 0};
-
-char *df_buf_get(void)
-{
-	char *p = NULL;
-
-	pthread_mutex_lock(&spares.lock);
-	if (spares.n)
-		p = spares.buf[--spares.n];
-	pthread_mutex_unlock(&spares.lock);
-	return p ? p : aligned_alloc(DF_DIRECT_ALIGN, DF_BUF_SIZE);
-}
-
-int df_buf_kept(void)
-{
-	int n;
-
-	pthread_mutex_lock(&spares.lock);
-	n = spares.n;
-	pthread_mutex_unlock(&spares.lock);
-	return n;
-}
-
-void df_buf_put(char *p)
-{
-	if (!p)
-		return;
-	pthread_mutex_lock(&spares.lock);
-	if (spares.n < DF_SPARE_BUFS) {
-		spares.buf[spares.n++] = p;
-		p = NULL;
-	}
-	pthread_mutex_unlock(&spares.lock);
-	free(p);
-}
-
 int df_set_direct(int fd, int on)
 {
 	int fl = fcntl(fd, F_GETFL);

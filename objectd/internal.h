@@ -356,11 +356,12 @@ void df_close(struct df_obj *obj);
 /* Start an upload: a temp file in <dev>/tmp. 0 or -errno (logged). On
  * error w needs no abort. */
 int df_writer_open(const struct df_loc *loc, struct df_writer *w);
-/* A DF_BUF_SIZE buffer aligned for O_DIRECT (a kept one if any), NULL on
- * ENOMEM; df_buf_put gives it back (NULL is fine). */
+/* bufpool.c: a DF_BUF_SIZE buffer aligned for O_DIRECT, in a huge page
+ * when the kernel gives one (a kept one if any), NULL on ENOMEM; only
+ * df_buf_put gives it back (NULL is fine), never free(). */
 char *df_buf_get(void);
 void df_buf_put(char *p);
-/* How many buffers df_buf_put keeps for the next df_buf_get now. */
+/* How many buffers are kept for the next df_buf_get now. */
 int df_buf_kept(void);
 /* O_DIRECT on or off (1 or 0) for fd's reads and writes. 0 or -errno
  * (-EINVAL where the filesystem refuses it). */

@@ -403,19 +403,35 @@ Test(diskfile, writer_xxh128)
 
 /* The upload buffers given back are kept for the next uploads, as many
  * as a volume's write-back has at once (12 chunk PUTs of 3 replicas, and
- * then some): each fresh one costs 256 page faults. */
+ * then some): each fresh one costs page faults. They come in pairs from
+ * 2 MiB-aligned regions, which the kernel can back with one huge page,
+ * so that a 1 MiB O_DIRECT write is one disk request; past the regions
+ * a buffer is malloc'd, and all of them are aligned for O_DIRECT. */
 Test(diskfile, upload_buffers_kept)
 {
-	char *b[48];
-	int i;
+	enum { N = 70 };
+	char *b[N], *p;
+	int i, j;
 
-	for (i = 0; i < 48; i++)
+	for (i = 0; i < N; i++) {
 		cr_assert_not_null(b[i] = df_buf_get());
-	for (i = 0; i < 48; i++)
+		cr_expect_eq((uintptr_t)b[i] % DF_DIRECT_ALIGN, 0);
+		memset(b[i], i, DF_BUF_SIZE); /* all of it is the caller's */
+		for (j = 0; j < i; j++)
+			cr_assert_neq(b[i], b[j]);
+	}
+	for (i = 0; i < 64; i += 2)
+		cr_expect_eq((uintptr_t)b[i] / (2 << 20),
+			     (uintptr_t)b[i + 1] / (2 << 20),
+			     "buffers %d and %d share no huge page", i, i + 1);
+	for (i = 0; i < N; i++)
 		df_buf_put(b[i]);
 	cr_expect_geq(df_buf_kept(), 48);
-	while (df_buf_kept())
-		free(df_buf_get());
+	p = df_buf_get(); /* a kept one, not a fresh one */
+	for (i = 0; i < N && b[i] != p; i++)
+		;
+	cr_expect_lt(i, 64, "no kept buffer was handed out again");
+	df_buf_put(p);
 }
 
 /* read_meta reads the footer and the metadata before it in one pread of
