@@ -1,7 +1,7 @@
 /*
  * objectd/dioread.c: the O_DIRECT reader of a large GET's body, with
  * read-ahead. A body of DF_DIRECT_MIN bytes or more was written with
- * O_DIRECT (df_writer_direct) and is read so too, a DF_BUF_SIZE block at
+ * O_DIRECT (df_writer_open) and is read so too, a DF_BUF_SIZE block at
  * a time into kept aligned buffers (df_buf_get): through the page cache
  * each block took fresh pages, which this machine makes dear.
  *

@@ -36,7 +36,7 @@
  *            the hash dir and each new dir's parent instead)--> DURABLE
  *   DURABLE --df_cleanup--> older .data/.ts/.meta removed (after a PUT
  *        of a .data, an older large .data is offered to recycle.c, which
- *        keeps it for df_writer_direct to write a later body over)
+ *        keeps it for a later df_writer_open to write a body over)
  *   TMP/SYNCED --df_writer_abort or any error--> (none): tmp unlinked
  *
  * Invariants:
@@ -1136,41 +1136,6 @@ int df_verify_body(int fd, uint64_t body_len, const char *etag, int kind)
 
 /* --- writing ------------------------------------------------------------- */
 
-int df_writer_open(const struct df_loc *loc, struct df_writer *w)
-{
-	char tmpdir[DF_DEV_DIR_MAX + 8];
-	int rc, n;
-
-	memset(w, 0, sizeof(*w));
-	w->fd = -1;
-	snprintf(tmpdir, sizeof(tmpdir), "%s/tmp", loc->dev_dir);
-	n = snprintf(w->tmp_path, sizeof(w->tmp_path), "%s/tmpXXXXXX", tmpdir);
-	if (n < 0 || (size_t)n >= sizeof(w->tmp_path))
-		return -ENAMETOOLONG;
-	w->fd = mkostemp(w->tmp_path, O_CLOEXEC);
-	if (w->fd == -1 && errno == ENOENT) {
-		/* the device's first write: make its tmp dir */
-		rc = df_mkdirs(tmpdir, strlen(loc->dev_dir));
-		if (rc)
-			return rc;
-		snprintf(w->tmp_path, sizeof(w->tmp_path), "%s/tmpXXXXXX",
-			 tmpdir);
-		w->fd = mkostemp(w->tmp_path, O_CLOEXEC);
-	}
-	if (w->fd == -1) {
-		rc = -errno;
-		log_err("cannot make a temp file in %s: %m", tmpdir);
-		w->tmp_path[0] = '\0';
-		return rc;
-	}
-	w->md5 = md5_new();
-	if (!w->md5) {
-		df_writer_abort(w);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
 int df_set_direct(int fd, int on)
 {
 	int fl = fcntl(fd, F_GETFL);
@@ -1191,37 +1156,77 @@ static int writer_set_direct(struct df_writer *w, int on)
 	return rc;
 }
 
-/* Write w's body over the blocks of a file recycle.c kept, if one fits
- * len bytes: no blocks allocated now, none freed (and discarded) by the
- * unlink of an old one. 0 or -errno. */
-static int writer_recycle(struct df_writer *w, const char *dev_dir, int64_t len)
+/* Take a file recycle.c kept on dev_dir that fits len bytes as w's temp
+ * file: its body is written over those blocks, so no inode is made in
+ * tmp, no blocks are allocated, and none are freed (and discarded) by
+ * the unlink of an old one. w->fd stays -1 when there is none (or it
+ * cannot be opened: then it is unlinked). */
+static void writer_recycle(struct df_writer *w, const char *dev_dir,
+			   int64_t len)
 {
-	int fd;
-
-	if (!rcy_take(dev_dir, (uint64_t)len, w->tmp_path))
-		return 0;
-	fd = open(w->tmp_path, O_WRONLY | O_CLOEXEC);
-	if (fd == -1)
-		return -errno; /* df_writer_abort unlinks it */
-	close(w->fd);
-	w->fd = fd;
+	if (!rcy_take(dev_dir, (uint64_t)len, w->tmp_path, sizeof(w->tmp_path)))
+		return;
+	w->fd = open(w->tmp_path, O_WRONLY | O_CLOEXEC);
+	if (w->fd == -1) {
+		log_warn("cannot reuse %s: %m", w->tmp_path);
+		unlink(w->tmp_path);
+		w->tmp_path[0] = '\0';
+		return;
+	}
 	w->recycled = 1;
+}
+
+/* A fresh empty temp file in loc's tmp as w's (made with the device's
+ * first write). 0 or -errno (logged). */
+static int writer_mktemp(struct df_writer *w, const struct df_loc *loc)
+{
+	char tmpdir[DF_DEV_DIR_MAX + 8];
+	int rc, n;
+
+	snprintf(tmpdir, sizeof(tmpdir), "%s/tmp", loc->dev_dir);
+	n = snprintf(w->tmp_path, sizeof(w->tmp_path), "%s/tmpXXXXXX", tmpdir);
+	if (n < 0 || (size_t)n >= sizeof(w->tmp_path))
+		return -ENAMETOOLONG;
+	w->fd = mkostemp(w->tmp_path, O_CLOEXEC);
+	if (w->fd == -1 && errno == ENOENT) {
+		rc = df_mkdirs(tmpdir, strlen(loc->dev_dir));
+		if (rc)
+			return rc;
+		snprintf(w->tmp_path, sizeof(w->tmp_path), "%s/tmpXXXXXX",
+			 tmpdir);
+		w->fd = mkostemp(w->tmp_path, O_CLOEXEC);
+	}
+	if (w->fd == -1) {
+		rc = -errno;
+		log_err("cannot make a temp file in %s: %m", tmpdir);
+		w->tmp_path[0] = '\0';
+		return rc;
+	}
 	return 0;
 }
 
-int df_writer_direct(struct df_writer *w, const struct df_loc *loc, int64_t len)
+int df_writer_open(const struct df_loc *loc, struct df_writer *w, int64_t len)
 {
-	int rc;
+	int rc = 0;
 
-	if (len < DF_DIRECT_MIN || w->buf || w->size)
-		return 0;
-	rc = writer_recycle(w, loc->dev_dir, len);
+	memset(w, 0, sizeof(*w));
+	w->fd = -1;
+	if (len >= DF_DIRECT_MIN)
+		writer_recycle(w, loc->dev_dir, len);
+	if (w->fd == -1)
+		rc = writer_mktemp(w, loc);
 	if (rc)
 		return rc;
-	w->buf = df_buf_get();
-	if (!w->buf)
+	w->md5 = md5_new();
+	if (w->md5 && len >= DF_DIRECT_MIN) {
+		w->buf = df_buf_get();
+		if (w->buf)
+			writer_set_direct(w, 1); /* refused: the page cache */
+	}
+	if (!w->md5 || (len >= DF_DIRECT_MIN && !w->buf)) {
+		df_writer_abort(w);
 		return -ENOMEM;
-	writer_set_direct(w, 1); /* refused: the page cache */
+	}
 	return 0;
 }
 
@@ -1566,7 +1571,7 @@ int df_write_empty(const struct df_loc *loc, const struct ts *ts,
 		   const char *ext, const struct objmeta *meta)
 {
 	struct df_writer w;
-	int rc = df_writer_open(loc, &w);
+	int rc = df_writer_open(loc, &w, -1);
 
 	if (rc)
 		return rc;

@@ -283,7 +283,7 @@ struct df_obj {
 /*
  * A body announced at DF_DIRECT_MIN bytes or more is written with
  * O_DIRECT, a whole buffer at a time, and only its last partial buffer
- * and the metadata go through the page cache (df_writer_direct). As
+ * and the metadata go through the page cache (df_writer_open). As
  * Swift's object server drops the cache of what it writes, these bytes
  * would only push other data out; and taking fresh page-cache pages is
  * dear: a 2 GiB file written through the cache cost 8.8 CPU s here,
@@ -353,9 +353,13 @@ int df_open_ec(const struct df_loc *loc, int64_t now_secs, int frag_index,
 /* Release what df_open holds. */
 void df_close(struct df_obj *obj);
 
-/* Start an upload: a temp file in <dev>/tmp. 0 or -errno (logged). On
+/* Start an upload of a body announced at len bytes (-1: unknown): a temp
+ * file in <dev>/tmp. From DF_DIRECT_MIN on, the body is written with
+ * O_DIRECT where the filesystem allows it (else through the page cache),
+ * and the temp file is one recycle.c kept on loc's device if one fits
+ * (then the room for it need not be claimed). 0 or -errno (logged). On
  * error w needs no abort. */
-int df_writer_open(const struct df_loc *loc, struct df_writer *w);
+int df_writer_open(const struct df_loc *loc, struct df_writer *w, int64_t len);
 /* bufpool.c: a DF_BUF_SIZE buffer aligned for O_DIRECT, in a huge page
  * when the kernel gives one (a kept one if any), NULL on ENOMEM; only
  * df_buf_put gives it back (NULL is fine), never free(). */
@@ -393,13 +397,6 @@ int df_reader_md5(struct df_reader *r, char hex[33]);
 /* Wait for the reads in flight, give the buffers back, free r (NULL is
  * fine). Does not close the fd. */
 void df_reader_close(struct df_reader *r);
-/* Before the first write (and before claiming room for it): the body will
- * be len bytes; from DF_DIRECT_MIN on it is written with O_DIRECT where the
- * filesystem allows it (else through the page cache, as always), over a
- * file recycle.c kept on loc's device if one fits. 0, -ENOMEM or -errno of
- * reopening. */
-int df_writer_direct(struct df_writer *w, const struct df_loc *loc,
-		     int64_t len);
 /* Append body bytes. 0 or -errno (logged; -ENOSPC when full). */
 int df_writer_write(struct df_writer *w, const void *data, size_t len);
 /* The MD5 hex of what was written so far; ends the digest (call once). */
@@ -544,10 +541,10 @@ int df_verify_body(int fd, uint64_t body_len, const char *etag, int kind);
  * if it is large, nobody has it open and the device keeps few enough;
  * else unlink it. 1 kept, 0 unlinked (or gone), -errno from unlink. */
 int rcy_offer(const char *dev_dir, const char *path);
-/* If dev_dir keeps a file fit for a body of len bytes, rename it to dst
- * (an upload's empty temp file, replaced) and return 1; else 0. The
- * caller reopens dst, writes it from offset 0 and cuts it to length. */
-int rcy_take(const char *dev_dir, uint64_t len, const char *dst);
+/* If dev_dir keeps a file fit for a body of len bytes, put its path in
+ * path (size bytes) and return 1: it is then the caller's temp file, to
+ * write from offset 0, cut to length and rename or unlink. Else 0. */
+int rcy_take(const char *dev_dir, uint64_t len, char *path, size_t size);
 /* Unlink dev_dir's files kept unused for a while (the updater's pass). */
 void rcy_expire(const char *dev_dir);
 /* Unlink every file dev_dir keeps (the device is full). */

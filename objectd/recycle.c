@@ -17,9 +17,10 @@
  *       (F_SETLEASE F_WRLCK: granted only if no one else has it open)-->
  *   KEPT (the device's list, in memory)
  *     --rcy_take, for an upload of len bytes with len <= size <= len +
- *       RCY_SLACK: rename over the upload's empty temp file-->
- *   an upload's temp file (diskfile.c), written from offset 0 and cut to
- *   its new length (df_writer_commit) before its sync and rename.
+ *       RCY_SLACK: off the list, under its name-->
+ *   an upload's temp file (df_writer_open: no new inode in tmp), written
+ *   from offset 0 and cut to its new length (df_writer_commit) before
+ *   its sync and rename into a hash dir.
  *
  * Invariants:
  *   1. Nobody reads a kept file: once renamed into tmp no one can open it
@@ -31,7 +32,8 @@
  *      named in a hash dir again but by a whole, synced upload over it
  *      (diskfile.c's invariant 1): a crash leaves only temp files, which
  *      the next start of this device's list removes (rcy-<pid>-* of a
- *      pid not running, or of our own) and the updater's tmp sweep too.
+ *      pid not running, or of our own). The updater's sweep of old temp
+ *      files leaves rcy-* alone: a kept file has its old object's mtime.
  *   3. What is kept is bounded per device (RCY_MAX_FILES, RCY_MAX_BYTES)
  *      and short-lived: a file kept RCY_IDLE_S seconds without use is
  *      unlinked (at the next offer or take, and each updater pass), all
@@ -254,9 +256,9 @@ unlink_it:
 	return 0;
 }
 
-int rcy_take(const char *dev_dir, uint64_t len, const char *dst)
+int rcy_take(const char *dev_dir, uint64_t len, char *path, size_t size)
 {
-	char name[RCY_NAME_MAX], kept[PATH_MAX];
+	char name[RCY_NAME_MAX];
 	struct rcy_dev *v;
 	int i, best = -1;
 
@@ -271,14 +273,7 @@ int rcy_take(const char *dev_dir, uint64_t len, const char *dst)
 	if (best >= 0)
 		forget(v, best, name);
 	pthread_mutex_unlock(&rcy_lock);
-	if (best < 0 || tmp_path(dev_dir, name, kept, sizeof(kept)))
-		return 0;
-	if (rename(kept, dst) == -1) {
-		log_warn("cannot reuse %s: %m", kept);
-		unlink(kept);
-		return 0;
-	}
-	return 1;
+	return best >= 0 && !tmp_path(dev_dir, name, path, size);
 }
 
 void rcy_expire(const char *dev_dir)

@@ -302,7 +302,7 @@ static void repl_put_headers(struct http_request *req)
 		http_reply_error(req, 400, "Invalid path");
 		return;
 	}
-	rc = df_writer_open(&r->loc, &r->w);
+	rc = df_writer_open(&r->loc, &r->w, -1);
 	if (rc) {
 		http_reply_error(req, rc == -ENOSPC ? 507 : 500,
 				 "cannot write: %s", strerror(-rc));

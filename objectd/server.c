@@ -1131,14 +1131,11 @@ static void put_headers(struct http_request *req)
 	if (!rc && r->etag_kind == ETAG_XXH128)
 		rc = objmeta_set(&r->meta, ETAG_HASH_HEADER, ETAG_XXH128_NAME);
 	if (!rc)
-		rc = df_writer_open(&r->loc, &r->w);
+		rc = df_writer_open(&r->loc, &r->w, r->clen);
 	if (!rc) {
 		if (r->etag_kind == ETAG_XXH128 || client_hashed(req) ||
 		    trailer_hashed(req))
 			rc = df_writer_use_xxh128(&r->w);
-		/* first: a kept file taken then needs no fresh blocks */
-		if (!rc)
-			rc = df_writer_direct(&r->w, &r->loc, r->clen);
 		if (!rc)
 			rc = reserve_body(&r->w, &r->loc, r->clen, &r->meta);
 		if (rc)

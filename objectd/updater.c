@@ -455,7 +455,8 @@ out:
 	return rc;
 }
 
-/* Remove temp files older than max_age seconds from dir. */
+/* Remove temp files older than max_age seconds from dir (but recycle.c's
+ * rcy-* files: it removes those of a dead process itself). */
 static void clean_tmp(const char *dir, long long max_age)
 {
 	char path[PATH_MAX];
@@ -467,7 +468,8 @@ static void clean_tmp(const char *dir, long long max_age)
 	if (!d)
 		return;
 	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
+		/* rcy-*: recycle.c's, kept or an upload's, of any age */
+		if (de->d_name[0] == '.' || !strncmp(de->d_name, "rcy-", 4))
 			continue;
 		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >=
 		    (int)sizeof(path))

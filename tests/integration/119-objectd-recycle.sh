@@ -5,6 +5,8 @@
 # the old object ever showing:
 #   - the third version of an object lies in the inode of the first (kept
 #     at the second's PUT), and every GET gives the newest body and ETag;
+#   - a kept file two days old (its object's mtime) is not removed by the
+#     updater's sweep of stale temp files (kumo-objectd --once update);
 #   - a body 3000 bytes shorter written over a kept file comes back at its
 #     own length (the file is cut), with its own ETag;
 #   - a GET streaming an old version while the object is overwritten
@@ -63,6 +65,19 @@ put d2 obj $((4 * MiB))
 check d2 obj
 [ "$(stat -c %i "$(data_of d2 obj)")" = "$ino1" ] ||
 	fail "the third version was not written over the first's file"
+
+# --- the updater's sweep of stale temp files leaves a kept file ------------
+# A kept file has its object's old mtime; the sweep (tmp_max_age, a day)
+# would take it for an upload's leftover.
+put d2 aged $((4 * MiB))
+ino1=$(stat -c %i "$(data_of d2 aged)")
+touch -d '2 days ago' "$(data_of d2 aged)"
+put d2 aged $((4 * MiB))
+expect_exit 0 kumo-objectd "$TMPDIR_TEST/object.conf" --once update
+put d2 aged $((4 * MiB))
+check d2 aged
+[ "$(stat -c %i "$(data_of d2 aged)")" = "$ino1" ] ||
+	fail "the updater's temp sweep removed a kept file"
 
 # --- a shorter body over a kept file ---------------------------------------
 put d2 obj $((4 * MiB - 3000))

@@ -74,7 +74,7 @@ static void put_as(const struct df_loc *loc, int64_t secs, const char *body,
 	struct ts t = mkts(secs);
 	char etag[33], tsb[TS_INTERNAL_LEN + 1], len[32];
 
-	cr_assert_eq(df_writer_open(loc, &w), 0);
+	cr_assert_eq(df_writer_open(loc, &w, -1), 0);
 	if (kind) {
 		cr_assert_eq(df_writer_use_xxh128(&w), 0);
 		objmeta_set(&m, ETAG_HASH_HEADER, kind);
@@ -389,7 +389,7 @@ Test(diskfile, writer_xxh128)
 	XXH128_canonicalFromHash(&c, XXH3_128bits(body, size));
 	md5_hex(c.digest, want);
 	locate(&loc, "x");
-	cr_assert_eq(df_writer_open(&loc, &w), 0);
+	cr_assert_eq(df_writer_open(&loc, &w, -1), 0);
 	cr_assert_eq(df_writer_use_xxh128(&w), 0);
 	cr_assert_eq(df_writer_write(&w, body, cut), 0);
 	cr_assert_eq(df_writer_write(&w, body + cut, size - cut), 0);
@@ -450,7 +450,7 @@ Test(diskfile, metadata_larger_than_the_tail_read)
 	memset(body, 'b', sizeof(body) - 1);
 	memset(big, 'm', sizeof(big) - 1);
 	locate(&loc, "big-meta");
-	cr_assert_eq(df_writer_open(&loc, &w), 0);
+	cr_assert_eq(df_writer_open(&loc, &w, -1), 0);
 	cr_assert_eq(df_writer_write(&w, body, 10000), 0);
 	cr_assert_eq(df_writer_etag(&w, etag), 0);
 	objmeta_set(&m, "name", loc.name);
@@ -489,7 +489,7 @@ Test(diskfile, absent_and_abort)
 	cr_assert_eq(df_open(&loc, 0, &obj), 0);
 	cr_assert_eq(obj.state, DF_ABSENT);
 	df_close(&obj);
-	cr_assert_eq(df_writer_open(&loc, &w), 0);
+	cr_assert_eq(df_writer_open(&loc, &w, -1), 0);
 	cr_assert_eq(df_writer_write(&w, "partial", 7), 0);
 	snprintf(tmp, sizeof(tmp), "%s/d1/tmp", root);
 	cr_assert_eq(count_files(tmp), 1);

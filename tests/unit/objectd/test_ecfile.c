@@ -86,7 +86,7 @@ static void put(const struct df_loc *loc, int64_t secs, const char *ext,
 	struct ts t = mkts(secs);
 	char etag[33], tsb[TS_INTERNAL_LEN + 1], len[32];
 
-	cr_assert_eq(df_writer_open(loc, &w), 0);
+	cr_assert_eq(df_writer_open(loc, &w, -1), 0);
 	cr_assert_eq(df_writer_write(&w, body, strlen(body)), 0);
 	cr_assert_eq(df_writer_etag(&w, etag), 0);
 	snprintf(len, sizeof(len), "%zu", strlen(body));

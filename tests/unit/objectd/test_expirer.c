@@ -94,7 +94,7 @@ static void put(const struct df_loc *loc, int64_t secs, int64_t da)
 	struct ts t = {secs * 100000, 0};
 	char etag[33], tsb[TS_INTERNAL_LEN + 1], v[32];
 
-	cr_assert_eq(df_writer_open(loc, &w), 0);
+	cr_assert_eq(df_writer_open(loc, &w, -1), 0);
 	cr_assert_eq(df_writer_write(&w, "body", 4), 0);
 	cr_assert_eq(df_writer_etag(&w, etag), 0);
 	objmeta_set(&m, "name", loc->name);

@@ -284,7 +284,7 @@ static int place_copy(const char *src, const struct df_loc *loc,
 	int fd = open(src, O_RDONLY), rc, i;
 
 	cr_assert_geq(fd, 0);
-	cr_assert_eq(df_writer_open(loc, &w), 0);
+	cr_assert_eq(df_writer_open(loc, &w, -1), 0);
 	while ((n = read(fd, buf, sizeof(buf))) > 0) {
 		for (i = 0; i < n; i++)
 			if (off + i == flip)
@@ -309,7 +309,7 @@ Test(hashes, replicated_file_must_be_whole)
 	struct df_obj obj;
 
 	locate(&src, "r1");
-	cr_assert_eq(df_writer_open(&src, &w), 0);
+	cr_assert_eq(df_writer_open(&src, &w, -1), 0);
 	cr_assert_eq(df_writer_write(&w, "hello world", 11), 0);
 	cr_assert_eq(df_writer_etag(&w, etag), 0);
 	objmeta_set(&m, "name", src.name);
