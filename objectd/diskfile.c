@@ -830,6 +830,11 @@ static int read_meta_whole(int fd, struct objmeta *m, uint64_t *body_len,
 	if (size < FOOTER_LEN)
 		return -EILSEQ;
 	tlen = size < META_TAIL ? size : META_TAIL;
+	/* from the start of the last page when the footer is in it: a body
+	 * written with O_DIRECT in whole pages is not in the page cache, the
+	 * metadata after it is */
+	if (size % META_TAIL >= FOOTER_LEN)
+		tlen = size % META_TAIL;
 	if (whole && size <= WHOLE_MAX) {
 		buf = malloc(size);
 		if (!buf)
