@@ -807,8 +807,12 @@ out:
 
 /*
  * Read the footer and metadata of an open file of st_size bytes into m
- * (empty) and *body_len: one pread for both when they fit in META_TAIL
- * bytes (a GET or HEAD then costs one system call less), else two. With
+ * (empty) and *body_len: one pread for both when they lie in the file's
+ * last META_TAIL-byte page (a GET or HEAD then costs one system call
+ * less), else two. The read starts at that page, not META_TAIL bytes
+ * from the end: a body written with O_DIRECT in whole pages is not in
+ * the page cache, the metadata after it is (only a footer across the
+ * page's start takes the last META_TAIL bytes). With
  * whole, a file of WHOLE_MAX bytes or less is read entirely in that one
  * pread and *whole set to it (malloc'd, the body at its start; the
  * caller frees it); *whole is left alone otherwise. 0, -EILSEQ when the
@@ -829,12 +833,9 @@ static int read_meta_whole(int fd, struct objmeta *m, uint64_t *body_len,
 	size = (uint64_t)st.st_size;
 	if (size < FOOTER_LEN)
 		return -EILSEQ;
-	tlen = size < META_TAIL ? size : META_TAIL;
-	/* from the start of the last page when the footer is in it: a body
-	 * written with O_DIRECT in whole pages is not in the page cache, the
-	 * metadata after it is */
-	if (size % META_TAIL >= FOOTER_LEN)
-		tlen = size % META_TAIL;
+	tlen = size % META_TAIL; /* all of a file shorter than a page */
+	if (tlen < FOOTER_LEN)
+		tlen = META_TAIL;
 	if (whole && size <= WHOLE_MAX) {
 		buf = malloc(size);
 		if (!buf)
@@ -1212,27 +1213,30 @@ static int writer_mktemp(struct df_writer *w, const struct df_loc *loc)
 
 int df_writer_open(const struct df_loc *loc, struct df_writer *w, int64_t len)
 {
-	int rc = 0;
+	int direct = len >= DF_DIRECT_MIN, rc;
 
 	memset(w, 0, sizeof(*w));
 	w->fd = -1;
-	if (len >= DF_DIRECT_MIN)
+	if (direct)
 		writer_recycle(w, loc->dev_dir, len);
-	if (w->fd == -1)
+	if (w->fd == -1) {
 		rc = writer_mktemp(w, loc);
-	if (rc)
-		return rc;
-	w->md5 = md5_new();
-	if (w->md5 && len >= DF_DIRECT_MIN) {
-		w->buf = df_buf_get();
-		if (w->buf)
-			writer_set_direct(w, 1); /* refused: the page cache */
+		if (rc)
+			return rc;
 	}
-	if (!w->md5 || (len >= DF_DIRECT_MIN && !w->buf)) {
-		df_writer_abort(w);
-		return -ENOMEM;
+	w->md5 = md5_new();
+	if (!w->md5)
+		goto nomem;
+	if (direct) {
+		w->buf = df_buf_get();
+		if (!w->buf)
+			goto nomem;
+		writer_set_direct(w, 1); /* refused: the page cache */
 	}
 	return 0;
+nomem:
+	df_writer_abort(w);
+	return -ENOMEM;
 }
 
 /* Write len bytes at the end of the file; start the writeback of what
